@@ -1,0 +1,224 @@
+//! The `darwin` command: run, explain, and generate benchmark data.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use darwin::{compile, execute, explain, Options};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "darwin",
+    version,
+    about = "Darwin: streaming SQL that gets the most out of one machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Script {
+    /// A file of `;`-separated SQL statements.
+    file: Option<PathBuf>,
+    /// SQL text instead of a file.
+    #[arg(short = 'e', long = "execute", conflicts_with = "file")]
+    sql: Option<String>,
+    /// Source partitions (default: the number of cores).
+    #[arg(long)]
+    parallelism: Option<usize>,
+    /// Rows per batch (default 4096).
+    #[arg(long)]
+    batch_size: Option<usize>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Benchmark {
+    Nexmark,
+    Ysb,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Csv,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a script: every INSERT and SELECT runs together until the sources end.
+    Run(Script),
+    /// Print the logical and physical plans and the choices made for this machine.
+    Explain(Script),
+    /// Write a built-in generator's data to files, for other systems and tests.
+    Gen {
+        benchmark: Benchmark,
+        /// Number of events (Nexmark: all three kinds together).
+        #[arg(long, default_value_t = 100_000)]
+        events: u64,
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        #[arg(long)]
+        out: PathBuf,
+        /// YSB only: use the seeded random variant.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+fn read_script(s: &Script) -> anyhow::Result<String> {
+    match (&s.file, &s.sql) {
+        (_, Some(sql)) => Ok(sql.clone()),
+        (Some(f), None) => std::fs::read_to_string(f)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display())),
+        (None, None) => anyhow::bail!("give a script file or -e 'SQL'"),
+    }
+}
+
+fn gen_script(
+    b: Benchmark,
+    events: u64,
+    format: Format,
+    out: &std::path::Path,
+    seed: Option<u64>,
+) -> String {
+    let fmt = match format {
+        Format::Csv => "csv",
+        Format::Json => "json",
+    };
+    let (connector, tables): (&str, Vec<(&str, &[(&str, darwin_common::DataType)])>) = match b {
+        Benchmark::Nexmark => (
+            "nexmark",
+            ["person", "auction", "bid"]
+                .iter()
+                .map(|t| (*t, darwin_connectors::generators::nexmark_columns(t)))
+                .collect(),
+        ),
+        Benchmark::Ysb => (
+            "ysb",
+            ["events", "campaigns"]
+                .iter()
+                .map(|t| (*t, darwin_connectors::generators::ysb_columns(t)))
+                .collect(),
+        ),
+    };
+    let mut sql = String::new();
+    for (t, cols) in tables {
+        let decl = cols
+            .iter()
+            .map(|(n, ty)| format!("{n} {ty}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let seed = seed
+            .filter(|_| connector == "ysb" && t == "events")
+            .map(|s| format!(", 'seed' = '{s}'"))
+            .unwrap_or_default();
+        let path = out
+            .join(format!("{t}.{fmt}"))
+            .display()
+            .to_string()
+            .replace('\'', "''");
+        sql.push_str(&format!(
+            "CREATE TABLE src_{t} ({decl}) WITH ('connector' = '{connector}', 'table' = '{t}', 'events' = '{events}'{seed});\n\
+             CREATE TABLE out_{t} ({decl}) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = '{fmt}');\n\
+             INSERT INTO out_{t} SELECT * FROM src_{t};\n"
+        ));
+    }
+    sql
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Explain(s) => {
+            let sql = read_script(&s)?;
+            let c = compile(
+                &sql,
+                &Options {
+                    parallelism: s.parallelism,
+                    batch_size: s.batch_size,
+                },
+            )?;
+            print!("{}", explain(&c));
+            Ok(())
+        }
+        Command::Run(s) => {
+            let sql = read_script(&s)?;
+            let c = compile(
+                &sql,
+                &Options {
+                    parallelism: s.parallelism,
+                    batch_size: s.batch_size,
+                },
+            )?;
+            run(&c)
+        }
+        Command::Gen {
+            benchmark,
+            events,
+            format,
+            out,
+            seed,
+        } => {
+            std::fs::create_dir_all(&out)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+            let c = compile(
+                &gen_script(benchmark, events, format, &out, seed),
+                &Options::default(),
+            )?;
+            run(&c)
+        }
+    }
+}
+
+fn run(c: &darwin::Compiled) -> anyhow::Result<()> {
+    let tty = std::io::stderr().is_terminal();
+    let mut progress = |p: &darwin_runtime::build::Progress| {
+        if tty {
+            eprint!(
+                "\r{:>8.1}s  read {:>12}  written {:>10}",
+                p.elapsed.as_secs_f64(),
+                p.records_read,
+                p.rows_written
+            );
+        }
+    };
+    let summary = execute(c, &mut progress)?;
+    if tty {
+        eprint!("\r{:60}\r", "");
+    }
+    let secs = summary.elapsed.as_secs_f64();
+    eprintln!("-- summary --");
+    for (name, read, skipped) in &summary.sources {
+        let skip = if *skipped > 0 {
+            format!(" ({skipped} malformed records skipped)")
+        } else {
+            String::new()
+        };
+        eprintln!("source {name}: {read} records read{skip}");
+    }
+    for (name, rows) in &summary.sinks {
+        eprintln!("sink {name}: {rows} rows written");
+    }
+    eprintln!("late records dropped: {}", summary.late_records);
+    eprintln!(
+        "peak operator state: {} KiB",
+        summary.peak_state_bytes / 1024
+    );
+    let read = summary.records_read();
+    eprintln!(
+        "elapsed: {secs:.3} s, {:.0} events/s",
+        if secs > 0.0 { read as f64 / secs } else { 0.0 }
+    );
+    Ok(())
+}

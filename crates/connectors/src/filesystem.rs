@@ -1,0 +1,341 @@
+//! The `filesystem` connector: reads CSV or JSON-lines files (a file, or every file of a
+//! directory, one partition each) and writes one file. Malformed records fail the run with
+//! file, line and column, unless the format's ignore-parse-errors option skips and counts them.
+
+use crate::format::{csv_field, from_json, json_value, parse_field, split_csv, text_value};
+use darwin_common::{Schema, Value};
+use darwin_plan::TableDef;
+use darwin_runtime::{Batch, Result, RuntimeError, SinkWriter, SourceReader};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Format {
+    Csv,
+    Json,
+}
+
+fn format_of(t: &TableDef) -> std::result::Result<Format, String> {
+    match t.option("format") {
+        Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        Some(other) => Err(format!(
+            "unknown format '{other}'; valid formats: csv, json"
+        )),
+        None => Err("the 'format' option is required (csv or json)".into()),
+    }
+}
+
+fn flag(t: &TableDef, key: &str) -> std::result::Result<bool, String> {
+    match t.option(key) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(format!(
+            "option '{key}' must be 'true' or 'false', not '{other}'"
+        )),
+    }
+}
+
+pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
+    if t.option("path").is_none() {
+        return Err("the 'path' option is required".into());
+    }
+    format_of(t)?;
+    for k in [
+        "csv.header",
+        "csv.ignore-parse-errors",
+        "json.ignore-parse-errors",
+    ] {
+        flag(t, k)?;
+    }
+    if t.schema
+        .fields
+        .iter()
+        .any(|f| f.data_type == darwin_common::DataType::Interval)
+    {
+        return Err("INTERVAL columns cannot be stored in files".into());
+    }
+    Ok(())
+}
+
+/// The files a source reads: the path itself, or the files of a directory in name order.
+pub fn files_of(t: &TableDef) -> std::io::Result<Vec<PathBuf>> {
+    let path = PathBuf::from(t.option("path").unwrap_or_default());
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.is_file()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    } else {
+        Ok(vec![path])
+    }
+}
+
+struct FilePartition {
+    path: String,
+    reader: Option<BufReader<File>>,
+    line_no: u64,
+    offset: u64,
+}
+
+pub struct FileSource {
+    table: String,
+    schema: Schema,
+    format: Format,
+    header: bool,
+    ignore_errors: bool,
+    parts: Vec<FilePartition>,
+    skipped: u64,
+    line: String,
+    fields: Vec<String>,
+}
+
+impl FileSource {
+    pub fn open(t: &TableDef) -> Result<FileSource> {
+        let format = format_of(t).map_err(|m| RuntimeError::Connector {
+            connector: "filesystem".into(),
+            message: m,
+        })?;
+        let conn = |m: String| RuntimeError::Connector {
+            connector: "filesystem".into(),
+            message: m,
+        };
+        let header = flag(t, "csv.header").map_err(conn)?;
+        let ignore_errors = flag(
+            t,
+            if format == Format::Csv {
+                "csv.ignore-parse-errors"
+            } else {
+                "json.ignore-parse-errors"
+            },
+        )
+        .map_err(conn)?;
+        let path = t.option("path").unwrap_or_default().to_string();
+        let files = files_of(t).map_err(|e| RuntimeError::Io {
+            path: path.clone(),
+            err: e,
+        })?;
+        let mut parts = Vec::new();
+        for f in files {
+            let p = f.display().to_string();
+            let file = File::open(&f).map_err(|e| RuntimeError::Io {
+                path: p.clone(),
+                err: e,
+            })?;
+            parts.push(FilePartition {
+                path: p,
+                reader: Some(BufReader::with_capacity(1 << 16, file)),
+                line_no: 0,
+                offset: 0,
+            });
+        }
+        Ok(FileSource {
+            table: t.name.clone(),
+            schema: t.schema.clone(),
+            format,
+            header,
+            ignore_errors,
+            parts,
+            skipped: 0,
+            line: String::new(),
+            fields: Vec::new(),
+        })
+    }
+
+    fn decode(
+        &mut self,
+        p: usize,
+        row: &mut Vec<Value>,
+    ) -> std::result::Result<(), (String, String)> {
+        row.clear();
+        let line = self.line.trim_end_matches(['\n', '\r']);
+        match self.format {
+            Format::Csv => {
+                if split_csv(line, &mut self.fields).is_none() {
+                    return Err(("*".into(), "unterminated quoted field".into()));
+                }
+                if self.fields.len() != self.schema.len() {
+                    return Err((
+                        "*".into(),
+                        format!(
+                            "expected {} fields, found {}",
+                            self.schema.len(),
+                            self.fields.len()
+                        ),
+                    ));
+                }
+                for (f, field) in self.schema.fields.iter().zip(&self.fields) {
+                    row.push(parse_field(field, f.data_type).map_err(|m| (f.name.clone(), m))?);
+                }
+            }
+            Format::Json => {
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .map_err(|e| ("*".into(), format!("invalid JSON: {e}")))?;
+                let obj = v
+                    .as_object()
+                    .ok_or_else(|| ("*".to_string(), "expected a JSON object".to_string()))?;
+                for f in &self.schema.fields {
+                    let val = obj.get(&f.name).or_else(|| {
+                        obj.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(&f.name))
+                            .map(|(_, v)| v)
+                    });
+                    row.push(match val {
+                        None => Value::Null,
+                        Some(j) => from_json(j, f.data_type).map_err(|m| (f.name.clone(), m))?,
+                    });
+                }
+            }
+        }
+        let _ = p;
+        Ok(())
+    }
+}
+
+impl SourceReader for FileSource {
+    fn partitions(&self) -> usize {
+        self.parts.len()
+    }
+
+    fn next_batch(&mut self, p: usize, max_rows: usize) -> Result<Option<Batch>> {
+        let types = self.schema.types();
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        let mut row = Vec::new();
+        while rows.len() < max_rows {
+            let part = &mut self.parts[p];
+            let Some(reader) = part.reader.as_mut() else {
+                break;
+            };
+            self.line.clear();
+            let n = reader
+                .read_line(&mut self.line)
+                .map_err(|e| RuntimeError::Io {
+                    path: part.path.clone(),
+                    err: e,
+                })?;
+            if n == 0 {
+                part.reader = None;
+                break;
+            }
+            part.offset += n as u64;
+            part.line_no += 1;
+            if (part.line_no == 1 && self.header) || self.line.trim().is_empty() {
+                continue;
+            }
+            let line_no = part.line_no;
+            match self.decode(p, &mut row) {
+                Ok(()) => rows.push(std::mem::take(&mut row)),
+                Err(_) if self.ignore_errors => self.skipped += 1,
+                Err((column, message)) => {
+                    return Err(RuntimeError::Malformed {
+                        source_name: format!("table '{}' ({})", self.table, self.parts[p].path),
+                        position: format!("line {line_no}"),
+                        column,
+                        message,
+                    })
+                }
+            }
+        }
+        if rows.is_empty() && self.parts[p].reader.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Batch::from_rows(&rows, &types)))
+    }
+
+    fn offset(&self, p: usize) -> u64 {
+        self.parts[p].offset
+    }
+
+    fn skipped(&self) -> u64 {
+        self.skipped
+    }
+}
+
+pub struct FileSink {
+    path: String,
+    schema: Schema,
+    format: Format,
+    out: BufWriter<File>,
+    line: String,
+}
+
+impl FileSink {
+    pub fn create(t: &TableDef) -> Result<FileSink> {
+        let format = format_of(t).map_err(|m| RuntimeError::Connector {
+            connector: "filesystem".into(),
+            message: m,
+        })?;
+        let path = t.option("path").unwrap_or_default().to_string();
+        if let Some(dir) = std::path::Path::new(&path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|e| RuntimeError::Io {
+                path: dir.display().to_string(),
+                err: e,
+            })?;
+        }
+        let file = File::create(&path).map_err(|e| RuntimeError::Io {
+            path: path.clone(),
+            err: e,
+        })?;
+        Ok(FileSink {
+            path,
+            schema: t.schema.clone(),
+            format,
+            out: BufWriter::new(file),
+            line: String::new(),
+        })
+    }
+}
+
+impl SinkWriter for FileSink {
+    fn write(&mut self, batch: &Batch) -> Result<()> {
+        let types = self.schema.types();
+        for i in 0..batch.num_rows {
+            self.line.clear();
+            match self.format {
+                Format::Csv => {
+                    for (k, (c, t)) in batch.columns.iter().zip(&types).enumerate() {
+                        if k > 0 {
+                            self.line.push(',');
+                        }
+                        if let Some(s) = text_value(&c.get(i, *t)) {
+                            csv_field(&s, &mut self.line);
+                        }
+                    }
+                }
+                Format::Json => {
+                    let mut obj = serde_json::Map::new();
+                    for ((c, t), f) in batch.columns.iter().zip(&types).zip(&self.schema.fields) {
+                        obj.insert(f.name.clone(), json_value(&c.get(i, *t)));
+                    }
+                    self.line = serde_json::Value::Object(obj).to_string();
+                }
+            }
+            self.line.push('\n');
+            self.out
+                .write_all(self.line.as_bytes())
+                .map_err(|e| RuntimeError::Io {
+                    path: self.path.clone(),
+                    err: e,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        self.out.flush().map_err(|e| RuntimeError::Io {
+            path: self.path.clone(),
+            err: e,
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! Connectors: the sources and sinks a `CREATE TABLE ... WITH ('connector' = ...)` names, one
+//! file each, behind one registry that validates options and opens readers and writers.
+
+pub mod filesystem;
+pub mod format;
+pub mod generators;
+pub mod print;
+
+use darwin_plan::{ConnectorCatalog, SinkTarget, TableDef};
+use darwin_runtime::{ConnectorFactory, Result, RuntimeError, SinkWriter, SourceReader};
+
+pub const CONNECTORS: &[&str] = &["filesystem", "nexmark", "ysb", "print", "blackhole"];
+
+/// The built-in connectors.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Registry;
+
+fn allowed(table: &TableDef, keys: &[&str]) -> std::result::Result<(), String> {
+    for k in table.options.keys() {
+        if !keys.contains(&k.as_str()) {
+            let valid = if keys.is_empty() {
+                "none".to_string()
+            } else {
+                keys.join(", ")
+            };
+            return Err(format!(
+                "unknown option '{k}' for connector '{}'; valid options: {valid}",
+                table.connector
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl ConnectorCatalog for Registry {
+    fn validate(&self, t: &TableDef) -> std::result::Result<(), String> {
+        match t.connector.as_str() {
+            "filesystem" => {
+                allowed(
+                    t,
+                    &[
+                        "path",
+                        "format",
+                        "csv.header",
+                        "csv.ignore-parse-errors",
+                        "json.ignore-parse-errors",
+                    ],
+                )?;
+                filesystem::validate(t)
+            }
+            "nexmark" => {
+                allowed(t, &["table", "events", "rate", "base-time"])?;
+                generators::validate_nexmark(t)
+            }
+            "ysb" => {
+                allowed(t, &["table", "events", "rate", "seed", "base-time"])?;
+                generators::validate_ysb(t)
+            }
+            "print" => allowed(t, &["print-identifier"]),
+            "blackhole" => allowed(t, &[]),
+            other => Err(format!(
+                "unknown connector '{other}'; valid connectors: {}",
+                CONNECTORS.join(", ")
+            )),
+        }
+    }
+
+    fn is_bounded(&self, t: &TableDef) -> bool {
+        match t.connector.as_str() {
+            "filesystem" => true,
+            "nexmark" => t.option("events").is_some(),
+            "ysb" => t.option("events").is_some() || t.option("table") == Some("campaigns"),
+            _ => false,
+        }
+    }
+
+    fn is_sink(&self, t: &TableDef) -> bool {
+        matches!(t.connector.as_str(), "filesystem" | "print" | "blackhole")
+    }
+
+    fn partitions(&self, t: &TableDef, parallelism: usize) -> usize {
+        match t.connector.as_str() {
+            "filesystem" => filesystem::files_of(t).map_or(1, |f| f.len().max(1)),
+            "ysb" if t.option("table") == Some("campaigns") => 1,
+            _ => parallelism.max(1),
+        }
+    }
+}
+
+impl ConnectorFactory for Registry {
+    fn open_source(&self, t: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>> {
+        match t.connector.as_str() {
+            "filesystem" => Ok(Box::new(filesystem::FileSource::open(t)?)),
+            "nexmark" => Ok(Box::new(generators::NexmarkSource::new(t, partitions)?)),
+            "ysb" => Ok(Box::new(generators::YsbSource::new(t, partitions)?)),
+            other => Err(RuntimeError::Connector {
+                connector: other.into(),
+                message: format!("'{other}' cannot be read from (table '{}')", t.name),
+            }),
+        }
+    }
+
+    fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>> {
+        match target {
+            SinkTarget::Stdout { schema } => {
+                Ok(Box::new(print::StdoutSink::new(schema.clone(), true, None)))
+            }
+            SinkTarget::Table(t) => match t.connector.as_str() {
+                "filesystem" => Ok(Box::new(filesystem::FileSink::create(t)?)),
+                "print" => Ok(Box::new(print::StdoutSink::new(
+                    t.schema.clone(),
+                    false,
+                    t.option("print-identifier").map(String::from),
+                ))),
+                "blackhole" => Ok(Box::new(print::Blackhole)),
+                other => Err(RuntimeError::Connector {
+                    connector: other.into(),
+                    message: format!("'{other}' cannot be written to"),
+                }),
+            },
+        }
+    }
+}

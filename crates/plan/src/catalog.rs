@@ -1,0 +1,41 @@
+//! Table definitions from `CREATE TABLE`, and the interface to the connector registry.
+
+use crate::Expr;
+use darwin_common::Schema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `WATERMARK FOR column AS expr`: the watermark is the running maximum of `expr`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatermarkDef {
+    pub column: usize,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableDef {
+    pub name: String,
+    pub schema: Schema,
+    pub connector: String,
+    /// Options other than `connector`, keys lower-cased.
+    pub options: BTreeMap<String, String>,
+    pub watermark: Option<WatermarkDef>,
+}
+
+impl TableDef {
+    pub fn option(&self, key: &str) -> Option<&str> {
+        self.options.get(key).map(String::as_str)
+    }
+}
+
+/// What the planner needs to know about connectors without depending on them.
+pub trait ConnectorCatalog {
+    /// Checks the connector name and options of a table; the error is a sentence for the user.
+    fn validate(&self, table: &TableDef) -> Result<(), String>;
+    /// Whether reading the table ends (a file, a generator with a fixed number of events).
+    fn is_bounded(&self, table: &TableDef) -> bool;
+    /// Whether the table can be written to.
+    fn is_sink(&self, table: &TableDef) -> bool;
+    /// Number of partitions the source would be read with at the given parallelism.
+    fn partitions(&self, table: &TableDef, parallelism: usize) -> usize;
+}

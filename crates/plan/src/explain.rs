@@ -1,0 +1,339 @@
+//! Human-readable plan trees for `darwin explain`.
+
+use crate::logical::{JoinKind, LogicalPlan, WindowKind};
+use crate::physical::{GroupKey, PhysNode, PhysicalPlan, SinkTarget, WindowSpec};
+use crate::{AggCall, AggFunc, Expr, ExprKind};
+use darwin_common::value::format_interval;
+use darwin_common::{Schema, Value};
+use std::fmt::Write;
+
+/// Renders an expression with the column names of the schema it is evaluated against.
+pub fn expr_to_string(e: &Expr, schema: &Schema) -> String {
+    match &e.kind {
+        ExprKind::Column(i) => schema
+            .fields
+            .get(*i)
+            .map_or_else(|| format!("#{i}"), |f| f.name.clone()),
+        ExprKind::Literal(Value::Str(s)) => format!("'{}'", s.replace('\'', "''")),
+        ExprKind::Literal(v) => v.to_string(),
+        ExprKind::Binary { op, left, right } => {
+            format!(
+                "({} {} {})",
+                expr_to_string(left, schema),
+                op.symbol(),
+                expr_to_string(right, schema)
+            )
+        }
+        ExprKind::Not(x) => format!("NOT {}", expr_to_string(x, schema)),
+        ExprKind::Neg(x) => format!("-{}", expr_to_string(x, schema)),
+        ExprKind::IsNull { expr, negated } => {
+            format!(
+                "{} IS {}NULL",
+                expr_to_string(expr, schema),
+                if *negated { "NOT " } else { "" }
+            )
+        }
+        ExprKind::Cast(x) => format!("CAST({} AS {})", expr_to_string(x, schema), e.ty),
+        ExprKind::Case {
+            branches,
+            otherwise,
+        } => {
+            let mut s = "CASE".to_string();
+            for (w, t) in branches {
+                let _ = write!(
+                    s,
+                    " WHEN {} THEN {}",
+                    expr_to_string(w, schema),
+                    expr_to_string(t, schema)
+                );
+            }
+            if let Some(o) = otherwise {
+                let _ = write!(s, " ELSE {}", expr_to_string(o, schema));
+            }
+            s + " END"
+        }
+        ExprKind::Like {
+            expr,
+            pattern,
+            negated,
+        } => {
+            format!(
+                "{} {}LIKE '{}'",
+                expr_to_string(expr, schema),
+                if *negated { "NOT " } else { "" },
+                pattern
+            )
+        }
+        ExprKind::Call { func, args } => {
+            let a: Vec<String> = args.iter().map(|a| expr_to_string(a, schema)).collect();
+            format!("{}({})", func.name(), a.join(", "))
+        }
+    }
+}
+
+fn agg_to_string(a: &AggCall, schema: &Schema) -> String {
+    let name = match a.func {
+        AggFunc::Count => "COUNT",
+        AggFunc::Sum => "SUM",
+        AggFunc::Min => "MIN",
+        AggFunc::Max => "MAX",
+        AggFunc::Avg => "AVG",
+    };
+    let arg = a
+        .arg
+        .as_ref()
+        .map_or("*".to_string(), |e| expr_to_string(e, schema));
+    let mut s = format!("{name}({}{arg})", if a.distinct { "DISTINCT " } else { "" });
+    if let Some(f) = &a.filter {
+        let _ = write!(s, " FILTER (WHERE {})", expr_to_string(f, schema));
+    }
+    s
+}
+
+fn window_to_string(w: &WindowKind) -> String {
+    match w {
+        WindowKind::Tumble { size } => format!("TUMBLE(size {})", format_interval(*size)),
+        WindowKind::Hop { slide, size } => {
+            format!(
+                "HOP(slide {}, size {})",
+                format_interval(*slide),
+                format_interval(*size)
+            )
+        }
+        WindowKind::Session { gap } => format!("SESSION(gap {})", format_interval(*gap)),
+    }
+}
+
+fn names(schema: &Schema) -> String {
+    schema
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.name, f.data_type))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(exprs: &[Expr], schema: &Schema) -> String {
+    exprs
+        .iter()
+        .map(|e| expr_to_string(e, schema))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn logical_to_string(plan: &LogicalPlan) -> String {
+    let mut out = String::new();
+    logical_rec(plan, 0, &mut out);
+    out
+}
+
+fn logical_rec(plan: &LogicalPlan, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    match plan {
+        LogicalPlan::Scan { table } => {
+            let wm = table
+                .watermark
+                .as_ref()
+                .map(|w| {
+                    format!(
+                        ", watermark {} AS {}",
+                        table.schema.fields[w.column].name,
+                        expr_to_string(&w.expr, &table.schema)
+                    )
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{pad}Scan {} [{}] ({}{wm})",
+                table.name,
+                table.connector,
+                names(&table.schema)
+            );
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let _ = writeln!(
+                out,
+                "{pad}Filter {}",
+                expr_to_string(predicate, input.schema())
+            );
+            logical_rec(input, depth + 1, out);
+        }
+        LogicalPlan::Project {
+            input,
+            exprs,
+            schema,
+        } => {
+            let items: Vec<String> = exprs
+                .iter()
+                .zip(&schema.fields)
+                .map(|(e, f)| format!("{} AS {}", expr_to_string(e, input.schema()), f.name))
+                .collect();
+            let _ = writeln!(out, "{pad}Project {}", items.join(", "));
+            logical_rec(input, depth + 1, out);
+        }
+        LogicalPlan::WindowTvf {
+            input,
+            window,
+            time_col,
+            ..
+        } => {
+            let _ = writeln!(
+                out,
+                "{pad}WindowTvf {} on {}",
+                window_to_string(window),
+                input.schema().fields[*time_col].name
+            );
+            logical_rec(input, depth + 1, out);
+        }
+        LogicalPlan::Aggregate {
+            input,
+            group,
+            window,
+            aggs,
+            ..
+        } => {
+            let s = input.schema();
+            let w = window
+                .map(|(k, t)| format!(" window {} on {}", window_to_string(&k), s.fields[t].name))
+                .unwrap_or_default();
+            let a: Vec<String> = aggs.iter().map(|a| agg_to_string(a, s)).collect();
+            let _ = writeln!(
+                out,
+                "{pad}Aggregate group [{}]{w} aggs [{}]",
+                list(group, s),
+                a.join(", ")
+            );
+            logical_rec(input, depth + 1, out);
+        }
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            join_type,
+            left_keys,
+            right_keys,
+            residual,
+            schema,
+        } => {
+            let _ = writeln!(
+                out,
+                "{pad}Join {:?} {} keys [{}] = [{}]{}",
+                join_type,
+                join_kind_to_string(kind, left.schema(), right.schema()),
+                list(left_keys, left.schema()),
+                list(right_keys, right.schema()),
+                residual
+                    .as_ref()
+                    .map(|r| format!(" residual {}", expr_to_string(r, schema)))
+                    .unwrap_or_default()
+            );
+            logical_rec(left, depth + 1, out);
+            logical_rec(right, depth + 1, out);
+        }
+    }
+}
+
+fn join_kind_to_string(kind: &JoinKind, l: &Schema, r: &Schema) -> String {
+    match kind {
+        JoinKind::Lookup => "lookup (right side loaded into memory)".into(),
+        JoinKind::Window { .. } => "window (same window_start/window_end)".into(),
+        JoinKind::Interval {
+            left_time,
+            right_time,
+            lower,
+            upper,
+        } => format!(
+            "interval ({} between {} + {} and {} + {})",
+            l.fields[*left_time].name,
+            r.fields[*right_time].name,
+            format_interval(*lower),
+            r.fields[*right_time].name,
+            format_interval(*upper)
+        ),
+    }
+}
+
+pub fn physical_to_string(plan: &PhysicalPlan) -> String {
+    let mut out = String::new();
+    for (i, p) in plan.pipelines.iter().enumerate() {
+        let target = match &p.sink {
+            SinkTarget::Table(t) => format!("{} [{}]", t.name, t.connector),
+            SinkTarget::Stdout { .. } => "stdout (SELECT)".into(),
+        };
+        let _ = writeln!(out, "Pipeline {} -> {target}", i + 1);
+        phys_rec(&p.root, 1, &mut out);
+    }
+    out
+}
+
+fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    let line = match node {
+        PhysNode::Source { table, partitions } => {
+            let wm = if table.watermark.is_some() { "per-partition watermarks, min-combined" } else { "no watermark" };
+            format!("Source {} [{}] partitions={partitions} ({wm})", table.name, table.connector)
+        }
+        PhysNode::Calc { input, filter, project, .. } => {
+            let s = input.schema();
+            let f = filter.as_ref().map(|f| format!(" filter {}", expr_to_string(f, s))).unwrap_or_default();
+            let p = project.as_ref().map(|p| format!(" project [{}]", list(p, s))).unwrap_or_default();
+            format!("Calc{f}{p}")
+        }
+        PhysNode::WindowAssign { input, window, time_col, .. } => {
+            format!("WindowAssign {} on {}", window_to_string(window), input.schema().fields[*time_col].name)
+        }
+        PhysNode::WindowAggregate { input, spec, group, aggs, .. } => {
+            let s = input.schema();
+            let spec = match spec {
+                WindowSpec::Assign { window, time_col } => format!("{} on {}", window_to_string(window), s.fields[*time_col].name),
+                WindowSpec::Existing { start_col, end_col } => {
+                    format!("existing windows [{}, {}]", s.fields[*start_col].name, s.fields[*end_col].name)
+                }
+            };
+            let keys: Vec<String> = group
+                .iter()
+                .map(|k| match k {
+                    GroupKey::Expr(e) => expr_to_string(e, s),
+                    GroupKey::WindowStart => "window_start".into(),
+                    GroupKey::WindowEnd => "window_end".into(),
+                })
+                .collect();
+            let a: Vec<String> = aggs.iter().map(|a| agg_to_string(a, s)).collect();
+            format!(
+                "WindowAggregate {spec} group [{}] aggs [{}] (hash table per window, freed when the watermark passes its end)",
+                keys.join(", "),
+                a.join(", ")
+            )
+        }
+        PhysNode::GlobalAggregate { input, group, aggs, .. } => {
+            let s = input.schema();
+            let a: Vec<String> = aggs.iter().map(|a| agg_to_string(a, s)).collect();
+            format!("GlobalAggregate group [{}] aggs [{}] (emits once, when the input ends)", list(group, s), a.join(", "))
+        }
+        PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, .. } => format!(
+            "LookupJoin {:?} [{}] = [{}] (build side loaded into a hash table before the stream starts)",
+            join_type,
+            list(stream_keys, stream.schema()),
+            list(table_keys, table.schema())
+        ),
+        PhysNode::WindowJoin { left, right, join_type, left_keys, right_keys, .. } => format!(
+            "WindowJoin {:?} [{}] = [{}] (rows buffered per window, joined and freed when the watermark passes the window end)",
+            join_type,
+            list(left_keys, left.schema()),
+            list(right_keys, right.schema())
+        ),
+        PhysNode::IntervalJoin { left, right, left_time, right_time, lower, upper, left_keys, right_keys, .. } => format!(
+            "IntervalJoin [{}] = [{}] {} between {} + {} and + {} (rows freed once no partner can arrive)",
+            list(left_keys, left.schema()),
+            list(right_keys, right.schema()),
+            left.schema().fields[*left_time].name,
+            right.schema().fields[*right_time].name,
+            format_interval(*lower),
+            format_interval(*upper)
+        ),
+    };
+    let _ = writeln!(out, "{pad}{line}");
+    for c in node.children() {
+        phys_rec(c, depth + 1, out);
+    }
+}

@@ -1,0 +1,424 @@
+//! The physical plan: concrete operators, and the execution choices made for this machine.
+//! Built from the logical plan by [`PhysicalPlan::from_logical`].
+
+use crate::logical::{JoinKind, JoinType, LogicalPlan, WindowKind};
+use crate::{AggCall, ConnectorCatalog, Expr, ExprKind, TableDef};
+use darwin_common::{FieldRole, Schema};
+use serde::{Deserialize, Serialize};
+
+/// Where a window aggregate's windows come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum WindowSpec {
+    /// Assigned by the operator from the input's time column.
+    Assign { window: WindowKind, time_col: usize },
+    /// The input already carries window bounds (a window TVF or an upstream window aggregate).
+    Existing { start_col: usize, end_col: usize },
+}
+
+/// One grouping key of a window aggregate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum GroupKey {
+    Expr(Expr),
+    WindowStart,
+    WindowEnd,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PhysNode {
+    Source {
+        table: TableDef,
+        partitions: usize,
+    },
+    /// A fused filter and projection.
+    Calc {
+        input: Box<PhysNode>,
+        filter: Option<Expr>,
+        project: Option<Vec<Expr>>,
+        schema: Schema,
+    },
+    /// Materialises `window_start`, `window_end`, `window_time` (TUMBLE/HOP: one row per window).
+    WindowAssign {
+        input: Box<PhysNode>,
+        window: WindowKind,
+        time_col: usize,
+        schema: Schema,
+    },
+    /// Output: the group keys in order, then the aggregates.
+    WindowAggregate {
+        input: Box<PhysNode>,
+        spec: WindowSpec,
+        group: Vec<GroupKey>,
+        aggs: Vec<AggCall>,
+        schema: Schema,
+    },
+    /// A GROUP BY without a window: emits its result once, when the input ends.
+    GlobalAggregate {
+        input: Box<PhysNode>,
+        group: Vec<Expr>,
+        aggs: Vec<AggCall>,
+        schema: Schema,
+    },
+    LookupJoin {
+        stream: Box<PhysNode>,
+        table: Box<PhysNode>,
+        join_type: JoinType,
+        stream_keys: Vec<Expr>,
+        table_keys: Vec<Expr>,
+        residual: Option<Expr>,
+        schema: Schema,
+    },
+    WindowJoin {
+        left: Box<PhysNode>,
+        right: Box<PhysNode>,
+        join_type: JoinType,
+        left_start: usize,
+        left_end: usize,
+        right_start: usize,
+        right_end: usize,
+        left_keys: Vec<Expr>,
+        right_keys: Vec<Expr>,
+        residual: Option<Expr>,
+        schema: Schema,
+    },
+    IntervalJoin {
+        left: Box<PhysNode>,
+        right: Box<PhysNode>,
+        left_time: usize,
+        right_time: usize,
+        lower: i64,
+        upper: i64,
+        left_keys: Vec<Expr>,
+        right_keys: Vec<Expr>,
+        residual: Option<Expr>,
+        schema: Schema,
+    },
+}
+
+impl PhysNode {
+    pub fn schema(&self) -> &Schema {
+        match self {
+            PhysNode::Source { table, .. } => &table.schema,
+            PhysNode::Calc { schema, .. }
+            | PhysNode::WindowAssign { schema, .. }
+            | PhysNode::WindowAggregate { schema, .. }
+            | PhysNode::GlobalAggregate { schema, .. }
+            | PhysNode::LookupJoin { schema, .. }
+            | PhysNode::WindowJoin { schema, .. }
+            | PhysNode::IntervalJoin { schema, .. } => schema,
+        }
+    }
+
+    /// Whether the operator keeps state across batches (and so needs a state backend).
+    pub fn stateful_operators(&self) -> usize {
+        let own = usize::from(!matches!(
+            self,
+            PhysNode::Source { .. } | PhysNode::Calc { .. } | PhysNode::WindowAssign { .. }
+        ));
+        own + self
+            .children()
+            .iter()
+            .map(|c| c.stateful_operators())
+            .sum::<usize>()
+    }
+
+    pub fn children(&self) -> Vec<&PhysNode> {
+        match self {
+            PhysNode::Source { .. } => vec![],
+            PhysNode::Calc { input, .. }
+            | PhysNode::WindowAssign { input, .. }
+            | PhysNode::WindowAggregate { input, .. }
+            | PhysNode::GlobalAggregate { input, .. } => vec![input],
+            PhysNode::LookupJoin { stream, table, .. } => vec![stream, table],
+            PhysNode::WindowJoin { left, right, .. }
+            | PhysNode::IntervalJoin { left, right, .. } => {
+                vec![left, right]
+            }
+        }
+    }
+}
+
+/// Where a pipeline's rows go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SinkTarget {
+    Table(TableDef),
+    /// A bare SELECT: rows are printed with a header.
+    Stdout {
+        schema: Schema,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub sink: SinkTarget,
+    pub root: PhysNode,
+}
+
+/// Choices made for this machine, each with the reason shown by `darwin explain`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecSettings {
+    pub parallelism: usize,
+    pub batch_size: usize,
+    pub memory_budget_bytes: u64,
+    pub state_backend: String,
+    pub executor: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhysicalPlan {
+    pub pipelines: Vec<Pipeline>,
+    pub settings: ExecSettings,
+}
+
+impl PhysicalPlan {
+    pub fn from_logical(
+        sinks: Vec<(SinkTarget, LogicalPlan)>,
+        catalog: &dyn ConnectorCatalog,
+        settings: ExecSettings,
+    ) -> PhysicalPlan {
+        let pipelines = sinks
+            .into_iter()
+            .map(|(sink, plan)| Pipeline {
+                sink,
+                root: lower(plan, catalog, settings.parallelism),
+            })
+            .collect();
+        PhysicalPlan {
+            pipelines,
+            settings,
+        }
+    }
+
+    /// A stable 64-bit fingerprint (FNV-1a over the canonical JSON form) of the operators and
+    /// their configuration; execution settings that do not change results are left out.
+    pub fn fingerprint(&self) -> u64 {
+        let json = serde_json::to_string(&self.pipelines).expect("plans always serialise");
+        json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+}
+
+fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) -> PhysNode {
+    let rec = |p: LogicalPlan| Box::new(lower(p, catalog, parallelism));
+    match plan {
+        LogicalPlan::Scan { table } => {
+            let partitions = catalog.partitions(&table, parallelism);
+            PhysNode::Source { table, partitions }
+        }
+        LogicalPlan::Filter { input, predicate } => {
+            let schema = input.schema().clone();
+            PhysNode::Calc {
+                input: rec(*input),
+                filter: Some(predicate),
+                project: None,
+                schema,
+            }
+        }
+        LogicalPlan::Project {
+            input,
+            exprs,
+            schema,
+        } => match *input {
+            LogicalPlan::Filter { input, predicate } => PhysNode::Calc {
+                input: rec(*input),
+                filter: Some(predicate),
+                project: Some(exprs),
+                schema,
+            },
+            other => PhysNode::Calc {
+                input: rec(other),
+                filter: None,
+                project: Some(exprs),
+                schema,
+            },
+        },
+        LogicalPlan::WindowTvf {
+            input,
+            window,
+            time_col,
+            schema,
+            ..
+        } => {
+            // SESSION windows only exist inside an aggregate; the binder rejects other uses.
+            PhysNode::WindowAssign {
+                input: rec(*input),
+                window,
+                time_col,
+                schema,
+            }
+        }
+        LogicalPlan::Aggregate {
+            input,
+            group,
+            window: Some((window, time_col)),
+            aggs,
+            schema,
+        } => {
+            let mut keys: Vec<GroupKey> = group.into_iter().map(GroupKey::Expr).collect();
+            keys.push(GroupKey::WindowStart);
+            keys.push(GroupKey::WindowEnd);
+            PhysNode::WindowAggregate {
+                input: rec(*input),
+                spec: WindowSpec::Assign { window, time_col },
+                group: keys,
+                aggs,
+                schema,
+            }
+        }
+        LogicalPlan::Aggregate {
+            input,
+            group,
+            window: None,
+            aggs,
+            schema,
+        } => lower_aggregate(*input, group, aggs, schema, catalog, parallelism),
+        LogicalPlan::Join {
+            left,
+            right,
+            kind,
+            join_type,
+            left_keys,
+            right_keys,
+            residual,
+            schema,
+        } => match kind {
+            JoinKind::Lookup => PhysNode::LookupJoin {
+                stream: rec(*left),
+                table: rec(*right),
+                join_type,
+                stream_keys: left_keys,
+                table_keys: right_keys,
+                residual,
+                schema,
+            },
+            JoinKind::Window {
+                left_start,
+                left_end,
+                right_start,
+                right_end,
+            } => PhysNode::WindowJoin {
+                left: rec(*left),
+                right: rec(*right),
+                join_type,
+                left_start,
+                left_end,
+                right_start,
+                right_end,
+                left_keys,
+                right_keys,
+                residual,
+                schema,
+            },
+            JoinKind::Interval {
+                left_time,
+                right_time,
+                lower,
+                upper,
+            } => PhysNode::IntervalJoin {
+                left: rec(*left),
+                right: rec(*right),
+                left_time,
+                right_time,
+                lower,
+                upper,
+                left_keys,
+                right_keys,
+                residual,
+                schema,
+            },
+        },
+    }
+}
+
+/// A GROUP BY whose keys include a window start and end becomes a window aggregate; where the
+/// windows come straight from a window TVF, the assignment is fused into the aggregate (no
+/// materialised window columns, no duplicated rows for HOP).
+fn lower_aggregate(
+    input: LogicalPlan,
+    group: Vec<Expr>,
+    aggs: Vec<AggCall>,
+    schema: Schema,
+    catalog: &dyn ConnectorCatalog,
+    parallelism: usize,
+) -> PhysNode {
+    let in_schema = input.schema().clone();
+    let role_of = |e: &Expr| e.as_column().map(|c| in_schema.fields[c].role);
+    let start = group
+        .iter()
+        .position(|e| role_of(e) == Some(FieldRole::WindowStart));
+    let end = group
+        .iter()
+        .position(|e| role_of(e) == Some(FieldRole::WindowEnd));
+    let (Some(start), Some(end)) = (start, end) else {
+        let input = Box::new(lower(input, catalog, parallelism));
+        return PhysNode::GlobalAggregate {
+            input,
+            group,
+            aggs,
+            schema,
+        };
+    };
+    let keys = |group: Vec<Expr>| -> Vec<GroupKey> {
+        group
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| match i {
+                _ if i == start => GroupKey::WindowStart,
+                _ if i == end => GroupKey::WindowEnd,
+                _ => GroupKey::Expr(e),
+            })
+            .collect()
+    };
+    if let LogicalPlan::WindowTvf {
+        input: tvf_input,
+        window,
+        time_col,
+        ..
+    } = &input
+    {
+        let n = tvf_input.schema().len();
+        let other_keys_ok = group
+            .iter()
+            .enumerate()
+            .all(|(i, e)| i == start || i == end || e.columns().iter().all(|c| *c < n));
+        let aggs_ok = aggs.iter().all(|a| {
+            a.arg
+                .iter()
+                .chain(a.filter.iter())
+                .all(|e| e.columns().iter().all(|c| *c < n))
+        });
+        if other_keys_ok && aggs_ok {
+            let (window, time_col) = (*window, *time_col);
+            let LogicalPlan::WindowTvf {
+                input: tvf_input, ..
+            } = input
+            else {
+                unreachable!()
+            };
+            return PhysNode::WindowAggregate {
+                input: Box::new(lower(*tvf_input, catalog, parallelism)),
+                spec: WindowSpec::Assign { window, time_col },
+                group: keys(group),
+                aggs,
+                schema,
+            };
+        }
+    }
+    let start_col = group[start]
+        .as_column()
+        .expect("window start key is a column");
+    let end_col = group[end].as_column().expect("window end key is a column");
+    PhysNode::WindowAggregate {
+        input: Box::new(lower(input, catalog, parallelism)),
+        spec: WindowSpec::Existing { start_col, end_col },
+        group: keys(group),
+        aggs,
+        schema,
+    }
+}
+
+/// True when an expression is a plain reference to a column (used by explain).
+pub fn is_plain_column(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Column(_))
+}

@@ -1,0 +1,398 @@
+//! Columnar batches: typed vectors with an optional validity mask. Operators process a batch at
+//! a time; per-row work happens inside typed loops, never through per-row dispatch.
+
+use darwin_common::types::PhysicalType;
+use darwin_common::{DataType, Value};
+
+/// Strings of a column, Arrow-style: one byte buffer and offsets (no allocation per string).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StrVec {
+    pub offsets: Vec<u32>,
+    pub bytes: Vec<u8>,
+}
+
+impl StrVec {
+    pub fn with_capacity(n: usize) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        StrVec {
+            offsets,
+            bytes: Vec::with_capacity(n * 8),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    #[inline]
+    pub fn get(&self, i: usize) -> &str {
+        let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
+        // SAFETY-free: bytes only ever come from &str pushes, so every range is valid UTF-8.
+        std::str::from_utf8(&self.bytes[a..b]).unwrap_or("")
+    }
+    #[inline]
+    pub fn push(&mut self, s: &str) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.offsets.push(self.bytes.len() as u32);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnData {
+    Bool(Vec<bool>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F64(Vec<f64>),
+    I128(Vec<i128>),
+    Str(StrVec),
+}
+
+/// A column: values plus validity (`None` means no NULLs). Values under a NULL are unspecified
+/// (zero/empty) and must not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub data: ColumnData,
+    pub validity: Option<Vec<bool>>,
+}
+
+impl Column {
+    pub fn new(data: ColumnData, validity: Option<Vec<bool>>) -> Column {
+        let validity = validity.filter(|v| v.iter().any(|b| !b));
+        Column { data, validity }
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.data {
+            ColumnData::Bool(v) => v.len(),
+            ColumnData::I32(v) => v.len(),
+            ColumnData::I64(v) => v.len(),
+            ColumnData::F64(v) => v.len(),
+            ColumnData::I128(v) => v.len(),
+            ColumnData::Str(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn is_valid(&self, i: usize) -> bool {
+        self.validity.as_ref().is_none_or(|v| v[i])
+    }
+
+    pub fn null_count(&self) -> usize {
+        self.validity
+            .as_ref()
+            .map_or(0, |v| v.iter().filter(|b| !**b).count())
+    }
+
+    /// One value, for the slow paths (sinks, reference checks, rare functions).
+    pub fn get(&self, i: usize, ty: DataType) -> Value {
+        if !self.is_valid(i) {
+            return Value::Null;
+        }
+        match (&self.data, ty) {
+            (ColumnData::Bool(v), _) => Value::Bool(v[i]),
+            (ColumnData::I32(v), _) => Value::Int(v[i]),
+            (ColumnData::I64(v), DataType::Timestamp) => Value::Timestamp(v[i]),
+            (ColumnData::I64(v), DataType::Interval) => Value::Interval(v[i]),
+            (ColumnData::I64(v), _) => Value::BigInt(v[i]),
+            (ColumnData::F64(v), _) => Value::Double(v[i]),
+            (ColumnData::I128(v), t) => Value::Decimal(v[i], t.scale()),
+            (ColumnData::Str(v), _) => Value::Str(v.get(i).to_string()),
+        }
+    }
+
+    pub fn i64s(&self) -> &[i64] {
+        match &self.data {
+            ColumnData::I64(v) => v,
+            other => panic!(
+                "expected an i64 column, found {:?}",
+                std::mem::discriminant(other)
+            ),
+        }
+    }
+
+    pub fn bools(&self) -> &[bool] {
+        match &self.data {
+            ColumnData::Bool(v) => v,
+            other => panic!(
+                "expected a bool column, found {:?}",
+                std::mem::discriminant(other)
+            ),
+        }
+    }
+
+    /// Rows at `indices`, in that order.
+    pub fn take(&self, indices: &[u32]) -> Column {
+        fn g<T: Copy>(v: &[T], idx: &[u32]) -> Vec<T> {
+            idx.iter().map(|&i| v[i as usize]).collect()
+        }
+        let data = match &self.data {
+            ColumnData::Bool(v) => ColumnData::Bool(g(v, indices)),
+            ColumnData::I32(v) => ColumnData::I32(g(v, indices)),
+            ColumnData::I64(v) => ColumnData::I64(g(v, indices)),
+            ColumnData::F64(v) => ColumnData::F64(g(v, indices)),
+            ColumnData::I128(v) => ColumnData::I128(g(v, indices)),
+            ColumnData::Str(s) => {
+                let mut out = StrVec::with_capacity(indices.len());
+                for &i in indices {
+                    out.push(s.get(i as usize));
+                }
+                ColumnData::Str(out)
+            }
+        };
+        Column::new(data, self.validity.as_ref().map(|v| g(v, indices)))
+    }
+
+    /// Rows where `mask` is true.
+    pub fn filter(&self, mask: &[bool]) -> Column {
+        let idx: Vec<u32> = mask
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m)
+            .map(|(i, _)| i as u32)
+            .collect();
+        self.take(&idx)
+    }
+
+    /// A column of `n` copies of a value.
+    pub fn constant(v: &Value, ty: DataType, n: usize) -> Column {
+        let mut b = ColumnBuilder::new(ty, n);
+        for _ in 0..n {
+            b.push(v);
+        }
+        b.finish()
+    }
+}
+
+/// Appends values of one type; finishes into a [`Column`].
+#[derive(Debug)]
+pub struct ColumnBuilder {
+    ty: DataType,
+    data: ColumnData,
+    validity: Vec<bool>,
+    has_null: bool,
+}
+
+impl ColumnBuilder {
+    pub fn new(ty: DataType, capacity: usize) -> Self {
+        let data = match ty.physical() {
+            PhysicalType::Bool => ColumnData::Bool(Vec::with_capacity(capacity)),
+            PhysicalType::I32 => ColumnData::I32(Vec::with_capacity(capacity)),
+            PhysicalType::I64 => ColumnData::I64(Vec::with_capacity(capacity)),
+            PhysicalType::F64 => ColumnData::F64(Vec::with_capacity(capacity)),
+            PhysicalType::I128 => ColumnData::I128(Vec::with_capacity(capacity)),
+            PhysicalType::Str => ColumnData::Str(StrVec::with_capacity(capacity)),
+        };
+        ColumnBuilder {
+            ty,
+            data,
+            validity: Vec::with_capacity(capacity),
+            has_null: false,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.validity.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.validity.is_empty()
+    }
+
+    pub fn push_null(&mut self) {
+        self.has_null = true;
+        self.validity.push(false);
+        match &mut self.data {
+            ColumnData::Bool(v) => v.push(false),
+            ColumnData::I32(v) => v.push(0),
+            ColumnData::I64(v) => v.push(0),
+            ColumnData::F64(v) => v.push(0.0),
+            ColumnData::I128(v) => v.push(0),
+            ColumnData::Str(v) => v.push(""),
+        }
+    }
+
+    /// Appends a value, converting between representations of the builder's type.
+    /// Panics on a value of another type: the planner guarantees types.
+    pub fn push(&mut self, v: &Value) {
+        if v.is_null() {
+            return self.push_null();
+        }
+        self.validity.push(true);
+        match (&mut self.data, v) {
+            (ColumnData::Bool(c), Value::Bool(b)) => c.push(*b),
+            (ColumnData::I32(c), Value::Int(x)) => c.push(*x),
+            (ColumnData::I64(c), v) if v.as_i64().is_some() => {
+                c.push(v.as_i64().unwrap_or_default())
+            }
+            (ColumnData::F64(c), v) if v.as_f64().is_some() => {
+                c.push(v.as_f64().unwrap_or_default())
+            }
+            (ColumnData::I128(c), Value::Decimal(m, s)) => {
+                c.push(crate::scalar::rescale(*m, *s, self.ty.scale()));
+            }
+            (ColumnData::Str(c), Value::Str(s)) => c.push(s),
+            (_, v) => panic!("value {v:?} does not fit a {} column", self.ty),
+        }
+    }
+
+    #[inline]
+    pub fn push_str(&mut self, s: &str) {
+        self.validity.push(true);
+        match &mut self.data {
+            ColumnData::Str(c) => c.push(s),
+            _ => panic!("push_str on a {} column", self.ty),
+        }
+    }
+
+    #[inline]
+    pub fn push_i64(&mut self, x: i64) {
+        self.validity.push(true);
+        match &mut self.data {
+            ColumnData::I64(c) => c.push(x),
+            _ => panic!("push_i64 on a {} column", self.ty),
+        }
+    }
+
+    /// Appends row `i` of a column of the same type.
+    pub fn push_from(&mut self, col: &Column, i: usize) {
+        if !col.is_valid(i) {
+            return self.push_null();
+        }
+        self.validity.push(true);
+        match (&mut self.data, &col.data) {
+            (ColumnData::Bool(a), ColumnData::Bool(b)) => a.push(b[i]),
+            (ColumnData::I32(a), ColumnData::I32(b)) => a.push(b[i]),
+            (ColumnData::I64(a), ColumnData::I64(b)) => a.push(b[i]),
+            (ColumnData::F64(a), ColumnData::F64(b)) => a.push(b[i]),
+            (ColumnData::I128(a), ColumnData::I128(b)) => a.push(b[i]),
+            (ColumnData::Str(a), ColumnData::Str(b)) => a.push(b.get(i)),
+            _ => panic!("push_from between columns of different types ({})", self.ty),
+        }
+    }
+
+    pub fn finish(self) -> Column {
+        Column::new(
+            self.data,
+            if self.has_null {
+                Some(self.validity)
+            } else {
+                None
+            },
+        )
+    }
+}
+
+/// Rows of equal-length columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub columns: Vec<Column>,
+    pub num_rows: usize,
+}
+
+impl Batch {
+    pub fn new(columns: Vec<Column>, num_rows: usize) -> Batch {
+        debug_assert!(
+            columns.iter().all(|c| c.len() == num_rows),
+            "columns of unequal length"
+        );
+        Batch { columns, num_rows }
+    }
+
+    pub fn empty(types: &[DataType]) -> Batch {
+        Batch {
+            columns: types
+                .iter()
+                .map(|t| ColumnBuilder::new(*t, 0).finish())
+                .collect(),
+            num_rows: 0,
+        }
+    }
+
+    pub fn take(&self, indices: &[u32]) -> Batch {
+        Batch {
+            columns: self.columns.iter().map(|c| c.take(indices)).collect(),
+            num_rows: indices.len(),
+        }
+    }
+
+    pub fn filter(&self, mask: &[bool]) -> Batch {
+        let idx: Vec<u32> = mask
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| **m)
+            .map(|(i, _)| i as u32)
+            .collect();
+        if idx.len() == self.num_rows {
+            return self.clone();
+        }
+        self.take(&idx)
+    }
+
+    /// One row as values (slow path).
+    pub fn row(&self, i: usize, types: &[DataType]) -> Vec<Value> {
+        self.columns
+            .iter()
+            .zip(types)
+            .map(|(c, t)| c.get(i, *t))
+            .collect()
+    }
+
+    /// Builds a batch from rows of values (slow path: tests, lookup tables, small outputs).
+    pub fn from_rows(rows: &[Vec<Value>], types: &[DataType]) -> Batch {
+        let mut builders: Vec<ColumnBuilder> = types
+            .iter()
+            .map(|t| ColumnBuilder::new(*t, rows.len()))
+            .collect();
+        for r in rows {
+            for (b, v) in builders.iter_mut().zip(r) {
+                b.push(v);
+            }
+        }
+        Batch::new(
+            builders.into_iter().map(ColumnBuilder::finish).collect(),
+            rows.len(),
+        )
+    }
+
+    /// Approximate heap size, for memory accounting.
+    pub fn size_bytes(&self) -> usize {
+        self.columns
+            .iter()
+            .map(|c| {
+                let d = match &c.data {
+                    ColumnData::Bool(v) => v.len(),
+                    ColumnData::I32(v) => v.len() * 4,
+                    ColumnData::I64(v) => v.len() * 8,
+                    ColumnData::F64(v) => v.len() * 8,
+                    ColumnData::I128(v) => v.len() * 16,
+                    ColumnData::Str(s) => s.bytes.len() + s.offsets.len() * 4,
+                };
+                d + c.validity.as_ref().map_or(0, Vec::len)
+            })
+            .sum()
+    }
+}
+
+/// Concatenates batches of the same schema.
+pub fn concat_batches(batches: &[Batch], types: &[DataType]) -> Batch {
+    let n: usize = batches.iter().map(|b| b.num_rows).sum();
+    let mut builders: Vec<ColumnBuilder> =
+        types.iter().map(|t| ColumnBuilder::new(*t, n)).collect();
+    for b in batches {
+        for (bld, col) in builders.iter_mut().zip(&b.columns) {
+            for i in 0..b.num_rows {
+                bld.push_from(col, i);
+            }
+        }
+    }
+    Batch::new(builders.into_iter().map(ColumnBuilder::finish).collect(), n)
+}

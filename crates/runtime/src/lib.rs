@@ -1,0 +1,19 @@
+//! The runtime: columnar batches, vectorised expressions, and the operator library that both
+//! executors instantiate. Operators are pull-based: each `next()` returns a batch, a watermark
+//! or an epoch barrier; a bounded source ends with a watermark at +infinity, so every window
+//! closes and the run terminates.
+
+pub mod build;
+pub mod column;
+pub mod error;
+pub mod eval;
+pub mod keys;
+pub mod operator;
+pub mod ops;
+pub mod scalar;
+pub mod state;
+
+pub use build::{run, ConnectorFactory, RunSummary};
+pub use column::{Batch, Column, ColumnBuilder, ColumnData};
+pub use error::{Result, RuntimeError};
+pub use operator::{Counters, Msg, Operator, SinkWriter, SourceReader};

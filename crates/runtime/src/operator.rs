@@ -1,0 +1,79 @@
+//! The operator interface, the source and sink interfaces connectors implement, and run counters.
+
+use crate::column::Batch;
+use crate::error::Result;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What flows between operators.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Batch(Batch),
+    /// No later record has an event time at or below this (milliseconds).
+    Watermark(i64),
+    /// Separates epochs; checkpoints and clean shutdowns happen at barriers.
+    Barrier(u64),
+}
+
+/// A pull-based operator. `Ok(None)` means the input is exhausted.
+pub trait Operator {
+    fn next(&mut self) -> Result<Option<Msg>>;
+}
+
+/// A partitioned, replayable source. Each partition is read independently and carries its own
+/// watermark.
+pub trait SourceReader {
+    fn partitions(&self) -> usize;
+    /// The next batch of a partition, at most `max_rows` rows; None once it is exhausted.
+    fn next_batch(&mut self, partition: usize, max_rows: usize) -> Result<Option<Batch>>;
+    /// The replay position of a partition (byte offset, sequence number).
+    fn offset(&self, partition: usize) -> u64;
+    /// Records skipped as malformed (only with the ignore-parse-errors option).
+    fn skipped(&self) -> u64 {
+        0
+    }
+}
+
+pub trait SinkWriter {
+    fn write(&mut self, batch: &Batch) -> Result<()>;
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// Counters of one run, shared by its operators.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Records dropped because their window had already fired (behind the watermark).
+    pub late: AtomicU64,
+    /// Approximate bytes of operator state right now and at the peak.
+    pub state_bytes: AtomicU64,
+    pub peak_state_bytes: AtomicU64,
+}
+
+impl Counters {
+    pub fn add_late(&self, n: u64) {
+        if n > 0 {
+            self.late.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    pub fn late(&self) -> u64 {
+        self.late.load(Ordering::Relaxed)
+    }
+    /// Records a change in state size (the memory accounting hook of DESIGN.md).
+    pub fn state_delta(&self, delta: i64) {
+        let now = if delta >= 0 {
+            self.state_bytes.fetch_add(delta as u64, Ordering::Relaxed) + delta as u64
+        } else {
+            self.state_bytes
+                .fetch_sub((-delta) as u64, Ordering::Relaxed)
+                .saturating_sub((-delta) as u64)
+        };
+        self.peak_state_bytes.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+/// Per-source counters.
+#[derive(Debug, Default)]
+pub struct SourceCounters {
+    pub name: String,
+    pub read: AtomicU64,
+    pub skipped: AtomicU64,
+}

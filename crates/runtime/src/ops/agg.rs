@@ -1,0 +1,519 @@
+//! Hash aggregation state: a group table (key bytes → group index) and columnar accumulators
+//! indexed by group. Updates take a whole batch: `(group, row)` pairs, dispatched once per
+//! aggregate per batch.
+
+use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
+use crate::error::Result;
+use crate::eval::{eval, eval_mask};
+use crate::keys::encode_row;
+use darwin_common::DataType;
+use darwin_plan::{AggCall, AggFunc, Expr};
+use std::collections::{HashMap, HashSet};
+
+/// Values of an integer-like column as i64 (INT widened).
+fn ints(c: &Column) -> std::borrow::Cow<'_, [i64]> {
+    match &c.data {
+        ColumnData::I32(v) => std::borrow::Cow::Owned(v.iter().map(|x| *x as i64).collect()),
+        ColumnData::I64(v) => std::borrow::Cow::Borrowed(v),
+        _ => unreachable!("integer column expected"),
+    }
+}
+
+#[derive(Debug)]
+enum Acc {
+    Count(Vec<i64>),
+    SumI(Vec<i64>, Vec<bool>),
+    SumF(Vec<f64>, Vec<bool>),
+    SumD(Vec<i128>, Vec<bool>),
+    MinMaxI {
+        v: Vec<i64>,
+        seen: Vec<bool>,
+        max: bool,
+    },
+    MinMaxF {
+        v: Vec<f64>,
+        seen: Vec<bool>,
+        max: bool,
+    },
+    MinMaxD {
+        v: Vec<i128>,
+        seen: Vec<bool>,
+        max: bool,
+    },
+    MinMaxS {
+        v: Vec<Option<String>>,
+        max: bool,
+    },
+    MinMaxB {
+        v: Vec<Option<bool>>,
+        max: bool,
+    },
+    AvgI(Vec<i64>, Vec<i64>),
+    AvgF(Vec<f64>, Vec<i64>),
+    AvgD(Vec<i128>, Vec<i64>),
+}
+
+/// One aggregate call's state across groups.
+#[derive(Debug)]
+pub struct Accumulator {
+    call: AggCall,
+    acc: Acc,
+    distinct: Option<Vec<HashSet<Vec<u8>>>>,
+}
+
+impl Accumulator {
+    pub fn new(call: &AggCall) -> Accumulator {
+        let arg_ty = call.arg.as_ref().map(|a| a.ty);
+        let max = call.func == AggFunc::Max;
+        let acc = match (call.func, arg_ty) {
+            (AggFunc::Count, _) => Acc::Count(vec![]),
+            (AggFunc::Sum, Some(DataType::Double)) => Acc::SumF(vec![], vec![]),
+            (AggFunc::Sum, Some(DataType::Decimal { .. })) => Acc::SumD(vec![], vec![]),
+            (AggFunc::Sum, _) => Acc::SumI(vec![], vec![]),
+            (AggFunc::Avg, Some(DataType::Double)) => Acc::AvgF(vec![], vec![]),
+            (AggFunc::Avg, Some(DataType::Decimal { .. })) => Acc::AvgD(vec![], vec![]),
+            (AggFunc::Avg, _) => Acc::AvgI(vec![], vec![]),
+            (_, Some(DataType::Double)) => Acc::MinMaxF {
+                v: vec![],
+                seen: vec![],
+                max,
+            },
+            (_, Some(DataType::Decimal { .. })) => Acc::MinMaxD {
+                v: vec![],
+                seen: vec![],
+                max,
+            },
+            (_, Some(DataType::Varchar)) => Acc::MinMaxS { v: vec![], max },
+            (_, Some(DataType::Boolean)) => Acc::MinMaxB { v: vec![], max },
+            (_, _) => Acc::MinMaxI {
+                v: vec![],
+                seen: vec![],
+                max,
+            },
+        };
+        Accumulator {
+            call: call.clone(),
+            acc,
+            distinct: call.distinct.then(Vec::new),
+        }
+    }
+
+    fn grow(&mut self, groups: usize) {
+        match &mut self.acc {
+            Acc::Count(c) => c.resize(groups, 0),
+            Acc::SumI(s, n) => {
+                s.resize(groups, 0);
+                n.resize(groups, false)
+            }
+            Acc::SumF(s, n) => {
+                s.resize(groups, 0.0);
+                n.resize(groups, false)
+            }
+            Acc::SumD(s, n) => {
+                s.resize(groups, 0);
+                n.resize(groups, false)
+            }
+            Acc::MinMaxI { v, seen, .. } => {
+                v.resize(groups, 0);
+                seen.resize(groups, false)
+            }
+            Acc::MinMaxF { v, seen, .. } => {
+                v.resize(groups, 0.0);
+                seen.resize(groups, false)
+            }
+            Acc::MinMaxD { v, seen, .. } => {
+                v.resize(groups, 0);
+                seen.resize(groups, false)
+            }
+            Acc::MinMaxS { v, .. } => v.resize(groups, None),
+            Acc::MinMaxB { v, .. } => v.resize(groups, None),
+            Acc::AvgI(s, c) => {
+                s.resize(groups, 0);
+                c.resize(groups, 0)
+            }
+            Acc::AvgF(s, c) => {
+                s.resize(groups, 0.0);
+                c.resize(groups, 0)
+            }
+            Acc::AvgD(s, c) => {
+                s.resize(groups, 0);
+                c.resize(groups, 0)
+            }
+        }
+        if let Some(d) = &mut self.distinct {
+            d.resize_with(groups, HashSet::new);
+        }
+    }
+
+    /// Folds rows into groups: `pairs[k] = (group, row)`.
+    pub fn update(&mut self, groups: usize, batch: &Batch, pairs: &[(u32, u32)]) -> Result<()> {
+        self.grow(groups);
+        let arg = self.call.arg.as_ref().map(|a| eval(a, batch)).transpose()?;
+        let mask = self
+            .call
+            .filter
+            .as_ref()
+            .map(|f| eval_mask(f, batch))
+            .transpose()?;
+        let keep = |r: u32| {
+            mask.as_ref().is_none_or(|m| m[r as usize])
+                && arg.as_ref().is_none_or(|a| a.is_valid(r as usize))
+        };
+        let mut owned;
+        let mut pairs = pairs;
+        if mask.is_some() || arg.as_ref().is_some_and(|a| a.validity.is_some()) {
+            owned = pairs.to_vec();
+            owned.retain(|(_, r)| keep(*r));
+            pairs = &owned;
+        }
+        if let (Some(seen), Some(a)) = (&mut self.distinct, &arg) {
+            let cols = std::slice::from_ref(a);
+            let mut buf = Vec::new();
+            owned = pairs
+                .iter()
+                .copied()
+                .filter(|(g, r)| {
+                    buf.clear();
+                    encode_row(cols, *r as usize, &mut buf);
+                    let set = &mut seen[*g as usize];
+                    if set.contains(buf.as_slice()) {
+                        false
+                    } else {
+                        set.insert(buf.clone());
+                        true
+                    }
+                })
+                .collect();
+            pairs = &owned;
+        }
+        match (&mut self.acc, arg.as_ref()) {
+            (Acc::Count(c), _) => pairs.iter().for_each(|(g, _)| c[*g as usize] += 1),
+            (Acc::SumI(s, n), Some(a)) => {
+                let v = ints(a);
+                for (g, r) in pairs {
+                    s[*g as usize] = s[*g as usize].wrapping_add(v[*r as usize]);
+                    n[*g as usize] = true;
+                }
+            }
+            (
+                Acc::SumF(s, n),
+                Some(Column {
+                    data: ColumnData::F64(v),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    s[*g as usize] += v[*r as usize];
+                    n[*g as usize] = true;
+                }
+            }
+            (
+                Acc::SumD(s, n),
+                Some(Column {
+                    data: ColumnData::I128(v),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    s[*g as usize] += v[*r as usize];
+                    n[*g as usize] = true;
+                }
+            }
+            (Acc::MinMaxI { v, seen, max }, Some(a)) => {
+                let x = ints(a);
+                for (g, r) in pairs {
+                    let (g, x) = (*g as usize, x[*r as usize]);
+                    if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                        v[g] = x;
+                        seen[g] = true;
+                    }
+                }
+            }
+            (
+                Acc::MinMaxF { v, seen, max },
+                Some(Column {
+                    data: ColumnData::F64(x),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    let (g, x) = (*g as usize, x[*r as usize]);
+                    if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                        v[g] = x;
+                        seen[g] = true;
+                    }
+                }
+            }
+            (
+                Acc::MinMaxD { v, seen, max },
+                Some(Column {
+                    data: ColumnData::I128(x),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    let (g, x) = (*g as usize, x[*r as usize]);
+                    if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                        v[g] = x;
+                        seen[g] = true;
+                    }
+                }
+            }
+            (
+                Acc::MinMaxS { v, max },
+                Some(Column {
+                    data: ColumnData::Str(x),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    let (g, x) = (*g as usize, x.get(*r as usize));
+                    let better = match &v[g] {
+                        None => true,
+                        Some(cur) => (*max && x > cur.as_str()) || (!*max && x < cur.as_str()),
+                    };
+                    if better {
+                        v[g] = Some(x.to_string());
+                    }
+                }
+            }
+            (
+                Acc::MinMaxB { v, max },
+                Some(Column {
+                    data: ColumnData::Bool(x),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    let (g, x) = (*g as usize, x[*r as usize]);
+                    v[g] = Some(match v[g] {
+                        None => x,
+                        Some(cur) => {
+                            if *max {
+                                cur || x
+                            } else {
+                                cur && x
+                            }
+                        }
+                    });
+                }
+            }
+            (Acc::AvgI(s, c), Some(a)) => {
+                let v = ints(a);
+                for (g, r) in pairs {
+                    s[*g as usize] = s[*g as usize].wrapping_add(v[*r as usize]);
+                    c[*g as usize] += 1;
+                }
+            }
+            (
+                Acc::AvgF(s, c),
+                Some(Column {
+                    data: ColumnData::F64(v),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    s[*g as usize] += v[*r as usize];
+                    c[*g as usize] += 1;
+                }
+            }
+            (
+                Acc::AvgD(s, c),
+                Some(Column {
+                    data: ColumnData::I128(v),
+                    ..
+                }),
+            ) => {
+                for (g, r) in pairs {
+                    s[*g as usize] += v[*r as usize];
+                    c[*g as usize] += 1;
+                }
+            }
+            (acc, _) => unreachable!("accumulator {acc:?} does not match its argument type"),
+        }
+        Ok(())
+    }
+
+    /// The results of groups `0..groups`.
+    pub fn finish(&self, groups: usize) -> Column {
+        let ty = self.call.ty;
+        let mut b = ColumnBuilder::new(ty, groups);
+        let arg_scale = self.call.arg.as_ref().map_or(0, |a| a.ty.scale());
+        for g in 0..groups {
+            use darwin_common::Value as V;
+            let v = match &self.acc {
+                Acc::Count(c) => V::BigInt(c.get(g).copied().unwrap_or(0)),
+                Acc::SumI(s, n) => {
+                    if n.get(g) == Some(&true) {
+                        int_value(s[g], ty)
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::SumF(s, n) => {
+                    if n.get(g) == Some(&true) {
+                        V::Double(s[g])
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::SumD(s, n) => {
+                    if n.get(g) == Some(&true) {
+                        V::Decimal(s[g], arg_scale)
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::MinMaxI { v, seen, .. } => {
+                    if seen.get(g) == Some(&true) {
+                        int_value(v[g], ty)
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::MinMaxF { v, seen, .. } => {
+                    if seen.get(g) == Some(&true) {
+                        V::Double(v[g])
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::MinMaxD { v, seen, .. } => {
+                    if seen.get(g) == Some(&true) {
+                        V::Decimal(v[g], arg_scale)
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::MinMaxS { v, .. } => v.get(g).cloned().flatten().map_or(V::Null, V::Str),
+                Acc::MinMaxB { v, .. } => v.get(g).copied().flatten().map_or(V::Null, V::Bool),
+                Acc::AvgI(s, c) => {
+                    if c.get(g).copied().unwrap_or(0) > 0 {
+                        int_value(s[g] / c[g], ty)
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::AvgF(s, c) => {
+                    if c.get(g).copied().unwrap_or(0) > 0 {
+                        V::Double(s[g] / c[g] as f64)
+                    } else {
+                        V::Null
+                    }
+                }
+                Acc::AvgD(s, c) => {
+                    if c.get(g).copied().unwrap_or(0) > 0 {
+                        let out = ty.scale();
+                        let scaled =
+                            crate::scalar::rescale(s[g], arg_scale, out + 1) / c[g] as i128;
+                        V::Decimal(crate::scalar::rescale(scaled, out + 1, out), out)
+                    } else {
+                        V::Null
+                    }
+                }
+            };
+            b.push(&v);
+        }
+        b.finish()
+    }
+
+    pub fn memory_bytes(&self, groups: usize) -> usize {
+        let per = match &self.acc {
+            Acc::Count(_) => 8,
+            Acc::SumD(..) | Acc::MinMaxD { .. } => 17,
+            Acc::AvgD(..) => 24,
+            Acc::MinMaxS { .. } => 32,
+            _ => 16,
+        };
+        per * groups
+            + self
+                .distinct
+                .as_ref()
+                .map_or(0, |d| d.iter().map(|s| s.len() * 32).sum())
+    }
+}
+
+fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
+    match ty {
+        DataType::Int => darwin_common::Value::Int(x as i32),
+        DataType::Timestamp => darwin_common::Value::Timestamp(x),
+        _ => darwin_common::Value::BigInt(x),
+    }
+}
+
+/// Groups of one aggregation scope (one window, or the whole input): key bytes to group index,
+/// the key values in group order, and one accumulator per aggregate call.
+#[derive(Debug)]
+pub struct GroupTable {
+    map: HashMap<Vec<u8>, u32>,
+    keys: Vec<ColumnBuilder>,
+    accs: Vec<Accumulator>,
+    scratch: Vec<u8>,
+    pairs: Vec<(u32, u32)>,
+}
+
+impl GroupTable {
+    pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
+        GroupTable {
+            map: HashMap::new(),
+            keys: key_types
+                .iter()
+                .map(|t| ColumnBuilder::new(*t, 16))
+                .collect(),
+            accs: aggs.iter().map(Accumulator::new).collect(),
+            scratch: Vec::new(),
+            pairs: Vec::new(),
+        }
+    }
+
+    pub fn groups(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Adds `rows` of a batch whose key columns are `key_cols`.
+    pub fn update(&mut self, batch: &Batch, key_cols: &[Column], rows: &[u32]) -> Result<()> {
+        self.pairs.clear();
+        for &r in rows {
+            self.scratch.clear();
+            encode_row(key_cols, r as usize, &mut self.scratch);
+            let g = match self.map.get(self.scratch.as_slice()) {
+                Some(g) => *g,
+                None => {
+                    let g = self.map.len() as u32;
+                    self.map.insert(self.scratch.clone(), g);
+                    for (b, c) in self.keys.iter_mut().zip(key_cols) {
+                        b.push_from(c, r as usize);
+                    }
+                    g
+                }
+            };
+            self.pairs.push((g, r));
+        }
+        let groups = self.map.len();
+        for a in &mut self.accs {
+            a.update(groups, batch, &self.pairs)?;
+        }
+        Ok(())
+    }
+
+    /// Key columns and aggregate columns, groups in first-seen order.
+    pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
+        let n = self.map.len();
+        let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
+        (
+            self.keys.into_iter().map(ColumnBuilder::finish).collect(),
+            aggs,
+        )
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        let n = self.map.len();
+        n * (48 + self.scratch.capacity().max(8))
+            + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
+    }
+}
+
+/// Evaluates key expressions over a batch.
+pub fn eval_keys(keys: &[Expr], batch: &Batch) -> Result<Vec<Column>> {
+    keys.iter().map(|k| eval(k, batch)).collect()
+}

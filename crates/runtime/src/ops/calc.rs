@@ -1,0 +1,52 @@
+//! Filter and projection, fused: the predicate selects rows, then the projections are evaluated
+//! over the selected rows only.
+
+use crate::column::Batch;
+use crate::error::Result;
+use crate::eval::{eval, eval_mask};
+use crate::operator::{Msg, Operator};
+use darwin_plan::Expr;
+
+pub struct CalcOp {
+    input: Box<dyn Operator>,
+    filter: Option<Expr>,
+    project: Option<Vec<Expr>>,
+}
+
+impl CalcOp {
+    pub fn new(input: Box<dyn Operator>, filter: Option<Expr>, project: Option<Vec<Expr>>) -> Self {
+        CalcOp {
+            input,
+            filter,
+            project,
+        }
+    }
+}
+
+impl Operator for CalcOp {
+    fn next(&mut self) -> Result<Option<Msg>> {
+        loop {
+            let Some(msg) = self.input.next()? else {
+                return Ok(None);
+            };
+            let Msg::Batch(mut batch) = msg else {
+                return Ok(Some(msg));
+            };
+            if let Some(f) = &self.filter {
+                let mask = eval_mask(f, &batch)?;
+                batch = batch.filter(&mask);
+            }
+            if batch.num_rows == 0 {
+                continue;
+            }
+            if let Some(p) = &self.project {
+                let cols = p
+                    .iter()
+                    .map(|e| eval(e, &batch))
+                    .collect::<Result<Vec<_>>>()?;
+                batch = Batch::new(cols, batch.num_rows);
+            }
+            return Ok(Some(Msg::Batch(batch)));
+        }
+    }
+}

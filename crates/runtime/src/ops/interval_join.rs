@@ -1,0 +1,286 @@
+//! Interval join: `right.t + lower <= left.t <= right.t + upper` on equal keys. Each arriving
+//! row probes the other side's buffer and is buffered itself; a buffered row is freed once no
+//! future row of the other side can match it (decided by that side's watermark). The output
+//! watermark is held back by the bounds, so windows downstream stay correct.
+
+use super::agg::eval_keys;
+use super::join_rows;
+use super::lookup_join::append;
+use super::two_inputs::{Side, TwoInputs};
+use crate::column::Batch;
+use crate::error::Result;
+use crate::eval::eval_mask;
+use crate::keys::encode_row;
+use crate::operator::{Counters, Msg, Operator};
+use darwin_common::DataType;
+use darwin_plan::Expr;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+pub struct IntervalJoinSpec {
+    pub left_time: usize,
+    pub right_time: usize,
+    pub lower: i64,
+    pub upper: i64,
+    pub left_keys: Vec<Expr>,
+    pub right_keys: Vec<Expr>,
+    pub residual: Option<Expr>,
+    pub left_types: Vec<DataType>,
+    pub right_types: Vec<DataType>,
+}
+
+#[derive(Default)]
+struct Store {
+    batches: Vec<Batch>,
+    index: HashMap<Vec<u8>, Vec<(u32, u32)>>,
+    rows: usize,
+}
+
+pub struct IntervalJoinOp {
+    inputs: TwoInputs,
+    spec: IntervalJoinSpec,
+    stores: [Store; 2],
+    out_watermark: i64,
+    compacted_at: i64,
+    pending: VecDeque<Msg>,
+    done: bool,
+    counters: Arc<Counters>,
+    accounted: usize,
+}
+
+impl IntervalJoinOp {
+    pub fn new(
+        left: Box<dyn Operator>,
+        right: Box<dyn Operator>,
+        spec: IntervalJoinSpec,
+        counters: Arc<Counters>,
+    ) -> Self {
+        IntervalJoinOp {
+            inputs: TwoInputs::new(left, right),
+            spec,
+            stores: [Store::default(), Store::default()],
+            out_watermark: i64::MIN,
+            compacted_at: i64::MIN,
+            pending: VecDeque::new(),
+            done: false,
+            counters,
+            accounted: 0,
+        }
+    }
+
+    fn add(&mut self, side: Side, batch: Batch) -> Result<()> {
+        let (tcol, keys_e, other) = match side {
+            Side::Left => (self.spec.left_time, &self.spec.left_keys, 1),
+            Side::Right => (self.spec.right_time, &self.spec.right_keys, 0),
+        };
+        let own_wm = self.inputs.side_watermark(side);
+        let tc = &batch.columns[tcol];
+        let keep: Vec<u32> = (0..batch.num_rows as u32)
+            .filter(|&i| tc.is_valid(i as usize) && tc.i64s()[i as usize] > own_wm)
+            .collect();
+        self.counters.add_late((batch.num_rows - keep.len()) as u64);
+        if keep.is_empty() {
+            return Ok(());
+        }
+        let batch = if keep.len() == batch.num_rows {
+            batch
+        } else {
+            batch.take(&keep)
+        };
+        let keys = eval_keys(keys_e, &batch)?;
+        let times = batch.columns[tcol].i64s().to_vec();
+        let (other_tcol, lower, upper) = (
+            if other == 0 {
+                self.spec.left_time
+            } else {
+                self.spec.right_time
+            },
+            self.spec.lower,
+            self.spec.upper,
+        );
+        // Probe the other side.
+        let mut pairs: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
+        let mut buf = Vec::new();
+        let store = &self.stores[other];
+        for (i, t) in times.iter().enumerate() {
+            buf.clear();
+            if !encode_row(&keys, i, &mut buf) {
+                continue;
+            }
+            let Some(cands) = store.index.get(buf.as_slice()) else {
+                continue;
+            };
+            for (b, r) in cands {
+                let ot = store.batches[*b as usize].columns[other_tcol].i64s()[*r as usize];
+                let (lt, rt) = if side == Side::Left {
+                    (*t, ot)
+                } else {
+                    (ot, *t)
+                };
+                if rt.saturating_add(lower) <= lt && lt <= rt.saturating_add(upper) {
+                    let e = pairs.entry(*b).or_default();
+                    e.0.push(i as u32);
+                    e.1.push(*r);
+                }
+            }
+        }
+        let mut bs: Vec<u32> = pairs.keys().copied().collect();
+        bs.sort_unstable();
+        let mut out: Option<Batch> = None;
+        for b in bs {
+            let (new_rows, stored_rows) = &pairs[&b];
+            let stored = &store.batches[b as usize];
+            let part = match side {
+                Side::Left => join_rows(
+                    &batch,
+                    new_rows,
+                    stored,
+                    &stored_rows.iter().map(|r| Some(*r)).collect::<Vec<_>>(),
+                    &self.spec.right_types,
+                ),
+                Side::Right => join_rows(
+                    stored,
+                    stored_rows,
+                    &batch,
+                    &new_rows.iter().map(|r| Some(*r)).collect::<Vec<_>>(),
+                    &self.spec.right_types,
+                ),
+            };
+            out = Some(match out {
+                None => part,
+                Some(o) => append(o, part),
+            });
+        }
+        if let Some(mut o) = out {
+            if let Some(res) = &self.spec.residual {
+                let mask = eval_mask(res, &o)?;
+                o = o.filter(&mask);
+            }
+            if o.num_rows > 0 {
+                self.pending.push_back(Msg::Batch(o));
+            }
+        }
+        // Buffer the new rows.
+        let own = &mut self.stores[side as usize];
+        let bi = own.batches.len() as u32;
+        for i in 0..batch.num_rows {
+            buf.clear();
+            if encode_row(&keys, i, &mut buf) {
+                own.index
+                    .entry(buf.clone())
+                    .or_default()
+                    .push((bi, i as u32));
+            }
+        }
+        own.rows += batch.num_rows;
+        own.batches.push(batch);
+        self.account();
+        Ok(())
+    }
+
+    fn account(&mut self) {
+        let now: usize = self
+            .stores
+            .iter()
+            .map(|s| s.batches.iter().map(Batch::size_bytes).sum::<usize>() + s.rows * 24)
+            .sum();
+        self.counters
+            .state_delta(now as i64 - self.accounted as i64);
+        self.accounted = now;
+    }
+
+    /// Drops rows that can no longer match. Runs when the watermarks moved by half the interval
+    /// (at least a second) since the last time, so its cost is amortised over many batches.
+    fn compact(&mut self) -> Result<()> {
+        let (wl, wr) = (
+            self.inputs.side_watermark(Side::Left),
+            self.inputs.side_watermark(Side::Right),
+        );
+        let progress = wl.min(wr);
+        let step = ((self.spec.upper - self.spec.lower) / 2).max(1000);
+        if progress != i64::MAX && progress < self.compacted_at.saturating_add(step) {
+            return Ok(());
+        }
+        self.compacted_at = progress;
+        for side in [Side::Left, Side::Right] {
+            let (tcol, keys_e) = match side {
+                Side::Left => (self.spec.left_time, self.spec.left_keys.clone()),
+                Side::Right => (self.spec.right_time, self.spec.right_keys.clone()),
+            };
+            let expired = |t: i64| match side {
+                Side::Left => t <= wr.saturating_add(self.spec.lower),
+                Side::Right => t.saturating_add(self.spec.upper) <= wl,
+            };
+            let old = std::mem::take(&mut self.stores[side as usize]);
+            let mut store = Store::default();
+            let mut buf = Vec::new();
+            for b in old.batches {
+                let ts = b.columns[tcol].i64s();
+                let keep: Vec<u32> = (0..b.num_rows as u32)
+                    .filter(|i| !expired(ts[*i as usize]))
+                    .collect();
+                if keep.is_empty() {
+                    continue;
+                }
+                let b = if keep.len() == b.num_rows {
+                    b
+                } else {
+                    b.take(&keep)
+                };
+                let keys = eval_keys(&keys_e, &b)?;
+                let bi = store.batches.len() as u32;
+                for i in 0..b.num_rows {
+                    buf.clear();
+                    if encode_row(&keys, i, &mut buf) {
+                        store
+                            .index
+                            .entry(buf.clone())
+                            .or_default()
+                            .push((bi, i as u32));
+                    }
+                }
+                store.rows += b.num_rows;
+                store.batches.push(b);
+            }
+            self.stores[side as usize] = store;
+        }
+        self.account();
+        Ok(())
+    }
+}
+
+impl Operator for IntervalJoinOp {
+    fn next(&mut self) -> Result<Option<Msg>> {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(Some(m));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.inputs.pull()? {
+                None => self.done = true,
+                Some((side, Msg::Batch(b))) => self.add(side, b)?,
+                Some((_, Msg::Watermark(_))) => {
+                    let (wl, wr) = (
+                        self.inputs.side_watermark(Side::Left),
+                        self.inputs.side_watermark(Side::Right),
+                    );
+                    let wm = if wl == i64::MAX && wr == i64::MAX {
+                        i64::MAX
+                    } else {
+                        wl.min(wr)
+                            .min(wr.saturating_add(self.spec.lower))
+                            .min(wl.saturating_sub(self.spec.upper))
+                    };
+                    self.compact()?;
+                    if wm > self.out_watermark {
+                        self.out_watermark = wm;
+                        self.pending.push_back(Msg::Watermark(wm));
+                    }
+                }
+                Some((_, m @ Msg::Barrier(_))) => return Ok(Some(m)),
+            }
+        }
+    }
+}

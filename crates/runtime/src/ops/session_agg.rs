@@ -1,0 +1,236 @@
+//! Session window aggregation. Rows are kept (by reference to their input batch) in sessions per
+//! key; a new row opens `[ts, ts + gap)` and merges every session it overlaps. A session fires
+//! when the watermark reaches its end - 1 ms; its rows are then aggregated and released.
+
+use super::agg::{eval_keys, Accumulator};
+use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
+use crate::error::Result;
+use crate::keys::encode_row;
+use crate::operator::{Counters, Msg, Operator};
+use darwin_plan::physical::GroupKey;
+use darwin_plan::{AggCall, Expr};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+struct Session {
+    start: i64,
+    end: i64,
+    rows: Vec<(u32, u32)>,
+}
+
+pub struct SessionAggOp {
+    input: Box<dyn Operator>,
+    gap: i64,
+    time_col: usize,
+    group: Vec<GroupKey>,
+    key_exprs: Vec<Expr>,
+    aggs: Vec<AggCall>,
+    batches: Vec<Option<Batch>>,
+    live_rows: Vec<usize>,
+    sessions: HashMap<Vec<u8>, Vec<Session>>,
+    watermark: i64,
+    pending: VecDeque<Msg>,
+    done: bool,
+    counters: Arc<Counters>,
+    accounted: usize,
+}
+
+impl SessionAggOp {
+    pub fn new(
+        input: Box<dyn Operator>,
+        gap: i64,
+        time_col: usize,
+        group: Vec<GroupKey>,
+        aggs: Vec<AggCall>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        let key_exprs = group
+            .iter()
+            .filter_map(|k| {
+                if let GroupKey::Expr(e) = k {
+                    Some(e.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
+        SessionAggOp {
+            input,
+            gap,
+            time_col,
+            group,
+            key_exprs,
+            aggs,
+            batches: Vec::new(),
+            live_rows: Vec::new(),
+            sessions: HashMap::new(),
+            watermark: i64::MIN,
+            pending: VecDeque::new(),
+            done: false,
+            counters,
+            accounted: 0,
+        }
+    }
+
+    fn add(&mut self, batch: Batch) -> Result<()> {
+        let keys = eval_keys(&self.key_exprs, &batch)?;
+        let tc = &batch.columns[self.time_col];
+        let bi = self.batches.len() as u32;
+        let mut live = 0;
+        let mut late = 0;
+        let mut buf = Vec::new();
+        for i in 0..batch.num_rows {
+            if !tc.is_valid(i) {
+                late += 1;
+                continue;
+            }
+            let ts = tc.i64s()[i];
+            if ts.saturating_add(self.gap) - 1 <= self.watermark {
+                late += 1;
+                continue;
+            }
+            buf.clear();
+            encode_row(&keys, i, &mut buf);
+            let list = self.sessions.entry(buf.clone()).or_default();
+            let mut s = Session {
+                start: ts,
+                end: ts.saturating_add(self.gap),
+                rows: vec![(bi, i as u32)],
+            };
+            let mut k = 0;
+            while k < list.len() {
+                if list[k].start < s.end && s.start < list[k].end {
+                    let o = list.swap_remove(k);
+                    s.start = s.start.min(o.start);
+                    s.end = s.end.max(o.end);
+                    s.rows.extend(o.rows);
+                } else {
+                    k += 1;
+                }
+            }
+            list.push(s);
+            live += 1;
+        }
+        self.counters.add_late(late);
+        self.live_rows.push(live);
+        self.batches.push(if live > 0 { Some(batch) } else { None });
+        self.account();
+        Ok(())
+    }
+
+    fn account(&mut self) {
+        let now: usize = self
+            .batches
+            .iter()
+            .flatten()
+            .map(Batch::size_bytes)
+            .sum::<usize>()
+            + self.sessions.len() * 64;
+        self.counters
+            .state_delta(now as i64 - self.accounted as i64);
+        self.accounted = now;
+    }
+
+    fn fire(&mut self, wm: i64) -> Result<()> {
+        let mut fired: Vec<(Vec<u8>, Session)> = Vec::new();
+        for (key, list) in self.sessions.iter_mut() {
+            let mut k = 0;
+            while k < list.len() {
+                if list[k].end - 1 <= wm {
+                    fired.push((key.clone(), list.swap_remove(k)));
+                } else {
+                    k += 1;
+                }
+            }
+        }
+        self.sessions.retain(|_, l| !l.is_empty());
+        if fired.is_empty() {
+            return Ok(());
+        }
+        fired.sort_by(|a, b| (a.1.end, a.1.start, &a.0).cmp(&(b.1.end, b.1.start, &b.0)));
+        let n = fired.len();
+        let mut accs: Vec<Accumulator> = self.aggs.iter().map(Accumulator::new).collect();
+        let mut per_batch: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        for (g, (_, s)) in fired.iter().enumerate() {
+            for (b, r) in &s.rows {
+                per_batch.entry(*b).or_default().push((g as u32, *r));
+            }
+        }
+        let mut order: Vec<u32> = per_batch.keys().copied().collect();
+        order.sort_unstable();
+        let mut key_builders: Vec<ColumnBuilder> = self
+            .key_exprs
+            .iter()
+            .map(|e| ColumnBuilder::new(e.ty, n))
+            .collect();
+        let mut first_rows: Vec<Option<(u32, u32)>> = vec![None; n];
+        for (g, (_, s)) in fired.iter().enumerate() {
+            first_rows[g] = s.rows.first().copied();
+        }
+        let mut key_cols_of: HashMap<u32, Vec<Column>> = HashMap::new();
+        for b in &order {
+            let batch = self.batches[*b as usize].as_ref().expect("live batch");
+            for acc in &mut accs {
+                acc.update(n, batch, &per_batch[b])?;
+            }
+            key_cols_of.insert(*b, eval_keys(&self.key_exprs, batch)?);
+            self.live_rows[*b as usize] -= per_batch[b].len();
+            if self.live_rows[*b as usize] == 0 {
+                self.batches[*b as usize] = None;
+            }
+        }
+        for (b, r) in first_rows.into_iter().flatten() {
+            for (kb, c) in key_builders.iter_mut().zip(&key_cols_of[&b]) {
+                kb.push_from(c, r as usize);
+            }
+        }
+        let mut keys = key_builders.into_iter().map(ColumnBuilder::finish);
+        let mut cols: Vec<Column> = self
+            .group
+            .iter()
+            .map(|k| match k {
+                GroupKey::Expr(_) => keys.next().expect("key column"),
+                GroupKey::WindowStart => Column::new(
+                    ColumnData::I64(fired.iter().map(|f| f.1.start).collect()),
+                    None,
+                ),
+                GroupKey::WindowEnd => Column::new(
+                    ColumnData::I64(fired.iter().map(|f| f.1.end).collect()),
+                    None,
+                ),
+            })
+            .collect();
+        cols.extend(accs.iter().map(|a| a.finish(n)));
+        self.pending.push_back(Msg::Batch(Batch::new(cols, n)));
+        self.account();
+        Ok(())
+    }
+}
+
+impl Operator for SessionAggOp {
+    fn next(&mut self) -> Result<Option<Msg>> {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(Some(m));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.input.next()? {
+                None => {
+                    self.done = true;
+                    self.fire(i64::MAX)?;
+                }
+                Some(Msg::Batch(b)) => self.add(b)?,
+                Some(Msg::Watermark(w)) => {
+                    if w > self.watermark {
+                        self.watermark = w;
+                        self.fire(w)?;
+                    }
+                    self.pending.push_back(Msg::Watermark(w));
+                }
+                Some(m @ Msg::Barrier(_)) => return Ok(Some(m)),
+            }
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The source operator: reads the partitions of a source round-robin, tracks a watermark per
+//! partition (the running maximum of the WATERMARK expression) and emits their minimum. An
+//! exhausted partition stops holding the watermark back; when all are exhausted the operator
+//! emits a final watermark at +infinity.
+
+use crate::error::Result;
+use crate::eval::eval;
+use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
+use darwin_plan::Expr;
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub struct SourceOp {
+    reader: Box<dyn SourceReader>,
+    watermark: Option<Expr>,
+    batch_size: usize,
+    part_wm: Vec<i64>,
+    done: Vec<bool>,
+    next_part: usize,
+    emitted_wm: i64,
+    finished: bool,
+    pending: VecDeque<Msg>,
+    counters: Arc<SourceCounters>,
+}
+
+impl SourceOp {
+    pub fn new(
+        reader: Box<dyn SourceReader>,
+        watermark: Option<Expr>,
+        batch_size: usize,
+        counters: Arc<SourceCounters>,
+    ) -> Self {
+        let n = reader.partitions();
+        SourceOp {
+            reader,
+            watermark,
+            batch_size,
+            part_wm: vec![i64::MIN; n],
+            done: vec![n == 0; n],
+            next_part: 0,
+            emitted_wm: i64::MIN,
+            finished: false,
+            pending: VecDeque::new(),
+            counters,
+        }
+    }
+
+    fn combined(&self) -> i64 {
+        self.part_wm
+            .iter()
+            .zip(&self.done)
+            .filter(|(_, d)| !**d)
+            .map(|(w, _)| *w)
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    fn maybe_watermark(&mut self) {
+        if self.watermark.is_none() {
+            return;
+        }
+        let wm = self.combined();
+        if wm > self.emitted_wm && wm != i64::MAX {
+            self.emitted_wm = wm;
+            self.pending.push_back(Msg::Watermark(wm));
+        }
+    }
+}
+
+impl Operator for SourceOp {
+    fn next(&mut self) -> Result<Option<Msg>> {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(Some(m));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            let n = self.done.len();
+            let Some(p) = (0..n)
+                .map(|k| (self.next_part + k) % n)
+                .find(|p| !self.done[*p])
+            else {
+                self.finished = true;
+                self.counters
+                    .skipped
+                    .store(self.reader.skipped(), Ordering::Relaxed);
+                // The end of a bounded input: every window closes.
+                self.pending.push_back(Msg::Watermark(i64::MAX));
+                continue;
+            };
+            self.next_part = (p + 1) % n;
+            match self.reader.next_batch(p, self.batch_size)? {
+                None => {
+                    self.done[p] = true;
+                    self.maybe_watermark();
+                }
+                Some(batch) => {
+                    self.counters
+                        .read
+                        .fetch_add(batch.num_rows as u64, Ordering::Relaxed);
+                    self.counters
+                        .skipped
+                        .store(self.reader.skipped(), Ordering::Relaxed);
+                    if let Some(w) = &self.watermark {
+                        let c = eval(w, &batch)?;
+                        let max = c
+                            .i64s()
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| c.is_valid(*i))
+                            .map(|(_, v)| *v)
+                            .max();
+                        if let Some(m) = max {
+                            self.part_wm[p] = self.part_wm[p].max(m);
+                        }
+                    }
+                    self.pending.push_back(Msg::Batch(batch));
+                    self.maybe_watermark();
+                }
+            }
+        }
+    }
+}

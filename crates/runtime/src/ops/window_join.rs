@@ -1,0 +1,212 @@
+//! Window join: rows of both inputs are buffered per window; when the smaller of the two input
+//! watermarks reaches a window's end - 1 ms, the window's rows are hash-joined on the keys,
+//! emitted and freed. Rows arriving for an already-joined window are late: dropped and counted.
+
+use super::agg::eval_keys;
+use super::join_rows;
+use super::lookup_join::append;
+use super::two_inputs::{Side, TwoInputs};
+use crate::column::{concat_batches, Batch};
+use crate::error::Result;
+use crate::eval::eval_mask;
+use crate::keys::encode_row;
+use crate::operator::{Counters, Msg, Operator};
+use darwin_common::DataType;
+use darwin_plan::{Expr, JoinType};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+pub struct WindowJoinSpec {
+    pub join_type: JoinType,
+    pub left_cols: (usize, usize),
+    pub right_cols: (usize, usize),
+    pub left_keys: Vec<Expr>,
+    pub right_keys: Vec<Expr>,
+    pub residual: Option<Expr>,
+    pub left_types: Vec<DataType>,
+    pub right_types: Vec<DataType>,
+}
+
+pub struct WindowJoinOp {
+    inputs: TwoInputs,
+    spec: WindowJoinSpec,
+    /// (end, start) → buffered left and right rows.
+    windows: BTreeMap<(i64, i64), (Vec<Batch>, Vec<Batch>)>,
+    watermark: i64,
+    pending: VecDeque<Msg>,
+    done: bool,
+    counters: Arc<Counters>,
+    accounted: usize,
+}
+
+impl WindowJoinOp {
+    pub fn new(
+        left: Box<dyn Operator>,
+        right: Box<dyn Operator>,
+        spec: WindowJoinSpec,
+        counters: Arc<Counters>,
+    ) -> Self {
+        WindowJoinOp {
+            inputs: TwoInputs::new(left, right),
+            spec,
+            windows: BTreeMap::new(),
+            watermark: i64::MIN,
+            pending: VecDeque::new(),
+            done: false,
+            counters,
+            accounted: 0,
+        }
+    }
+
+    fn add(&mut self, side: Side, batch: Batch) {
+        let (s, e) = if side == Side::Left {
+            self.spec.left_cols
+        } else {
+            self.spec.right_cols
+        };
+        let (sc, ec) = (&batch.columns[s], &batch.columns[e]);
+        let mut groups: Vec<((i64, i64), Vec<u32>)> = Vec::new();
+        let mut late = 0;
+        for i in 0..batch.num_rows {
+            if !sc.is_valid(i) || !ec.is_valid(i) || ec.i64s()[i] - 1 <= self.watermark {
+                late += 1;
+                continue;
+            }
+            let w = (ec.i64s()[i], sc.i64s()[i]);
+            match groups.iter_mut().find(|(k, _)| *k == w) {
+                Some((_, rows)) => rows.push(i as u32),
+                None => groups.push((w, vec![i as u32])),
+            }
+        }
+        self.counters.add_late(late);
+        for (w, rows) in groups {
+            let entry = self.windows.entry(w).or_default();
+            let part = if rows.len() == batch.num_rows {
+                batch.clone()
+            } else {
+                batch.take(&rows)
+            };
+            if side == Side::Left {
+                entry.0.push(part)
+            } else {
+                entry.1.push(part)
+            }
+        }
+        self.account();
+    }
+
+    fn account(&mut self) {
+        let now: usize = self
+            .windows
+            .values()
+            .map(|(l, r)| l.iter().chain(r).map(Batch::size_bytes).sum::<usize>())
+            .sum();
+        self.counters
+            .state_delta(now as i64 - self.accounted as i64);
+        self.accounted = now;
+    }
+
+    fn fire(&mut self, wm: i64) -> Result<()> {
+        while let Some((&(end, start), _)) = self.windows.first_key_value() {
+            if end - 1 > wm {
+                break;
+            }
+            let (l, r) = self.windows.remove(&(end, start)).expect("present");
+            let left = concat_batches(&l, &self.spec.left_types);
+            let right = concat_batches(&r, &self.spec.right_types);
+            let out = hash_join(&left, &right, &self.spec)?;
+            if out.num_rows > 0 {
+                self.pending.push_back(Msg::Batch(out));
+            }
+        }
+        self.account();
+        Ok(())
+    }
+}
+
+/// Joins two batches on the spec's keys, then applies the residual (and LEFT padding).
+fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch> {
+    let rk = eval_keys(&spec.right_keys, right)?;
+    let lk = eval_keys(&spec.left_keys, left)?;
+    let mut index: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
+    let mut buf = Vec::new();
+    for i in 0..right.num_rows {
+        buf.clear();
+        if encode_row(&rk, i, &mut buf) {
+            index.entry(buf.clone()).or_default().push(i as u32);
+        }
+    }
+    let (mut li, mut ri) = (Vec::new(), Vec::new());
+    for i in 0..left.num_rows {
+        buf.clear();
+        if !encode_row(&lk, i, &mut buf) {
+            continue;
+        }
+        if let Some(rows) = index.get(buf.as_slice()) {
+            for r in rows {
+                li.push(i as u32);
+                ri.push(Some(*r));
+            }
+        }
+    }
+    let mut out = join_rows(left, &li, right, &ri, &spec.right_types);
+    if let Some(res) = &spec.residual {
+        let mask = eval_mask(res, &out)?;
+        li = li
+            .iter()
+            .zip(&mask)
+            .filter(|(_, m)| **m)
+            .map(|(l, _)| *l)
+            .collect();
+        out = out.filter(&mask);
+    }
+    if spec.join_type == JoinType::Left {
+        let mut matched = vec![false; left.num_rows];
+        li.iter().for_each(|l| matched[*l as usize] = true);
+        let missing: Vec<u32> = (0..left.num_rows as u32)
+            .filter(|i| !matched[*i as usize])
+            .collect();
+        if !missing.is_empty() {
+            out = append(
+                out,
+                join_rows(
+                    left,
+                    &missing,
+                    right,
+                    &vec![None; missing.len()],
+                    &spec.right_types,
+                ),
+            );
+        }
+    }
+    Ok(out)
+}
+
+impl Operator for WindowJoinOp {
+    fn next(&mut self) -> Result<Option<Msg>> {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Ok(Some(m));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.inputs.pull()? {
+                None => {
+                    self.done = true;
+                    self.fire(i64::MAX)?;
+                }
+                Some((side, Msg::Batch(b))) => self.add(side, b),
+                Some((_, Msg::Watermark(_))) => {
+                    let wm = self.inputs.watermark();
+                    if wm > self.watermark {
+                        self.watermark = wm;
+                        self.fire(wm)?;
+                        self.pending.push_back(Msg::Watermark(wm));
+                    }
+                }
+                Some((_, m @ Msg::Barrier(_))) => return Ok(Some(m)),
+            }
+        }
+    }
+}

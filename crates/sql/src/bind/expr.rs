@@ -1,0 +1,836 @@
+//! Binding of scalar expressions: name resolution, typing with implicit widening, and the
+//! aggregate context in which GROUP BY keys and aggregate calls are recognised.
+
+use super::scope::Scope;
+use super::types::castable;
+use crate::error::{loc, Result, SqlError};
+use darwin_common::time::parse_timestamp;
+use darwin_common::{DataType, Value};
+use darwin_plan::{AggCall, BinOp, Expr, ExprKind, Func, WindowKind};
+use sqlparser::ast::{self, Spanned};
+
+/// What a GROUP BY makes visible: its keys, an optional group window, and the aggregates found
+/// so far. Bound expressions refer to the aggregate's output: keys, window start/end, aggregates.
+#[derive(Debug, Default)]
+pub struct AggCtx {
+    pub group: Vec<Expr>,
+    /// A `GROUP BY TUMBLE(ts, ...)` window: its kind, time column and function name.
+    pub window: Option<(WindowKind, usize, String)>,
+    pub aggs: Vec<AggCall>,
+}
+
+impl AggCtx {
+    pub fn window_cols(&self) -> usize {
+        if self.window.is_some() {
+            2
+        } else {
+            0
+        }
+    }
+    pub fn agg_base(&self) -> usize {
+        self.group.len() + self.window_cols()
+    }
+}
+
+pub struct ExprBinder<'s> {
+    pub scope: &'s Scope,
+    pub agg: Option<&'s mut AggCtx>,
+}
+
+pub(super) fn span_of(e: &ast::Expr) -> sqlparser::tokenizer::Span {
+    e.span()
+}
+
+impl<'s> ExprBinder<'s> {
+    pub fn plain(scope: &'s Scope) -> Self {
+        ExprBinder { scope, agg: None }
+    }
+
+    pub fn bind(&mut self, e: &ast::Expr) -> Result<Expr> {
+        if self.agg.is_some() {
+            if let Some(r) = self.try_aggregate_node(e)? {
+                return Ok(r);
+            }
+        }
+        self.bind_inner(e)
+    }
+
+    pub fn bind_predicate(&mut self, e: &ast::Expr, clause: &str) -> Result<Expr> {
+        let b = self.bind(e)?;
+        if b.ty != DataType::Boolean {
+            return Err(SqlError::at(
+                loc(span_of(e)),
+                format!(
+                    "{clause} needs a BOOLEAN condition, but this expression is {}",
+                    b.ty
+                ),
+            ));
+        }
+        Ok(b)
+    }
+
+    /// In an aggregate context: an aggregate call, a group-window property, or an expression
+    /// equal to a GROUP BY key becomes a reference to the aggregate's output.
+    fn try_aggregate_node(&mut self, e: &ast::Expr) -> Result<Option<Expr>> {
+        if let ast::Expr::Function(f) = e {
+            let name = f.name.to_string().to_uppercase();
+            if super::functions::is_aggregate(&name) {
+                return self.bind_aggregate(f, &name).map(Some);
+            }
+            if let Some(prop) = super::functions::window_property(&name) {
+                return self.bind_window_property(f, &name, prop).map(Some);
+            }
+        }
+        let scope = self.scope;
+        let mut plain = ExprBinder::plain(scope);
+        if let Ok(b) = plain.bind_inner(e) {
+            let ctx = self.agg.as_ref().expect("aggregate context");
+            if let Some(i) = ctx.group.iter().position(|g| *g == b) {
+                return Ok(Some(Expr::column(i, b.ty)));
+            }
+            if b.columns().is_empty() {
+                return Ok(Some(b));
+            }
+        }
+        Ok(None)
+    }
+
+    fn bind_aggregate(&mut self, f: &ast::Function, name: &str) -> Result<Expr> {
+        let scope = self.scope;
+        let ctx = self.agg.as_mut().expect("aggregate context");
+        let call = super::functions::bind_aggregate_call(f, name, scope)?;
+        let idx = match ctx.aggs.iter().position(|a| *a == call) {
+            Some(i) => i,
+            None => {
+                ctx.aggs.push(call.clone());
+                ctx.aggs.len() - 1
+            }
+        };
+        Ok(Expr::column(ctx.agg_base() + idx, call.ty))
+    }
+
+    fn bind_window_property(&mut self, f: &ast::Function, name: &str, prop: &str) -> Result<Expr> {
+        let ctx = self.agg.as_ref().expect("aggregate context");
+        let span = f.name.span();
+        let Some((_, _, wname)) = &ctx.window else {
+            return Err(SqlError::at(
+                loc(span),
+                format!(
+                    "{name} needs a {}(...) group window in GROUP BY",
+                    name.split('_').next().unwrap_or("")
+                ),
+            ));
+        };
+        if !name.starts_with(wname.as_str()) {
+            return Err(SqlError::at(
+                loc(span),
+                format!("{name} does not match the GROUP BY window {wname}(...)"),
+            ));
+        }
+        let start = ctx.group.len();
+        Ok(match prop {
+            "START" => Expr::column(start, DataType::Timestamp),
+            "END" => Expr::column(start + 1, DataType::Timestamp),
+            _ => Expr::binary(
+                BinOp::Sub,
+                Expr::column(start + 1, DataType::Timestamp),
+                Expr::literal(Value::Interval(1), DataType::Interval),
+                DataType::Timestamp,
+            ),
+        })
+    }
+
+    pub(super) fn bind_inner(&mut self, e: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as A;
+        let span = span_of(e);
+        match e {
+            A::Identifier(id) => self.column(std::slice::from_ref(id)),
+            A::CompoundIdentifier(parts) => self.column(parts),
+            A::Nested(inner) => self.bind(inner),
+            A::Value(v) => literal(&v.value, v.span),
+            A::TypedString(ts) => {
+                let text = match &ts.value.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                match &ts.data_type {
+                    ast::DataType::Timestamp(..)
+                    | ast::DataType::Datetime(_)
+                    | ast::DataType::Date => match parse_timestamp(&text) {
+                        Some(ms) => Ok(Expr::literal(Value::Timestamp(ms), DataType::Timestamp)),
+                        None => Err(SqlError::at(
+                            loc(span),
+                            format!(
+                                "'{text}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.fff])"
+                            ),
+                        )),
+                    },
+                    other => Err(SqlError::at(
+                        loc(span),
+                        format!("{other} literals are not supported"),
+                    )),
+                }
+            }
+            A::Interval(iv) => {
+                interval(iv, span).map(|ms| Expr::literal(Value::Interval(ms), DataType::Interval))
+            }
+            A::BinaryOp { left, op, right } => {
+                let l = self.bind(left)?;
+                let r = self.bind(right)?;
+                self.binary(op, l, r, span)
+            }
+            A::UnaryOp { op, expr } => {
+                let x = self.bind(expr)?;
+                match op {
+                    ast::UnaryOperator::Not => {
+                        let x = expect_bool(x, span, "NOT")?;
+                        Ok(Expr {
+                            kind: ExprKind::Not(Box::new(x)),
+                            ty: DataType::Boolean,
+                        })
+                    }
+                    ast::UnaryOperator::Minus => {
+                        if let ExprKind::Literal(v) = &x.kind {
+                            if let Some(neg) = negate_literal(v) {
+                                return Ok(Expr::literal(neg, x.ty));
+                            }
+                        }
+                        if !x.ty.is_numeric() && x.ty != DataType::Interval {
+                            return Err(SqlError::at(
+                                loc(span),
+                                format!("cannot negate a {}", x.ty),
+                            ));
+                        }
+                        let ty = x.ty;
+                        Ok(Expr {
+                            kind: ExprKind::Neg(Box::new(x)),
+                            ty,
+                        })
+                    }
+                    ast::UnaryOperator::Plus => Ok(x),
+                    other => Err(SqlError::at(
+                        loc(span),
+                        format!("operator {other} is not supported"),
+                    )),
+                }
+            }
+            A::IsNull(x) | A::IsNotNull(x) => {
+                let x = self.bind(x)?;
+                Ok(Expr {
+                    kind: ExprKind::IsNull {
+                        expr: Box::new(x),
+                        negated: matches!(e, A::IsNotNull(_)),
+                    },
+                    ty: DataType::Boolean,
+                })
+            }
+            A::IsTrue(x) | A::IsFalse(x) | A::IsNotTrue(x) | A::IsNotFalse(x) => {
+                let x = expect_bool(self.bind(x)?, span, "IS TRUE/FALSE")?;
+                let want = matches!(e, A::IsTrue(_) | A::IsNotFalse(_));
+                // x IS TRUE is never NULL: COALESCE(x = want, FALSE); negated forms flip it.
+                let eq = Expr::binary(
+                    BinOp::Eq,
+                    x,
+                    Expr::literal(Value::Bool(want), DataType::Boolean),
+                    DataType::Boolean,
+                );
+                let is = Expr {
+                    kind: ExprKind::Call {
+                        func: Func::Coalesce,
+                        args: vec![eq, Expr::literal(Value::Bool(false), DataType::Boolean)],
+                    },
+                    ty: DataType::Boolean,
+                };
+                Ok(if matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_)) {
+                    Expr {
+                        kind: ExprKind::Not(Box::new(is)),
+                        ty: DataType::Boolean,
+                    }
+                } else {
+                    is
+                })
+            }
+            A::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind(expr)?;
+                let lo = self.bind(low)?;
+                let hi = self.bind(high)?;
+                let ge = self.compare(BinOp::GtEq, x.clone(), lo, span)?;
+                let le = self.compare(BinOp::LtEq, x, hi, span)?;
+                let both = Expr::binary(BinOp::And, ge, le, DataType::Boolean);
+                Ok(if *negated {
+                    Expr {
+                        kind: ExprKind::Not(Box::new(both)),
+                        ty: DataType::Boolean,
+                    }
+                } else {
+                    both
+                })
+            }
+            A::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => {
+                let ast::InTarget::List(list) = target else {
+                    return Err(SqlError::at(
+                        loc(span),
+                        "IN with a subquery is not supported yet; list the values",
+                    ));
+                };
+                let x = self.bind(expr)?;
+                let mut any: Option<Expr> = None;
+                for item in list {
+                    let v = self.bind(item)?;
+                    let eq = self.compare(BinOp::Eq, x.clone(), v, span_of(item))?;
+                    any = Some(match any {
+                        None => eq,
+                        Some(acc) => Expr::binary(BinOp::Or, acc, eq, DataType::Boolean),
+                    });
+                }
+                let any =
+                    any.ok_or_else(|| SqlError::at(loc(span), "IN needs at least one value"))?;
+                Ok(if *negated {
+                    Expr {
+                        kind: ExprKind::Not(Box::new(any)),
+                        ty: DataType::Boolean,
+                    }
+                } else {
+                    any
+                })
+            }
+            A::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
+                if *any || escape_char.is_some() {
+                    return Err(SqlError::at(
+                        loc(span),
+                        "LIKE ANY and LIKE ... ESCAPE are not supported",
+                    ));
+                }
+                let x = self.bind(expr)?;
+                let x = to_varchar(x, span, "LIKE")?;
+                let p = self.bind(pattern)?;
+                let ExprKind::Literal(Value::Str(pattern)) = p.kind else {
+                    return Err(SqlError::at(
+                        loc(span_of(pattern)),
+                        "the LIKE pattern must be a string literal",
+                    ));
+                };
+                Ok(Expr {
+                    kind: ExprKind::Like {
+                        expr: Box::new(x),
+                        pattern,
+                        negated: *negated,
+                    },
+                    ty: DataType::Boolean,
+                })
+            }
+            A::Cast {
+                expr,
+                data_type,
+                kind,
+                ..
+            } => {
+                if !matches!(kind, ast::CastKind::Cast) {
+                    return Err(SqlError::at(loc(span), "only CAST(x AS type) is supported"));
+                }
+                let x = self.bind(expr)?;
+                let to = super::types::convert_type(data_type, span)?;
+                if is_null_literal(&x) {
+                    return Ok(Expr::literal(Value::Null, to));
+                }
+                if !castable(x.ty, to) {
+                    return Err(SqlError::at(
+                        loc(span),
+                        format!("cannot cast {} to {to}", x.ty),
+                    ));
+                }
+                Ok(x.cast(to))
+            }
+            A::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref(), span),
+            A::Function(f) => {
+                let name = f.name.to_string().to_uppercase();
+                if super::functions::is_aggregate(&name) {
+                    return Err(SqlError::at(loc(span), format!("aggregate {name} is not allowed here (only in SELECT or HAVING of a query)")));
+                }
+                if super::functions::window_property(&name).is_some() {
+                    return Err(SqlError::at(
+                        loc(span),
+                        format!("{name} needs a matching group window in GROUP BY"),
+                    ));
+                }
+                super::functions::bind_scalar_function(self, f, &name, span)
+            }
+            A::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind(expr)?];
+                match substring_from {
+                    Some(f) => args.push(self.bind(f)?),
+                    None => args.push(Expr::literal(Value::Int(1), DataType::Int)),
+                }
+                if let Some(f) = substring_for {
+                    args.push(self.bind(f)?);
+                }
+                super::functions::typed_call(Func::Substring, args, span)
+            }
+            A::Trim {
+                trim_where,
+                trim_what,
+                expr,
+                trim_characters,
+            } => {
+                if trim_what.is_some() || trim_characters.is_some() {
+                    return Err(SqlError::at(
+                        loc(span),
+                        "TRIM of characters other than spaces is not supported yet",
+                    ));
+                }
+                let func = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => Func::TrimLeading,
+                    Some(ast::TrimWhereField::Trailing) => Func::TrimTrailing,
+                    _ => Func::TrimBoth,
+                };
+                let x = self.bind(expr)?;
+                super::functions::typed_call(func, vec![x], span)
+            }
+            A::Ceil { expr, field } | A::Floor { expr, field } => {
+                if !matches!(
+                    field,
+                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
+                ) {
+                    return Err(SqlError::at(
+                        loc(span),
+                        "CEIL/FLOOR to a time unit is not supported yet",
+                    ));
+                }
+                let x = self.bind(expr)?;
+                super::functions::typed_call(
+                    if matches!(e, A::Ceil { .. }) {
+                        Func::Ceil
+                    } else {
+                        Func::Floor
+                    },
+                    vec![x],
+                    span,
+                )
+            }
+            A::Extract { field, expr, .. } => {
+                let func = match field {
+                    ast::DateTimeField::Year => Func::Year,
+                    ast::DateTimeField::Month => Func::Month,
+                    ast::DateTimeField::Day => Func::DayOfMonth,
+                    ast::DateTimeField::Hour => Func::Hour,
+                    ast::DateTimeField::Minute => Func::Minute,
+                    ast::DateTimeField::Second => Func::Second,
+                    other => {
+                        return Err(SqlError::at(
+                            loc(span),
+                            format!("EXTRACT({other} ...) is not supported"),
+                        ))
+                    }
+                };
+                let x = self.bind(expr)?;
+                super::functions::typed_call(func, vec![x], span)
+            }
+            A::Subquery(_) | A::Exists { .. } => Err(SqlError::at(
+                loc(span),
+                "subqueries in expressions are not supported yet",
+            )),
+            other => Err(SqlError::at(
+                loc(span),
+                format!("expression '{other}' is not supported"),
+            )),
+        }
+    }
+
+    fn column(&mut self, parts: &[ast::Ident]) -> Result<Expr> {
+        let i = self.scope.resolve(parts)?;
+        if self.agg.is_some() {
+            let name = parts
+                .iter()
+                .map(|p| p.value.as_str())
+                .collect::<Vec<_>>()
+                .join(".");
+            return Err(SqlError::at(
+                loc(parts.last().expect("non-empty").span),
+                format!("column '{name}' must appear in GROUP BY or be used inside an aggregate function"),
+            ));
+        }
+        let c = &self.scope.columns[i];
+        Ok(Expr::column(i, c.ty))
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&ast::Expr>,
+        conditions: &[ast::CaseWhen],
+        otherwise: Option<&ast::Expr>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Expr> {
+        let operand = operand.map(|o| self.bind(o)).transpose()?;
+        let mut whens = Vec::new();
+        let mut results = Vec::new();
+        for c in conditions {
+            let cond = self.bind(&c.condition)?;
+            let cond = match &operand {
+                Some(op) => self.compare(BinOp::Eq, op.clone(), cond, span_of(&c.condition))?,
+                None => expect_bool(cond, span_of(&c.condition), "CASE WHEN")?,
+            };
+            whens.push(cond);
+            results.push(self.bind(&c.result)?);
+        }
+        let mut otherwise = otherwise.map(|o| self.bind(o)).transpose()?;
+        let mut all: Vec<&Expr> = results.iter().collect();
+        all.extend(otherwise.iter());
+        let ty = common_type(&all, span)?;
+        let results: Vec<Expr> = results.into_iter().map(|r| retype(r, ty)).collect();
+        otherwise = otherwise.map(|o| retype(o, ty));
+        Ok(Expr {
+            kind: ExprKind::Case {
+                branches: whens.into_iter().zip(results).collect(),
+                otherwise: otherwise.map(Box::new),
+            },
+            ty,
+        })
+    }
+
+    fn binary(
+        &mut self,
+        op: &ast::BinaryOperator,
+        l: Expr,
+        r: Expr,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Expr> {
+        use ast::BinaryOperator as B;
+        let op = match op {
+            B::Plus => BinOp::Add,
+            B::Minus => BinOp::Sub,
+            B::Multiply => BinOp::Mul,
+            B::Divide => BinOp::Div,
+            B::Modulo => BinOp::Mod,
+            B::Eq => BinOp::Eq,
+            B::NotEq => BinOp::NotEq,
+            B::Lt => BinOp::Lt,
+            B::LtEq => BinOp::LtEq,
+            B::Gt => BinOp::Gt,
+            B::GtEq => BinOp::GtEq,
+            B::And => BinOp::And,
+            B::Or => BinOp::Or,
+            B::StringConcat => BinOp::Concat,
+            other => {
+                return Err(SqlError::at(
+                    loc(span),
+                    format!("operator {other} is not supported"),
+                ))
+            }
+        };
+        match op {
+            BinOp::And | BinOp::Or => {
+                let l = expect_bool(l, span, op.symbol())?;
+                let r = expect_bool(r, span, op.symbol())?;
+                Ok(Expr::binary(op, l, r, DataType::Boolean))
+            }
+            BinOp::Concat => {
+                let l = to_varchar(l, span, "||")?;
+                let r = to_varchar(r, span, "||")?;
+                Ok(Expr::binary(op, l, r, DataType::Varchar))
+            }
+            _ if op.is_comparison() => self.compare(op, l, r, span),
+            _ => arithmetic(op, l, r, span),
+        }
+    }
+
+    pub(super) fn compare(
+        &mut self,
+        op: BinOp,
+        l: Expr,
+        r: Expr,
+        span: sqlparser::tokenizer::Span,
+    ) -> Result<Expr> {
+        let (l, r) = unify(l, r, span, op.symbol())?;
+        Ok(Expr::binary(op, l, r, DataType::Boolean))
+    }
+}
+
+pub(super) fn is_null_literal(e: &Expr) -> bool {
+    matches!(e.kind, ExprKind::Literal(Value::Null))
+}
+
+fn retype(e: Expr, ty: DataType) -> Expr {
+    if is_null_literal(&e) {
+        return Expr::literal(Value::Null, ty);
+    }
+    e.cast(ty)
+}
+
+fn expect_bool(e: Expr, span: sqlparser::tokenizer::Span, what: &str) -> Result<Expr> {
+    if is_null_literal(&e) {
+        return Ok(Expr::literal(Value::Null, DataType::Boolean));
+    }
+    if e.ty != DataType::Boolean {
+        return Err(SqlError::at(
+            loc(span),
+            format!("{what} needs BOOLEAN operands, found {}", e.ty),
+        ));
+    }
+    Ok(e)
+}
+
+fn to_varchar(e: Expr, span: sqlparser::tokenizer::Span, what: &str) -> Result<Expr> {
+    if is_null_literal(&e) {
+        return Ok(Expr::literal(Value::Null, DataType::Varchar));
+    }
+    if e.ty == DataType::Varchar {
+        return Ok(e);
+    }
+    if castable(e.ty, DataType::Varchar) {
+        return Ok(e.cast(DataType::Varchar));
+    }
+    Err(SqlError::at(
+        loc(span),
+        format!("{what} needs VARCHAR operands, found {}", e.ty),
+    ))
+}
+
+/// The type several values (CASE branches, COALESCE arguments) are widened to.
+pub(super) fn common_type(exprs: &[&Expr], span: sqlparser::tokenizer::Span) -> Result<DataType> {
+    let mut ty: Option<DataType> = None;
+    for e in exprs.iter().filter(|e| !is_null_literal(e)) {
+        ty = Some(match ty {
+            None => e.ty,
+            Some(t) if t == e.ty => t,
+            Some(t) => DataType::numeric_common(t, e.ty).ok_or_else(|| {
+                SqlError::at(
+                    loc(span),
+                    format!("cannot combine values of types {t} and {}", e.ty),
+                )
+            })?,
+        });
+    }
+    Ok(ty.unwrap_or(DataType::Varchar))
+}
+
+/// Brings two operands of a comparison to one type.
+pub(super) fn unify(
+    l: Expr,
+    r: Expr,
+    span: sqlparser::tokenizer::Span,
+    what: &str,
+) -> Result<(Expr, Expr)> {
+    if is_null_literal(&l) {
+        let ty = r.ty;
+        return Ok((Expr::literal(Value::Null, ty), r));
+    }
+    if is_null_literal(&r) {
+        let ty = l.ty;
+        return Ok((l, Expr::literal(Value::Null, ty)));
+    }
+    if l.ty == r.ty {
+        return Ok((l, r));
+    }
+    // A string literal compared with a timestamp is read as a timestamp.
+    let ts_lit = |a: &Expr, b: &Expr| -> Result<Option<Expr>> {
+        if let (DataType::Timestamp, ExprKind::Literal(Value::Str(s))) = (a.ty, &b.kind) {
+            let ts = parse_timestamp(s)
+                .ok_or_else(|| SqlError::at(loc(span), format!("'{s}' is not a timestamp")))?;
+            return Ok(Some(Expr::literal(
+                Value::Timestamp(ts),
+                DataType::Timestamp,
+            )));
+        }
+        Ok(None)
+    };
+    if let Some(lit) = ts_lit(&l, &r)? {
+        return Ok((l, lit));
+    }
+    if let Some(lit) = ts_lit(&r, &l)? {
+        return Ok((lit, r));
+    }
+    match DataType::numeric_common(l.ty, r.ty) {
+        Some(t) => Ok((l.cast(t), r.cast(t))),
+        None => Err(SqlError::at(
+            loc(span),
+            format!("cannot apply '{what}' to {} and {}", l.ty, r.ty),
+        )),
+    }
+}
+
+fn arithmetic(op: BinOp, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {
+    use DataType::*;
+    let (l, r) = if is_null_literal(&l) || is_null_literal(&r) {
+        unify(l, r, span, op.symbol())?
+    } else {
+        (l, r)
+    };
+    match (l.ty, r.ty, op) {
+        (Timestamp, Interval, BinOp::Add | BinOp::Sub) => {
+            return Ok(Expr::binary(op, l, r, Timestamp))
+        }
+        (Interval, Timestamp, BinOp::Add) => return Ok(Expr::binary(op, r, l, Timestamp)),
+        (Interval, Interval, BinOp::Add | BinOp::Sub) => {
+            return Ok(Expr::binary(op, l, r, Interval))
+        }
+        _ => {}
+    }
+    let Some(common) = DataType::numeric_common(l.ty, r.ty) else {
+        return Err(SqlError::at(
+            loc(span),
+            format!("cannot apply '{}' to {} and {}", op.symbol(), l.ty, r.ty),
+        ));
+    };
+    match (common, op) {
+        (Decimal { .. }, BinOp::Mul) => {
+            let (dl, dr) = (
+                l.ty.as_decimal().unwrap_or(common),
+                r.ty.as_decimal().unwrap_or(common),
+            );
+            let (
+                Decimal {
+                    precision: p1,
+                    scale: s1,
+                },
+                Decimal {
+                    precision: p2,
+                    scale: s2,
+                },
+            ) = (dl, dr)
+            else {
+                unreachable!()
+            };
+            let ty = Decimal {
+                precision: (p1 + p2).min(38),
+                scale: (s1 + s2).min(38),
+            };
+            Ok(Expr::binary(op, l.cast(dl), r.cast(dr), ty))
+        }
+        (Decimal { .. }, BinOp::Div) => {
+            Ok(Expr::binary(op, l.cast(Double), r.cast(Double), Double))
+        }
+        (Decimal { precision, scale }, BinOp::Add | BinOp::Sub) => {
+            let ty = Decimal {
+                precision: (precision + 1).min(38),
+                scale,
+            };
+            Ok(Expr::binary(op, l.cast(common), r.cast(common), ty))
+        }
+        (Decimal { .. }, _) => Ok(Expr::binary(op, l.cast(common), r.cast(common), common)),
+        _ => Ok(Expr::binary(op, l.cast(common), r.cast(common), common)),
+    }
+}
+
+fn negate_literal(v: &Value) -> Option<Value> {
+    Some(match v {
+        Value::Int(x) => Value::Int(x.checked_neg()?),
+        Value::BigInt(x) => Value::BigInt(x.checked_neg()?),
+        Value::Double(x) => Value::Double(-x),
+        Value::Decimal(m, s) => Value::Decimal(-m, *s),
+        Value::Interval(x) => Value::Interval(-x),
+        _ => return None,
+    })
+}
+
+fn literal(v: &ast::Value, span: sqlparser::tokenizer::Span) -> Result<Expr> {
+    Ok(match v {
+        ast::Value::Number(s, _) => number_literal(s)
+            .ok_or_else(|| SqlError::at(loc(span), format!("'{s}' is not a valid number")))?,
+        ast::Value::SingleQuotedString(s) => {
+            Expr::literal(Value::Str(s.clone()), DataType::Varchar)
+        }
+        ast::Value::Boolean(b) => Expr::literal(Value::Bool(*b), DataType::Boolean),
+        ast::Value::Null => Expr::literal(Value::Null, DataType::Varchar),
+        other => {
+            return Err(SqlError::at(
+                loc(span),
+                format!("literal {other} is not supported"),
+            ))
+        }
+    })
+}
+
+fn number_literal(s: &str) -> Option<Expr> {
+    if s.contains(['e', 'E']) {
+        return s
+            .parse::<f64>()
+            .ok()
+            .map(|v| Expr::literal(Value::Double(v), DataType::Double));
+    }
+    if let Some((int, frac)) = s.split_once('.') {
+        let digits = format!("{int}{frac}");
+        let m: i128 = digits.parse().ok()?;
+        let scale = frac.len() as u8;
+        let precision = (digits.trim_start_matches('0').len().max(1) as u8)
+            .max(scale)
+            .min(38);
+        return Some(Expr::literal(
+            Value::Decimal(m, scale),
+            DataType::Decimal { precision, scale },
+        ));
+    }
+    let v: i64 = s.parse().ok()?;
+    Some(match i32::try_from(v) {
+        Ok(i) => Expr::literal(Value::Int(i), DataType::Int),
+        Err(_) => Expr::literal(Value::BigInt(v), DataType::BigInt),
+    })
+}
+
+/// `INTERVAL '10' SECOND` and friends, in milliseconds.
+pub(super) fn interval(iv: &ast::Interval, span: sqlparser::tokenizer::Span) -> Result<i64> {
+    let text = match iv.value.as_ref() {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => s.clone(),
+            ast::Value::Number(n, _) => n.clone(),
+            other => other.to_string(),
+        },
+        other => {
+            return Err(SqlError::at(
+                loc(span),
+                format!("INTERVAL needs a literal, found '{other}'"),
+            ))
+        }
+    };
+    let unit_ms: f64 = match &iv.leading_field {
+        Some(ast::DateTimeField::Millisecond) | Some(ast::DateTimeField::Milliseconds) => 1.0,
+        Some(ast::DateTimeField::Second) | Some(ast::DateTimeField::Seconds) => 1000.0,
+        Some(ast::DateTimeField::Minute) | Some(ast::DateTimeField::Minutes) => 60_000.0,
+        Some(ast::DateTimeField::Hour) | Some(ast::DateTimeField::Hours) => 3_600_000.0,
+        Some(ast::DateTimeField::Day) | Some(ast::DateTimeField::Days) => 86_400_000.0,
+        other => {
+            let unit = other
+                .as_ref()
+                .map_or("no unit".to_string(), |u| u.to_string());
+            return Err(SqlError::at(loc(span), format!("INTERVAL with {unit} is not supported; use MILLISECOND, SECOND, MINUTE, HOUR or DAY")));
+        }
+    };
+    if iv.last_field.is_some() {
+        return Err(SqlError::at(
+            loc(span),
+            "compound intervals (e.g. HOUR TO SECOND) are not supported yet",
+        ));
+    }
+    let v: f64 = text.trim().parse().map_err(|_| {
+        SqlError::at(
+            loc(span),
+            format!("'{text}' is not a number of interval units"),
+        )
+    })?;
+    Ok((v * unit_ms).round() as i64)
+}

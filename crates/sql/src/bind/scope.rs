@@ -1,0 +1,117 @@
+//! Name resolution: the columns visible at a point of a query, with their table qualifiers.
+
+use crate::error::{loc, Result, SqlError};
+use darwin_common::{nearest, DataType, FieldRole, Schema};
+use sqlparser::ast::Ident;
+
+#[derive(Debug, Clone)]
+pub struct ScopeColumn {
+    pub qualifier: Option<String>,
+    pub name: String,
+    pub ty: DataType,
+    pub role: FieldRole,
+}
+
+/// Columns in the order of the plan's output schema.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub columns: Vec<ScopeColumn>,
+}
+
+impl Scope {
+    pub fn from_schema(schema: &Schema, qualifier: Option<&str>) -> Scope {
+        Scope {
+            columns: schema
+                .fields
+                .iter()
+                .map(|f| ScopeColumn {
+                    qualifier: qualifier.map(str::to_lowercase),
+                    name: f.name.clone(),
+                    ty: f.data_type,
+                    role: f.role,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn requalify(mut self, qualifier: &str) -> Scope {
+        for c in &mut self.columns {
+            c.qualifier = Some(qualifier.to_lowercase());
+        }
+        self
+    }
+
+    pub fn concat(mut self, other: Scope) -> Scope {
+        self.columns.extend(other.columns);
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Resolves `name` or `qualifier.name` to a column index.
+    pub fn resolve(&self, parts: &[Ident]) -> Result<usize> {
+        let (qual, name) = match parts {
+            [name] => (None, name),
+            [q, name] => (Some(q), name),
+            [.., q, name] => (Some(q), name),
+            [] => {
+                return Err(SqlError::Unlocated {
+                    message: "empty column name".into(),
+                })
+            }
+        };
+        let matches: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.name.eq_ignore_ascii_case(&name.value)
+                    && qual.is_none_or(|q| {
+                        c.qualifier.as_deref() == Some(q.value.to_lowercase().as_str())
+                    })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [i] => Ok(*i),
+            [] => {
+                if let Some(q) = qual {
+                    if !self
+                        .columns
+                        .iter()
+                        .any(|c| c.qualifier.as_deref() == Some(q.value.to_lowercase().as_str()))
+                    {
+                        let quals: Vec<&str> = self
+                            .columns
+                            .iter()
+                            .filter_map(|c| c.qualifier.as_deref())
+                            .collect();
+                        let hint = nearest(&q.value, quals)
+                            .map(|n| format!("; did you mean '{n}'?"))
+                            .unwrap_or_default();
+                        return Err(SqlError::at(
+                            loc(q.span),
+                            format!("unknown table alias '{}'{hint}", q.value),
+                        ));
+                    }
+                }
+                let hint = nearest(&name.value, self.columns.iter().map(|c| c.name.as_str()))
+                    .map(|n| format!("; did you mean '{n}'?"))
+                    .unwrap_or_default();
+                Err(SqlError::at(
+                    loc(name.span),
+                    format!("unknown column '{}'{hint}", name.value),
+                ))
+            }
+            _ => Err(SqlError::at(
+                loc(name.span),
+                format!(
+                    "column '{}' is ambiguous: qualify it with a table alias",
+                    name.value
+                ),
+            )),
+        }
+    }
+}
