@@ -86,7 +86,8 @@ fn gen_script(
         Format::Csv => "csv",
         Format::Json => "json",
     };
-    let (connector, tables): (&str, Vec<(&str, &[(&str, darwin_common::DataType)])>) = match b {
+    type Columns = &'static [(&'static str, darwin_common::DataType)];
+    let (connector, tables): (&str, Vec<(&str, Columns)>) = match b {
         Benchmark::Nexmark => (
             "nexmark",
             ["person", "auction", "bid"]

@@ -81,7 +81,9 @@ pub fn split_csv(line: &str, out: &mut Vec<String>) -> Option<()> {
 
 /// A CSV field, quoted when it holds a separator, quote or line break.
 pub fn csv_field(s: &str, out: &mut String) {
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+    // An empty string is written quoted, so it stays distinct from NULL (an empty field).
+    if s.is_empty() || s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ')
+    {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));
         out.push('"');

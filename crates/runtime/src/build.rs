@@ -270,7 +270,7 @@ pub fn run(
             }
         }
         steps += 1;
-        if steps % 64 == 0 && last_report.elapsed() >= Duration::from_millis(500) {
+        if steps.is_multiple_of(64) && last_report.elapsed() >= Duration::from_millis(500) {
             last_report = Instant::now();
             progress(&Progress {
                 records_read: b

@@ -18,6 +18,8 @@ pub struct ColumnDef {
     pub span: Span,
 }
 
+// A script holds a handful of statements, parsed once: boxing variants would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Statement {
     CreateTable {

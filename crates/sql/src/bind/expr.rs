@@ -674,7 +674,12 @@ pub(super) fn unify(
     }
 }
 
-fn arithmetic(op: BinOp, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {
+pub(super) fn arithmetic(
+    op: BinOp,
+    l: Expr,
+    r: Expr,
+    span: sqlparser::tokenizer::Span,
+) -> Result<Expr> {
     use DataType::*;
     let (l, r) = if is_null_literal(&l) || is_null_literal(&r) {
         unify(l, r, span, op.symbol())?

@@ -184,6 +184,23 @@ pub fn bind_scalar_function(
     name: &str,
     span: Span,
 ) -> Result<Expr> {
+    if name == "MOD" {
+        let args = call_args(f)?;
+        let [a, m] = args.as_slice() else {
+            return Err(SqlError::at(
+                loc(span),
+                format!("MOD takes 2 argument(s), got {}", args.len()),
+            ));
+        };
+        let (a, m) = (b.bind(a)?, b.bind(m)?);
+        if !a.ty.is_integer() || !m.ty.is_integer() {
+            return Err(SqlError::at(
+                loc(span),
+                format!("MOD needs integer arguments, found {} and {}", a.ty, m.ty),
+            ));
+        }
+        return super::expr::arithmetic(darwin_plan::BinOp::Mod, a, m, span);
+    }
     let Some(&(_, func)) = SCALARS.iter().find(|(n, _)| *n == name) else {
         if matches!(name, "TUMBLE" | "HOP" | "SESSION") {
             return Err(SqlError::at(loc(span), format!("{name}(...) is a window: use it in GROUP BY or as FROM TABLE({name}(TABLE t, DESCRIPTOR(ts), ...))")));

@@ -827,7 +827,7 @@ fn check_session_aggregate(
                 .chain(a.filter.iter())
                 .all(|e| e.columns().iter().all(|c| *c < n))
         });
-    if !(has(FieldRole::WindowStart) && has(FieldRole::WindowEnd)) || !plain {
+    if !(has(FieldRole::WindowStart) && has(FieldRole::WindowEnd) && plain) {
         return Err(SqlError::at(loc(span), "a SESSION window must be aggregated directly: GROUP BY window_start, window_end and the partition keys"));
     }
     Ok(())

@@ -50,6 +50,10 @@ impl Scope {
         self.columns.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+
     /// Resolves `name` or `qualifier.name` to a column index.
     pub fn resolve(&self, parts: &[Ident]) -> Result<usize> {
         let (qual, name) = match parts {

@@ -1,0 +1,4 @@
+-- With ignore-parse-errors, malformed records are skipped (and counted), the rest processed.
+CREATE TABLE m (k BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = '${DIR}/malformed.csv', 'format' = 'csv', 'csv.ignore-parse-errors' = 'true');
+CREATE TABLE out4 (k BIGINT) WITH ('connector' = 'filesystem', 'path' = '${OUT}/out4.csv', 'format' = 'csv');
+INSERT INTO out4 SELECT k FROM m;

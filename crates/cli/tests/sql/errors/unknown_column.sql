@@ -1,0 +1,3 @@
+CREATE TABLE t (price BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = '${DIR}/x.csv', 'format' = 'csv');
+SELECT pric
+FROM t;
