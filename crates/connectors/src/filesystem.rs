@@ -95,7 +95,7 @@ pub struct FileSource {
     parts: Vec<FilePartition>,
     skipped: u64,
     line: String,
-    fields: Vec<String>,
+    fields: Vec<(String, bool)>,
 }
 
 impl FileSource {
@@ -172,8 +172,11 @@ impl FileSource {
                         ),
                     ));
                 }
-                for (f, field) in self.schema.fields.iter().zip(&self.fields) {
-                    row.push(parse_field(field, f.data_type).map_err(|m| (f.name.clone(), m))?);
+                for (f, (field, quoted)) in self.schema.fields.iter().zip(&self.fields) {
+                    row.push(
+                        parse_field(field, *quoted, f.data_type)
+                            .map_err(|m| (f.name.clone(), m))?,
+                    );
                 }
             }
             Format::Json => {

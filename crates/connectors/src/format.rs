@@ -16,9 +16,10 @@ pub fn text_value(v: &Value) -> Option<String> {
     })
 }
 
-/// Parses one CSV field as a type. An empty field is NULL for non-string types.
-pub fn parse_field(s: &str, ty: DataType) -> Result<Value, String> {
-    if s.is_empty() && ty != DataType::Varchar {
+/// Parses one CSV field as a type. An unquoted empty field is NULL (for every type); a quoted
+/// empty field (`""`) is the empty string.
+pub fn parse_field(s: &str, quoted: bool, ty: DataType) -> Result<Value, String> {
+    if s.is_empty() && !(quoted && ty == DataType::Varchar) {
         return Ok(Value::Null);
     }
     let bad = || format!("cannot parse '{s}' as {ty}");
@@ -42,12 +43,14 @@ pub fn parse_field(s: &str, ty: DataType) -> Result<Value, String> {
     })
 }
 
-/// Splits a CSV line (RFC 4180 quoting). Returns None for an unterminated quote.
-pub fn split_csv(line: &str, out: &mut Vec<String>) -> Option<()> {
+/// Splits a CSV line (RFC 4180 quoting) into fields and whether each was quoted. Returns None
+/// for an unterminated quote.
+pub fn split_csv(line: &str, out: &mut Vec<(String, bool)>) -> Option<()> {
     out.clear();
     let mut field = String::new();
     let mut chars = line.chars().peekable();
     let mut quoted = false;
+    let mut was_quoted = false;
     let mut at_start = true;
     while let Some(c) = chars.next() {
         if quoted {
@@ -63,9 +66,11 @@ pub fn split_csv(line: &str, out: &mut Vec<String>) -> Option<()> {
             }
         } else if c == '"' && at_start {
             quoted = true;
+            was_quoted = true;
             at_start = false;
         } else if c == ',' {
-            out.push(std::mem::take(&mut field));
+            out.push((std::mem::take(&mut field), was_quoted));
+            was_quoted = false;
             at_start = true;
         } else {
             field.push(c);
@@ -75,7 +80,7 @@ pub fn split_csv(line: &str, out: &mut Vec<String>) -> Option<()> {
     if quoted {
         return None;
     }
-    out.push(field);
+    out.push((field, was_quoted));
     Some(())
 }
 
@@ -123,10 +128,10 @@ pub fn from_json(v: &serde_json::Value, ty: DataType) -> Result<Value, String> {
         ),
         (J::Number(n), DataType::BigInt) => Value::BigInt(n.as_i64().ok_or_else(bad)?),
         (J::Number(n), DataType::Double) => Value::Double(n.as_f64().ok_or_else(bad)?),
-        (J::Number(n), DataType::Decimal { .. }) => parse_field(&n.to_string(), ty)?,
+        (J::Number(n), DataType::Decimal { .. }) => parse_field(&n.to_string(), false, ty)?,
         (J::Number(n), DataType::Timestamp) => Value::Timestamp(n.as_i64().ok_or_else(bad)?),
         (J::String(s), DataType::Varchar) => Value::Str(s.clone()),
-        (J::String(s), DataType::Timestamp | DataType::Decimal { .. }) => parse_field(s, ty)?,
+        (J::String(s), DataType::Timestamp | DataType::Decimal { .. }) => parse_field(s, true, ty)?,
         (other, DataType::Varchar) => Value::Str(other.to_string()),
         _ => return Err(bad()),
     })

@@ -1,6 +1,7 @@
 //! Session window aggregation. Rows are kept (by reference to their input batch) in sessions per
-//! key; a new row opens `[ts, ts + gap)` and merges every session it overlaps. A session fires
-//! when the watermark reaches its end - 1 ms; its rows are then aggregated and released.
+//! key; a new row opens `[ts, ts + gap)` and merges every session it overlaps or touches (as in
+//! Flink). A session fires when the watermark reaches its end; its rows are then aggregated and
+//! released.
 
 use super::agg::{eval_keys, Accumulator};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
@@ -85,7 +86,7 @@ impl SessionAggOp {
                 continue;
             }
             let ts = tc.i64s()[i];
-            if ts.saturating_add(self.gap) - 1 <= self.watermark {
+            if ts.saturating_add(self.gap) <= self.watermark {
                 late += 1;
                 continue;
             }
@@ -99,7 +100,7 @@ impl SessionAggOp {
             };
             let mut k = 0;
             while k < list.len() {
-                if list[k].start < s.end && s.start < list[k].end {
+                if list[k].start <= s.end && s.start <= list[k].end {
                     let o = list.swap_remove(k);
                     s.start = s.start.min(o.start);
                     s.end = s.end.max(o.end);
@@ -136,7 +137,9 @@ impl SessionAggOp {
         for (key, list) in self.sessions.iter_mut() {
             let mut k = 0;
             while k < list.len() {
-                if list[k].end - 1 <= wm {
+                // An event at exactly `end` would still extend the session (touching sessions
+                // merge, as in Flink), so it closes only once the watermark reaches `end`.
+                if list[k].end <= wm {
                     fired.push((key.clone(), list.swap_remove(k)));
                 } else {
                     k += 1;

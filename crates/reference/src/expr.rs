@@ -1,0 +1,153 @@
+//! Row-at-a-time expression evaluation over `Value`s.
+
+use darwin_common::{DataType, Value};
+use darwin_plan::{BinOp, Expr, ExprKind, Func};
+use darwin_runtime::scalar;
+use std::cmp::Ordering;
+
+pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
+    Ok(match &e.kind {
+        ExprKind::Column(i) => row[*i].clone(),
+        ExprKind::Literal(v) => v.clone(),
+        ExprKind::Binary {
+            op: BinOp::And,
+            left,
+            right,
+        } => match (eval(left, row)?, eval(right, row)?) {
+            (Value::Bool(false), _) | (_, Value::Bool(false)) => Value::Bool(false),
+            (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+            _ => Value::Null,
+        },
+        ExprKind::Binary {
+            op: BinOp::Or,
+            left,
+            right,
+        } => match (eval(left, row)?, eval(right, row)?) {
+            (Value::Bool(true), _) | (_, Value::Bool(true)) => Value::Bool(true),
+            (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+            _ => Value::Null,
+        },
+        ExprKind::Binary { op, left, right } => {
+            let (a, b) = (eval(left, row)?, eval(right, row)?);
+            if a.is_null() || b.is_null() {
+                return Ok(Value::Null);
+            }
+            if op.is_comparison() {
+                let o = a.total_cmp(&b);
+                return Ok(Value::Bool(match op {
+                    BinOp::Eq => o == Ordering::Equal,
+                    BinOp::NotEq => o != Ordering::Equal,
+                    BinOp::Lt => o == Ordering::Less,
+                    BinOp::LtEq => o != Ordering::Greater,
+                    BinOp::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                }));
+            }
+            arith(*op, a, b, e.ty)?
+        }
+        ExprKind::Not(x) => match eval(x, row)? {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Null,
+        },
+        ExprKind::Neg(x) => match eval(x, row)? {
+            Value::Int(v) => Value::Int(v.wrapping_neg()),
+            Value::BigInt(v) => Value::BigInt(v.wrapping_neg()),
+            Value::Double(v) => Value::Double(-v),
+            Value::Decimal(m, s) => Value::Decimal(-m, s),
+            Value::Interval(v) => Value::Interval(-v),
+            _ => Value::Null,
+        },
+        ExprKind::IsNull { expr, negated } => Value::Bool(eval(expr, row)?.is_null() != *negated),
+        ExprKind::Cast(x) => scalar::cast_value(&eval(x, row)?, e.ty).map_err(|e| e.to_string())?,
+        ExprKind::Case {
+            branches,
+            otherwise,
+        } => {
+            for (w, t) in branches {
+                if eval(w, row)? == Value::Bool(true) {
+                    return eval(t, row);
+                }
+            }
+            match otherwise {
+                Some(o) => eval(o, row)?,
+                None => Value::Null,
+            }
+        }
+        ExprKind::Like {
+            expr,
+            pattern,
+            negated,
+        } => match eval(expr, row)? {
+            Value::Str(s) => {
+                Value::Bool(scalar::like(&s, &pattern.chars().collect::<Vec<_>>()) != *negated)
+            }
+            _ => Value::Null,
+        },
+        ExprKind::Call { func, args } => {
+            let vals: Vec<Value> = args
+                .iter()
+                .map(|a| eval(a, row))
+                .collect::<Result<_, _>>()?;
+            match func {
+                Func::Coalesce => vals
+                    .into_iter()
+                    .find(|v| !v.is_null())
+                    .unwrap_or(Value::Null),
+                Func::If => {
+                    if vals[0] == Value::Bool(true) {
+                        vals[1].clone()
+                    } else {
+                        vals[2].clone()
+                    }
+                }
+                Func::NullIf => {
+                    if !vals[1].is_null() && vals[0].total_cmp(&vals[1]) == Ordering::Equal {
+                        Value::Null
+                    } else {
+                        vals[0].clone()
+                    }
+                }
+                _ if vals.iter().any(Value::is_null) => Value::Null,
+                f => scalar::call_value(*f, &vals, e.ty).map_err(|e| e.to_string())?,
+            }
+        }
+    })
+}
+
+fn arith(op: BinOp, a: Value, b: Value, ty: DataType) -> Result<Value, String> {
+    use Value::*;
+    let div0 = || "division by zero".to_string();
+    Ok(match (a, b) {
+        (Timestamp(t), Interval(i)) => Timestamp(if op == BinOp::Add { t + i } else { t - i }),
+        (Interval(x), Interval(y)) => Interval(if op == BinOp::Add { x + y } else { x - y }),
+        (Int(x), Int(y)) => Int(match op {
+            BinOp::Add => x.wrapping_add(y),
+            BinOp::Sub => x.wrapping_sub(y),
+            BinOp::Mul => x.wrapping_mul(y),
+            BinOp::Div => x.checked_div(y).ok_or_else(div0)?,
+            _ => x.checked_rem(y).ok_or_else(div0)?,
+        }),
+        (BigInt(x), BigInt(y)) => BigInt(match op {
+            BinOp::Add => x.wrapping_add(y),
+            BinOp::Sub => x.wrapping_sub(y),
+            BinOp::Mul => x.wrapping_mul(y),
+            BinOp::Div => x.checked_div(y).ok_or_else(div0)?,
+            _ => x.checked_rem(y).ok_or_else(div0)?,
+        }),
+        (Double(x), Double(y)) => Double(match op {
+            BinOp::Add => x + y,
+            BinOp::Sub => x - y,
+            BinOp::Mul => x * y,
+            BinOp::Div => x / y,
+            _ => x % y,
+        }),
+        (Decimal(x, sx), Decimal(y, sy)) => match op {
+            BinOp::Mul => Decimal(x * y, sx + sy),
+            BinOp::Add => Decimal(x + y, sx),
+            BinOp::Sub => Decimal(x - y, sx),
+            BinOp::Div => Decimal(x.checked_div(y).ok_or_else(div0)?, sx),
+            _ => Decimal(x.checked_rem(y).ok_or_else(div0)?, sx),
+        },
+        (a, b) => return Err(format!("no arithmetic {op:?} for {a:?} and {b:?} ({ty})")),
+    })
+}
