@@ -22,7 +22,12 @@ struct Script {
     /// A file of `;`-separated SQL statements.
     file: Option<PathBuf>,
     /// SQL text instead of a file.
-    #[arg(short = 'e', long = "execute", conflicts_with = "file")]
+    #[arg(
+        short = 'e',
+        long = "execute",
+        conflicts_with = "file",
+        allow_hyphen_values = true
+    )]
     sql: Option<String>,
     /// Source partitions (default: the number of cores).
     #[arg(long)]

@@ -1,0 +1,215 @@
+//! The `darwin` binary as a user runs it: every example, exit codes, error rendering,
+//! `explain` and `gen`.
+
+use std::process::Command;
+
+fn darwin(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_darwin"))
+        .args(args)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .expect("darwin runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn every_example_runs() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let mut n = 0;
+    for f in std::fs::read_dir(dir).expect("examples/") {
+        let path = f.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "sql") {
+            continue;
+        }
+        let out = darwin(&["run", path.to_str().expect("utf-8 path")]);
+        let err = text(&out.stderr);
+        assert!(out.status.success(), "{} failed:\n{err}", path.display());
+        assert!(
+            err.contains("-- summary --") && err.contains("late records dropped: 0"),
+            "{}: {err}",
+            path.display()
+        );
+        let written: u64 = err
+            .lines()
+            .filter_map(|l| l.strip_prefix("sink "))
+            .filter_map(|l| l.split(": ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
+            .sum();
+        let printed = text(&out.stdout).lines().count() as u64;
+        assert!(
+            written > 0 || printed > 0,
+            "{} produced no rows:\n{err}",
+            path.display()
+        );
+        n += 1;
+    }
+    assert!(n >= 8, "expected the YSB and Nexmark examples, found {n}");
+}
+
+#[test]
+fn ysb_counts_match_the_closed_form() {
+    // 1M events at 20,000/s: 5 windows of 200,000 events; a third are views, spread evenly over
+    // 100 campaigns (ad = i mod 1000, campaign = ad / 10): 666 or 667 views per campaign.
+    let out = darwin(&["run", "examples/ysb.sql"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows: Vec<&str> = stdout.lines().collect();
+    assert_eq!(rows.len(), 500);
+    let total: u64 = rows
+        .iter()
+        .map(|r| {
+            r.trim_end_matches(']')
+                .rsplit(", ")
+                .next()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        total,
+        (0..1_000_000u64).filter(|i| i % 3 == 0).count() as u64
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.ends_with(", 666]") || r.ends_with(", 667]")),
+        "uneven counts"
+    );
+}
+
+#[test]
+fn sql_errors_exit_non_zero_with_a_caret() {
+    let out = darwin(&[
+        "run",
+        "-e",
+        "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');\nSELECT b FROM t",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error at 2:8: unknown column 'b'"), "{err}");
+    assert!(
+        err.contains("   2 | SELECT b FROM t\n") && err.contains("^"),
+        "{err}"
+    );
+}
+
+#[test]
+fn explain_shows_plans_and_choices() {
+    let out = darwin(&["explain", "examples/nexmark_q5.sql", "--parallelism", "3"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    for want in [
+        "== Logical plan ==",
+        "== Physical plan ==",
+        "WindowJoin",
+        "WindowAggregate HOP",
+        "partitions=3",
+        "parallelism 3: set by the user",
+        "plan fingerprint:",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in:\n{s}");
+    }
+}
+
+#[test]
+fn gen_writes_files_other_systems_can_read() {
+    let dir = std::env::temp_dir().join(format!("darwin-gen-{}", std::process::id()));
+    let out = darwin(&[
+        "gen",
+        "nexmark",
+        "--events",
+        "1000",
+        "--format",
+        "csv",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = |f: &str| {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(
+        (lines("person.csv"), lines("auction.csv"), lines("bid.csv")),
+        (20, 60, 920)
+    );
+    let out = darwin(&[
+        "gen",
+        "ysb",
+        "--events",
+        "300",
+        "--format",
+        "json",
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        "7",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(lines("events.json"), 300);
+    assert_eq!(lines("campaigns.json"), 1000);
+    // The generated files read back through the filesystem connector, row for row.
+    let sql = format!(
+        "CREATE TABLE b (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP(3), extra VARCHAR) \
+         WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');\
+         CREATE TABLE o (n BIGINT, s BIGINT) WITH ('connector' = 'print');\
+         INSERT INTO o SELECT COUNT(*), SUM(price) FROM b;",
+        dir.join("bid.csv").display()
+    );
+    let out = darwin(&["run", "-e", &sql]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("+I[920, "),
+        "{}",
+        text(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn late_and_malformed_records_are_reported() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sql");
+    let sql = std::fs::read_to_string(format!("{dir}/windows/tumble_late.sql"))
+        .unwrap()
+        .replace("${DIR}", &format!("{dir}/windows"))
+        .replace(
+            "${OUT}",
+            &std::env::temp_dir()
+                .join(format!("darwin-late-{}", std::process::id()))
+                .display()
+                .to_string(),
+        );
+    let out = darwin(&["run", "-e", &sql]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Two pipelines read the source, each drops the same two late records.
+    assert!(
+        text(&out.stderr).contains("late records dropped: 4"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let sql = format!("CREATE TABLE m (k BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = '{dir}/basics/malformed.csv', 'format' = 'csv'); SELECT k FROM m");
+    let out = darwin(&["run", "-e", &sql]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("malformed.csv) at line 2, column 'k': cannot parse 'x' as BIGINT"),
+        "{err}"
+    );
+
+    let sql = sql.replace(
+        "'format' = 'csv'",
+        "'format' = 'csv', 'csv.ignore-parse-errors' = 'true'",
+    );
+    let out = darwin(&["run", "-e", &sql]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("source m: 2 records read (2 malformed records skipped)"),
+        "{}",
+        text(&out.stderr)
+    );
+}
