@@ -292,10 +292,15 @@ fn query(rng: &mut StdRng) -> String {
             } else {
                 "JOIN"
             };
-            format!(
-                "SELECT t.k, t.v, u.name, t.ts FROM t {join} u ON t.k = u.k WHERE {}",
-                predicate(rng, "t.", 1)
-            )
+            // Right-side conditions above a LEFT JOIN must not be pushed into its right input.
+            let right = [
+                "u.name IS NULL",
+                "u.name = 'n1'",
+                "u.name <> 'n2'",
+                "u.name IS NOT NULL",
+            ][rng.gen_range(0..4)];
+            let conj = if rng.gen_bool(0.5) { "AND" } else { "OR" };
+            format!("SELECT t.k, t.v, u.name, t.ts FROM t {join} u ON t.k = u.k WHERE {} {conj} {right}", predicate(rng, "t.", 1))
         }
         5 => {
             let size = rng.gen_range(1..6);

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod explain;
 pub mod expr;
 pub mod logical;
+pub mod optimize;
 pub mod physical;
 
 pub use catalog::{ConnectorCatalog, TableDef, WatermarkDef};

@@ -180,7 +180,11 @@ impl PhysicalPlan {
             .into_iter()
             .map(|(sink, plan)| Pipeline {
                 sink,
-                root: lower(plan, catalog, settings.parallelism),
+                root: lower(
+                    crate::optimize::optimize(plan),
+                    catalog,
+                    settings.parallelism,
+                ),
             })
             .collect();
         PhysicalPlan {
