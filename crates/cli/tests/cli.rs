@@ -213,3 +213,34 @@ fn late_and_malformed_records_are_reported() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn plan_fingerprints_are_stable_and_follow_the_query() {
+    let sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/nexmark_q7.sql"
+    ))
+    .unwrap();
+    let fp = |s: &str| {
+        darwin::compile(
+            s,
+            &darwin::Options {
+                parallelism: Some(2),
+                batch_size: None,
+            },
+        )
+        .unwrap()
+        .physical
+        .fingerprint()
+    };
+    assert_eq!(fp(&sql), fp(&sql));
+    assert_ne!(
+        fp(&sql),
+        fp(&sql.replace("INTERVAL '10' SECOND))", "INTERVAL '5' SECOND))"))
+    );
+    // The plan serialises (checkpoints will record it) and reads back identically.
+    let c = darwin::compile(&sql, &darwin::Options::default()).unwrap();
+    let json = serde_json::to_string(&c.physical).unwrap();
+    let back: darwin_plan::PhysicalPlan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, c.physical);
+}

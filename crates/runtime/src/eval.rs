@@ -369,3 +369,95 @@ fn call(func: Func, args: &[Expr], cols: &[Column], ty: DataType, n: usize) -> R
     }
     Ok(b.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use darwin_common::DataType as T;
+
+    fn col(vals: &[Option<bool>]) -> Column {
+        let mut b = ColumnBuilder::new(T::Boolean, vals.len());
+        vals.iter()
+            .for_each(|v| b.push(&v.map_or(Value::Null, Value::Bool)));
+        b.finish()
+    }
+
+    #[test]
+    fn and_or_follow_three_valued_logic() {
+        let (t, f, n) = (Some(true), Some(false), None);
+        let l = col(&[t, t, t, f, f, n, n, f, n]);
+        let r = col(&[t, f, n, f, n, n, t, t, f]);
+        let and = logic(BinOp::And, &l, &r);
+        let or = logic(BinOp::Or, &l, &r);
+        let get = |c: &Column| {
+            (0..9)
+                .map(|i| c.is_valid(i).then(|| c.bools()[i]))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(get(&and), vec![t, f, n, f, f, n, n, f, f]);
+        assert_eq!(get(&or), vec![t, t, t, f, n, n, t, t, n]);
+    }
+
+    #[test]
+    fn arithmetic_propagates_nulls_and_rejects_division_by_zero() {
+        let batch = Batch::from_rows(
+            &[
+                vec![Value::BigInt(7), Value::BigInt(2)],
+                vec![Value::Null, Value::BigInt(0)],
+            ],
+            &[T::BigInt, T::BigInt],
+        );
+        let add = Expr::binary(
+            BinOp::Add,
+            Expr::column(0, T::BigInt),
+            Expr::column(1, T::BigInt),
+            T::BigInt,
+        );
+        let c = eval(&add, &batch).unwrap();
+        assert_eq!(
+            (c.get(0, T::BigInt), c.get(1, T::BigInt)),
+            (Value::BigInt(9), Value::Null)
+        );
+        // 7 / 2 = 3; NULL / 0 is NULL, not an error: only a valid zero divisor fails.
+        let div = Expr::binary(
+            BinOp::Div,
+            Expr::column(0, T::BigInt),
+            Expr::column(1, T::BigInt),
+            T::BigInt,
+        );
+        assert_eq!(
+            eval(&div, &batch).unwrap().get(0, T::BigInt),
+            Value::BigInt(3)
+        );
+        let zero = Batch::from_rows(
+            &[vec![Value::BigInt(1), Value::BigInt(0)]],
+            &[T::BigInt, T::BigInt],
+        );
+        assert!(eval(&div, &zero)
+            .unwrap_err()
+            .to_string()
+            .contains("division by zero"));
+    }
+
+    #[test]
+    fn casts_widen_integers_into_decimals() {
+        let batch = Batch::from_rows(&[vec![Value::BigInt(250)], vec![Value::Null]], &[T::BigInt]);
+        let d = T::Decimal {
+            precision: 19,
+            scale: 3,
+        };
+        let c = cast(&batch.columns[0], T::BigInt, d).unwrap();
+        assert_eq!(
+            (c.get(0, d), c.get(1, d)),
+            (Value::Decimal(250_000, 3), Value::Null)
+        );
+        let s = cast(&c, d, T::Varchar).unwrap();
+        assert_eq!(s.get(0, T::Varchar), Value::Str("250.000".into()));
+        assert!(cast(
+            &Column::constant(&Value::Str("x1".into()), T::Varchar, 1),
+            T::Varchar,
+            T::Int
+        )
+        .is_err());
+    }
+}

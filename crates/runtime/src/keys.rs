@@ -39,3 +39,44 @@ pub fn encode_row(cols: &[Column], i: usize, buf: &mut Vec<u8>) -> bool {
     }
     all_valid
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::Batch;
+    use darwin_common::{DataType, Value};
+
+    #[test]
+    fn encoding_separates_nulls_and_string_boundaries() {
+        let types = [DataType::Varchar, DataType::Varchar];
+        let rows = vec![
+            vec![Value::Str("ab".into()), Value::Str("c".into())],
+            vec![Value::Str("a".into()), Value::Str("bc".into())],
+            vec![Value::Null, Value::Str("".into())],
+            vec![Value::Str("".into()), Value::Str("".into())],
+        ];
+        let b = Batch::from_rows(&rows, &types);
+        let enc: Vec<(Vec<u8>, bool)> = (0..4)
+            .map(|i| {
+                let mut buf = Vec::new();
+                let ok = encode_row(&b.columns, i, &mut buf);
+                (buf, ok)
+            })
+            .collect();
+        assert_ne!(enc[0].0, enc[1].0);
+        assert_ne!(enc[2].0, enc[3].0);
+        assert!(!enc[2].1 && enc[3].1);
+    }
+
+    #[test]
+    fn doubles_group_zero_signs_together() {
+        let b = Batch::from_rows(
+            &[vec![Value::Double(0.0)], vec![Value::Double(-0.0)]],
+            &[DataType::Double],
+        );
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        encode_row(&b.columns, 0, &mut x);
+        encode_row(&b.columns, 1, &mut y);
+        assert_eq!(x, y);
+    }
+}

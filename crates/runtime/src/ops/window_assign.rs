@@ -99,3 +99,36 @@ impl Operator for WindowAssignOp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn windows_cover_each_timestamp() {
+        let mut w = Vec::new();
+        windows_of(12_345, WindowKind::Tumble { size: 10_000 }, &mut w);
+        assert_eq!(w, vec![(10_000, 20_000)]);
+        windows_of(
+            12_345,
+            WindowKind::Hop {
+                slide: 2_000,
+                size: 6_000,
+            },
+            &mut w,
+        );
+        assert_eq!(w, vec![(8_000, 14_000), (10_000, 16_000), (12_000, 18_000)]);
+        // Negative times (before 1970) align the same way.
+        windows_of(-1, WindowKind::Tumble { size: 1_000 }, &mut w);
+        assert_eq!(w, vec![(-1_000, 0)]);
+        // A timestamp on a boundary starts a window and is not in the one that ends there.
+        windows_of(
+            4_000,
+            WindowKind::Hop {
+                slide: 2_000,
+                size: 4_000,
+            },
+            &mut w,
+        );
+        assert_eq!(w, vec![(2_000, 6_000), (4_000, 8_000)]);
+    }
+}

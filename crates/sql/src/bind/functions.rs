@@ -1,6 +1,7 @@
 //! Scalar and aggregate function signatures: argument checks, implicit casts and result types.
 
-use super::expr::{common_type, is_null_literal, ExprBinder};
+use super::coerce::{common_type, is_null_literal};
+use super::expr::ExprBinder;
 use super::scope::Scope;
 use crate::error::{loc, Result, SqlError};
 use darwin_common::{nearest, DataType, Value};
@@ -199,7 +200,7 @@ pub fn bind_scalar_function(
                 format!("MOD needs integer arguments, found {} and {}", a.ty, m.ty),
             ));
         }
-        return super::expr::arithmetic(darwin_plan::BinOp::Mod, a, m, span);
+        return super::coerce::arithmetic(darwin_plan::BinOp::Mod, a, m, span);
     }
     let Some(&(_, func)) = SCALARS.iter().find(|(n, _)| *n == name) else {
         if matches!(name, "TUMBLE" | "HOP" | "SESSION") {
@@ -507,7 +508,7 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             arity(func, &args, 2, 2, span)?;
             let r = args.pop().expect("arity");
             let l = args.pop().expect("arity");
-            let (l, r) = super::expr::unify(l, r, span, "NULLIF")?;
+            let (l, r) = super::coerce::unify(l, r, span, "NULLIF")?;
             let ty = l.ty;
             Ok(call(func, vec![l, r], ty))
         }

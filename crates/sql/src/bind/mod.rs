@@ -1,12 +1,14 @@
 //! Binding: resolves names against the catalog, types every expression, recognises windows and
 //! joins, and produces one logical plan per sink.
 
+mod coerce;
 mod expr;
 mod functions;
 mod join;
 mod query;
 mod scope;
 mod types;
+mod windows;
 
 use crate::error::{loc, Result, SqlError};
 use crate::parse::{self, Statement};
