@@ -25,8 +25,11 @@ pub trait SourceReader {
     fn partitions(&self) -> usize;
     /// The next batch of a partition, at most `max_rows` rows; None once it is exhausted.
     fn next_batch(&mut self, partition: usize, max_rows: usize) -> Result<Option<Batch>>;
-    /// The replay position of a partition (byte offset, sequence number).
+    /// The replay position of a partition: the position of the next record it will return
+    /// (a byte offset for files, a sequence number for generators).
     fn offset(&self, partition: usize) -> u64;
+    /// Moves a partition to a position returned by `offset`, so reading replays from there.
+    fn seek(&mut self, partition: usize, offset: u64) -> Result<()>;
     /// Records skipped as malformed (only with the ignore-parse-errors option).
     fn skipped(&self) -> u64 {
         0
