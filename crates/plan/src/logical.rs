@@ -112,6 +112,76 @@ impl LogicalPlan {
         }
     }
 
+    /// The node with each input replaced by `f(input)`.
+    pub fn map_inputs(self, f: &mut dyn FnMut(LogicalPlan) -> LogicalPlan) -> LogicalPlan {
+        let mut g = |b: Box<LogicalPlan>| Box::new(f(*b));
+        match self {
+            LogicalPlan::Scan { .. } => self,
+            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
+                input: g(input),
+                predicate,
+            },
+            LogicalPlan::Project {
+                input,
+                exprs,
+                schema,
+            } => LogicalPlan::Project {
+                input: g(input),
+                exprs,
+                schema,
+            },
+            LogicalPlan::WindowTvf {
+                input,
+                window,
+                time_col,
+                partition_by,
+                schema,
+            } => LogicalPlan::WindowTvf {
+                input: g(input),
+                window,
+                time_col,
+                partition_by,
+                schema,
+            },
+            LogicalPlan::Aggregate {
+                input,
+                group,
+                window,
+                aggs,
+                schema,
+            } => LogicalPlan::Aggregate {
+                input: g(input),
+                group,
+                window,
+                aggs,
+                schema,
+            },
+            LogicalPlan::Join {
+                left,
+                right,
+                kind,
+                join_type,
+                left_keys,
+                right_keys,
+                residual,
+                schema,
+            } => {
+                let left = g(left);
+                let right = g(right);
+                LogicalPlan::Join {
+                    left,
+                    right,
+                    kind,
+                    join_type,
+                    left_keys,
+                    right_keys,
+                    residual,
+                    schema,
+                }
+            }
+        }
+    }
+
     /// The tables this plan reads.
     pub fn scans(&self) -> Vec<&TableDef> {
         match self {

@@ -12,61 +12,7 @@ pub fn optimize(plan: LogicalPlan) -> LogicalPlan {
         LogicalPlan::Filter { input, predicate } => {
             push_filter(optimize(*input), predicate.conjuncts())
         }
-        LogicalPlan::Scan { .. } => plan,
-        LogicalPlan::Project {
-            input,
-            exprs,
-            schema,
-        } => LogicalPlan::Project {
-            input: Box::new(optimize(*input)),
-            exprs,
-            schema,
-        },
-        LogicalPlan::WindowTvf {
-            input,
-            window,
-            time_col,
-            partition_by,
-            schema,
-        } => LogicalPlan::WindowTvf {
-            input: Box::new(optimize(*input)),
-            window,
-            time_col,
-            partition_by,
-            schema,
-        },
-        LogicalPlan::Aggregate {
-            input,
-            group,
-            window,
-            aggs,
-            schema,
-        } => LogicalPlan::Aggregate {
-            input: Box::new(optimize(*input)),
-            group,
-            window,
-            aggs,
-            schema,
-        },
-        LogicalPlan::Join {
-            left,
-            right,
-            kind,
-            join_type,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        } => LogicalPlan::Join {
-            left: Box::new(optimize(*left)),
-            right: Box::new(optimize(*right)),
-            kind,
-            join_type,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        },
+        other => other.map_inputs(&mut optimize),
     }
 }
 

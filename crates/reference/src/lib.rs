@@ -93,36 +93,14 @@ pub fn evaluate(
             let rows = evaluate(i, input)?;
             match window {
                 None => {
-                    let keyed: Vec<(Row, Row)> = rows
-                        .iter()
-                        .map(|r| {
-                            Ok((
-                                group
-                                    .iter()
-                                    .map(|g| eval(g, r))
-                                    .collect::<Result<Row, String>>()?,
-                                r.clone(),
-                            ))
-                        })
-                        .collect::<Result<_, String>>()?;
+                    let keyed = keyed_by(&rows, group.iter())?;
                     if group.is_empty() && keyed.is_empty() {
                         return Ok(vec![]); // a streaming global aggregate over nothing emits nothing
                     }
                     aggregate_groups(keyed, aggs)
                 }
                 Some((WindowKind::Session { gap }, t)) => {
-                    let keyed: Vec<(Row, Row)> = rows
-                        .iter()
-                        .map(|r| {
-                            Ok((
-                                group
-                                    .iter()
-                                    .map(|g| eval(g, r))
-                                    .collect::<Result<Row, String>>()?,
-                                r.clone(),
-                            ))
-                        })
-                        .collect::<Result<_, String>>()?;
+                    let keyed = keyed_by(&rows, group.iter())?;
                     let mut out_keyed = Vec::new();
                     for (key, members) in group_by(keyed) {
                         for (s, e, rows) in sessions(members, *t, *gap) {
@@ -235,6 +213,23 @@ fn windows(ts: i64, w: WindowKind) -> Vec<(i64, i64)> {
     }
 }
 
+/// Each row paired with its key (the values of `keys` on it).
+fn keyed_by<'a>(
+    rows: &[Row],
+    keys: impl Iterator<Item = &'a darwin_plan::Expr> + Clone,
+) -> Result<Vec<(Row, Row)>, String> {
+    rows.iter()
+        .map(|r| {
+            Ok((
+                keys.clone()
+                    .map(|g| eval(g, r))
+                    .collect::<Result<Row, String>>()?,
+                r.clone(),
+            ))
+        })
+        .collect()
+}
+
 /// Groups rows by key, keeping the first-seen order of keys.
 fn group_by(keyed: Vec<(Row, Row)>) -> Vec<(Row, Vec<Row>)> {
     let mut groups: Vec<(Row, Vec<Row>)> = Vec::new();
@@ -282,22 +277,10 @@ fn session_tvf_aggregate(
 ) -> Result<Vec<Row>, String> {
     let rows = evaluate(inner, input)?;
     // Keys that are not window bounds define the session partitions.
-    let plain: Vec<&darwin_plan::Expr> = group
-        .iter()
-        .filter(|g| g.as_column().is_none_or(|c| c < n))
-        .collect();
-    let keyed: Vec<(Row, Row)> = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                plain
-                    .iter()
-                    .map(|g| eval(g, r))
-                    .collect::<Result<Row, String>>()?,
-                r.clone(),
-            ))
-        })
-        .collect::<Result<_, String>>()?;
+    let keyed = keyed_by(
+        &rows,
+        group.iter().filter(|g| g.as_column().is_none_or(|c| c < n)),
+    )?;
     let mut out_keyed = Vec::new();
     for (_, members) in group_by(keyed) {
         for (s, e, rows) in sessions(members, time_col, gap) {
