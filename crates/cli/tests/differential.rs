@@ -11,25 +11,24 @@ use darwin_reference::Row;
 use darwin_runtime::{Batch, ConnectorFactory, SinkWriter, SourceReader};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 const BASE: i64 = 1_704_067_200_000; // 2024-01-01 00:00:00
 
 struct Capture {
-    rows: Rc<RefCell<Vec<Row>>>,
+    rows: Arc<Mutex<Vec<Row>>>,
 }
 
 struct CaptureSink {
     types: Vec<DataType>,
-    rows: Rc<RefCell<Vec<Row>>>,
+    rows: Arc<Mutex<Vec<Row>>>,
 }
 
 impl SinkWriter for CaptureSink {
     fn write(&mut self, batch: &Batch) -> darwin_runtime::Result<()> {
-        let mut rows = self.rows.borrow_mut();
+        let mut rows = self.rows.lock().expect("not poisoned");
         for i in 0..batch.num_rows {
             rows.push(batch.row(i, &self.types));
         }
@@ -346,7 +345,14 @@ fn engine_matches_reference_on_random_queries() {
         let q = query(&mut rng);
         let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
         let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
-        let compiled = match darwin::compile(&sql, &darwin::Options::default()) {
+        let workers = rng.gen_range(1..=3);
+        let compiled = match darwin::compile(
+            &sql,
+            &darwin::Options {
+                parallelism: Some(workers),
+                batch_size: None,
+            },
+        ) {
             Ok(c) => c,
             Err(e) => {
                 failures.push(format!(
@@ -355,7 +361,7 @@ fn engine_matches_reference_on_random_queries() {
                 continue;
             }
         };
-        let rows = Rc::new(RefCell::new(Vec::new()));
+        let rows = Arc::new(Mutex::new(Vec::new()));
         let engine = darwin_runtime::run(
             &compiled.physical,
             &Capture { rows: rows.clone() },
@@ -370,9 +376,12 @@ fn engine_matches_reference_on_random_queries() {
                     summary.late_records, 0,
                     "seed {seed}: no record should be late in ordered input"
                 );
-                let (got, want) = (canonical(&rows.borrow()), canonical(&want));
+                let (got, want) = (
+                    canonical(&rows.lock().expect("not poisoned")),
+                    canonical(&want),
+                );
                 if got != want {
-                    failures.push(format!("seed {seed} (batch size {batch}):\n{q}\n--- reference ({} rows)\n{}\n--- engine ({} rows)\n{}", want.len(), want.join("\n"), got.len(), got.join("\n")));
+                    failures.push(format!("seed {seed} (batch size {batch}, {workers} workers):\n{q}\n--- reference ({} rows)\n{}\n--- engine ({} rows)\n{}", want.len(), want.join("\n"), got.len(), got.join("\n")));
                 }
                 compared += 1;
             }

@@ -269,6 +269,12 @@ pub fn physical_to_string(plan: &PhysicalPlan) -> String {
 fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
     let pad = "  ".repeat(depth);
     let line = match node {
+        PhysNode::Exchange { input, partitioning, .. } => match partitioning {
+            crate::physical::Partitioning::Hash(keys) => {
+                format!("Exchange hash [{}] (rows with equal keys meet on one worker)", list(keys, input.schema()))
+            }
+            crate::physical::Partitioning::Gather => "Exchange gather (all rows to worker 0)".to_string(),
+        },
         PhysNode::Source { table, partitions } => {
             let wm = if table.watermark.is_some() { "per-partition watermarks, min-combined" } else { "no watermark" };
             format!("Source {} [{}] partitions={partitions} ({wm})", table.name, table.connector)

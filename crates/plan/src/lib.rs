@@ -6,6 +6,7 @@ pub mod explain;
 pub mod expr;
 pub mod logical;
 pub mod optimize;
+pub mod parallel;
 pub mod physical;
 
 pub use catalog::{ConnectorCatalog, TableDef, WatermarkDef};

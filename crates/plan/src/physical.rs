@@ -15,6 +15,15 @@ pub enum WindowSpec {
     Existing { start_col: usize, end_col: usize },
 }
 
+/// How an exchange distributes rows over workers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Partitioning {
+    /// Rows with equal keys go to the same worker.
+    Hash(Vec<Expr>),
+    /// Every row goes to worker 0 (a single-writer sink, or state without keys).
+    Gather,
+}
+
 /// One grouping key of a window aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum GroupKey {
@@ -25,6 +34,12 @@ pub enum GroupKey {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PhysNode {
+    /// Moves rows between workers: by a hash of the keys, or all to worker 0.
+    Exchange {
+        input: Box<PhysNode>,
+        partitioning: Partitioning,
+        schema: Schema,
+    },
     Source {
         table: TableDef,
         partitions: usize,
@@ -98,7 +113,8 @@ impl PhysNode {
     pub fn schema(&self) -> &Schema {
         match self {
             PhysNode::Source { table, .. } => &table.schema,
-            PhysNode::Calc { schema, .. }
+            PhysNode::Exchange { schema, .. }
+            | PhysNode::Calc { schema, .. }
             | PhysNode::WindowAssign { schema, .. }
             | PhysNode::WindowAggregate { schema, .. }
             | PhysNode::GlobalAggregate { schema, .. }
@@ -112,7 +128,10 @@ impl PhysNode {
     pub fn stateful_operators(&self) -> usize {
         let own = usize::from(!matches!(
             self,
-            PhysNode::Source { .. } | PhysNode::Calc { .. } | PhysNode::WindowAssign { .. }
+            PhysNode::Source { .. }
+                | PhysNode::Calc { .. }
+                | PhysNode::WindowAssign { .. }
+                | PhysNode::Exchange { .. }
         ));
         own + self
             .children()
@@ -125,6 +144,7 @@ impl PhysNode {
         match self {
             PhysNode::Source { .. } => vec![],
             PhysNode::Calc { input, .. }
+            | PhysNode::Exchange { input, .. }
             | PhysNode::WindowAssign { input, .. }
             | PhysNode::WindowAggregate { input, .. }
             | PhysNode::GlobalAggregate { input, .. } => vec![input],
@@ -178,13 +198,14 @@ impl PhysicalPlan {
     ) -> PhysicalPlan {
         let pipelines = sinks
             .into_iter()
-            .map(|(sink, plan)| Pipeline {
-                sink,
-                root: lower(
+            .map(|(sink, plan)| {
+                let root = lower(
                     crate::optimize::optimize(plan),
                     catalog,
                     settings.parallelism,
-                ),
+                );
+                let root = crate::parallel::distribute(root, &sink, settings.parallelism);
+                Pipeline { sink, root }
             })
             .collect();
         PhysicalPlan {

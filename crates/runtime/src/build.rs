@@ -1,10 +1,14 @@
-//! Instantiates the interpreted operators of a physical plan and drives its pipelines. All
-//! pipelines of a script run together: the driver pulls from each in turn, so unbounded sources
-//! progress side by side.
+//! Instantiates the interpreted operators of a physical plan and drives its pipelines on
+//! `parallelism` worker threads, one per core. Each worker builds the whole operator tree over
+//! its share of the source partitions; exchanges connect the workers (see `ops::exchange`). On
+//! each worker the pipelines of a script run together: the driver pulls from each in turn, so
+//! unbounded sources progress side by side.
 
 use crate::error::Result;
+use crate::error::RuntimeError;
 use crate::operator::{Counters, Msg, Operator, SinkWriter, SourceCounters, SourceReader};
 use crate::ops::calc::CalcOp;
+use crate::ops::exchange::{ExchangeOp, Packet};
 use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use crate::ops::lookup_join::LookupJoinOp;
 use crate::ops::session_agg::SessionAggOp;
@@ -12,14 +16,15 @@ use crate::ops::source::SourceOp;
 use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use crate::ops::window_assign::WindowAssignOp;
 use crate::ops::window_join::{WindowJoinOp, WindowJoinSpec};
-use darwin_plan::physical::WindowSpec;
+use darwin_plan::physical::{Partitioning, WindowSpec};
 use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget, TableDef, WindowKind};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Opens sources and sinks; implemented by the connectors crate.
-pub trait ConnectorFactory {
+/// Opens sources and sinks; implemented by the connectors crate. Shared by the workers.
+pub trait ConnectorFactory: Sync {
     fn open_source(&self, table: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>>;
     fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>>;
 }
@@ -32,6 +37,7 @@ pub struct RunSummary {
     pub sinks: Vec<(String, u64)>,
     pub late_records: u64,
     pub peak_state_bytes: u64,
+    pub workers: usize,
     pub elapsed: Duration,
 }
 
@@ -41,16 +47,54 @@ impl RunSummary {
     }
 }
 
+type Channel = (usize, Packet);
+
+/// State shared by all workers of a run.
+struct Shared {
+    counters: Arc<Counters>,
+    read: AtomicU64,
+    written: AtomicU64,
+    /// Set when a worker fails, so the others stop instead of waiting for it forever.
+    abort: AtomicBool,
+}
+
 struct Builder<'a> {
     factory: &'a dyn ConnectorFactory,
     batch_size: usize,
     counters: Arc<Counters>,
     sources: Vec<Arc<SourceCounters>>,
+    worker: usize,
+    workers: usize,
+    /// Per exchange (in build order): a sender to every worker, and this worker's inbox.
+    senders: Vec<Vec<Sender<Channel>>>,
+    inboxes: Vec<Option<Receiver<Channel>>>,
+    next_exchange: usize,
+    /// Inside the build side of a lookup join: every worker reads all of it.
+    replicated: bool,
 }
 
 impl Builder<'_> {
     fn build(&mut self, node: &PhysNode) -> Result<Box<dyn Operator>> {
         Ok(match node {
+            PhysNode::Exchange {
+                input,
+                partitioning,
+                ..
+            } => {
+                let id = self.next_exchange;
+                self.next_exchange += 1;
+                let input = self.build(input)?;
+                let inbox = self.inboxes[id]
+                    .take()
+                    .expect("each exchange is built once per worker");
+                Box::new(ExchangeOp::new(
+                    input,
+                    partitioning.clone(),
+                    self.worker,
+                    self.senders[id].clone(),
+                    inbox,
+                ))
+            }
             PhysNode::Source { table, partitions } => {
                 let reader = self.factory.open_source(table, *partitions)?;
                 let c = Arc::new(SourceCounters {
@@ -58,12 +102,11 @@ impl Builder<'_> {
                     ..Default::default()
                 });
                 self.sources.push(c.clone());
-                Box::new(SourceOp::new(
-                    reader,
-                    table.watermark.as_ref().map(|w| w.expr.clone()),
-                    self.batch_size,
-                    c,
-                ))
+                let (w, n, all) = (self.worker, self.workers, self.replicated);
+                let wm = table.watermark.as_ref().map(|w| w.expr.clone());
+                Box::new(SourceOp::new(reader, wm, self.batch_size, c, &|p| {
+                    all || p % n == w
+                }))
             }
             PhysNode::Calc {
                 input,
@@ -132,7 +175,10 @@ impl Builder<'_> {
                 residual,
                 ..
             } => {
-                let table_op = self.build(table)?;
+                let was = std::mem::replace(&mut self.replicated, true);
+                let table_op = self.build(table);
+                self.replicated = was;
+                let table_op = table_op?;
                 let stream_op = self.build(stream)?;
                 Box::new(LookupJoinOp::new(
                     stream_op,
@@ -216,74 +262,124 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
-/// Runs every pipeline of the plan to completion (for bounded sources) and returns the summary.
-pub fn run(
+fn count_exchanges(node: &PhysNode) -> usize {
+    usize::from(matches!(node, PhysNode::Exchange { .. }))
+        + node
+            .children()
+            .iter()
+            .map(|c| count_exchanges(c))
+            .sum::<usize>()
+}
+
+/// Whether worker `w` writes this pipeline's rows: all workers for a parallel sink, worker 0
+/// when the plan gathers the rows to it.
+fn writes_sink(root: &PhysNode, worker: usize) -> bool {
+    worker == 0
+        || !matches!(
+            root,
+            PhysNode::Exchange {
+                partitioning: Partitioning::Gather,
+                ..
+            }
+        )
+}
+
+struct WorkerResult {
+    sources: Vec<(String, u64, u64)>,
+    written: Vec<u64>,
+}
+
+struct Running {
+    root: Box<dyn Operator>,
+    sink: Option<Box<dyn SinkWriter>>,
+    written: u64,
+    done: bool,
+}
+
+fn worker(
+    w: usize,
     plan: &PhysicalPlan,
     factory: &dyn ConnectorFactory,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<RunSummary> {
-    let start = Instant::now();
-    let counters = Arc::new(Counters::default());
+    senders: Vec<Vec<Sender<Channel>>>,
+    inboxes: Vec<Option<Receiver<Channel>>>,
+    shared: &Shared,
+) -> Result<WorkerResult> {
+    let workers = plan.settings.parallelism.max(1);
     let mut b = Builder {
         factory,
         batch_size: plan.settings.batch_size.max(1),
-        counters: counters.clone(),
+        counters: shared.counters.clone(),
         sources: vec![],
+        worker: w,
+        workers,
+        senders,
+        inboxes,
+        next_exchange: 0,
+        replicated: false,
     };
-    struct Running {
-        root: Box<dyn Operator>,
-        sink: Box<dyn SinkWriter>,
-        name: String,
-        written: u64,
-        done: bool,
-    }
     let mut pipes = Vec::new();
     for p in &plan.pipelines {
         let root = b.build(&p.root)?;
-        let sink = factory.open_sink(&p.sink)?;
-        let name = match &p.sink {
-            SinkTarget::Table(t) => t.name.clone(),
-            SinkTarget::Stdout { .. } => "stdout".into(),
+        let sink = if writes_sink(&p.root, w) {
+            Some(factory.open_sink(&p.sink)?)
+        } else {
+            None
         };
         pipes.push(Running {
             root,
             sink,
-            name,
             written: 0,
             done: false,
         });
     }
-    let mut last_report = Instant::now();
-    let mut steps = 0u64;
+    let mut last_read = 0;
     while pipes.iter().any(|p| !p.done) {
+        if shared.abort.load(Ordering::Relaxed) {
+            return Err(RuntimeError::Connector {
+                connector: "worker".into(),
+                message: "stopped because another worker failed".into(),
+            });
+        }
+        let mut idle = true;
         for p in pipes.iter_mut().filter(|p| !p.done) {
             match p.root.next()? {
                 Some(Msg::Batch(batch)) => {
+                    idle = false;
                     p.written += batch.num_rows as u64;
-                    p.sink.write(&batch)?;
+                    shared
+                        .written
+                        .fetch_add(batch.num_rows as u64, Ordering::Relaxed);
+                    match &mut p.sink {
+                        Some(s) => s.write(&batch)?,
+                        None => {
+                            unreachable!("rows reached worker {w}, which does not write this sink")
+                        }
+                    }
                 }
-                Some(_) => {}
+                Some(Msg::Idle) => {}
+                Some(_) => idle = false,
                 None => {
-                    p.sink.finish()?;
+                    if let Some(s) = &mut p.sink {
+                        s.finish()?;
+                    }
                     p.done = true;
+                    idle = false;
                 }
             }
         }
-        steps += 1;
-        if steps.is_multiple_of(64) && last_report.elapsed() >= Duration::from_millis(500) {
-            last_report = Instant::now();
-            progress(&Progress {
-                records_read: b
-                    .sources
-                    .iter()
-                    .map(|s| s.read.load(Ordering::Relaxed))
-                    .sum(),
-                rows_written: pipes.iter().map(|p| p.written).sum(),
-                elapsed: start.elapsed(),
-            });
+        let read: u64 = b
+            .sources
+            .iter()
+            .map(|s| s.read.load(Ordering::Relaxed))
+            .sum();
+        shared.read.fetch_add(read - last_read, Ordering::Relaxed);
+        last_read = read;
+        if idle {
+            // Waiting for rows from other workers.
+            std::thread::sleep(Duration::from_micros(20));
         }
     }
-    Ok(RunSummary {
+    Ok(WorkerResult {
         sources: b
             .sources
             .iter()
@@ -295,9 +391,142 @@ pub fn run(
                 )
             })
             .collect(),
-        sinks: pipes.iter().map(|p| (p.name.clone(), p.written)).collect(),
-        late_records: counters.late(),
-        peak_state_bytes: counters.peak_state_bytes.load(Ordering::Relaxed),
+        written: pipes.iter().map(|p| p.written).collect(),
+    })
+}
+
+/// Sets the abort flag unless the worker finished cleanly (also on panic).
+struct AbortOnDrop<'a>(&'a AtomicBool, bool);
+
+impl Drop for AbortOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Runs every pipeline of the plan to completion (for bounded sources) and returns the summary.
+pub fn run(
+    plan: &PhysicalPlan,
+    factory: &dyn ConnectorFactory,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<RunSummary> {
+    let start = Instant::now();
+    let n = plan.settings.parallelism.max(1);
+    let exchanges: usize = plan
+        .pipelines
+        .iter()
+        .map(|p| count_exchanges(&p.root))
+        .sum();
+    let mut senders: Vec<Vec<Sender<Channel>>> = Vec::new();
+    let mut inboxes: Vec<Vec<Option<Receiver<Channel>>>> = (0..n).map(|_| Vec::new()).collect();
+    for _ in 0..exchanges {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| channel()).unzip();
+        for (w, rx) in rxs.into_iter().enumerate() {
+            inboxes[w].push(Some(rx));
+        }
+        senders.push(txs);
+    }
+    let shared = Shared {
+        counters: Arc::new(Counters::default()),
+        read: AtomicU64::new(0),
+        written: AtomicU64::new(0),
+        abort: AtomicBool::new(false),
+    };
+    let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = inboxes
+            .into_iter()
+            .enumerate()
+            .map(|(w, inbox)| {
+                let (senders, shared) = (senders.clone(), &shared);
+                std::thread::Builder::new()
+                    .name(format!("darwin-worker-{w}"))
+                    .spawn_scoped(scope, move || {
+                        crate::affinity::pin_to_core(w);
+                        let mut guard = AbortOnDrop(&shared.abort, false);
+                        let r = worker(w, plan, factory, senders, inbox, shared);
+                        guard.1 = r.is_ok();
+                        r
+                    })
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        drop(senders);
+        let mut last = Instant::now();
+        while !handles.iter().all(|h| h.is_finished()) {
+            std::thread::sleep(Duration::from_millis(5));
+            if last.elapsed() >= Duration::from_millis(500) {
+                last = Instant::now();
+                progress(&Progress {
+                    records_read: shared.read.load(Ordering::Relaxed),
+                    rows_written: shared.written.load(Ordering::Relaxed),
+                    elapsed: start.elapsed(),
+                });
+            }
+        }
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(RuntimeError::Connector {
+                        connector: "worker".into(),
+                        message: "a worker thread panicked".into(),
+                    })
+                })
+            })
+            .collect()
+    });
+    // Report the first real failure, not the "another worker failed" echoes.
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        let first = errors
+            .iter()
+            .position(|e| !e.to_string().contains("another worker failed"))
+            .unwrap_or(0);
+        return Err(errors.swap_remove(first));
+    }
+    let mut sources: Vec<(String, u64, u64)> = Vec::new();
+    let mut written = vec![0u64; plan.pipelines.len()];
+    for r in &ok {
+        for (i, (name, read, skipped)) in r.sources.iter().enumerate() {
+            match sources.get_mut(i) {
+                Some(s) => {
+                    s.1 += read;
+                    s.2 += skipped;
+                }
+                None => sources.push((name.clone(), *read, *skipped)),
+            }
+        }
+        for (i, w) in r.written.iter().enumerate() {
+            written[i] += w;
+        }
+    }
+    let sinks = plan
+        .pipelines
+        .iter()
+        .zip(written)
+        .map(|(p, w)| {
+            let name = match &p.sink {
+                SinkTarget::Table(t) => t.name.clone(),
+                SinkTarget::Stdout { .. } => "stdout".into(),
+            };
+            (name, w)
+        })
+        .collect();
+    Ok(RunSummary {
+        sources,
+        sinks,
+        late_records: shared.counters.late(),
+        peak_state_bytes: shared.counters.peak_state_bytes.load(Ordering::Relaxed),
+        workers: n,
         elapsed: start.elapsed(),
     })
 }

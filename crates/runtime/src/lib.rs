@@ -3,6 +3,7 @@
 //! or an epoch barrier; a bounded source ends with a watermark at +infinity, so every window
 //! closes and the run terminates.
 
+pub mod affinity;
 pub mod build;
 pub mod column;
 pub mod error;

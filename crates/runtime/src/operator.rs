@@ -12,6 +12,11 @@ pub enum Msg {
     Watermark(i64),
     /// Separates epochs; checkpoints and clean shutdowns happen at barriers.
     Barrier(u64),
+    /// Nothing is available now, but the input has not ended: rows are on their way from other
+    /// workers. Operators pass it up (a two-input operator tries its other input first) so a
+    /// worker never blocks inside an operator tree, which could deadlock workers waiting on
+    /// each other's exchanges.
+    Idle,
 }
 
 /// A pull-based operator. `Ok(None)` means the input is exhausted.

@@ -279,7 +279,7 @@ impl Operator for IntervalJoinOp {
                         self.pending.push_back(Msg::Watermark(wm));
                     }
                 }
-                Some((_, m @ Msg::Barrier(_))) => return Ok(Some(m)),
+                Some((_, m @ (Msg::Barrier(_) | Msg::Idle))) => return Ok(Some(m)),
             }
         }
     }

@@ -2,6 +2,7 @@
 
 pub mod agg;
 pub mod calc;
+pub mod exchange;
 pub mod interval_join;
 pub mod lookup_join;
 pub mod session_agg;

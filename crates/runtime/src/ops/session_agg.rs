@@ -232,7 +232,7 @@ impl Operator for SessionAggOp {
                     }
                     self.pending.push_back(Msg::Watermark(w));
                 }
-                Some(m @ Msg::Barrier(_)) => return Ok(Some(m)),
+                Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
             }
         }
     }

@@ -25,11 +25,13 @@ pub struct SourceOp {
 }
 
 impl SourceOp {
+    /// `owned(p)` says whether this worker reads partition `p`.
     pub fn new(
         reader: Box<dyn SourceReader>,
         watermark: Option<Expr>,
         batch_size: usize,
         counters: Arc<SourceCounters>,
+        owned: &dyn Fn(usize) -> bool,
     ) -> Self {
         let n = reader.partitions();
         SourceOp {
@@ -37,7 +39,7 @@ impl SourceOp {
             watermark,
             batch_size,
             part_wm: vec![i64::MIN; n],
-            done: vec![n == 0; n],
+            done: (0..n).map(|p| !owned(p)).collect(),
             next_part: 0,
             emitted_wm: i64::MIN,
             finished: false,

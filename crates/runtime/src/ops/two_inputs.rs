@@ -43,8 +43,10 @@ impl TwoInputs {
         }
     }
 
-    /// The next message of either input; None once both are exhausted.
+    /// The next message of either input; None once both are exhausted. `Idle` only when both
+    /// inputs are idle (or one is idle and the other exhausted).
     pub fn pull(&mut self) -> Result<Option<(Side, Msg)>> {
+        let mut idle = false;
         for _ in 0..2 {
             let i = self.turn;
             self.turn = 1 - self.turn;
@@ -62,6 +64,7 @@ impl TwoInputs {
                     self.wm[i] = self.wm[i].max(w);
                     return Ok(Some((side, Msg::Watermark(w))));
                 }
+                Some(Msg::Idle) => idle = true,
                 Some(m) => return Ok(Some((side, m))),
                 None => {
                     self.done[i] = true;
@@ -69,6 +72,10 @@ impl TwoInputs {
                 }
             }
         }
-        Ok(None)
+        Ok(if idle {
+            Some((Side::Left, Msg::Idle))
+        } else {
+            None
+        })
     }
 }

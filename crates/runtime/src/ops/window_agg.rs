@@ -183,7 +183,7 @@ impl Operator for WindowAggOp {
                     }
                     self.pending.push_back(Msg::Watermark(w));
                 }
-                Some(m @ Msg::Barrier(_)) => return Ok(Some(m)),
+                Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
             }
         }
     }
@@ -234,7 +234,7 @@ impl Operator for GlobalAggOp {
                 }
                 // The result has no event time, so watermarks stop here.
                 Some(Msg::Watermark(_)) => {}
-                Some(m @ Msg::Barrier(_)) => return Ok(Some(m)),
+                Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
                 None => {
                     let table = self.table.take().expect("present");
                     let n = table.groups();

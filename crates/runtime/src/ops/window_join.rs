@@ -205,7 +205,7 @@ impl Operator for WindowJoinOp {
                         self.pending.push_back(Msg::Watermark(wm));
                     }
                 }
-                Some((_, m @ Msg::Barrier(_))) => return Ok(Some(m)),
+                Some((_, m @ (Msg::Barrier(_) | Msg::Idle))) => return Ok(Some(m)),
             }
         }
     }
