@@ -1,6 +1,8 @@
 //! Wiring of the `darwin` binary: SQL text → bound logical plans → physical plan for this
 //! machine → a run on the interpreted executor. Kept as a library so tests drive the same path.
 
+pub mod bench;
+
 use darwin_connectors::Registry;
 use darwin_plan::explain::{logical_to_string, physical_to_string};
 use darwin_plan::{ExecSettings, LogicalPlan, PhysicalPlan, SinkTarget};

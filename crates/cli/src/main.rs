@@ -44,6 +44,12 @@ enum Benchmark {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum BenchName {
+    Ysb,
+    Nexmark,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Csv,
     Json,
@@ -55,6 +61,26 @@ enum Command {
     Run(Script),
     /// Print the logical and physical plans and the choices made for this machine.
     Explain(Script),
+    /// Benchmark a query: events replayed from memory and end to end; results checked.
+    Bench {
+        benchmark: BenchName,
+        /// Nexmark query: q0, q1, q2, q5, q7, q8.
+        #[arg(long)]
+        query: Option<String>,
+        #[arg(long, default_value_t = 20_000_000)]
+        events: u64,
+        /// Worker threads (default: the number of cores).
+        #[arg(long)]
+        parallelism: Option<usize>,
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Executor: only `interpreted` exists so far.
+        #[arg(long, default_value = "interpreted")]
+        mode: String,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a built-in generator's data to files, for other systems and tests.
     Gen {
         benchmark: Benchmark,
@@ -168,6 +194,40 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 },
             )?;
             run(&c)
+        }
+        Command::Bench {
+            benchmark,
+            query,
+            events,
+            parallelism,
+            batch_size,
+            mode,
+            json,
+        } => {
+            if mode != "interpreted" {
+                anyhow::bail!("--mode {mode} is not available: only the interpreted executor exists so far (compiled mode comes with query compilation)");
+            }
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let args = darwin::bench::BenchArgs {
+                benchmark: match benchmark {
+                    BenchName::Ysb => "ysb".into(),
+                    BenchName::Nexmark => "nexmark".into(),
+                },
+                query,
+                events,
+                parallelism: parallelism.unwrap_or(cores).max(1),
+                batch_size,
+            };
+            let report = darwin::bench::run_bench(&args)?;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            if report.check.starts_with("FAILED") {
+                anyhow::bail!("the benchmark's result check failed: {}", report.check);
+            }
+            Ok(())
         }
         Command::Gen {
             benchmark,

@@ -1,0 +1,430 @@
+//! `darwin bench`: the harness Darwin's numbers come from. A query runs twice: on events
+//! generated into memory beforehand and replayed with advancing timestamps (the engine's own
+//! speed, as the scale-up literature measures it), and end to end with the generator inside
+//! the timed run. Results are checked, not only timed: YSB against its closed-form counts,
+//! Nexmark against a single-worker run of the same query on a smaller input.
+
+pub mod machine;
+pub mod queries;
+pub mod replay;
+
+use crate::{compile, DarwinError, Options};
+use darwin_common::Value;
+use darwin_connectors::generators::nexmark_type_count;
+use darwin_plan::{LogicalPlan, PhysicalPlan, TableDef};
+use replay::{record, BenchFactory, Collected, Recording};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct BenchArgs {
+    pub benchmark: String,
+    pub query: Option<String>,
+    pub events: u64,
+    pub parallelism: usize,
+    pub batch_size: Option<usize>,
+}
+
+/// One timed run.
+#[derive(Debug, Clone, Default)]
+pub struct RunNumbers {
+    pub events: u64,
+    pub seconds: f64,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+}
+
+impl RunNumbers {
+    pub fn events_per_sec(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.events as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    pub name: String,
+    /// Nexmark counts every event of the stream (all three kinds), also those a query does not
+    /// read; Darwin's generator tables deliver only the kinds a query reads.
+    pub stream_events: Option<u64>,
+    pub parallelism: usize,
+    pub replay: RunNumbers,
+    pub end_to_end: RunNumbers,
+    pub bytes_per_event: f64,
+    pub memory_bandwidth: f64,
+    pub peak_rss_bytes: u64,
+    pub check: String,
+}
+
+fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[((v.len() - 1) as f64 * p).round() as usize])
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or("null".into(), |x| format!("{x:.3}"))
+}
+
+impl BenchReport {
+    pub fn roofline(&self) -> f64 {
+        self.memory_bandwidth / self.bytes_per_event.max(1.0)
+    }
+
+    pub fn to_json(&self) -> String {
+        let r = &self.replay;
+        let e = &self.end_to_end;
+        format!(
+            "{{\"benchmark\":\"{}\",\"mode\":\"interpreted\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"end_to_end\":{{\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{}}}}}",
+            self.name,
+            self.parallelism,
+            r.events,
+            r.seconds,
+            r.events_per_sec(),
+            r.events_per_sec() / self.parallelism as f64,
+            fmt_opt(r.latency_p50_ms),
+            fmt_opt(r.latency_p99_ms),
+            self.peak_rss_bytes,
+            self.bytes_per_event,
+            self.memory_bandwidth,
+            self.roofline(),
+            self.check.replace('"', "'"),
+            self.stream_events.map_or("null".to_string(), |n| n.to_string()),
+            e.events,
+            e.seconds,
+            e.events_per_sec(),
+            e.events_per_sec() / self.parallelism as f64,
+            fmt_opt(e.latency_p50_ms),
+            fmt_opt(e.latency_p99_ms),
+        )
+    }
+
+    pub fn to_text(&self) -> String {
+        let row = |label: &str, r: &RunNumbers| {
+            format!(
+                "{label:<26}{:>14} events {:>9.3} s {:>14.0} events/s {:>13.0} /core   latency p50 {} ms, p99 {} ms\n",
+                r.events,
+                r.seconds,
+                r.events_per_sec(),
+                r.events_per_sec() / self.parallelism as f64,
+                fmt_opt(r.latency_p50_ms),
+                fmt_opt(r.latency_p99_ms)
+            )
+        };
+        let mut s = format!(
+            "{} (interpreted, {} workers)\n",
+            self.name, self.parallelism
+        );
+        s += &row("replayed from memory:", &self.replay);
+        s += &row("end to end (generator):", &self.end_to_end);
+        s += &format!(
+            "in-memory event size {:.1} B; memory read bandwidth {:.1} GB/s -> roofline {:.0} events/s ({:.1}% reached)\n",
+            self.bytes_per_event,
+            self.memory_bandwidth / 1e9,
+            self.roofline(),
+            100.0 * self.replay.events_per_sec() / self.roofline()
+        );
+        if let Some(n) = self.stream_events {
+            s += &format!(
+                "Nexmark convention (all {} stream events, also kinds the query does not read): {:.0} events/s replayed\n",
+                n,
+                n as f64 / self.replay.seconds.max(1e-9)
+            );
+        }
+        s += &format!(
+            "peak resident memory {:.1} MiB; result check: {}\n",
+            self.peak_rss_bytes as f64 / (1 << 20) as f64,
+            self.check
+        );
+        s
+    }
+}
+
+/// The event tables of a plan (those a generator produces), by name.
+fn event_tables(plan: &[(darwin_plan::SinkTarget, LogicalPlan)]) -> Vec<TableDef> {
+    let mut out: Vec<TableDef> = Vec::new();
+    for (_, p) in plan {
+        for t in p.scans() {
+            let generated = matches!(t.connector.as_str(), "nexmark")
+                || (t.connector == "ysb" && t.option("table") == Some("events"));
+            if generated && !out.iter().any(|o| o.name == t.name) {
+                out.push(t.clone());
+            }
+        }
+    }
+    out
+}
+
+/// How many of `events` benchmark events belong to a table.
+fn table_events(t: &TableDef, events: u64) -> u64 {
+    match (t.connector.as_str(), t.option("table")) {
+        ("nexmark", Some("person")) => {
+            nexmark_type_count(events, nexmark::event::EventType::Person)
+        }
+        ("nexmark", Some("auction")) => {
+            nexmark_type_count(events, nexmark::event::EventType::Auction)
+        }
+        ("nexmark", _) => nexmark_type_count(events, nexmark::event::EventType::Bid),
+        _ => events,
+    }
+}
+
+struct Setup {
+    sql: String,
+    name: String,
+    /// Events per replay loop (all kinds) and the event time one loop spans.
+    buffer: u64,
+    span_ms: i64,
+    wm_delay: i64,
+}
+
+fn setup(args: &BenchArgs) -> Result<Setup, DarwinError> {
+    let bad = |m: String| DarwinError::Setting(m);
+    match args.benchmark.as_str() {
+        "ysb" => Ok(Setup {
+            sql: queries::ysb(),
+            name: "YSB".into(),
+            // A multiple of 3,000 (the ad/type pattern), of the events per ms, and of common
+            // worker counts, so replayed events equal the generator's: the check stays exact.
+            buffer: 1_200_000,
+            span_ms: (1_200_000 * 1000 / queries::YSB_RATE) as i64,
+            wm_delay: 1000,
+        }),
+        "nexmark" => {
+            let q = args.query.clone().unwrap_or_else(|| "q5".into());
+            let sql = queries::nexmark(&q).ok_or_else(|| {
+                bad(format!(
+                    "unknown Nexmark query '{q}'; available: {}",
+                    queries::NEXMARK_QUERIES.join(", ")
+                ))
+            })?;
+            // 1M events at the generator's 10,000 events/s of event time span 100 s.
+            Ok(Setup {
+                sql,
+                name: format!("Nexmark {q}"),
+                buffer: 1_000_000,
+                span_ms: 100_000,
+                wm_delay: 4000,
+            })
+        }
+        other => Err(bad(format!(
+            "unknown benchmark '{other}'; available: ysb, nexmark"
+        ))),
+    }
+}
+
+fn run_once(
+    plan: &PhysicalPlan,
+    recordings: HashMap<String, Arc<Recording>>,
+    totals: HashMap<String, u64>,
+    wm_delay: i64,
+    keep_rows: bool,
+) -> Result<(RunNumbers, Vec<Vec<Value>>), DarwinError> {
+    let out = Arc::new(Mutex::new(Collected {
+        keep_rows,
+        ..Default::default()
+    }));
+    let factory = BenchFactory {
+        recordings,
+        total_events: totals.clone(),
+        wm_delay,
+        log: Arc::new(Mutex::new(Vec::new())),
+        out: out.clone(),
+    };
+    let t = Instant::now();
+    let summary = darwin_runtime::run(plan, &factory, &mut |_| {})?;
+    let seconds = t.elapsed().as_secs_f64();
+    // Each input event once, even where a query scans a table twice (q5 reads `bid` twice).
+    let mut per_table: HashMap<&str, u64> = HashMap::new();
+    for (name, read, _) in summary
+        .sources
+        .iter()
+        .filter(|(n, _, _)| totals.contains_key(n))
+    {
+        let e = per_table.entry(name).or_default();
+        *e = (*e).max(*read);
+    }
+    let events = per_table.values().sum();
+    let mut c = out.lock().expect("not poisoned");
+    let p50 = percentile(&mut c.latencies_ms, 0.5);
+    let p99 = percentile(&mut c.latencies_ms, 0.99);
+    Ok((
+        RunNumbers {
+            events,
+            seconds,
+            latency_p50_ms: p50,
+            latency_p99_ms: p99,
+        },
+        std::mem::take(&mut c.rows),
+    ))
+}
+
+/// Expected YSB view counts per (window end, campaign) for the first `events` deterministic events.
+fn ysb_expected(events: u64) -> HashMap<(i64, i64), i64> {
+    let base = darwin_connectors::generators::DEFAULT_BASE_TIME;
+    let per_window = 10 * queries::YSB_RATE; // events in a 10 s window
+                                             // Views of campaign c among events [0, x): each 3,000 events hold 10 views per campaign.
+    let views_before = |x: u64, c: u64| -> i64 {
+        let full = (x / 3000) * 10;
+        let rest = (x / 3000 * 3000..x)
+            .filter(|i| i % 3 == 0 && (i % 1000) / 10 == c)
+            .count() as u64;
+        (full + rest) as i64
+    };
+    let mut out = HashMap::new();
+    let mut start = 0;
+    while start < events {
+        let end = (start + per_window).min(events);
+        let w_end = base + ((start / per_window + 1) * 10_000) as i64;
+        for c in 0..100 {
+            let n = views_before(end, c) - views_before(start, c);
+            if n > 0 {
+                out.insert((w_end, c as i64), n);
+            }
+        }
+        start = end;
+    }
+    out
+}
+
+fn canonical(rows: &[Vec<Value>]) -> Vec<String> {
+    let mut v: Vec<String> = rows.iter().map(|r| format!("{r:?}")).collect();
+    v.sort();
+    v
+}
+
+pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
+    let s = setup(args)?;
+    let opts = Options {
+        parallelism: Some(args.parallelism),
+        batch_size: args.batch_size,
+    };
+    let compiled = compile(&s.sql.replace("${EVENTS}", &args.events.to_string()), &opts)?;
+    let tables = event_tables(&compiled.logical);
+    let batch = compiled.physical.settings.batch_size;
+    // Record one replay buffer per event table (before timing).
+    let mut recordings = HashMap::new();
+    let mut totals = HashMap::new();
+    let mut bytes = 0usize;
+    let mut recorded = 0u64;
+    for t in &tables {
+        let rec = record(t, args.parallelism, s.buffer, s.span_ms, batch)?;
+        bytes += rec.bytes;
+        recorded += rec.events;
+        recordings.insert(t.name.clone(), Arc::new(rec));
+        totals.insert(t.name.clone(), table_events(t, args.events));
+    }
+    let bytes_per_event = bytes as f64 / recorded.max(1) as f64;
+    let is_ysb = args.benchmark == "ysb";
+    let (replay, rows) = run_once(
+        &compiled.physical,
+        recordings,
+        totals.clone(),
+        s.wm_delay,
+        is_ysb,
+    )?;
+    let check = if is_ysb {
+        let expected = ysb_expected(args.events);
+        let got: HashMap<(i64, i64), i64> = rows
+            .iter()
+            .filter_map(|r| match (&r[0], &r[1], &r[2]) {
+                (Value::Timestamp(w), Value::BigInt(c), Value::BigInt(n)) => Some(((*w, *c), *n)),
+                _ => None,
+            })
+            .collect();
+        if got == expected {
+            format!("passed ({} window counts equal the closed form)", got.len())
+        } else {
+            let wrong = expected
+                .iter()
+                .filter(|(k, v)| got.get(k) != Some(v))
+                .count()
+                + got.keys().filter(|k| !expected.contains_key(k)).count();
+            format!(
+                "FAILED ({wrong} of {} window counts differ from the closed form)",
+                expected.len()
+            )
+        }
+    } else {
+        nexmark_check(&s, args, &opts)?
+    };
+    // End to end: the same query with the generators inside the timed run.
+    let (end_to_end, _) = run_once(
+        &compiled.physical,
+        HashMap::new(),
+        totals,
+        s.wm_delay,
+        false,
+    )?;
+    Ok(BenchReport {
+        stream_events: (!is_ysb).then_some(args.events),
+        name: s.name,
+        parallelism: args.parallelism,
+        replay,
+        end_to_end,
+        bytes_per_event,
+        memory_bandwidth: machine::memory_read_bandwidth(args.parallelism),
+        peak_rss_bytes: machine::peak_rss_bytes(),
+        check,
+    })
+}
+
+/// A Nexmark query on 200,000 events: replayed on the requested workers, compared with a
+/// single-worker run of the generator (the plain interpreter).
+fn nexmark_check(s: &Setup, args: &BenchArgs, opts: &Options) -> Result<String, DarwinError> {
+    let small = 200_000u64;
+    let sql = s
+        .sql
+        .replace("${EVENTS}", &small.to_string())
+        .replace("'blackhole'", "'print'");
+    let parallel = compile(&sql, opts)?;
+    let single = compile(
+        &sql,
+        &Options {
+            parallelism: Some(1),
+            batch_size: opts.batch_size,
+        },
+    )?;
+    let tables = event_tables(&parallel.logical);
+    let mut recordings = HashMap::new();
+    let mut totals = HashMap::new();
+    for t in &tables {
+        recordings.insert(
+            t.name.clone(),
+            Arc::new(record(
+                t,
+                args.parallelism,
+                small,
+                s.span_ms,
+                parallel.physical.settings.batch_size,
+            )?),
+        );
+        totals.insert(t.name.clone(), table_events(t, small));
+    }
+    let (_, got) = run_once(
+        &parallel.physical,
+        recordings,
+        totals.clone(),
+        s.wm_delay,
+        true,
+    )?;
+    let (_, want) = run_once(&single.physical, HashMap::new(), totals, s.wm_delay, true)?;
+    Ok(if canonical(&got) == canonical(&want) {
+        format!(
+            "passed ({} rows equal a single-worker run on {small} events)",
+            want.len()
+        )
+    } else {
+        format!(
+            "FAILED ({} rows vs {} in a single-worker run on {small} events)",
+            got.len(),
+            want.len()
+        )
+    })
+}

@@ -1,0 +1,259 @@
+//! The benchmark's source and sink. Events are generated once into memory by the real
+//! generators and replayed with advancing timestamps for as many events as requested, so memory
+//! stays bounded however long the run. The sink keeps the results for checking and measures
+//! window latency: from the moment every partition's watermark has passed a window's end to the
+//! moment the window's rows reach the sink.
+
+use darwin_common::{DataType, FieldRole};
+use darwin_connectors::Registry;
+use darwin_plan::{SinkTarget, TableDef};
+use darwin_runtime::{
+    Batch, Column, ColumnData, ConnectorFactory, Result, SinkWriter, SourceReader,
+};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Per partition: when (wall clock) its watermark reached which event time.
+pub type WatermarkLog = Arc<Mutex<Vec<Vec<(i64, Instant)>>>>;
+
+/// Pre-generated batches of one table, per partition, and how far one replay advances time.
+pub struct Recording {
+    pub batches: Vec<Vec<Batch>>,
+    pub events: u64,
+    pub span_ms: i64,
+    pub bytes: usize,
+}
+
+/// Generates a table's share of `events` benchmark events (the generator's `events` option:
+/// for Nexmark all three kinds together), split over `partitions`.
+pub fn record(
+    table: &TableDef,
+    partitions: usize,
+    events: u64,
+    span_ms: i64,
+    batch: usize,
+) -> Result<Recording> {
+    let mut t = table.clone();
+    t.options.insert("events".into(), events.to_string());
+    let mut reader = Registry.open_source(&t, partitions)?;
+    let mut batches = vec![Vec::new(); partitions];
+    let (mut n, mut bytes) = (0u64, 0usize);
+    for (p, out) in batches.iter_mut().enumerate() {
+        while let Some(b) = reader.next_batch(p, batch)? {
+            n += b.num_rows as u64;
+            bytes += b.size_bytes();
+            out.push(b);
+        }
+    }
+    Ok(Recording {
+        batches,
+        events: n,
+        span_ms,
+        bytes,
+    })
+}
+
+/// Replays a recording: loop `k` adds `k * span` to every timestamp column.
+pub struct ReplaySource {
+    rec: Arc<Recording>,
+    /// Per partition: (loop, batch index, rows still to emit).
+    pos: Vec<(i64, usize, u64)>,
+    time_cols: Vec<usize>,
+    wm_delay: i64,
+    log: WatermarkLog,
+}
+
+impl ReplaySource {
+    pub fn new(
+        rec: Arc<Recording>,
+        table: &TableDef,
+        total_events: u64,
+        wm_delay: i64,
+        log: WatermarkLog,
+    ) -> Self {
+        let parts = rec.batches.len() as u64;
+        let pos = (0..parts)
+            .map(|p| {
+                (
+                    0,
+                    0,
+                    total_events / parts + u64::from(p < total_events % parts),
+                )
+            })
+            .collect();
+        let time_cols = table
+            .schema
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.data_type == DataType::Timestamp)
+            .map(|(i, _)| i)
+            .collect();
+        log.lock()
+            .expect("not poisoned")
+            .resize(parts as usize, Vec::new());
+        ReplaySource {
+            rec,
+            pos,
+            time_cols,
+            wm_delay,
+            log,
+        }
+    }
+}
+
+impl SourceReader for ReplaySource {
+    fn partitions(&self) -> usize {
+        self.pos.len()
+    }
+
+    fn next_batch(&mut self, p: usize, max_rows: usize) -> Result<Option<Batch>> {
+        let (lp, bi, left) = self.pos[p];
+        let parts = &self.rec.batches[p];
+        if left == 0 || parts.is_empty() {
+            return Ok(None);
+        }
+        let src = &parts[bi];
+        let take = (src.num_rows as u64).min(left).min(max_rows.max(1) as u64) as usize;
+        let shift = lp * self.rec.span_ms;
+        let mut cols = Vec::with_capacity(src.columns.len());
+        let mut max_ts = i64::MIN;
+        for (i, c) in src.columns.iter().enumerate() {
+            let c = if take < src.num_rows {
+                c.take(&(0..take as u32).collect::<Vec<_>>())
+            } else {
+                c.clone()
+            };
+            if self.time_cols.contains(&i) {
+                let ColumnData::I64(v) = c.data else {
+                    unreachable!("timestamps are i64")
+                };
+                let shifted: Vec<i64> = v.iter().map(|t| t + shift).collect();
+                max_ts = max_ts.max(shifted.iter().copied().max().unwrap_or(i64::MIN));
+                cols.push(Column::new(ColumnData::I64(shifted), c.validity));
+            } else {
+                cols.push(c);
+            }
+        }
+        let next = if bi + 1 == parts.len() {
+            (lp + 1, 0)
+        } else {
+            (lp, bi + 1)
+        };
+        self.pos[p] = (next.0, next.1, left - take as u64);
+        if max_ts != i64::MIN {
+            self.log.lock().expect("not poisoned")[p]
+                .push((max_ts - self.wm_delay, Instant::now()));
+        }
+        Ok(Some(Batch::new(cols, take)))
+    }
+
+    fn offset(&self, p: usize) -> u64 {
+        self.pos[p].2
+    }
+
+    fn seek(&mut self, _: usize, _: u64) -> Result<()> {
+        Err(darwin_runtime::RuntimeError::Connector {
+            connector: "replay".into(),
+            message: "the benchmark replay cannot seek".into(),
+        })
+    }
+}
+
+/// Results and latencies gathered by the benchmark sink.
+#[derive(Default)]
+pub struct Collected {
+    pub rows: Vec<Vec<darwin_common::Value>>,
+    pub latencies_ms: Vec<f64>,
+    pub keep_rows: bool,
+}
+
+pub struct BenchSink {
+    types: Vec<DataType>,
+    window_end: Option<usize>,
+    log: WatermarkLog,
+    out: Arc<Mutex<Collected>>,
+}
+
+impl BenchSink {
+    /// When every partition's watermark first reached `t` (None if some never did).
+    fn crossing(&self, t: i64) -> Option<Instant> {
+        let log = self.log.lock().expect("not poisoned");
+        let mut latest: Option<Instant> = None;
+        for part in log.iter() {
+            let i = part.partition_point(|(wm, _)| *wm < t);
+            let at = part.get(i)?.1;
+            latest = Some(latest.map_or(at, |l: Instant| l.max(at)));
+        }
+        latest
+    }
+}
+
+impl SinkWriter for BenchSink {
+    fn write(&mut self, batch: &Batch) -> Result<()> {
+        let now = Instant::now();
+        let lat = self.window_end.and_then(|c| {
+            let ends = batch.columns[c].i64s();
+            let end = ends.iter().copied().max()?;
+            // The window fired when the watermark reached end - 1 ms; a final flush at the end
+            // of input (no crossing) is not a latency sample.
+            self.crossing(end - 1)
+                .map(|at| now.saturating_duration_since(at).as_secs_f64() * 1000.0)
+        });
+        let mut out = self.out.lock().expect("not poisoned");
+        if let Some(l) = lat {
+            out.latencies_ms.push(l);
+        }
+        if out.keep_rows {
+            for i in 0..batch.num_rows {
+                out.rows.push(batch.row(i, &self.types));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Sources of the benchmarked tables replay recordings; everything else is the real connector.
+pub struct BenchFactory {
+    pub recordings: HashMap<String, Arc<Recording>>,
+    pub total_events: HashMap<String, u64>,
+    pub wm_delay: i64,
+    pub log: WatermarkLog,
+    pub out: Arc<Mutex<Collected>>,
+}
+
+impl ConnectorFactory for BenchFactory {
+    fn open_source(&self, table: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>> {
+        match self.recordings.get(&table.name) {
+            Some(rec) => Ok(Box::new(ReplaySource::new(
+                rec.clone(),
+                table,
+                self.total_events[&table.name],
+                self.wm_delay,
+                self.log.clone(),
+            ))),
+            None => Registry.open_source(table, partitions),
+        }
+    }
+
+    fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>> {
+        let schema = match target {
+            SinkTarget::Table(t) => t.schema.clone(),
+            SinkTarget::Stdout { schema } => schema.clone(),
+        };
+        let window_end = schema.fields.iter().position(|f| {
+            f.role == FieldRole::WindowEnd || f.name.eq_ignore_ascii_case("window_end")
+        });
+        Ok(Box::new(BenchSink {
+            types: schema.types(),
+            window_end,
+            log: self.log.clone(),
+            out: self.out.clone(),
+        }))
+    }
+}
