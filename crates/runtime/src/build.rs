@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::error::RuntimeError;
 use crate::operator::{Counters, Msg, Operator, SinkWriter, SourceCounters, SourceReader};
 use crate::ops::calc::CalcOp;
-use crate::ops::exchange::{ExchangeOp, Packet};
+use crate::ops::exchange::{ExchangeOp, Packet, INBOX_CAPACITY};
 use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use crate::ops::lookup_join::LookupJoinOp;
 use crate::ops::session_agg::SessionAggOp;
@@ -19,7 +19,7 @@ use crate::ops::window_join::{WindowJoinOp, WindowJoinSpec};
 use darwin_plan::physical::{Partitioning, WindowSpec};
 use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget, TableDef, WindowKind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,7 @@ struct Builder<'a> {
     worker: usize,
     workers: usize,
     /// Per exchange (in build order): a sender to every worker, and this worker's inbox.
-    senders: Vec<Vec<Sender<Channel>>>,
+    senders: Vec<Vec<SyncSender<Channel>>>,
     inboxes: Vec<Option<Receiver<Channel>>>,
     next_exchange: usize,
     /// Inside the build side of a lookup join: every worker reads all of it.
@@ -300,7 +300,7 @@ fn worker(
     w: usize,
     plan: &PhysicalPlan,
     factory: &dyn ConnectorFactory,
-    senders: Vec<Vec<Sender<Channel>>>,
+    senders: Vec<Vec<SyncSender<Channel>>>,
     inboxes: Vec<Option<Receiver<Channel>>>,
     shared: &Shared,
 ) -> Result<WorkerResult> {
@@ -419,10 +419,10 @@ pub fn run(
         .iter()
         .map(|p| count_exchanges(&p.root))
         .sum();
-    let mut senders: Vec<Vec<Sender<Channel>>> = Vec::new();
+    let mut senders: Vec<Vec<SyncSender<Channel>>> = Vec::new();
     let mut inboxes: Vec<Vec<Option<Receiver<Channel>>>> = (0..n).map(|_| Vec::new()).collect();
     for _ in 0..exchanges {
-        let (txs, rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| channel()).unzip();
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| sync_channel(INBOX_CAPACITY)).unzip();
         for (w, rx) in rxs.into_iter().enumerate() {
             inboxes[w].push(Some(rx));
         }

@@ -354,6 +354,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     } else {
         nexmark_check(&s, args, &opts)?
     };
+    let peak_rss_bytes = machine::peak_rss_bytes();
     // End to end: the same query with the generators inside the timed run.
     let (end_to_end, _) = run_once(
         &compiled.physical,
@@ -369,8 +370,9 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
         replay,
         end_to_end,
         bytes_per_event,
+        // Read the high-water mark before the bandwidth probe allocates its buffer.
+        peak_rss_bytes,
         memory_bandwidth: machine::memory_read_bandwidth(args.parallelism),
-        peak_rss_bytes: machine::peak_rss_bytes(),
         check,
     })
 }

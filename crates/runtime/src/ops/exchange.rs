@@ -4,6 +4,10 @@
 //! minimum over the senders still running. When nothing has arrived yet it answers `Idle`
 //! instead of blocking, so a worker never waits inside one exchange while another worker waits
 //! for it in a second exchange.
+//!
+//! Channels are bounded: when a target's inbox is full, the packets for it wait here and the
+//! exchange stops pulling its input until they are delivered (backpressure), while it keeps
+//! draining its own inbox. Memory between workers stays bounded, and so does queueing delay.
 
 use crate::column::Batch;
 use crate::error::Result;
@@ -11,7 +15,11 @@ use crate::eval::eval;
 use crate::keys::encode_row;
 use crate::operator::{Msg, Operator};
 use darwin_plan::physical::Partitioning;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
+
+/// Packets an exchange inbox holds before its senders must wait.
+pub const INBOX_CAPACITY: usize = 4;
 
 /// What travels over an exchange channel, tagged with the sending worker.
 pub enum Packet {
@@ -24,8 +32,10 @@ pub struct ExchangeOp {
     input: Box<dyn Operator>,
     partitioning: Partitioning,
     me: usize,
-    senders: Vec<Sender<(usize, Packet)>>,
+    senders: Vec<SyncSender<(usize, Packet)>>,
     inbox: Receiver<(usize, Packet)>,
+    /// Per target: packets waiting for room in its inbox, in order.
+    pending: Vec<VecDeque<Packet>>,
     sender_wm: Vec<i64>,
     sender_done: Vec<bool>,
     input_done: bool,
@@ -50,7 +60,7 @@ impl ExchangeOp {
         input: Box<dyn Operator>,
         partitioning: Partitioning,
         me: usize,
-        senders: Vec<Sender<(usize, Packet)>>,
+        senders: Vec<SyncSender<(usize, Packet)>>,
         inbox: Receiver<(usize, Packet)>,
     ) -> Self {
         let n = senders.len();
@@ -58,6 +68,7 @@ impl ExchangeOp {
             input,
             partitioning,
             me,
+            pending: (0..n).map(|_| VecDeque::new()).collect(),
             senders,
             inbox,
             sender_wm: vec![i64::MIN; n],
@@ -68,9 +79,31 @@ impl ExchangeOp {
         }
     }
 
-    fn send(&self, to: usize, p: Packet) {
-        // A closed channel means that worker has failed; its error is reported by the driver.
-        let _ = self.senders[to].send((self.me, p));
+    fn send(&mut self, to: usize, p: Packet) {
+        self.pending[to].push_back(p);
+        self.flush_target(to);
+    }
+
+    fn flush_target(&mut self, to: usize) {
+        while let Some(p) = self.pending[to].pop_front() {
+            match self.senders[to].try_send((self.me, p)) {
+                Ok(()) => {}
+                Err(TrySendError::Full((_, p))) => {
+                    self.pending[to].push_front(p);
+                    return;
+                }
+                // That worker has failed; its error is reported by the driver.
+                Err(TrySendError::Disconnected(_)) => self.pending[to].clear(),
+            }
+        }
+    }
+
+    /// Tries to deliver waiting packets; true when none are left.
+    fn flush(&mut self) -> bool {
+        for to in 0..self.pending.len() {
+            self.flush_target(to);
+        }
+        self.pending.iter().all(VecDeque::is_empty)
     }
 
     fn route(&mut self, batch: Batch) -> Result<()> {
@@ -140,10 +173,11 @@ impl Operator for ExchangeOp {
                 }
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => {}
             }
-            if self.sender_done.iter().all(|d| *d) {
+            let delivered = self.flush();
+            if self.sender_done.iter().all(|d| *d) && delivered {
                 return Ok(None);
             }
-            if self.input_done {
+            if self.input_done || !delivered {
                 return Ok(Some(Msg::Idle));
             }
             match self.input.next()? {
