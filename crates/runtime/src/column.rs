@@ -29,8 +29,9 @@ impl StrVec {
     #[inline]
     pub fn get(&self, i: usize) -> &str {
         let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
-        // SAFETY-free: bytes only ever come from &str pushes, so every range is valid UTF-8.
-        std::str::from_utf8(&self.bytes[a..b]).unwrap_or("")
+        // SAFETY: `bytes` is only ever extended by whole `&str`s (`push`), and offsets mark their
+        // boundaries, so every range is valid UTF-8. Re-validating cost 11% of YSB's run time.
+        unsafe { std::str::from_utf8_unchecked(&self.bytes[a..b]) }
     }
     #[inline]
     pub fn push(&mut self, s: &str) {
@@ -164,11 +165,31 @@ impl Column {
 
     /// A column of `n` copies of a value.
     pub fn constant(v: &Value, ty: DataType, n: usize) -> Column {
-        let mut b = ColumnBuilder::new(ty, n);
-        for _ in 0..n {
-            b.push(v);
-        }
-        b.finish()
+        let data = match (v, ty.physical()) {
+            (Value::Null, _) => {
+                let mut b = ColumnBuilder::new(ty, n);
+                (0..n).for_each(|_| b.push_null());
+                return b.finish();
+            }
+            (Value::Bool(x), _) => ColumnData::Bool(vec![*x; n]),
+            (Value::Int(x), PhysicalType::I32) => ColumnData::I32(vec![*x; n]),
+            (v, PhysicalType::I64) if v.as_i64().is_some() => {
+                ColumnData::I64(vec![v.as_i64().unwrap_or_default(); n])
+            }
+            (v, PhysicalType::F64) if v.as_f64().is_some() => {
+                ColumnData::F64(vec![v.as_f64().unwrap_or_default(); n])
+            }
+            (Value::Decimal(m, s), PhysicalType::I128) => {
+                ColumnData::I128(vec![crate::scalar::rescale(*m, *s, ty.scale()); n])
+            }
+            (Value::Str(x), PhysicalType::Str) => {
+                let mut sv = StrVec::with_capacity(n);
+                (0..n).for_each(|_| sv.push(x));
+                ColumnData::Str(sv)
+            }
+            (v, _) => panic!("literal {v:?} does not fit {ty}"),
+        };
+        Column::new(data, None)
     }
 }
 

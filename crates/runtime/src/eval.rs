@@ -25,6 +25,14 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
     match &e.kind {
         ExprKind::Column(i) => Ok(batch.columns[*i].clone()),
         ExprKind::Literal(v) => Ok(Column::constant(v, e.ty, n)),
+        ExprKind::Binary { op, left, right }
+            if op.is_comparison() && matches!(right.kind, ExprKind::Literal(_)) =>
+        {
+            let ExprKind::Literal(v) = &right.kind else {
+                unreachable!()
+            };
+            Ok(compare_scalar(*op, &eval(left, batch)?, v, right.ty))
+        }
         ExprKind::Binary { op, left, right } => {
             let l = eval(left, batch)?;
             let r = eval(right, batch)?;
@@ -197,6 +205,57 @@ fn compare(op: BinOp, l: &Column, r: &Column) -> Column {
         _ => unreachable!("binder unifies comparison operand types"),
     };
     Column::new(ColumnData::Bool(v), and_validity(&l.validity, &r.validity))
+}
+
+/// A column compared with a literal, without materialising the literal.
+fn compare_scalar(op: BinOp, l: &Column, v: &Value, ty: DataType) -> Column {
+    fn cmp<T: PartialOrd + Copy>(op: BinOp, a: &[T], x: T) -> Vec<bool> {
+        match op {
+            BinOp::Eq => a.iter().map(|y| *y == x).collect(),
+            BinOp::NotEq => a.iter().map(|y| *y != x).collect(),
+            BinOp::Lt => a.iter().map(|y| *y < x).collect(),
+            BinOp::LtEq => a.iter().map(|y| *y <= x).collect(),
+            BinOp::Gt => a.iter().map(|y| *y > x).collect(),
+            _ => a.iter().map(|y| *y >= x).collect(),
+        }
+    }
+    if v.is_null() {
+        return Column::new(
+            ColumnData::Bool(vec![false; l.len()]),
+            Some(vec![false; l.len()]),
+        );
+    }
+    let out = match (&l.data, v) {
+        (ColumnData::Bool(a), Value::Bool(x)) => cmp(op, a, *x),
+        (ColumnData::I32(a), Value::Int(x)) => cmp(op, a, *x),
+        (ColumnData::I64(a), v) if v.as_i64().is_some() => {
+            cmp(op, a, v.as_i64().unwrap_or_default())
+        }
+        (ColumnData::F64(a), v) if v.as_f64().is_some() => {
+            cmp(op, a, v.as_f64().unwrap_or_default())
+        }
+        (ColumnData::I128(a), Value::Decimal(m, s)) => {
+            cmp(op, a, crate::scalar::rescale(*m, *s, ty.scale()))
+        }
+        (ColumnData::Str(a), Value::Str(x)) => {
+            let x = x.as_str();
+            (0..a.len())
+                .map(|i| {
+                    let o = a.get(i).cmp(x);
+                    match op {
+                        BinOp::Eq => o.is_eq(),
+                        BinOp::NotEq => o.is_ne(),
+                        BinOp::Lt => o.is_lt(),
+                        BinOp::LtEq => o.is_le(),
+                        BinOp::Gt => o.is_gt(),
+                        _ => o.is_ge(),
+                    }
+                })
+                .collect()
+        }
+        _ => return compare(op, l, &Column::constant(v, ty, l.len())),
+    };
+    Column::new(ColumnData::Bool(out), l.validity.clone())
 }
 
 fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) -> Result<Column> {

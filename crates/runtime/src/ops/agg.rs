@@ -6,9 +6,9 @@ use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
 use crate::eval::{eval, eval_mask};
 use crate::keys::encode_row;
+use crate::keys::{FastMap, FastSet};
 use darwin_common::DataType;
 use darwin_plan::{AggCall, AggFunc, Expr};
-use std::collections::{HashMap, HashSet};
 
 /// Values of an integer-like column as i64 (INT widened).
 fn ints(c: &Column) -> std::borrow::Cow<'_, [i64]> {
@@ -58,7 +58,7 @@ enum Acc {
 pub struct Accumulator {
     call: AggCall,
     acc: Acc,
-    distinct: Option<Vec<HashSet<Vec<u8>>>>,
+    distinct: Option<Vec<FastSet<Vec<u8>>>>,
 }
 
 impl Accumulator {
@@ -141,7 +141,7 @@ impl Accumulator {
             }
         }
         if let Some(d) = &mut self.distinct {
-            d.resize_with(groups, HashSet::new);
+            d.resize_with(groups, FastSet::default);
         }
     }
 
@@ -445,7 +445,7 @@ fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
 /// the key values in group order, and one accumulator per aggregate call.
 #[derive(Debug)]
 pub struct GroupTable {
-    map: HashMap<Vec<u8>, u32>,
+    map: FastMap<Vec<u8>, u32>,
     keys: Vec<ColumnBuilder>,
     accs: Vec<Accumulator>,
     scratch: Vec<u8>,
@@ -455,7 +455,7 @@ pub struct GroupTable {
 impl GroupTable {
     pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
         GroupTable {
-            map: HashMap::new(),
+            map: FastMap::default(),
             keys: key_types
                 .iter()
                 .map(|t| ColumnBuilder::new(*t, 16))

@@ -11,6 +11,7 @@ use crate::column::Batch;
 use crate::error::Result;
 use crate::eval::eval_mask;
 use crate::keys::encode_row;
+use crate::keys::FastMap;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::Expr;
@@ -32,7 +33,7 @@ pub struct IntervalJoinSpec {
 #[derive(Default)]
 struct Store {
     batches: Vec<Batch>,
-    index: HashMap<Vec<u8>, Vec<(u32, u32)>>,
+    index: FastMap<Vec<u8>, Vec<(u32, u32)>>,
     rows: usize,
 }
 

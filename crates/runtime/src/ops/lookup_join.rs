@@ -7,16 +7,16 @@ use crate::column::{concat_batches, Batch};
 use crate::error::Result;
 use crate::eval::eval_mask;
 use crate::keys::encode_row;
+use crate::keys::FastMap;
 use crate::operator::{Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
-use std::collections::HashMap;
 
 pub struct LookupJoinOp {
     stream: Box<dyn Operator>,
     table: Batch,
     table_types: Vec<DataType>,
-    index: HashMap<Vec<u8>, Vec<u32>>,
+    index: FastMap<Vec<u8>, Vec<u32>>,
     join_type: JoinType,
     stream_keys: Vec<Expr>,
     residual: Option<Expr>,
@@ -40,7 +40,7 @@ impl LookupJoinOp {
         }
         let table = concat_batches(&batches, &table_types);
         let keys = eval_keys(&table_keys, &table)?;
-        let mut index: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
+        let mut index: FastMap<Vec<u8>, Vec<u32>> = FastMap::default();
         let mut buf = Vec::new();
         for i in 0..table.num_rows {
             buf.clear();

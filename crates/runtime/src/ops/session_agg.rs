@@ -7,6 +7,7 @@ use super::agg::{eval_keys, Accumulator};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
 use crate::keys::encode_row;
+use crate::keys::FastMap;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, Expr};
@@ -28,7 +29,7 @@ pub struct SessionAggOp {
     aggs: Vec<AggCall>,
     batches: Vec<Option<Batch>>,
     live_rows: Vec<usize>,
-    sessions: HashMap<Vec<u8>, Vec<Session>>,
+    sessions: FastMap<Vec<u8>, Vec<Session>>,
     watermark: i64,
     pending: VecDeque<Msg>,
     done: bool,
@@ -64,7 +65,7 @@ impl SessionAggOp {
             aggs,
             batches: Vec::new(),
             live_rows: Vec::new(),
-            sessions: HashMap::new(),
+            sessions: FastMap::default(),
             watermark: i64::MIN,
             pending: VecDeque::new(),
             done: false,

@@ -10,10 +10,11 @@ use crate::column::{concat_batches, Batch};
 use crate::error::Result;
 use crate::eval::eval_mask;
 use crate::keys::encode_row;
+use crate::keys::FastMap;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 pub struct WindowJoinSpec {
@@ -128,7 +129,7 @@ impl WindowJoinOp {
 fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch> {
     let rk = eval_keys(&spec.right_keys, right)?;
     let lk = eval_keys(&spec.left_keys, left)?;
-    let mut index: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
+    let mut index: FastMap<Vec<u8>, Vec<u32>> = FastMap::default();
     let mut buf = Vec::new();
     for i in 0..right.num_rows {
         buf.clear();
