@@ -124,3 +124,70 @@ impl std::hash::Hasher for FastHasher {
 
 pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// A hash index from join keys to row numbers: integer-keyed for one integer key column,
+/// byte-keyed otherwise. Rows with a NULL key are not indexed (they never join).
+#[derive(Debug)]
+pub enum JoinIndex {
+    Int(FastMap<i64, Vec<u32>>),
+    Bytes(FastMap<Vec<u8>, Vec<u32>>),
+}
+
+/// Row `i`'s single integer key, if the key columns are one integer column.
+#[inline]
+fn int_key(cols: &[Column], i: usize) -> Option<Option<i64>> {
+    match cols {
+        [c] => match &c.data {
+            ColumnData::I64(v) => Some(c.is_valid(i).then(|| v[i])),
+            ColumnData::I32(v) => Some(c.is_valid(i).then(|| v[i] as i64)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl JoinIndex {
+    /// Indexes rows `0..n` of the key columns.
+    pub fn build(cols: &[Column], n: usize) -> JoinIndex {
+        if matches!(cols, [c] if matches!(c.data, ColumnData::I64(_) | ColumnData::I32(_))) {
+            let mut m: FastMap<i64, Vec<u32>> = FastMap::default();
+            for i in 0..n {
+                if let Some(Some(k)) = int_key(cols, i) {
+                    m.entry(k).or_default().push(i as u32);
+                }
+            }
+            return JoinIndex::Int(m);
+        }
+        let mut m: FastMap<Vec<u8>, Vec<u32>> = FastMap::default();
+        let mut buf = Vec::new();
+        for i in 0..n {
+            buf.clear();
+            if encode_row(cols, i, &mut buf) {
+                m.entry(buf.clone()).or_default().push(i as u32);
+            }
+        }
+        JoinIndex::Bytes(m)
+    }
+
+    /// Calls `f(row)` for every indexed row whose key equals row `i` of `probe`.
+    #[inline]
+    pub fn probe(&self, probe: &[Column], i: usize, buf: &mut Vec<u8>, mut f: impl FnMut(u32)) {
+        let hits = match self {
+            JoinIndex::Int(m) => match int_key(probe, i) {
+                Some(Some(k)) => m.get(&k),
+                _ => None,
+            },
+            JoinIndex::Bytes(m) => {
+                buf.clear();
+                if encode_row(probe, i, buf) {
+                    m.get(buf.as_slice())
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(rows) = hits {
+            rows.iter().for_each(|r| f(*r));
+        }
+    }
+}

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::eval::{eval, eval_mask};
 use crate::keys::encode_row;
 use crate::keys::{FastMap, FastSet};
+use darwin_common::types::PhysicalType;
 use darwin_common::DataType;
 use darwin_plan::{AggCall, AggFunc, Expr};
 
@@ -445,17 +446,39 @@ fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
 /// the key values in group order, and one accumulator per aggregate call.
 #[derive(Debug)]
 pub struct GroupTable {
-    map: FastMap<Vec<u8>, u32>,
+    index: KeyIndex,
+    groups: usize,
     keys: Vec<ColumnBuilder>,
     accs: Vec<Accumulator>,
     scratch: Vec<u8>,
     pairs: Vec<(u32, u32)>,
 }
 
+/// Key → group. One integer key (the common case: ids, campaigns) probes an integer table;
+/// other keys are encoded to bytes; no key at all is a single group.
+#[derive(Debug)]
+enum KeyIndex {
+    Single,
+    Int {
+        map: FastMap<i64, u32>,
+        null: Option<u32>,
+    },
+    Bytes(FastMap<Vec<u8>, u32>),
+}
+
 impl GroupTable {
     pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
+        let index = match key_types {
+            [] => KeyIndex::Single,
+            [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => KeyIndex::Int {
+                map: FastMap::default(),
+                null: None,
+            },
+            _ => KeyIndex::Bytes(FastMap::default()),
+        };
         GroupTable {
-            map: FastMap::default(),
+            index,
+            groups: 0,
             keys: key_types
                 .iter()
                 .map(|t| ColumnBuilder::new(*t, 16))
@@ -467,38 +490,76 @@ impl GroupTable {
     }
 
     pub fn groups(&self) -> usize {
-        self.map.len()
+        self.groups
     }
 
     /// Adds `rows` of a batch whose key columns are `key_cols`.
     pub fn update(&mut self, batch: &Batch, key_cols: &[Column], rows: &[u32]) -> Result<()> {
         self.pairs.clear();
-        for &r in rows {
-            self.scratch.clear();
-            encode_row(key_cols, r as usize, &mut self.scratch);
-            let g = match self.map.get(self.scratch.as_slice()) {
-                Some(g) => *g,
-                None => {
-                    let g = self.map.len() as u32;
-                    self.map.insert(self.scratch.clone(), g);
-                    for (b, c) in self.keys.iter_mut().zip(key_cols) {
-                        b.push_from(c, r as usize);
-                    }
-                    g
+        let empty = self.groups == 0;
+        let mut next = self.groups as u32;
+        let keys = &mut self.keys;
+        let mut new_group = |r: u32| {
+            for (b, c) in keys.iter_mut().zip(key_cols) {
+                b.push_from(c, r as usize);
+            }
+            let g = next;
+            next += 1;
+            g
+        };
+        match &mut self.index {
+            KeyIndex::Single => {
+                if let (true, Some(first)) = (empty, rows.first()) {
+                    new_group(*first);
                 }
-            };
-            self.pairs.push((g, r));
+                self.pairs.extend(rows.iter().map(|r| (0, *r)));
+            }
+            KeyIndex::Int { map, null } => {
+                let c = &key_cols[0];
+                let wide;
+                let vals: &[i64] = match &c.data {
+                    ColumnData::I64(v) => v,
+                    ColumnData::I32(v) => {
+                        wide = v.iter().map(|x| *x as i64).collect::<Vec<_>>();
+                        &wide
+                    }
+                    _ => unreachable!("integer key column"),
+                };
+                for &r in rows {
+                    let g = if c.is_valid(r as usize) {
+                        *map.entry(vals[r as usize]).or_insert_with(|| new_group(r))
+                    } else {
+                        *null.get_or_insert_with(|| new_group(r))
+                    };
+                    self.pairs.push((g, r));
+                }
+            }
+            KeyIndex::Bytes(map) => {
+                for &r in rows {
+                    self.scratch.clear();
+                    encode_row(key_cols, r as usize, &mut self.scratch);
+                    let g = match map.get(self.scratch.as_slice()) {
+                        Some(g) => *g,
+                        None => {
+                            let g = new_group(r);
+                            map.insert(self.scratch.clone(), g);
+                            g
+                        }
+                    };
+                    self.pairs.push((g, r));
+                }
+            }
         }
-        let groups = self.map.len();
+        self.groups = next as usize;
         for a in &mut self.accs {
-            a.update(groups, batch, &self.pairs)?;
+            a.update(self.groups, batch, &self.pairs)?;
         }
         Ok(())
     }
 
     /// Key columns and aggregate columns, groups in first-seen order.
     pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
-        let n = self.map.len();
+        let n = self.groups;
         let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
         (
             self.keys.into_iter().map(ColumnBuilder::finish).collect(),
@@ -507,7 +568,7 @@ impl GroupTable {
     }
 
     pub fn memory_bytes(&self) -> usize {
-        let n = self.map.len();
+        let n = self.groups;
         n * (48 + self.scratch.capacity().max(8))
             + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
     }

@@ -6,8 +6,7 @@ use super::join_rows;
 use crate::column::{concat_batches, Batch};
 use crate::error::Result;
 use crate::eval::eval_mask;
-use crate::keys::encode_row;
-use crate::keys::FastMap;
+use crate::keys::JoinIndex;
 use crate::operator::{Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
@@ -16,7 +15,7 @@ pub struct LookupJoinOp {
     stream: Box<dyn Operator>,
     table: Batch,
     table_types: Vec<DataType>,
-    index: FastMap<Vec<u8>, Vec<u32>>,
+    index: JoinIndex,
     join_type: JoinType,
     stream_keys: Vec<Expr>,
     residual: Option<Expr>,
@@ -40,14 +39,7 @@ impl LookupJoinOp {
         }
         let table = concat_batches(&batches, &table_types);
         let keys = eval_keys(&table_keys, &table)?;
-        let mut index: FastMap<Vec<u8>, Vec<u32>> = FastMap::default();
-        let mut buf = Vec::new();
-        for i in 0..table.num_rows {
-            buf.clear();
-            if encode_row(&keys, i, &mut buf) {
-                index.entry(buf.clone()).or_default().push(i as u32);
-            }
-        }
+        let index = JoinIndex::build(&keys, table.num_rows);
         Ok(LookupJoinOp {
             stream,
             table,
@@ -73,16 +65,10 @@ impl Operator for LookupJoinOp {
             let (mut li, mut ri) = (Vec::new(), Vec::new());
             let mut buf = Vec::new();
             for i in 0..batch.num_rows {
-                buf.clear();
-                if !encode_row(&keys, i, &mut buf) {
-                    continue;
-                }
-                if let Some(rows) = self.index.get(buf.as_slice()) {
-                    for r in rows {
-                        li.push(i as u32);
-                        ri.push(Some(*r));
-                    }
-                }
+                self.index.probe(&keys, i, &mut buf, |r| {
+                    li.push(i as u32);
+                    ri.push(Some(r));
+                });
             }
             let mut out = join_rows(&batch, &li, &self.table, &ri, &self.table_types);
             if let Some(res) = &self.residual {

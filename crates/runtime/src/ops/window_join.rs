@@ -9,8 +9,7 @@ use super::two_inputs::{Side, TwoInputs};
 use crate::column::{concat_batches, Batch};
 use crate::error::Result;
 use crate::eval::eval_mask;
-use crate::keys::encode_row;
-use crate::keys::FastMap;
+use crate::keys::JoinIndex;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
@@ -129,26 +128,14 @@ impl WindowJoinOp {
 fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch> {
     let rk = eval_keys(&spec.right_keys, right)?;
     let lk = eval_keys(&spec.left_keys, left)?;
-    let mut index: FastMap<Vec<u8>, Vec<u32>> = FastMap::default();
+    let index = JoinIndex::build(&rk, right.num_rows);
     let mut buf = Vec::new();
-    for i in 0..right.num_rows {
-        buf.clear();
-        if encode_row(&rk, i, &mut buf) {
-            index.entry(buf.clone()).or_default().push(i as u32);
-        }
-    }
     let (mut li, mut ri) = (Vec::new(), Vec::new());
     for i in 0..left.num_rows {
-        buf.clear();
-        if !encode_row(&lk, i, &mut buf) {
-            continue;
-        }
-        if let Some(rows) = index.get(buf.as_slice()) {
-            for r in rows {
-                li.push(i as u32);
-                ri.push(Some(*r));
-            }
-        }
+        index.probe(&lk, i, &mut buf, |r| {
+            li.push(i as u32);
+            ri.push(Some(r));
+        });
     }
     let mut out = join_rows(left, &li, right, &ri, &spec.right_types);
     if let Some(res) = &spec.residual {
