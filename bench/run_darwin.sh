@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs Darwin's benchmark set (YSB and Nexmark q0, q1, q2, q5, q7, q8) on 1 worker and on every
+# core, and prints a Markdown table of the results (one JSON line per run is kept beside it).
+# usage: bench/run_darwin.sh [OUT.jsonl]     (about 3 minutes on the 2-core development machine)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-/tmp/darwin-bench.jsonl}
+cargo build --release -q -p darwin-cli
+bin=target/release/darwin
+cores=$(nproc)
+: > "$out"
+for p in 1 "$cores"; do
+  "$bin" bench ysb --events 100000000 --parallelism "$p" --json >> "$out"
+  for q in q0 q1 q2; do "$bin" bench nexmark --query "$q" --events 20000000 --parallelism "$p" --json >> "$out"; done
+  for q in q5 q7; do "$bin" bench nexmark --query "$q" --events 10000000 --parallelism "$p" --json >> "$out"; done
+  "$bin" bench nexmark --query q8 --events 50000000 --parallelism "$p" --json >> "$out"
+done
+python3 - "$out" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+print("| query | workers | events | replayed events/s | per core | end-to-end events/s | latency p50 / p99 ms | peak RSS MiB | roofline % | check |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for r in rows:
+    e = r["end_to_end"]
+    lat = "-" if r["latency_p50_ms"] is None else f'{r["latency_p50_ms"]:.1f} / {r["latency_p99_ms"]:.1f}'
+    print(f'| {r["benchmark"]} | {r["parallelism"]} | {r["events"]:,} | {r["events_per_sec"]/1e6:.2f}M | {r["events_per_sec_per_core"]/1e6:.2f}M | '
+          f'{e["events_per_sec"]/1e6:.2f}M | {lat} | {r["peak_rss_bytes"]/2**20:.0f} | {100*r["events_per_sec"]/r["roofline_events_per_sec"]:.1f} | {r["check"].split(" (")[0]} |')
+PY
