@@ -36,32 +36,24 @@ pub struct Compiled {
 pub fn machine_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    line.split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()
-        .map(|kb| kb * 1024)
+    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
 }
 
 /// Parses, binds and plans a script for this machine.
 pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
     let registry = Registry;
     let mut binder = Binder::new(&registry);
-    let bound = binder.bind_script(sql).map_err(|e| DarwinError::Sql {
-        rendered: e.render(sql),
-        error: e,
-    })?;
+    let bound = binder.bind_script(sql).map_err(|e| DarwinError::Sql { rendered: e.render(sql), error: e })?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut reasons = Vec::new();
     let mut parallelism = opts.parallelism;
     let mut batch_size = opts.batch_size;
     for (k, v) in &bound.settings {
         let parse = |v: &str| {
-            v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                DarwinError::Setting(format!(
-                    "SET '{k}' needs a positive whole number, not '{v}'"
-                ))
-            })
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| DarwinError::Setting(format!("SET '{k}' needs a positive whole number, not '{v}'")))
         };
         match k.as_str() {
             "parallelism" | "parallelism.default" => parallelism = Some(parse(v)?),
@@ -79,19 +71,27 @@ pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
             p
         }
         None => {
-            reasons.push(format!(
-                "parallelism {cores}: one source partition per core ({cores} cores)"
-            ));
+            reasons.push(format!("parallelism {cores}: one source partition per core ({cores} cores)"));
             cores
         }
     };
     let batch_size = batch_size.unwrap_or(4096);
-    reasons.push(format!("batch size {batch_size} rows: large enough to amortise per-batch dispatch, small enough to stay in cache"));
+    reasons.push(format!(
+        "batch size {batch_size} rows: large enough to amortise per-batch dispatch, small enough to stay in cache"
+    ));
     let memory = machine_memory().unwrap_or(8 << 30);
     let budget = memory / 2;
-    reasons.push(format!("state backend: memory, budget {} MiB (half of {} MiB on this machine); spilling comes with the state issue", budget >> 20, memory >> 20));
-    reasons.push("executor: interpreted (vectorised batches); compiled mode comes with the query-compilation issue".into());
-    reasons.push(format!("workers: 1 thread drives all pipelines; the {parallelism} partitions of each source keep their own watermarks"));
+    reasons.push(format!(
+        "state backend: memory, budget {} MiB (half of {} MiB on this machine); spilling comes with the state issue",
+        budget >> 20,
+        memory >> 20
+    ));
+    reasons.push(
+        "executor: interpreted (vectorised batches); compiled mode comes with the query-compilation issue".into(),
+    );
+    reasons.push(format!(
+        "workers: 1 thread drives all pipelines; the {parallelism} partitions of each source keep their own watermarks"
+    ));
     let settings = ExecSettings {
         parallelism,
         batch_size,
@@ -101,10 +101,7 @@ pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
         reasons,
     };
     let physical = PhysicalPlan::from_logical(bound.sinks.clone(), &registry, settings);
-    Ok(Compiled {
-        logical: bound.sinks,
-        physical,
-    })
+    Ok(Compiled { logical: bound.sinks, physical })
 }
 
 /// The text `darwin explain` prints.
@@ -122,10 +119,7 @@ pub fn explain(c: &Compiled) -> String {
     }
     out.push_str("\n== Physical plan ==\n");
     out.push_str(&physical_to_string(&c.physical));
-    out.push_str(&format!(
-        "\n== Choices for this machine ==\nplan fingerprint: {:016x}\n",
-        c.physical.fingerprint()
-    ));
+    out.push_str(&format!("\n== Choices for this machine ==\nplan fingerprint: {:016x}\n", c.physical.fingerprint()));
     for r in &c.physical.settings.reasons {
         out.push_str(&format!("- {r}\n"));
     }
@@ -133,9 +127,6 @@ pub fn explain(c: &Compiled) -> String {
 }
 
 /// Runs a compiled script to completion.
-pub fn execute(
-    c: &Compiled,
-    progress: &mut dyn FnMut(&Progress),
-) -> Result<RunSummary, DarwinError> {
+pub fn execute(c: &Compiled, progress: &mut dyn FnMut(&Progress)) -> Result<RunSummary, DarwinError> {
     Ok(darwin_runtime::run(&c.physical, &Registry, progress)?)
 }

@@ -7,11 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "darwin",
-    version,
-    about = "Darwin: streaming SQL that gets the most out of one machine"
-)]
+#[command(name = "darwin", version, about = "Darwin: streaming SQL that gets the most out of one machine")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,12 +18,7 @@ struct Script {
     /// A file of `;`-separated SQL statements.
     file: Option<PathBuf>,
     /// SQL text instead of a file.
-    #[arg(
-        short = 'e',
-        long = "execute",
-        conflicts_with = "file",
-        allow_hyphen_values = true
-    )]
+    #[arg(short = 'e', long = "execute", conflicts_with = "file", allow_hyphen_values = true)]
     sql: Option<String>,
     /// Source partitions (default: the number of cores).
     #[arg(long)]
@@ -100,19 +91,12 @@ enum Command {
 fn read_script(s: &Script) -> anyhow::Result<String> {
     match (&s.file, &s.sql) {
         (_, Some(sql)) => Ok(sql.clone()),
-        (Some(f), None) => std::fs::read_to_string(f)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display())),
+        (Some(f), None) => std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display())),
         (None, None) => anyhow::bail!("give a script file or -e 'SQL'"),
     }
 }
 
-fn gen_script(
-    b: Benchmark,
-    events: u64,
-    format: Format,
-    out: &std::path::Path,
-    seed: Option<u64>,
-) -> String {
+fn gen_script(b: Benchmark, events: u64, format: Format, out: &std::path::Path, seed: Option<u64>) -> String {
     let fmt = match format {
         Format::Csv => "csv",
         Format::Json => "json",
@@ -128,28 +112,17 @@ fn gen_script(
         ),
         Benchmark::Ysb => (
             "ysb",
-            ["events", "campaigns"]
-                .iter()
-                .map(|t| (*t, darwin_connectors::generators::ysb_columns(t)))
-                .collect(),
+            ["events", "campaigns"].iter().map(|t| (*t, darwin_connectors::generators::ysb_columns(t))).collect(),
         ),
     };
     let mut sql = String::new();
     for (t, cols) in tables {
-        let decl = cols
-            .iter()
-            .map(|(n, ty)| format!("{n} {ty}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let decl = cols.iter().map(|(n, ty)| format!("{n} {ty}")).collect::<Vec<_>>().join(", ");
         let seed = seed
             .filter(|_| connector == "ysb" && t == "events")
             .map(|s| format!(", 'seed' = '{s}'"))
             .unwrap_or_default();
-        let path = out
-            .join(format!("{t}.{fmt}"))
-            .display()
-            .to_string()
-            .replace('\'', "''");
+        let path = out.join(format!("{t}.{fmt}")).display().to_string().replace('\'', "''");
         sql.push_str(&format!(
             "CREATE TABLE src_{t} ({decl}) WITH ('connector' = '{connector}', 'table' = '{t}', 'events' = '{events}'{seed});\n\
              CREATE TABLE out_{t} ({decl}) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = '{fmt}');\n\
@@ -188,36 +161,16 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Explain(s) => {
             let sql = read_script(&s)?;
-            let c = compile(
-                &sql,
-                &Options {
-                    parallelism: s.parallelism,
-                    batch_size: s.batch_size,
-                },
-            )?;
+            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size })?;
             print!("{}", explain(&c));
             Ok(())
         }
         Command::Run(s) => {
             let sql = read_script(&s)?;
-            let c = compile(
-                &sql,
-                &Options {
-                    parallelism: s.parallelism,
-                    batch_size: s.batch_size,
-                },
-            )?;
+            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size })?;
             run(&c)
         }
-        Command::Bench {
-            benchmark,
-            query,
-            events,
-            parallelism,
-            batch_size,
-            mode,
-            json,
-        } => {
+        Command::Bench { benchmark, query, events, parallelism, batch_size, mode, json } => {
             if mode != "interpreted" {
                 anyhow::bail!("--mode {mode} is not available: only the interpreted executor exists so far (compiled mode comes with query compilation)");
             }
@@ -243,19 +196,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Gen {
-            benchmark,
-            events,
-            format,
-            out,
-            seed,
-        } => {
-            std::fs::create_dir_all(&out)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-            let c = compile(
-                &gen_script(benchmark, events, format, &out, seed),
-                &Options::default(),
-            )?;
+        Command::Gen { benchmark, events, format, out, seed } => {
+            std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+            let c = compile(&gen_script(benchmark, events, format, &out, seed), &Options::default())?;
             run(&c)
         }
     }
@@ -265,12 +208,7 @@ fn run(c: &darwin::Compiled) -> anyhow::Result<()> {
     let tty = std::io::stderr().is_terminal();
     let mut progress = |p: &darwin_runtime::build::Progress| {
         if tty {
-            eprint!(
-                "\r{:>8.1}s  read {:>12}  written {:>10}",
-                p.elapsed.as_secs_f64(),
-                p.records_read,
-                p.rows_written
-            );
+            eprint!("\r{:>8.1}s  read {:>12}  written {:>10}", p.elapsed.as_secs_f64(), p.records_read, p.rows_written);
         }
     };
     let summary = execute(c, &mut progress)?;
@@ -280,25 +218,15 @@ fn run(c: &darwin::Compiled) -> anyhow::Result<()> {
     let secs = summary.elapsed.as_secs_f64();
     eprintln!("-- summary --");
     for (name, read, skipped) in &summary.sources {
-        let skip = if *skipped > 0 {
-            format!(" ({skipped} malformed records skipped)")
-        } else {
-            String::new()
-        };
+        let skip = if *skipped > 0 { format!(" ({skipped} malformed records skipped)") } else { String::new() };
         eprintln!("source {name}: {read} records read{skip}");
     }
     for (name, rows) in &summary.sinks {
         eprintln!("sink {name}: {rows} rows written");
     }
     eprintln!("late records dropped: {}", summary.late_records);
-    eprintln!(
-        "peak operator state: {} KiB",
-        summary.peak_state_bytes / 1024
-    );
+    eprintln!("peak operator state: {} KiB", summary.peak_state_bytes / 1024);
     let read = summary.records_read();
-    eprintln!(
-        "elapsed: {secs:.3} s, {:.0} events/s",
-        if secs > 0.0 { read as f64 / secs } else { 0.0 }
-    );
+    eprintln!("elapsed: {secs:.3} s, {:.0} events/s", if secs > 0.0 { read as f64 / secs } else { 0.0 });
     Ok(())
 }

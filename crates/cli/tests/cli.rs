@@ -27,22 +27,14 @@ fn every_example_runs() {
         let out = darwin(&["run", path.to_str().expect("utf-8 path")]);
         let err = text(&out.stderr);
         assert!(out.status.success(), "{} failed:\n{err}", path.display());
-        assert!(
-            err.contains("-- summary --") && err.contains("late records dropped: 0"),
-            "{}: {err}",
-            path.display()
-        );
+        assert!(err.contains("-- summary --") && err.contains("late records dropped: 0"), "{}: {err}", path.display());
         let written: u64 = err
             .lines()
             .filter_map(|l| l.strip_prefix("sink "))
             .filter_map(|l| l.split(": ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
             .sum();
         let printed = text(&out.stdout).lines().count() as u64;
-        assert!(
-            written > 0 || printed > 0,
-            "{} produced no rows:\n{err}",
-            path.display()
-        );
+        assert!(written > 0 || printed > 0, "{} produced no rows:\n{err}", path.display());
         n += 1;
     }
     assert!(n >= 8, "expected the YSB and Nexmark examples, found {n}");
@@ -57,42 +49,19 @@ fn ysb_counts_match_the_closed_form() {
     let stdout = text(&out.stdout);
     let rows: Vec<&str> = stdout.lines().collect();
     assert_eq!(rows.len(), 500);
-    let total: u64 = rows
-        .iter()
-        .map(|r| {
-            r.trim_end_matches(']')
-                .rsplit(", ")
-                .next()
-                .unwrap()
-                .parse::<u64>()
-                .unwrap()
-        })
-        .sum();
-    assert_eq!(
-        total,
-        (0..1_000_000u64).filter(|i| i % 3 == 0).count() as u64
-    );
-    assert!(
-        rows.iter()
-            .all(|r| r.ends_with(", 666]") || r.ends_with(", 667]")),
-        "uneven counts"
-    );
+    let total: u64 =
+        rows.iter().map(|r| r.trim_end_matches(']').rsplit(", ").next().unwrap().parse::<u64>().unwrap()).sum();
+    assert_eq!(total, (0..1_000_000u64).filter(|i| i % 3 == 0).count() as u64);
+    assert!(rows.iter().all(|r| r.ends_with(", 666]") || r.ends_with(", 667]")), "uneven counts");
 }
 
 #[test]
 fn sql_errors_exit_non_zero_with_a_caret() {
-    let out = darwin(&[
-        "run",
-        "-e",
-        "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');\nSELECT b FROM t",
-    ]);
+    let out = darwin(&["run", "-e", "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');\nSELECT b FROM t"]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("error at 2:8: unknown column 'b'"), "{err}");
-    assert!(
-        err.contains("   2 | SELECT b FROM t\n") && err.contains("^"),
-        "{err}"
-    );
+    assert!(err.contains("   2 | SELECT b FROM t\n") && err.contains("^"), "{err}");
 }
 
 #[test]
@@ -116,39 +85,12 @@ fn explain_shows_plans_and_choices() {
 #[test]
 fn gen_writes_files_other_systems_can_read() {
     let dir = std::env::temp_dir().join(format!("darwin-gen-{}", std::process::id()));
-    let out = darwin(&[
-        "gen",
-        "nexmark",
-        "--events",
-        "1000",
-        "--format",
-        "csv",
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let out = darwin(&["gen", "nexmark", "--events", "1000", "--format", "csv", "--out", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let lines = |f: &str| {
-        std::fs::read_to_string(dir.join(f))
-            .unwrap()
-            .lines()
-            .count()
-    };
-    assert_eq!(
-        (lines("person.csv"), lines("auction.csv"), lines("bid.csv")),
-        (20, 60, 920)
-    );
-    let out = darwin(&[
-        "gen",
-        "ysb",
-        "--events",
-        "300",
-        "--format",
-        "json",
-        "--out",
-        dir.to_str().unwrap(),
-        "--seed",
-        "7",
-    ]);
+    let lines = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap().lines().count();
+    assert_eq!((lines("person.csv"), lines("auction.csv"), lines("bid.csv")), (20, 60, 920));
+    let out =
+        darwin(&["gen", "ysb", "--events", "300", "--format", "json", "--out", dir.to_str().unwrap(), "--seed", "7"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(lines("events.json"), 300);
     assert_eq!(lines("campaigns.json"), 1000);
@@ -162,11 +104,7 @@ fn gen_writes_files_other_systems_can_read() {
     );
     let out = darwin(&["run", "-e", &sql]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).starts_with("+I[920, "),
-        "{}",
-        text(&out.stdout)
-    );
+    assert!(text(&out.stdout).starts_with("+I[920, "), "{}", text(&out.stdout));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -178,33 +116,20 @@ fn late_and_malformed_records_are_reported() {
         .replace("${DIR}", &format!("{dir}/windows"))
         .replace(
             "${OUT}",
-            &std::env::temp_dir()
-                .join(format!("darwin-late-{}", std::process::id()))
-                .display()
-                .to_string(),
+            &std::env::temp_dir().join(format!("darwin-late-{}", std::process::id())).display().to_string(),
         );
     let out = darwin(&["run", "-e", &sql]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Two pipelines read the source, each drops the same two late records.
-    assert!(
-        text(&out.stderr).contains("late records dropped: 4"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("late records dropped: 4"), "{}", text(&out.stderr));
 
     let sql = format!("CREATE TABLE m (k BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = '{dir}/basics/malformed.csv', 'format' = 'csv'); SELECT k FROM m");
     let out = darwin(&["run", "-e", &sql]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(
-        err.contains("malformed.csv) at line 2, column 'k': cannot parse 'x' as BIGINT"),
-        "{err}"
-    );
+    assert!(err.contains("malformed.csv) at line 2, column 'k': cannot parse 'x' as BIGINT"), "{err}");
 
-    let sql = sql.replace(
-        "'format' = 'csv'",
-        "'format' = 'csv', 'csv.ignore-parse-errors' = 'true'",
-    );
+    let sql = sql.replace("'format' = 'csv'", "'format' = 'csv', 'csv.ignore-parse-errors' = 'true'");
     let out = darwin(&["run", "-e", &sql]);
     assert!(out.status.success());
     assert!(
@@ -216,28 +141,12 @@ fn late_and_malformed_records_are_reported() {
 
 #[test]
 fn plan_fingerprints_are_stable_and_follow_the_query() {
-    let sql = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/nexmark_q7.sql"
-    ))
-    .unwrap();
+    let sql = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q7.sql")).unwrap();
     let fp = |s: &str| {
-        darwin::compile(
-            s,
-            &darwin::Options {
-                parallelism: Some(2),
-                batch_size: None,
-            },
-        )
-        .unwrap()
-        .physical
-        .fingerprint()
+        darwin::compile(s, &darwin::Options { parallelism: Some(2), batch_size: None }).unwrap().physical.fingerprint()
     };
     assert_eq!(fp(&sql), fp(&sql));
-    assert_ne!(
-        fp(&sql),
-        fp(&sql.replace("INTERVAL '10' SECOND))", "INTERVAL '5' SECOND))"))
-    );
+    assert_ne!(fp(&sql), fp(&sql.replace("INTERVAL '10' SECOND))", "INTERVAL '5' SECOND))")));
     // The plan serialises (checkpoints will record it) and reads back identically.
     let c = darwin::compile(&sql, &darwin::Options::default()).unwrap();
     let json = serde_json::to_string(&c.physical).unwrap();

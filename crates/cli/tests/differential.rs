@@ -40,11 +40,7 @@ impl SinkWriter for CaptureSink {
 }
 
 impl ConnectorFactory for Capture {
-    fn open_source(
-        &self,
-        table: &TableDef,
-        partitions: usize,
-    ) -> darwin_runtime::Result<Box<dyn SourceReader>> {
+    fn open_source(&self, table: &TableDef, partitions: usize) -> darwin_runtime::Result<Box<dyn SourceReader>> {
         Registry.open_source(table, partitions)
     }
     fn open_sink(&self, target: &SinkTarget) -> darwin_runtime::Result<Box<dyn SinkWriter>> {
@@ -52,10 +48,7 @@ impl ConnectorFactory for Capture {
             SinkTarget::Stdout { schema } => schema.clone(),
             SinkTarget::Table(t) => t.schema.clone(),
         };
-        Ok(Box::new(CaptureSink {
-            types: schema.types(),
-            rows: self.rows.clone(),
-        }))
+        Ok(Box::new(CaptureSink { types: schema.types(), rows: self.rows.clone() }))
     }
 }
 
@@ -96,21 +89,9 @@ fn gen_data(rng: &mut StdRng, dir: &Path) -> Data {
         for _ in 0..n {
             // Quarter-second steps: window and interval boundaries are hit exactly and often.
             ts += rng.gen_range(0..10) * 250;
-            let k = if rng.gen_bool(0.1) {
-                Value::Null
-            } else {
-                Value::BigInt(rng.gen_range(0..5))
-            };
-            let v = if rng.gen_bool(0.1) {
-                Value::Null
-            } else {
-                Value::Int(rng.gen_range(-20..20))
-            };
-            let s = if rng.gen_bool(0.1) {
-                Value::Null
-            } else {
-                Value::Str(strs[rng.gen_range(0..strs.len())].into())
-            };
+            let k = if rng.gen_bool(0.1) { Value::Null } else { Value::BigInt(rng.gen_range(0..5)) };
+            let v = if rng.gen_bool(0.1) { Value::Null } else { Value::Int(rng.gen_range(-20..20)) };
+            let s = if rng.gen_bool(0.1) { Value::Null } else { Value::Str(strs[rng.gen_range(0..strs.len())].into()) };
             rows.push(vec![k, v, s, Value::Timestamp(ts)]);
         }
         write_table(dir, name, &rows, rng.gen_range(1..=3));
@@ -119,18 +100,12 @@ fn gen_data(rng: &mut StdRng, dir: &Path) -> Data {
     let mut u = Vec::new();
     for k in 0..5 {
         for _ in 0..rng.gen_range(0..3) {
-            u.push(vec![
-                Value::BigInt(k),
-                Value::Str(format!("n{}", rng.gen_range(0..4))),
-            ]);
+            u.push(vec![Value::BigInt(k), Value::Str(format!("n{}", rng.gen_range(0..4)))]);
         }
     }
     write_table(dir, "u", &u, 1);
     tables.insert("u".into(), u);
-    Data {
-        tables,
-        dir: dir.to_path_buf(),
-    }
+    Data { tables, dir: dir.to_path_buf() }
 }
 
 fn ddl(d: &Data) -> String {
@@ -159,10 +134,7 @@ fn int_expr(rng: &mut StdRng, q: &str, depth: u32) -> String {
         0 => format!("({a} + {b})"),
         1 => format!("({a} - {b})"),
         2 => format!("({a} * {b})"),
-        3 => format!(
-            "CASE WHEN {} THEN {a} ELSE {b} END",
-            predicate(rng, q, depth - 1)
-        ),
+        3 => format!("CASE WHEN {} THEN {a} ELSE {b} END", predicate(rng, q, depth - 1)),
         4 => format!("ABS({a})"),
         5 => format!("COALESCE({a}, {})", rng.gen_range(-3..4)),
         _ => format!("MOD({a}, {})", rng.gen_range(1..4)),
@@ -177,20 +149,9 @@ fn predicate(rng: &mut StdRng, q: &str, depth: u32) -> String {
             1 => format!("{a} = {}", int_expr(rng, q, 1)),
             2 => format!("{a} <> {}", rng.gen_range(-3..4)),
             3 => format!("{a} IS NULL"),
-            4 => format!(
-                "{a} BETWEEN {} AND {}",
-                rng.gen_range(-10..0),
-                rng.gen_range(0..10)
-            ),
-            5 => format!(
-                "{a} IN ({}, {}, NULL)",
-                rng.gen_range(-3..4),
-                rng.gen_range(-3..4)
-            ),
-            6 => format!(
-                "{q}s LIKE '{}'",
-                ["a%", "%a", "_", "%", "b_"][rng.gen_range(0..5)]
-            ),
+            4 => format!("{a} BETWEEN {} AND {}", rng.gen_range(-10..0), rng.gen_range(0..10)),
+            5 => format!("{a} IN ({}, {}, NULL)", rng.gen_range(-3..4), rng.gen_range(-3..4)),
+            6 => format!("{q}s LIKE '{}'", ["a%", "%a", "_", "%", "b_"][rng.gen_range(0..5)]),
             _ => format!("{q}s = '{}'", ["a", "ab", ""][rng.gen_range(0..3)]),
         };
     }
@@ -217,32 +178,17 @@ fn aggs(rng: &mut StdRng) -> String {
         format!("MIN(s) FILTER (WHERE {})", predicate(rng, "", 1)),
     ];
     let n = rng.gen_range(1..4);
-    (0..n)
-        .map(|_| all[rng.gen_range(0..all.len())].clone())
-        .collect::<Vec<_>>()
-        .join(", ")
+    (0..n).map(|_| all[rng.gen_range(0..all.len())].clone()).collect::<Vec<_>>().join(", ")
 }
 
 fn window(rng: &mut StdRng) -> (&'static str, String) {
     match rng.gen_range(0..3) {
-        0 => (
-            "TUMBLE",
-            format!("INTERVAL '{}' SECOND", rng.gen_range(1..8)),
-        ),
+        0 => ("TUMBLE", format!("INTERVAL '{}' SECOND", rng.gen_range(1..8))),
         1 => {
             let slide = rng.gen_range(1..4);
-            (
-                "HOP",
-                format!(
-                    "INTERVAL '{slide}' SECOND, INTERVAL '{}' SECOND",
-                    slide * rng.gen_range(1..4)
-                ),
-            )
+            ("HOP", format!("INTERVAL '{slide}' SECOND, INTERVAL '{}' SECOND", slide * rng.gen_range(1..4)))
         }
-        _ => (
-            "SESSION",
-            format!("INTERVAL '{}' SECOND", rng.gen_range(1..5)),
-        ),
+        _ => ("SESSION", format!("INTERVAL '{}' SECOND", rng.gen_range(1..5))),
     }
 }
 
@@ -255,25 +201,12 @@ fn query(rng: &mut StdRng) -> String {
         }
     };
     match rng.gen_range(0..8) {
-        0 => format!(
-            "SELECT {}, {}, s, ts FROM t{}",
-            int_expr(rng, "", 3),
-            int_expr(rng, "", 2),
-            where_(rng)
-        ),
+        0 => format!("SELECT {}, {}, s, ts FROM t{}", int_expr(rng, "", 3), int_expr(rng, "", 2), where_(rng)),
         1 => {
             let (w, iv) = window(rng);
             let w = if w == "SESSION" { "TUMBLE" } else { w };
-            let iv = if w == "TUMBLE" {
-                format!("INTERVAL '{}' SECOND", rng.gen_range(1..8))
-            } else {
-                iv
-            };
-            let having = if rng.gen_bool(0.3) {
-                " HAVING COUNT(*) > 1"
-            } else {
-                ""
-            };
+            let iv = if w == "TUMBLE" { format!("INTERVAL '{}' SECOND", rng.gen_range(1..8)) } else { iv };
+            let having = if rng.gen_bool(0.3) { " HAVING COUNT(*) > 1" } else { "" };
             format!(
                 "SELECT window_start, window_end, k, {} FROM TABLE({w}(TABLE t, DESCRIPTOR(ts), {iv})){} GROUP BY window_start, window_end, k{having}",
                 aggs(rng),
@@ -282,31 +215,34 @@ fn query(rng: &mut StdRng) -> String {
         }
         2 => {
             let (w, iv) = window(rng);
-            format!("SELECT k, {w}_START(ts, {iv}), {w}_END(ts, {iv}), {} FROM t{} GROUP BY {w}(ts, {iv}), k", aggs(rng), where_(rng))
+            format!(
+                "SELECT k, {w}_START(ts, {iv}), {w}_END(ts, {iv}), {} FROM t{} GROUP BY {w}(ts, {iv}), k",
+                aggs(rng),
+                where_(rng)
+            )
         }
         3 => format!("SELECT s, {} FROM t{} GROUP BY s", aggs(rng), where_(rng)),
         4 => {
-            let join = if rng.gen_bool(0.5) {
-                "LEFT JOIN"
-            } else {
-                "JOIN"
-            };
+            let join = if rng.gen_bool(0.5) { "LEFT JOIN" } else { "JOIN" };
             // Right-side conditions above a LEFT JOIN must not be pushed into its right input.
-            let right = [
-                "u.name IS NULL",
-                "u.name = 'n1'",
-                "u.name <> 'n2'",
-                "u.name IS NOT NULL",
-            ][rng.gen_range(0..4)];
+            let right =
+                ["u.name IS NULL", "u.name = 'n1'", "u.name <> 'n2'", "u.name IS NOT NULL"][rng.gen_range(0..4)];
             let conj = if rng.gen_bool(0.5) { "AND" } else { "OR" };
-            format!("SELECT t.k, t.v, u.name, t.ts FROM t {join} u ON t.k = u.k WHERE {} {conj} {right}", predicate(rng, "t.", 1))
+            format!(
+                "SELECT t.k, t.v, u.name, t.ts FROM t {join} u ON t.k = u.k WHERE {} {conj} {right}",
+                predicate(rng, "t.", 1)
+            )
         }
         5 => {
             let size = rng.gen_range(1..6);
             let side = |tab: &str| {
                 format!("SELECT k, COUNT(*) AS c, window_start AS ws, window_end AS we FROM TABLE(TUMBLE(TABLE {tab}, DESCRIPTOR(ts), INTERVAL '{size}' SECOND)) GROUP BY k, window_start, window_end")
             };
-            format!("SELECT a.k, a.c, b.c, a.ws FROM ({}) a JOIN ({}) b ON a.k = b.k AND a.ws = b.ws AND a.we = b.we", side("t"), side("w"))
+            format!(
+                "SELECT a.k, a.c, b.c, a.ws FROM ({}) a JOIN ({}) b ON a.k = b.k AND a.ws = b.ws AND a.we = b.we",
+                side("t"),
+                side("w")
+            )
         }
         6 => {
             let (lo, hi) = (rng.gen_range(0..4), rng.gen_range(0..4));
@@ -320,15 +256,8 @@ fn query(rng: &mut StdRng) -> String {
 }
 
 fn canonical(rows: &[Row]) -> Vec<String> {
-    let mut v: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|x| format!("{x:?}"))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
-        .collect();
+    let mut v: Vec<String> =
+        rows.iter().map(|r| r.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(" | ")).collect();
     v.sort();
     v
 }
@@ -346,40 +275,21 @@ fn engine_matches_reference_on_random_queries() {
         let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
         let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
         let workers = rng.gen_range(1..=3);
-        let compiled = match darwin::compile(
-            &sql,
-            &darwin::Options {
-                parallelism: Some(workers),
-                batch_size: None,
-            },
-        ) {
+        let compiled = match darwin::compile(&sql, &darwin::Options { parallelism: Some(workers), batch_size: None }) {
             Ok(c) => c,
             Err(e) => {
-                failures.push(format!(
-                    "seed {seed}: the generated query does not compile:\n{q}\n{e}"
-                ));
+                failures.push(format!("seed {seed}: the generated query does not compile:\n{q}\n{e}"));
                 continue;
             }
         };
         let rows = Arc::new(Mutex::new(Vec::new()));
-        let engine = darwin_runtime::run(
-            &compiled.physical,
-            &Capture { rows: rows.clone() },
-            &mut |_| {},
-        );
-        let reference = darwin_reference::evaluate(&compiled.logical[0].1, &|t: &TableDef| {
-            data.tables[&t.name].clone()
-        });
+        let engine = darwin_runtime::run(&compiled.physical, &Capture { rows: rows.clone() }, &mut |_| {});
+        let reference =
+            darwin_reference::evaluate(&compiled.logical[0].1, &|t: &TableDef| data.tables[&t.name].clone());
         match (engine, reference) {
             (Ok(summary), Ok(want)) => {
-                assert_eq!(
-                    summary.late_records, 0,
-                    "seed {seed}: no record should be late in ordered input"
-                );
-                let (got, want) = (
-                    canonical(&rows.lock().expect("not poisoned")),
-                    canonical(&want),
-                );
+                assert_eq!(summary.late_records, 0, "seed {seed}: no record should be late in ordered input");
+                let (got, want) = (canonical(&rows.lock().expect("not poisoned")), canonical(&want));
                 if got != want {
                     failures.push(format!("seed {seed} (batch size {batch}, {workers} workers):\n{q}\n--- reference ({} rows)\n{}\n--- engine ({} rows)\n{}", want.len(), want.join("\n"), got.len(), got.join("\n")));
                 }
@@ -388,11 +298,7 @@ fn engine_matches_reference_on_random_queries() {
             (Err(e), Err(r)) => {
                 let _ = (e, r); // both reject the input (e.g. arithmetic error): consistent
             }
-            (e, r) => failures.push(format!(
-                "seed {seed}: engine {:?} vs reference {:?}\n{q}",
-                e.err(),
-                r.err()
-            )),
+            (e, r) => failures.push(format!("seed {seed}: engine {:?} vs reference {:?}\n{q}", e.err(), r.err())),
         }
     }
     let _ = std::fs::remove_dir_all(&root);
@@ -400,12 +306,7 @@ fn engine_matches_reference_on_random_queries() {
         failures.is_empty(),
         "{} differential failures:\n\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        failures.iter().take(3).cloned().collect::<Vec<_>>().join("\n\n")
     );
     assert!(compared >= 200, "only {compared} queries were compared");
 }

@@ -87,10 +87,7 @@ impl darwin_runtime::ConnectorFactory for Quiet {
     ) -> darwin_runtime::Result<Box<dyn darwin_runtime::SourceReader>> {
         darwin_runtime::ConnectorFactory::open_source(&darwin_connectors::Registry, t, p)
     }
-    fn open_sink(
-        &self,
-        _: &darwin_plan::SinkTarget,
-    ) -> darwin_runtime::Result<Box<dyn darwin_runtime::SinkWriter>> {
+    fn open_sink(&self, _: &darwin_plan::SinkTarget) -> darwin_runtime::Result<Box<dyn darwin_runtime::SinkWriter>> {
         Ok(Box::new(darwin_connectors::print::Blackhole))
     }
 }
@@ -156,22 +153,12 @@ fn mutated_scripts_never_panic() {
     for i in 0..3000 {
         let base = &bases[i % bases.len()];
         let mut toks = tokens(base);
-        let ddl_end = toks
-            .iter()
-            .rposition(|t| t == ";")
-            .map_or(0, |p| p.saturating_sub(1))
-            .min(toks.len());
+        let ddl_end = toks.iter().rposition(|t| t == ";").map_or(0, |p| p.saturating_sub(1)).min(toks.len());
         // Mutate the query (and sometimes the DDL) with 1-3 edits.
-        let edits = if rng.gen_bool(0.6) {
-            1
-        } else {
-            rng.gen_range(2..4)
-        };
+        let edits = if rng.gen_bool(0.6) { 1 } else { rng.gen_range(2..4) };
         for _ in 0..edits {
             let lo = if rng.gen_bool(0.8) {
-                toks.iter()
-                    .position(|t| t.eq_ignore_ascii_case("SELECT"))
-                    .unwrap_or(0)
+                toks.iter().position(|t| t.eq_ignore_ascii_case("SELECT")).unwrap_or(0)
             } else {
                 0
             };
@@ -185,10 +172,7 @@ fn mutated_scripts_never_panic() {
                     toks.remove(at);
                 }
                 1 => toks[at] = REPLACEMENTS[rng.gen_range(0..REPLACEMENTS.len())].to_string(),
-                2 => toks.insert(
-                    at,
-                    REPLACEMENTS[rng.gen_range(0..REPLACEMENTS.len())].to_string(),
-                ),
+                2 => toks.insert(at, REPLACEMENTS[rng.gen_range(0..REPLACEMENTS.len())].to_string()),
                 _ => {
                     let other = rng.gen_range(lo..toks.len());
                     toks.swap(at, other);
@@ -197,13 +181,7 @@ fn mutated_scripts_never_panic() {
         }
         let sql = toks.join(" ");
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            match darwin::compile(
-                &sql,
-                &darwin::Options {
-                    parallelism: Some(2),
-                    batch_size: Some(2),
-                },
-            ) {
+            match darwin::compile(&sql, &darwin::Options { parallelism: Some(2), batch_size: Some(2) }) {
                 Err(_) => false,
                 Ok(c) => {
                     let _ = darwin_runtime::run(&c.physical, &Quiet, &mut |_| {});
@@ -219,8 +197,5 @@ fn mutated_scripts_never_panic() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("mutated scripts: {ran} ran, {rejected} rejected");
-    assert!(
-        ran > 100 && rejected > 100,
-        "mutations should both run and be rejected: ran {ran}, rejected {rejected}"
-    );
+    assert!(ran > 100 && rejected > 100, "mutations should both run and be rejected: ran {ran}, rejected {rejected}");
 }

@@ -27,13 +27,9 @@ fn cases() -> Vec<PathBuf> {
 
 fn run_case(sql_path: &Path) -> Result<(), String> {
     let dir = sql_path.parent().expect("in a group dir");
-    let name = sql_path
-        .file_stem()
-        .expect("named")
-        .to_string_lossy()
-        .to_string();
-    let expected = std::fs::read_to_string(dir.join(format!("{name}.expected")))
-        .map_err(|e| format!("missing .expected: {e}"))?;
+    let name = sql_path.file_stem().expect("named").to_string_lossy().to_string();
+    let expected =
+        std::fs::read_to_string(dir.join(format!("{name}.expected"))).map_err(|e| format!("missing .expected: {e}"))?;
     let out = std::env::temp_dir().join(format!(
         "darwin-sqltest-{}-{name}-{}",
         dir.file_name().unwrap().to_string_lossy(),
@@ -45,14 +41,11 @@ fn run_case(sql_path: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .replace("${DIR}", &dir.display().to_string())
         .replace("${OUT}", &out.display().to_string());
-    let result = darwin::compile(&sql, &darwin::Options::default())
-        .and_then(|c| darwin::execute(&c, &mut |_| {}));
+    let result = darwin::compile(&sql, &darwin::Options::default()).and_then(|c| darwin::execute(&c, &mut |_| {}));
     if let Some(want) = expected.strip_prefix("error: ") {
         let want = want.trim();
         return match result {
-            Ok(_) => Err(format!(
-                "expected an error containing {want:?}, but the script ran"
-            )),
+            Ok(_) => Err(format!("expected an error containing {want:?}, but the script ran")),
             Err(e) if e.to_string().contains(want) => Ok(()),
             Err(e) => Err(format!("expected an error containing {want:?}, got:\n{e}")),
         };
@@ -65,30 +58,17 @@ fn run_case(sql_path: &Path) -> Result<(), String> {
             blocks.extend(current.take());
             current = Some((f.trim().to_string(), Vec::new()));
         } else if !line.is_empty() {
-            current
-                .as_mut()
-                .ok_or("rows before the first '== file' line")?
-                .1
-                .push(line.to_string());
+            current.as_mut().ok_or("rows before the first '== file' line")?.1.push(line.to_string());
         }
     }
     blocks.extend(current);
     for (file, mut want) in blocks {
-        let text =
-            std::fs::read_to_string(out.join(&file)).map_err(|e| format!("output {file}: {e}"))?;
-        let mut got: Vec<String> = text
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect();
+        let text = std::fs::read_to_string(out.join(&file)).map_err(|e| format!("output {file}: {e}"))?;
+        let mut got: Vec<String> = text.lines().filter(|l| !l.is_empty()).map(String::from).collect();
         got.sort();
         want.sort();
         if got != want {
-            return Err(format!(
-                "{file} differs\n--- expected\n{}\n--- got\n{}",
-                want.join("\n"),
-                got.join("\n")
-            ));
+            return Err(format!("{file} differs\n--- expected\n{}\n--- got\n{}", want.join("\n"), got.join("\n")));
         }
     }
     let _ = std::fs::remove_dir_all(&out);
@@ -98,15 +78,9 @@ fn run_case(sql_path: &Path) -> Result<(), String> {
 #[test]
 fn sql_files() {
     let cases = cases();
-    assert!(
-        cases.len() >= 10,
-        "expected the SQL test files, found {}",
-        cases.len()
-    );
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|c| run_case(c).err().map(|e| format!("{}: {e}", c.display())))
-        .collect();
+    assert!(cases.len() >= 10, "expected the SQL test files, found {}", cases.len());
+    let failures: Vec<String> =
+        cases.iter().filter_map(|c| run_case(c).err().map(|e| format!("{}: {e}", c.display()))).collect();
     assert!(
         failures.is_empty(),
         "{} of {} SQL cases failed:\n\n{}",

@@ -32,11 +32,7 @@ pub struct Field {
 
 impl Field {
     pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
-        Field {
-            name: name.into(),
-            data_type,
-            role: FieldRole::Plain,
-        }
+        Field { name: name.into(), data_type, role: FieldRole::Plain }
     }
     pub fn with_role(mut self, role: FieldRole) -> Self {
         self.role = role;
@@ -60,9 +56,7 @@ impl Schema {
         self.fields.is_empty()
     }
     pub fn index_of(&self, name: &str) -> Option<usize> {
-        self.fields
-            .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().position(|f| f.name.eq_ignore_ascii_case(name))
     }
     pub fn types(&self) -> Vec<DataType> {
         self.fields.iter().map(|f| f.data_type).collect()

@@ -63,10 +63,7 @@ impl DateTime {
 /// `YYYY-MM-DD HH:MM:SS.fff`, the form Darwin writes TIMESTAMP(3) in.
 pub fn format_timestamp(ms: i64) -> String {
     let t = DateTime::from_millis(ms);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
-        t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli
-    )
+    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli)
 }
 
 /// Parses `YYYY-MM-DD[ |T]HH:MM:SS[.f{1,9}]` or a bare date. Returns None when malformed.
@@ -87,15 +84,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return None;
     }
-    let mut t = DateTime {
-        year,
-        month,
-        day,
-        hour: 0,
-        minute: 0,
-        second: 0,
-        milli: 0,
-    };
+    let mut t = DateTime { year, month, day, hour: 0, minute: 0, second: 0, milli: 0 };
     if b.len() > 10 {
         if (b[10] != b' ' && b[10] != b'T') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
             return None;
@@ -153,11 +142,7 @@ pub fn date_format(ms: i64, pattern: &str) -> String {
             n += 1;
         }
         let field = match c {
-            'y' => Some(if n == 2 {
-                (t.year % 100) as u64
-            } else {
-                t.year as u64
-            }),
+            'y' => Some(if n == 2 { (t.year % 100) as u64 } else { t.year as u64 }),
             'M' => Some(t.month as u64),
             'd' => Some(t.day as u64),
             'H' => Some(t.hour as u64),
@@ -180,31 +165,18 @@ mod tests {
     use super::*;
     #[test]
     fn timestamps_round_trip() {
-        for s in [
-            "1970-01-01 00:00:00.000",
-            "2024-02-29 23:59:59.999",
-            "1969-12-31 23:59:59.500",
-        ] {
+        for s in ["1970-01-01 00:00:00.000", "2024-02-29 23:59:59.999", "1969-12-31 23:59:59.500"] {
             assert_eq!(format_timestamp(parse_timestamp(s).unwrap()), s);
         }
-        assert_eq!(
-            parse_timestamp("2024-01-01 00:00:01"),
-            Some(1_704_067_201_000)
-        );
-        assert_eq!(
-            parse_timestamp("2024-01-01T00:00:01.5"),
-            Some(1_704_067_201_500)
-        );
+        assert_eq!(parse_timestamp("2024-01-01 00:00:01"), Some(1_704_067_201_000));
+        assert_eq!(parse_timestamp("2024-01-01T00:00:01.5"), Some(1_704_067_201_500));
         assert_eq!(parse_timestamp("2023-02-29 00:00:00"), None);
         assert_eq!(parse_timestamp("garbage"), None);
     }
     #[test]
     fn date_format_follows_java_patterns() {
         let ms = parse_timestamp("2024-03-05 07:08:09.010").unwrap();
-        assert_eq!(
-            date_format(ms, "yyyy-MM-dd HH:mm:ss.SSS"),
-            "2024-03-05 07:08:09.010"
-        );
+        assert_eq!(date_format(ms, "yyyy-MM-dd HH:mm:ss.SSS"), "2024-03-05 07:08:09.010");
         assert_eq!(date_format(ms, "HH:mm"), "07:08");
         assert_eq!(date_format(ms, "yyyy'T'MM"), "2024T03");
     }

@@ -45,10 +45,7 @@ impl DataType {
     }
 
     pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            DataType::Int | DataType::BigInt | DataType::Double | DataType::Decimal { .. }
-        )
+        matches!(self, DataType::Int | DataType::BigInt | DataType::Double | DataType::Decimal { .. })
     }
 
     pub fn is_integer(self) -> bool {
@@ -58,14 +55,8 @@ impl DataType {
     /// The decimal type that holds every value of an integer type exactly.
     pub fn as_decimal(self) -> Option<DataType> {
         match self {
-            DataType::Int => Some(DataType::Decimal {
-                precision: 10,
-                scale: 0,
-            }),
-            DataType::BigInt => Some(DataType::Decimal {
-                precision: 19,
-                scale: 0,
-            }),
+            DataType::Int => Some(DataType::Decimal { precision: 10, scale: 0 }),
+            DataType::BigInt => Some(DataType::Decimal { precision: 19, scale: 0 }),
             DataType::Decimal { .. } => Some(self),
             _ => None,
         }
@@ -90,12 +81,8 @@ impl DataType {
             (Decimal { .. }, _) | (_, Decimal { .. }) => {
                 let (da, db) = (a.as_decimal()?, b.as_decimal()?);
                 let scale = da.scale().max(db.scale());
-                let int_digits =
-                    (decimal_precision(da) - da.scale()).max(decimal_precision(db) - db.scale());
-                Decimal {
-                    precision: (int_digits + scale).min(38),
-                    scale,
-                }
+                let int_digits = (decimal_precision(da) - da.scale()).max(decimal_precision(db) - db.scale());
+                Decimal { precision: (int_digits + scale).min(38), scale }
             }
             (BigInt, _) | (_, BigInt) => BigInt,
             _ => Int,

@@ -54,10 +54,7 @@ impl Value {
             Value::Int(_) => DataType::Int,
             Value::BigInt(_) => DataType::BigInt,
             Value::Double(_) => DataType::Double,
-            Value::Decimal(_, s) => DataType::Decimal {
-                precision: 38,
-                scale: *s,
-            },
+            Value::Decimal(_, s) => DataType::Decimal { precision: 38, scale: *s },
             Value::Str(_) => DataType::Varchar,
             Value::Timestamp(_) => DataType::Timestamp,
             Value::Interval(_) => DataType::Interval,
@@ -106,11 +103,8 @@ pub fn format_decimal(m: i128, scale: u8) -> String {
     let neg = m < 0;
     let digits = m.unsigned_abs().to_string();
     let scale = scale as usize;
-    let padded = if digits.len() <= scale {
-        format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
-    } else {
-        digits
-    };
+    let padded =
+        if digits.len() <= scale { format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits) } else { digits };
     let (int, frac) = padded.split_at(padded.len() - scale);
     format!("{}{}.{}", if neg { "-" } else { "" }, int, frac)
 }
@@ -137,13 +131,7 @@ pub fn format_interval(ms: i64) -> String {
     let sign = if ms < 0 { '-' } else { '+' };
     let ms = ms.unsigned_abs();
     let (d, rem) = (ms / 86_400_000, ms % 86_400_000);
-    format!(
-        "{sign}{d} {:02}:{:02}:{:02}.{:03}",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    )
+    format!("{sign}{d} {:02}:{:02}:{:02}.{:03}", rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000)
 }
 
 impl fmt::Display for Value {

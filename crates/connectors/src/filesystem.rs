@@ -20,9 +20,7 @@ fn format_of(t: &TableDef) -> std::result::Result<Format, String> {
     match t.option("format") {
         Some("csv") => Ok(Format::Csv),
         Some("json") => Ok(Format::Json),
-        Some(other) => Err(format!(
-            "unknown format '{other}'; valid formats: csv, json"
-        )),
+        Some(other) => Err(format!("unknown format '{other}'; valid formats: csv, json")),
         None => Err("the 'format' option is required (csv or json)".into()),
     }
 }
@@ -31,9 +29,7 @@ fn flag(t: &TableDef, key: &str) -> std::result::Result<bool, String> {
     match t.option(key) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
-        Some(other) => Err(format!(
-            "option '{key}' must be 'true' or 'false', not '{other}'"
-        )),
+        Some(other) => Err(format!("option '{key}' must be 'true' or 'false', not '{other}'")),
     }
 }
 
@@ -42,18 +38,10 @@ pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
         return Err("the 'path' option is required".into());
     }
     format_of(t)?;
-    for k in [
-        "csv.header",
-        "csv.ignore-parse-errors",
-        "json.ignore-parse-errors",
-    ] {
+    for k in ["csv.header", "csv.ignore-parse-errors", "json.ignore-parse-errors"] {
         flag(t, k)?;
     }
-    if t.schema
-        .fields
-        .iter()
-        .any(|f| f.data_type == darwin_common::DataType::Interval)
-    {
+    if t.schema.fields.iter().any(|f| f.data_type == darwin_common::DataType::Interval) {
         return Err("INTERVAL columns cannot be stored in files".into());
     }
     Ok(())
@@ -65,12 +53,7 @@ pub fn files_of(t: &TableDef) -> std::io::Result<Vec<PathBuf>> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&path)?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.is_file()
-                    && !p
-                        .file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
             .collect();
         files.sort();
         Ok(files)
@@ -100,36 +83,19 @@ pub struct FileSource {
 
 impl FileSource {
     pub fn open(t: &TableDef) -> Result<FileSource> {
-        let format = format_of(t).map_err(|m| RuntimeError::Connector {
-            connector: "filesystem".into(),
-            message: m,
-        })?;
-        let conn = |m: String| RuntimeError::Connector {
-            connector: "filesystem".into(),
-            message: m,
-        };
+        let format =
+            format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
+        let conn = |m: String| RuntimeError::Connector { connector: "filesystem".into(), message: m };
         let header = flag(t, "csv.header").map_err(conn)?;
-        let ignore_errors = flag(
-            t,
-            if format == Format::Csv {
-                "csv.ignore-parse-errors"
-            } else {
-                "json.ignore-parse-errors"
-            },
-        )
-        .map_err(conn)?;
+        let ignore_errors =
+            flag(t, if format == Format::Csv { "csv.ignore-parse-errors" } else { "json.ignore-parse-errors" })
+                .map_err(conn)?;
         let path = t.option("path").unwrap_or_default().to_string();
-        let files = files_of(t).map_err(|e| RuntimeError::Io {
-            path: path.clone(),
-            err: e,
-        })?;
+        let files = files_of(t).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
         let mut parts = Vec::new();
         for f in files {
             let p = f.display().to_string();
-            let file = File::open(&f).map_err(|e| RuntimeError::Io {
-                path: p.clone(),
-                err: e,
-            })?;
+            let file = File::open(&f).map_err(|e| RuntimeError::Io { path: p.clone(), err: e })?;
             parts.push(FilePartition {
                 path: p,
                 reader: Some(BufReader::with_capacity(1 << 16, file)),
@@ -150,11 +116,7 @@ impl FileSource {
         })
     }
 
-    fn decode(
-        &mut self,
-        p: usize,
-        row: &mut Vec<Value>,
-    ) -> std::result::Result<(), (String, String)> {
+    fn decode(&mut self, p: usize, row: &mut Vec<Value>) -> std::result::Result<(), (String, String)> {
         row.clear();
         let line = self.line.trim_end_matches(['\n', '\r']);
         match self.format {
@@ -165,32 +127,21 @@ impl FileSource {
                 if self.fields.len() != self.schema.len() {
                     return Err((
                         "*".into(),
-                        format!(
-                            "expected {} fields, found {}",
-                            self.schema.len(),
-                            self.fields.len()
-                        ),
+                        format!("expected {} fields, found {}", self.schema.len(), self.fields.len()),
                     ));
                 }
                 for (f, (field, quoted)) in self.schema.fields.iter().zip(&self.fields) {
-                    row.push(
-                        parse_field(field, *quoted, f.data_type)
-                            .map_err(|m| (f.name.clone(), m))?,
-                    );
+                    row.push(parse_field(field, *quoted, f.data_type).map_err(|m| (f.name.clone(), m))?);
                 }
             }
             Format::Json => {
-                let v: serde_json::Value = serde_json::from_str(line)
-                    .map_err(|e| ("*".into(), format!("invalid JSON: {e}")))?;
-                let obj = v
-                    .as_object()
-                    .ok_or_else(|| ("*".to_string(), "expected a JSON object".to_string()))?;
+                let v: serde_json::Value =
+                    serde_json::from_str(line).map_err(|e| ("*".into(), format!("invalid JSON: {e}")))?;
+                let obj = v.as_object().ok_or_else(|| ("*".to_string(), "expected a JSON object".to_string()))?;
                 for f in &self.schema.fields {
-                    let val = obj.get(&f.name).or_else(|| {
-                        obj.iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(&f.name))
-                            .map(|(_, v)| v)
-                    });
+                    let val = obj
+                        .get(&f.name)
+                        .or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(&f.name)).map(|(_, v)| v));
                     row.push(match val {
                         None => Value::Null,
                         Some(j) => from_json(j, f.data_type).map_err(|m| (f.name.clone(), m))?,
@@ -218,12 +169,8 @@ impl SourceReader for FileSource {
                 break;
             };
             self.line.clear();
-            let n = reader
-                .read_line(&mut self.line)
-                .map_err(|e| RuntimeError::Io {
-                    path: part.path.clone(),
-                    err: e,
-                })?;
+            let n =
+                reader.read_line(&mut self.line).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?;
             if n == 0 {
                 part.reader = None;
                 break;
@@ -260,30 +207,18 @@ impl SourceReader for FileSource {
     fn seek(&mut self, p: usize, offset: u64) -> Result<()> {
         use std::io::{Seek, SeekFrom};
         let part = &mut self.parts[p];
-        let io = |e| RuntimeError::Io {
-            path: part.path.clone(),
-            err: e,
-        };
+        let io = |e| RuntimeError::Io { path: part.path.clone(), err: e };
         let mut file = File::open(&part.path).map_err(io)?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| RuntimeError::Io {
-                path: part.path.clone(),
-                err: e,
-            })?;
+        file.seek(SeekFrom::Start(offset)).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?;
         part.reader = Some(BufReader::with_capacity(1 << 16, file));
         part.offset = offset;
         // Line numbers in error messages count from the start of the file: recount them.
-        let mut head = BufReader::new(File::open(&part.path).map_err(|e| RuntimeError::Io {
-            path: part.path.clone(),
-            err: e,
-        })?);
+        let mut head =
+            BufReader::new(File::open(&part.path).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?);
         let (mut line, mut seen, mut buf) = (0u64, 0u64, String::new());
         while seen < offset {
             buf.clear();
-            let n = head.read_line(&mut buf).map_err(|e| RuntimeError::Io {
-                path: part.path.clone(),
-                err: e,
-            })?;
+            let n = head.read_line(&mut buf).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?;
             if n == 0 {
                 break;
             }
@@ -309,31 +244,14 @@ pub struct FileSink {
 
 impl FileSink {
     pub fn create(t: &TableDef) -> Result<FileSink> {
-        let format = format_of(t).map_err(|m| RuntimeError::Connector {
-            connector: "filesystem".into(),
-            message: m,
-        })?;
+        let format =
+            format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
         let path = t.option("path").unwrap_or_default().to_string();
-        if let Some(dir) = std::path::Path::new(&path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(dir).map_err(|e| RuntimeError::Io {
-                path: dir.display().to_string(),
-                err: e,
-            })?;
+        if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| RuntimeError::Io { path: dir.display().to_string(), err: e })?;
         }
-        let file = File::create(&path).map_err(|e| RuntimeError::Io {
-            path: path.clone(),
-            err: e,
-        })?;
-        Ok(FileSink {
-            path,
-            schema: t.schema.clone(),
-            format,
-            out: BufWriter::new(file),
-            line: String::new(),
-        })
+        let file = File::create(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
+        Ok(FileSink { path, schema: t.schema.clone(), format, out: BufWriter::new(file), line: String::new() })
     }
 }
 
@@ -364,19 +282,13 @@ impl SinkWriter for FileSink {
             self.line.push('\n');
             self.out
                 .write_all(self.line.as_bytes())
-                .map_err(|e| RuntimeError::Io {
-                    path: self.path.clone(),
-                    err: e,
-                })?;
+                .map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })?;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.out.flush().map_err(|e| RuntimeError::Io {
-            path: self.path.clone(),
-            err: e,
-        })
+        self.out.flush().map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })
     }
 }
 
@@ -409,10 +321,7 @@ mod tests {
         let mut b = FileSource::open(&t).unwrap();
         b.seek(0, pos).unwrap();
         let batch = b.next_batch(0, 1).unwrap().unwrap();
-        assert_eq!(
-            batch.columns[0].get(0, DataType::BigInt),
-            darwin_common::Value::BigInt(3)
-        );
+        assert_eq!(batch.columns[0].get(0, DataType::BigInt), darwin_common::Value::BigInt(3));
         let err = b.next_batch(0, 10).unwrap_err().to_string();
         assert!(err.contains("line 4"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);

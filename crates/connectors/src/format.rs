@@ -36,9 +36,10 @@ pub fn parse_field(s: &str, quoted: bool, ty: DataType) -> Result<Value, String>
         DataType::Decimal { .. } => {
             darwin_runtime::scalar::cast_value(&Value::Str(s.to_string()), ty).map_err(|_| bad())?
         }
-        DataType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or_else(|| {
-            format!("cannot parse '{s}' as TIMESTAMP(3) (expected YYYY-MM-DD HH:MM:SS[.fff])")
-        })?),
+        DataType::Timestamp => Value::Timestamp(
+            parse_timestamp(s)
+                .ok_or_else(|| format!("cannot parse '{s}' as TIMESTAMP(3) (expected YYYY-MM-DD HH:MM:SS[.fff])"))?,
+        ),
         DataType::Interval => return Err("INTERVAL columns cannot be read".into()),
     })
 }
@@ -87,8 +88,7 @@ pub fn split_csv(line: &str, out: &mut Vec<(String, bool)>) -> Option<()> {
 /// A CSV field, quoted when it holds a separator, quote or line break.
 pub fn csv_field(s: &str, out: &mut String) {
     // An empty string is written quoted, so it stays distinct from NULL (an empty field).
-    if s.is_empty() || s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ')
-    {
+    if s.is_empty() || s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
         out.push('"');
         out.push_str(&s.replace('"', "\"\""));
         out.push('"');
@@ -104,11 +104,8 @@ pub fn json_value(v: &Value) -> serde_json::Value {
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Int(x) => (*x).into(),
         Value::BigInt(x) => (*x).into(),
-        Value::Double(d) => serde_json::Number::from_f64(*d)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Value::Decimal(m, s) => {
-            serde_json::from_str(&format_decimal(*m, *s)).unwrap_or(serde_json::Value::Null)
-        }
+        Value::Double(d) => serde_json::Number::from_f64(*d).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Decimal(m, s) => serde_json::from_str(&format_decimal(*m, *s)).unwrap_or(serde_json::Value::Null),
         Value::Timestamp(t) => serde_json::Value::String(format_timestamp(*t)),
         other => serde_json::Value::String(darwin_runtime::scalar::to_text(other)),
     }
@@ -121,11 +118,7 @@ pub fn from_json(v: &serde_json::Value, ty: DataType) -> Result<Value, String> {
     Ok(match (v, ty) {
         (J::Null, _) => Value::Null,
         (J::Bool(b), DataType::Boolean) => Value::Bool(*b),
-        (J::Number(n), DataType::Int) => Value::Int(
-            n.as_i64()
-                .and_then(|x| i32::try_from(x).ok())
-                .ok_or_else(bad)?,
-        ),
+        (J::Number(n), DataType::Int) => Value::Int(n.as_i64().and_then(|x| i32::try_from(x).ok()).ok_or_else(bad)?),
         (J::Number(n), DataType::BigInt) => Value::BigInt(n.as_i64().ok_or_else(bad)?),
         (J::Number(n), DataType::Double) => Value::Double(n.as_f64().ok_or_else(bad)?),
         (J::Number(n), DataType::Decimal { .. }) => parse_field(&n.to_string(), false, ty)?,

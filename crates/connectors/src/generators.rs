@@ -58,10 +58,7 @@ const YSB_EVENTS: &[(&str, DataType)] = &[
     ("event_time", DataType::Timestamp),
     ("ip_address", DataType::Varchar),
 ];
-const YSB_CAMPAIGNS: &[(&str, DataType)] = &[
-    ("ad_id", DataType::BigInt),
-    ("campaign_id", DataType::BigInt),
-];
+const YSB_CAMPAIGNS: &[(&str, DataType)] = &[("ad_id", DataType::BigInt), ("campaign_id", DataType::BigInt)];
 
 /// The generated columns of each table, for `darwin gen` and docs.
 pub fn nexmark_columns(table: &str) -> &'static [(&'static str, DataType)] {
@@ -82,28 +79,18 @@ pub fn ysb_columns(table: &str) -> &'static [(&'static str, DataType)] {
 
 /// Maps declared columns onto generated fields by name (case and `_` ignored: `dateTime`
 /// and `date_time` both work), checking types.
-fn map_columns(
-    t: &TableDef,
-    fields: &[(&str, DataType)],
-) -> std::result::Result<Vec<usize>, String> {
+fn map_columns(t: &TableDef, fields: &[(&str, DataType)]) -> std::result::Result<Vec<usize>, String> {
     t.schema
         .fields
         .iter()
         .map(|f| {
-            let i = fields
-                .iter()
-                .position(|(n, _)| norm(n) == norm(&f.name))
-                .ok_or_else(|| {
-                    format!(
-                        "column '{}' is not generated; the columns are: {}",
-                        f.name,
-                        fields
-                            .iter()
-                            .map(|(n, ty)| format!("{n} {ty}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })?;
+            let i = fields.iter().position(|(n, _)| norm(n) == norm(&f.name)).ok_or_else(|| {
+                format!(
+                    "column '{}' is not generated; the columns are: {}",
+                    f.name,
+                    fields.iter().map(|(n, ty)| format!("{n} {ty}")).collect::<Vec<_>>().join(", ")
+                )
+            })?;
             if fields[i].1 != f.data_type {
                 return Err(format!(
                     "column '{}' is generated as {}, but declared {}",
@@ -118,9 +105,9 @@ fn map_columns(
 fn num_option(t: &TableDef, key: &str) -> std::result::Result<Option<u64>, String> {
     t.option(key)
         .map(|v| {
-            v.trim().parse::<u64>().map_err(|_| {
-                format!("option '{key}' must be a non-negative whole number, not '{v}'")
-            })
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("option '{key}' must be a non-negative whole number, not '{v}'"))
         })
         .transpose()
 }
@@ -128,23 +115,16 @@ fn num_option(t: &TableDef, key: &str) -> std::result::Result<Option<u64>, Strin
 fn base_time(t: &TableDef) -> std::result::Result<i64, String> {
     match t.option("base-time") {
         None => Ok(DEFAULT_BASE_TIME),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .or_else(|| parse_timestamp(v))
-            .ok_or_else(|| format!("option 'base-time' must be epoch milliseconds or 'YYYY-MM-DD HH:MM:SS', not '{v}'")),
+        Some(v) => v.trim().parse::<i64>().ok().or_else(|| parse_timestamp(v)).ok_or_else(|| {
+            format!("option 'base-time' must be epoch milliseconds or 'YYYY-MM-DD HH:MM:SS', not '{v}'")
+        }),
     }
 }
 
 pub fn validate_nexmark(t: &TableDef) -> std::result::Result<(), String> {
-    let table = t
-        .option("table")
-        .ok_or("the 'table' option is required: person, auction or bid")?;
+    let table = t.option("table").ok_or("the 'table' option is required: person, auction or bid")?;
     if !matches!(table, "person" | "auction" | "bid") {
-        return Err(format!(
-            "unknown nexmark table '{table}'; valid tables: person, auction, bid"
-        ));
+        return Err(format!("unknown nexmark table '{table}'; valid tables: person, auction, bid"));
     }
     map_columns(t, nexmark_columns(table))?;
     num_option(t, "events")?;
@@ -156,13 +136,9 @@ pub fn validate_nexmark(t: &TableDef) -> std::result::Result<(), String> {
 }
 
 pub fn validate_ysb(t: &TableDef) -> std::result::Result<(), String> {
-    let table = t
-        .option("table")
-        .ok_or("the 'table' option is required: events or campaigns")?;
+    let table = t.option("table").ok_or("the 'table' option is required: events or campaigns")?;
     if !matches!(table, "events" | "campaigns") {
-        return Err(format!(
-            "unknown ysb table '{table}'; valid tables: events, campaigns"
-        ));
+        return Err(format!("unknown ysb table '{table}'; valid tables: events, campaigns"));
     }
     map_columns(t, ysb_columns(table))?;
     num_option(t, "events")?;
@@ -175,10 +151,7 @@ pub fn validate_ysb(t: &TableDef) -> std::result::Result<(), String> {
 }
 
 fn conn(connector: &str, m: String) -> RuntimeError {
-    RuntimeError::Connector {
-        connector: connector.into(),
-        message: m,
-    }
+    RuntimeError::Connector { connector: connector.into(), message: m }
 }
 
 /// How many of the first `events` Nexmark events are of a type (1 person, 3 auctions, 46 bids
@@ -219,29 +192,15 @@ impl NexmarkSource {
             next_rate: rate,
             ..Default::default()
         };
-        let total = num_option(t, "events")
-            .map_err(c)?
-            .map(|e| nexmark_type_count(e, ty));
+        let total = num_option(t, "events").map_err(c)?.map(|e| nexmark_type_count(e, ty));
         let n = partitions.max(1) as u64;
         let gens = (0..n)
-            .map(|p| {
-                EventGenerator::new(config.clone())
-                    .with_type_filter(ty)
-                    .with_offset(p)
-                    .with_step(n)
-            })
+            .map(|p| EventGenerator::new(config.clone()).with_type_filter(ty).with_offset(p).with_step(n))
             .collect();
-        let remaining = (0..n)
-            .map(|p| total.map_or(u64::MAX, |t| if t > p { (t - p).div_ceil(n) } else { 0 }))
-            .collect();
+        let remaining =
+            (0..n).map(|p| total.map_or(u64::MAX, |t| if t > p { (t - p).div_ceil(n) } else { 0 })).collect();
         let cols = map_columns(t, nexmark_columns(table)).map_err(c)?;
-        Ok(NexmarkSource {
-            ty,
-            gens,
-            remaining,
-            cols,
-            types: t.schema.types(),
-        })
+        Ok(NexmarkSource { ty, gens, remaining, cols, types: t.schema.types() })
     }
 }
 
@@ -295,11 +254,7 @@ impl SourceReader for NexmarkSource {
         if n == 0 {
             return Ok(None);
         }
-        let mut builders: Vec<ColumnBuilder> = self
-            .types
-            .iter()
-            .map(|t| ColumnBuilder::new(*t, n))
-            .collect();
+        let mut builders: Vec<ColumnBuilder> = self.types.iter().map(|t| ColumnBuilder::new(*t, n)).collect();
         for _ in 0..n {
             let Some(ev) = self.gens[p].next() else { break };
             for (b, f) in builders.iter_mut().zip(&self.cols) {
@@ -316,10 +271,7 @@ impl SourceReader for NexmarkSource {
         if self.remaining[p] != u64::MAX {
             self.remaining[p] -= n as u64;
         }
-        Ok(Some(Batch::new(
-            builders.into_iter().map(ColumnBuilder::finish).collect(),
-            n,
-        )))
+        Ok(Some(Batch::new(builders.into_iter().map(ColumnBuilder::finish).collect(), n)))
     }
 
     fn offset(&self, p: usize) -> u64 {
@@ -329,10 +281,7 @@ impl SourceReader for NexmarkSource {
     fn seek(&mut self, p: usize, offset: u64) -> Result<()> {
         let n = self.gens.len() as u64;
         if offset % n != p as u64 % n {
-            return Err(conn(
-                "nexmark",
-                format!("offset {offset} does not belong to partition {p} of {n}"),
-            ));
+            return Err(conn("nexmark", format!("offset {offset} does not belong to partition {p} of {n}")));
         }
         let consumed = (offset - self.gens[p].offset()) as i64 / n as i64;
         self.gens[p] = self.gens[p].clone().with_offset(offset);
@@ -366,24 +315,11 @@ pub fn ysb_event(
         None => (i % 1000, i % 3, i % 100_000, i % 10_000),
         Some(s) => {
             let h = mix(s, i);
-            (
-                h % 1000,
-                (h >> 10) % 3,
-                (h >> 20) % 100_000,
-                (h >> 40) % 10_000,
-            )
+            (h % 1000, (h >> 10) % 3, (h >> 20) % 100_000, (h >> 40) % 10_000)
         }
     };
     let ts = base + (i as i128 * 1000 / rate as i128) as i64;
-    (
-        user,
-        page,
-        ad,
-        AD_TYPES[(i % 5) as usize],
-        EVENT_TYPES[ty as usize],
-        ts,
-        i % 256,
-    )
+    (user, page, ad, AD_TYPES[(i % 5) as usize], EVENT_TYPES[ty as usize], ts, i % 256)
 }
 
 pub struct YsbSource {
@@ -402,16 +338,8 @@ impl YsbSource {
     pub fn new(t: &TableDef, partitions: usize) -> Result<Self> {
         let c = |m| conn("ysb", m);
         let campaigns = t.option("table") == Some("campaigns");
-        let n = if campaigns {
-            1
-        } else {
-            partitions.max(1) as u64
-        };
-        let end = if campaigns {
-            1000
-        } else {
-            num_option(t, "events").map_err(c)?.unwrap_or(u64::MAX)
-        };
+        let n = if campaigns { 1 } else { partitions.max(1) as u64 };
+        let end = if campaigns { 1000 } else { num_option(t, "events").map_err(c)?.unwrap_or(u64::MAX) };
         Ok(YsbSource {
             campaigns,
             next: (0..n).collect(),
@@ -420,11 +348,7 @@ impl YsbSource {
             seed: num_option(t, "seed").map_err(c)?,
             rate: num_option(t, "rate").map_err(c)?.unwrap_or(1_000_000),
             base: base_time(t).map_err(c)?,
-            cols: map_columns(
-                t,
-                ysb_columns(if campaigns { "campaigns" } else { "events" }),
-            )
-            .map_err(c)?,
+            cols: map_columns(t, ysb_columns(if campaigns { "campaigns" } else { "events" })).map_err(c)?,
             types: t.schema.types(),
         })
     }
@@ -439,11 +363,7 @@ impl SourceReader for YsbSource {
         if self.next[p] >= self.end {
             return Ok(None);
         }
-        let mut builders: Vec<ColumnBuilder> = self
-            .types
-            .iter()
-            .map(|t| ColumnBuilder::new(*t, max_rows))
-            .collect();
+        let mut builders: Vec<ColumnBuilder> = self.types.iter().map(|t| ColumnBuilder::new(*t, max_rows)).collect();
         let mut rows = 0;
         let mut ip = String::new();
         while rows < max_rows && self.next[p] < self.end {
@@ -456,8 +376,7 @@ impl SourceReader for YsbSource {
                 }
                 continue;
             }
-            let (user, page, ad, ad_type, event_type, ts, ipn) =
-                ysb_event(i, self.seed, self.rate, self.base);
+            let (user, page, ad, ad_type, event_type, ts, ipn) = ysb_event(i, self.seed, self.rate, self.base);
             for (b, f) in builders.iter_mut().zip(&self.cols) {
                 match f {
                     0 => b.push_i64(user as i64),
@@ -475,10 +394,7 @@ impl SourceReader for YsbSource {
                 }
             }
         }
-        Ok(Some(Batch::new(
-            builders.into_iter().map(ColumnBuilder::finish).collect(),
-            rows,
-        )))
+        Ok(Some(Batch::new(builders.into_iter().map(ColumnBuilder::finish).collect(), rows)))
     }
 
     fn offset(&self, p: usize) -> u64 {
@@ -487,13 +403,7 @@ impl SourceReader for YsbSource {
 
     fn seek(&mut self, p: usize, offset: u64) -> Result<()> {
         if offset % self.step != p as u64 % self.step {
-            return Err(conn(
-                "ysb",
-                format!(
-                    "offset {offset} does not belong to partition {p} of {}",
-                    self.step
-                ),
-            ));
+            return Err(conn("ysb", format!("offset {offset} does not belong to partition {p} of {}", self.step)));
         }
         self.next[p] = offset;
         Ok(())
@@ -526,12 +436,7 @@ mod tests {
                 break;
             }
             for i in 0..b.num_rows {
-                rows.push(
-                    b.columns
-                        .iter()
-                        .map(|c| c.get(i, DataType::BigInt))
-                        .collect(),
-                );
+                rows.push(b.columns.iter().map(|c| c.get(i, DataType::BigInt)).collect());
             }
         }
         rows
@@ -540,18 +445,8 @@ mod tests {
     #[test]
     fn generators_replay_from_an_offset() {
         for t in [
-            table(
-                "nexmark",
-                "bid",
-                &[("auction", DataType::BigInt), ("price", DataType::BigInt)],
-                "500",
-            ),
-            table(
-                "ysb",
-                "events",
-                &[("ad_id", DataType::BigInt), ("user_id", DataType::BigInt)],
-                "300",
-            ),
+            table("nexmark", "bid", &[("auction", DataType::BigInt), ("price", DataType::BigInt)], "500"),
+            table("ysb", "events", &[("ad_id", DataType::BigInt), ("user_id", DataType::BigInt)], "300"),
         ] {
             let open = || -> Box<dyn SourceReader> {
                 if t.connector == "ysb" {

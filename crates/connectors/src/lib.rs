@@ -18,15 +18,8 @@ pub struct Registry;
 fn allowed(table: &TableDef, keys: &[&str]) -> std::result::Result<(), String> {
     for k in table.options.keys() {
         if !keys.contains(&k.as_str()) {
-            let valid = if keys.is_empty() {
-                "none".to_string()
-            } else {
-                keys.join(", ")
-            };
-            return Err(format!(
-                "unknown option '{k}' for connector '{}'; valid options: {valid}",
-                table.connector
-            ));
+            let valid = if keys.is_empty() { "none".to_string() } else { keys.join(", ") };
+            return Err(format!("unknown option '{k}' for connector '{}'; valid options: {valid}", table.connector));
         }
     }
     Ok(())
@@ -36,16 +29,7 @@ impl ConnectorCatalog for Registry {
     fn validate(&self, t: &TableDef) -> std::result::Result<(), String> {
         match t.connector.as_str() {
             "filesystem" => {
-                allowed(
-                    t,
-                    &[
-                        "path",
-                        "format",
-                        "csv.header",
-                        "csv.ignore-parse-errors",
-                        "json.ignore-parse-errors",
-                    ],
-                )?;
+                allowed(t, &["path", "format", "csv.header", "csv.ignore-parse-errors", "json.ignore-parse-errors"])?;
                 filesystem::validate(t)
             }
             "nexmark" => {
@@ -58,10 +42,7 @@ impl ConnectorCatalog for Registry {
             }
             "print" => allowed(t, &["print-identifier"]),
             "blackhole" => allowed(t, &[]),
-            other => Err(format!(
-                "unknown connector '{other}'; valid connectors: {}",
-                CONNECTORS.join(", ")
-            )),
+            other => Err(format!("unknown connector '{other}'; valid connectors: {}", CONNECTORS.join(", "))),
         }
     }
 
@@ -102,9 +83,7 @@ impl ConnectorFactory for Registry {
 
     fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>> {
         match target {
-            SinkTarget::Stdout { schema } => {
-                Ok(Box::new(print::StdoutSink::new(schema.clone(), true, None)))
-            }
+            SinkTarget::Stdout { schema } => Ok(Box::new(print::StdoutSink::new(schema.clone(), true, None))),
             SinkTarget::Table(t) => match t.connector.as_str() {
                 "filesystem" => Ok(Box::new(filesystem::FileSink::create(t)?)),
                 "print" => Ok(Box::new(print::StdoutSink::new(

@@ -17,22 +17,13 @@ pub struct StdoutSink {
 
 impl StdoutSink {
     pub fn new(schema: Schema, header: bool, prefix: Option<String>) -> Self {
-        StdoutSink {
-            schema,
-            table: header,
-            header,
-            prefix,
-            out: std::io::BufWriter::new(std::io::stdout()),
-        }
+        StdoutSink { schema, table: header, header, prefix, out: std::io::BufWriter::new(std::io::stdout()) }
     }
 }
 
 impl SinkWriter for StdoutSink {
     fn write(&mut self, batch: &Batch) -> Result<()> {
-        let io = |e| darwin_runtime::RuntimeError::Io {
-            path: "stdout".into(),
-            err: e,
-        };
+        let io = |e| darwin_runtime::RuntimeError::Io { path: "stdout".into(), err: e };
         if self.header {
             self.header = false;
             let names: Vec<&str> = self.schema.fields.iter().map(|f| f.name.as_str()).collect();
@@ -57,12 +48,7 @@ impl SinkWriter for StdoutSink {
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.out
-            .flush()
-            .map_err(|e| darwin_runtime::RuntimeError::Io {
-                path: "stdout".into(),
-                err: e,
-            })
+        self.out.flush().map_err(|e| darwin_runtime::RuntimeError::Io { path: "stdout".into(), err: e })
     }
 }
 

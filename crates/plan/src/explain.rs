@@ -10,59 +10,30 @@ use std::fmt::Write;
 /// Renders an expression with the column names of the schema it is evaluated against.
 pub fn expr_to_string(e: &Expr, schema: &Schema) -> String {
     match &e.kind {
-        ExprKind::Column(i) => schema
-            .fields
-            .get(*i)
-            .map_or_else(|| format!("#{i}"), |f| f.name.clone()),
+        ExprKind::Column(i) => schema.fields.get(*i).map_or_else(|| format!("#{i}"), |f| f.name.clone()),
         ExprKind::Literal(Value::Str(s)) => format!("'{}'", s.replace('\'', "''")),
         ExprKind::Literal(v) => v.to_string(),
         ExprKind::Binary { op, left, right } => {
-            format!(
-                "({} {} {})",
-                expr_to_string(left, schema),
-                op.symbol(),
-                expr_to_string(right, schema)
-            )
+            format!("({} {} {})", expr_to_string(left, schema), op.symbol(), expr_to_string(right, schema))
         }
         ExprKind::Not(x) => format!("NOT {}", expr_to_string(x, schema)),
         ExprKind::Neg(x) => format!("-{}", expr_to_string(x, schema)),
         ExprKind::IsNull { expr, negated } => {
-            format!(
-                "{} IS {}NULL",
-                expr_to_string(expr, schema),
-                if *negated { "NOT " } else { "" }
-            )
+            format!("{} IS {}NULL", expr_to_string(expr, schema), if *negated { "NOT " } else { "" })
         }
         ExprKind::Cast(x) => format!("CAST({} AS {})", expr_to_string(x, schema), e.ty),
-        ExprKind::Case {
-            branches,
-            otherwise,
-        } => {
+        ExprKind::Case { branches, otherwise } => {
             let mut s = "CASE".to_string();
             for (w, t) in branches {
-                let _ = write!(
-                    s,
-                    " WHEN {} THEN {}",
-                    expr_to_string(w, schema),
-                    expr_to_string(t, schema)
-                );
+                let _ = write!(s, " WHEN {} THEN {}", expr_to_string(w, schema), expr_to_string(t, schema));
             }
             if let Some(o) = otherwise {
                 let _ = write!(s, " ELSE {}", expr_to_string(o, schema));
             }
             s + " END"
         }
-        ExprKind::Like {
-            expr,
-            pattern,
-            negated,
-        } => {
-            format!(
-                "{} {}LIKE '{}'",
-                expr_to_string(expr, schema),
-                if *negated { "NOT " } else { "" },
-                pattern
-            )
+        ExprKind::Like { expr, pattern, negated } => {
+            format!("{} {}LIKE '{}'", expr_to_string(expr, schema), if *negated { "NOT " } else { "" }, pattern)
         }
         ExprKind::Call { func, args } => {
             let a: Vec<String> = args.iter().map(|a| expr_to_string(a, schema)).collect();
@@ -79,10 +50,7 @@ fn agg_to_string(a: &AggCall, schema: &Schema) -> String {
         AggFunc::Max => "MAX",
         AggFunc::Avg => "AVG",
     };
-    let arg = a
-        .arg
-        .as_ref()
-        .map_or("*".to_string(), |e| expr_to_string(e, schema));
+    let arg = a.arg.as_ref().map_or("*".to_string(), |e| expr_to_string(e, schema));
     let mut s = format!("{name}({}{arg})", if a.distinct { "DISTINCT " } else { "" });
     if let Some(f) = &a.filter {
         let _ = write!(s, " FILTER (WHERE {})", expr_to_string(f, schema));
@@ -94,31 +62,18 @@ fn window_to_string(w: &WindowKind) -> String {
     match w {
         WindowKind::Tumble { size } => format!("TUMBLE(size {})", format_interval(*size)),
         WindowKind::Hop { slide, size } => {
-            format!(
-                "HOP(slide {}, size {})",
-                format_interval(*slide),
-                format_interval(*size)
-            )
+            format!("HOP(slide {}, size {})", format_interval(*slide), format_interval(*size))
         }
         WindowKind::Session { gap } => format!("SESSION(gap {})", format_interval(*gap)),
     }
 }
 
 fn names(schema: &Schema) -> String {
-    schema
-        .fields
-        .iter()
-        .map(|f| format!("{}: {}", f.name, f.data_type))
-        .collect::<Vec<_>>()
-        .join(", ")
+    schema.fields.iter().map(|f| format!("{}: {}", f.name, f.data_type)).collect::<Vec<_>>().join(", ")
 }
 
 fn list(exprs: &[Expr], schema: &Schema) -> String {
-    exprs
-        .iter()
-        .map(|e| expr_to_string(e, schema))
-        .collect::<Vec<_>>()
-        .join(", ")
+    exprs.iter().map(|e| expr_to_string(e, schema)).collect::<Vec<_>>().join(", ")
 }
 
 pub fn logical_to_string(plan: &LogicalPlan) -> String {
@@ -142,27 +97,13 @@ fn logical_rec(plan: &LogicalPlan, depth: usize, out: &mut String) {
                     )
                 })
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{pad}Scan {} [{}] ({}{wm})",
-                table.name,
-                table.connector,
-                names(&table.schema)
-            );
+            let _ = writeln!(out, "{pad}Scan {} [{}] ({}{wm})", table.name, table.connector, names(&table.schema));
         }
         LogicalPlan::Filter { input, predicate } => {
-            let _ = writeln!(
-                out,
-                "{pad}Filter {}",
-                expr_to_string(predicate, input.schema())
-            );
+            let _ = writeln!(out, "{pad}Filter {}", expr_to_string(predicate, input.schema()));
             logical_rec(input, depth + 1, out);
         }
-        LogicalPlan::Project {
-            input,
-            exprs,
-            schema,
-        } => {
+        LogicalPlan::Project { input, exprs, schema } => {
             let items: Vec<String> = exprs
                 .iter()
                 .zip(&schema.fields)
@@ -171,12 +112,7 @@ fn logical_rec(plan: &LogicalPlan, depth: usize, out: &mut String) {
             let _ = writeln!(out, "{pad}Project {}", items.join(", "));
             logical_rec(input, depth + 1, out);
         }
-        LogicalPlan::WindowTvf {
-            input,
-            window,
-            time_col,
-            ..
-        } => {
+        LogicalPlan::WindowTvf { input, window, time_col, .. } => {
             let _ = writeln!(
                 out,
                 "{pad}WindowTvf {} on {}",
@@ -185,36 +121,16 @@ fn logical_rec(plan: &LogicalPlan, depth: usize, out: &mut String) {
             );
             logical_rec(input, depth + 1, out);
         }
-        LogicalPlan::Aggregate {
-            input,
-            group,
-            window,
-            aggs,
-            ..
-        } => {
+        LogicalPlan::Aggregate { input, group, window, aggs, .. } => {
             let s = input.schema();
             let w = window
                 .map(|(k, t)| format!(" window {} on {}", window_to_string(&k), s.fields[t].name))
                 .unwrap_or_default();
             let a: Vec<String> = aggs.iter().map(|a| agg_to_string(a, s)).collect();
-            let _ = writeln!(
-                out,
-                "{pad}Aggregate group [{}]{w} aggs [{}]",
-                list(group, s),
-                a.join(", ")
-            );
+            let _ = writeln!(out, "{pad}Aggregate group [{}]{w} aggs [{}]", list(group, s), a.join(", "));
             logical_rec(input, depth + 1, out);
         }
-        LogicalPlan::Join {
-            left,
-            right,
-            kind,
-            join_type,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        } => {
+        LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, schema } => {
             let _ = writeln!(
                 out,
                 "{pad}Join {:?} {} keys [{}] = [{}]{}",
@@ -222,10 +138,7 @@ fn logical_rec(plan: &LogicalPlan, depth: usize, out: &mut String) {
                 join_kind_to_string(kind, left.schema(), right.schema()),
                 list(left_keys, left.schema()),
                 list(right_keys, right.schema()),
-                residual
-                    .as_ref()
-                    .map(|r| format!(" residual {}", expr_to_string(r, schema)))
-                    .unwrap_or_default()
+                residual.as_ref().map(|r| format!(" residual {}", expr_to_string(r, schema))).unwrap_or_default()
             );
             logical_rec(left, depth + 1, out);
             logical_rec(right, depth + 1, out);
@@ -237,12 +150,7 @@ fn join_kind_to_string(kind: &JoinKind, l: &Schema, r: &Schema) -> String {
     match kind {
         JoinKind::Lookup => "lookup (right side loaded into memory)".into(),
         JoinKind::Window { .. } => "window (same window_start/window_end)".into(),
-        JoinKind::Interval {
-            left_time,
-            right_time,
-            lower,
-            upper,
-        } => format!(
+        JoinKind::Interval { left_time, right_time, lower, upper } => format!(
             "interval ({} between {} + {} and {} + {})",
             l.fields[*left_time].name,
             r.fields[*right_time].name,

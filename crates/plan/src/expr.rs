@@ -48,10 +48,7 @@ impl BinOp {
         }
     }
     pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq
-        )
+        matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
     }
 }
 
@@ -169,35 +166,19 @@ pub enum ExprKind {
 
 impl Expr {
     pub fn column(index: usize, ty: DataType) -> Expr {
-        Expr {
-            kind: ExprKind::Column(index),
-            ty,
-        }
+        Expr { kind: ExprKind::Column(index), ty }
     }
     pub fn literal(v: Value, ty: DataType) -> Expr {
-        Expr {
-            kind: ExprKind::Literal(v),
-            ty,
-        }
+        Expr { kind: ExprKind::Literal(v), ty }
     }
     pub fn binary(op: BinOp, left: Expr, right: Expr, ty: DataType) -> Expr {
-        Expr {
-            kind: ExprKind::Binary {
-                op,
-                left: Box::new(left),
-                right: Box::new(right),
-            },
-            ty,
-        }
+        Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, ty }
     }
     pub fn cast(self, ty: DataType) -> Expr {
         if self.ty == ty {
             return self;
         }
-        Expr {
-            kind: ExprKind::Cast(Box::new(self)),
-            ty,
-        }
+        Expr { kind: ExprKind::Cast(Box::new(self)), ty }
     }
     pub fn as_column(&self) -> Option<usize> {
         match self.kind {
@@ -217,10 +198,7 @@ impl Expr {
             }
             ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::Cast(e) => e.visit_columns(f),
             ExprKind::IsNull { expr, .. } | ExprKind::Like { expr, .. } => expr.visit_columns(f),
-            ExprKind::Case {
-                branches,
-                otherwise,
-            } => {
+            ExprKind::Case { branches, otherwise } => {
                 for (w, t) in branches {
                     w.visit_columns(f);
                     t.visit_columns(f);
@@ -238,41 +216,25 @@ impl Expr {
         let kind = match &self.kind {
             ExprKind::Column(i) => ExprKind::Column(f(*i)),
             ExprKind::Literal(v) => ExprKind::Literal(v.clone()),
-            ExprKind::Binary { op, left, right } => ExprKind::Binary {
-                op: *op,
-                left: Box::new(left.map_columns(f)),
-                right: Box::new(right.map_columns(f)),
-            },
+            ExprKind::Binary { op, left, right } => {
+                ExprKind::Binary { op: *op, left: Box::new(left.map_columns(f)), right: Box::new(right.map_columns(f)) }
+            }
             ExprKind::Not(e) => ExprKind::Not(Box::new(e.map_columns(f))),
             ExprKind::Neg(e) => ExprKind::Neg(Box::new(e.map_columns(f))),
             ExprKind::Cast(e) => ExprKind::Cast(Box::new(e.map_columns(f))),
-            ExprKind::IsNull { expr, negated } => ExprKind::IsNull {
-                expr: Box::new(expr.map_columns(f)),
-                negated: *negated,
-            },
-            ExprKind::Like {
-                expr,
-                pattern,
-                negated,
-            } => ExprKind::Like {
-                expr: Box::new(expr.map_columns(f)),
-                pattern: pattern.clone(),
-                negated: *negated,
-            },
-            ExprKind::Case {
-                branches,
-                otherwise,
-            } => ExprKind::Case {
-                branches: branches
-                    .iter()
-                    .map(|(w, t)| (w.map_columns(f), t.map_columns(f)))
-                    .collect(),
+            ExprKind::IsNull { expr, negated } => {
+                ExprKind::IsNull { expr: Box::new(expr.map_columns(f)), negated: *negated }
+            }
+            ExprKind::Like { expr, pattern, negated } => {
+                ExprKind::Like { expr: Box::new(expr.map_columns(f)), pattern: pattern.clone(), negated: *negated }
+            }
+            ExprKind::Case { branches, otherwise } => ExprKind::Case {
+                branches: branches.iter().map(|(w, t)| (w.map_columns(f), t.map_columns(f))).collect(),
                 otherwise: otherwise.as_ref().map(|o| Box::new(o.map_columns(f))),
             },
-            ExprKind::Call { func, args } => ExprKind::Call {
-                func: *func,
-                args: args.iter().map(|a| a.map_columns(f)).collect(),
-            },
+            ExprKind::Call { func, args } => {
+                ExprKind::Call { func: *func, args: args.iter().map(|a| a.map_columns(f)).collect() }
+            }
         };
         Expr { kind, ty: self.ty }
     }
@@ -286,11 +248,7 @@ impl Expr {
     /// Splits a conjunction into its conjuncts.
     pub fn conjuncts(self) -> Vec<Expr> {
         match self.kind {
-            ExprKind::Binary {
-                op: BinOp::And,
-                left,
-                right,
-            } => {
+            ExprKind::Binary { op: BinOp::And, left, right } => {
                 let mut v = left.conjuncts();
                 v.extend(right.conjuncts());
                 v
@@ -305,9 +263,7 @@ impl Expr {
         } else {
             exprs.remove(0)
         };
-        Some(exprs.into_iter().fold(first, |acc, e| {
-            Expr::binary(BinOp::And, acc, e, DataType::Boolean)
-        }))
+        Some(exprs.into_iter().fold(first, |acc, e| Expr::binary(BinOp::And, acc, e, DataType::Boolean)))
     }
 }
 

@@ -26,19 +26,9 @@ pub enum JoinKind {
     /// left stream probes it (keeping its event-time attribute).
     Lookup,
     /// Both inputs are windowed; rows join within the same window (equal start and end).
-    Window {
-        left_start: usize,
-        left_end: usize,
-        right_start: usize,
-        right_end: usize,
-    },
+    Window { left_start: usize, left_end: usize, right_start: usize, right_end: usize },
     /// `right_time + lower <= left_time <= right_time + upper` (milliseconds).
-    Interval {
-        left_time: usize,
-        right_time: usize,
-        lower: i64,
-        upper: i64,
-    },
+    Interval { left_time: usize, right_time: usize, lower: i64, upper: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,9 +96,7 @@ impl LogicalPlan {
             | LogicalPlan::Project { input, .. }
             | LogicalPlan::WindowTvf { input, .. }
             | LogicalPlan::Aggregate { input, .. } => input.has_event_time(),
-            LogicalPlan::Join { left, right, .. } => {
-                left.has_event_time() || right.has_event_time()
-            }
+            LogicalPlan::Join { left, right, .. } => left.has_event_time() || right.has_event_time(),
         }
     }
 
@@ -117,67 +105,18 @@ impl LogicalPlan {
         let mut g = |b: Box<LogicalPlan>| Box::new(f(*b));
         match self {
             LogicalPlan::Scan { .. } => self,
-            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter {
-                input: g(input),
-                predicate,
-            },
-            LogicalPlan::Project {
-                input,
-                exprs,
-                schema,
-            } => LogicalPlan::Project {
-                input: g(input),
-                exprs,
-                schema,
-            },
-            LogicalPlan::WindowTvf {
-                input,
-                window,
-                time_col,
-                partition_by,
-                schema,
-            } => LogicalPlan::WindowTvf {
-                input: g(input),
-                window,
-                time_col,
-                partition_by,
-                schema,
-            },
-            LogicalPlan::Aggregate {
-                input,
-                group,
-                window,
-                aggs,
-                schema,
-            } => LogicalPlan::Aggregate {
-                input: g(input),
-                group,
-                window,
-                aggs,
-                schema,
-            },
-            LogicalPlan::Join {
-                left,
-                right,
-                kind,
-                join_type,
-                left_keys,
-                right_keys,
-                residual,
-                schema,
-            } => {
+            LogicalPlan::Filter { input, predicate } => LogicalPlan::Filter { input: g(input), predicate },
+            LogicalPlan::Project { input, exprs, schema } => LogicalPlan::Project { input: g(input), exprs, schema },
+            LogicalPlan::WindowTvf { input, window, time_col, partition_by, schema } => {
+                LogicalPlan::WindowTvf { input: g(input), window, time_col, partition_by, schema }
+            }
+            LogicalPlan::Aggregate { input, group, window, aggs, schema } => {
+                LogicalPlan::Aggregate { input: g(input), group, window, aggs, schema }
+            }
+            LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, schema } => {
                 let left = g(left);
                 let right = g(right);
-                LogicalPlan::Join {
-                    left,
-                    right,
-                    kind,
-                    join_type,
-                    left_keys,
-                    right_keys,
-                    residual,
-                    schema,
-                }
+                LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, schema }
             }
         }
     }

@@ -9,9 +9,7 @@ use crate::{Expr, ExprKind};
 
 pub fn optimize(plan: LogicalPlan) -> LogicalPlan {
     match plan {
-        LogicalPlan::Filter { input, predicate } => {
-            push_filter(optimize(*input), predicate.conjuncts())
-        }
+        LogicalPlan::Filter { input, predicate } => push_filter(optimize(*input), predicate.conjuncts()),
         other => other.map_inputs(&mut optimize),
     }
 }
@@ -19,10 +17,7 @@ pub fn optimize(plan: LogicalPlan) -> LogicalPlan {
 fn filter(input: LogicalPlan, conjuncts: Vec<Expr>) -> LogicalPlan {
     match Expr::and_all(conjuncts) {
         None => input,
-        Some(predicate) => LogicalPlan::Filter {
-            input: Box::new(input),
-            predicate,
-        },
+        Some(predicate) => LogicalPlan::Filter { input: Box::new(input), predicate },
     }
 }
 
@@ -42,13 +37,8 @@ fn substitute_in_place(e: &mut Expr, exprs: &[Expr]) {
             substitute_in_place(right, exprs);
         }
         ExprKind::Not(x) | ExprKind::Neg(x) | ExprKind::Cast(x) => substitute_in_place(x, exprs),
-        ExprKind::IsNull { expr, .. } | ExprKind::Like { expr, .. } => {
-            substitute_in_place(expr, exprs)
-        }
-        ExprKind::Case {
-            branches,
-            otherwise,
-        } => {
+        ExprKind::IsNull { expr, .. } | ExprKind::Like { expr, .. } => substitute_in_place(expr, exprs),
+        ExprKind::Case { branches, otherwise } => {
             for (w, t) in branches {
                 substitute_in_place(w, exprs);
                 substitute_in_place(t, exprs);
@@ -69,29 +59,14 @@ fn push_filter(input: LogicalPlan, conjuncts: Vec<Expr>) -> LogicalPlan {
             all.extend(conjuncts);
             push_filter(*input, all)
         }
-        LogicalPlan::Project {
-            input,
-            exprs,
-            schema,
-        } => {
+        LogicalPlan::Project { input, exprs, schema } => {
             let pushed: Vec<Expr> = conjuncts.iter().map(|c| substitute(c, &exprs)).collect();
-            LogicalPlan::Project {
-                input: Box::new(push_filter(*input, pushed)),
-                exprs,
-                schema,
-            }
+            LogicalPlan::Project { input: Box::new(push_filter(*input, pushed)), exprs, schema }
         }
-        LogicalPlan::WindowTvf {
-            input,
-            window,
-            time_col,
-            partition_by,
-            schema,
-        } => {
+        LogicalPlan::WindowTvf { input, window, time_col, partition_by, schema } => {
             let n = input.schema().len();
-            let (below, above): (Vec<Expr>, Vec<Expr>) = conjuncts
-                .into_iter()
-                .partition(|c| c.columns().iter().all(|i| *i < n));
+            let (below, above): (Vec<Expr>, Vec<Expr>) =
+                conjuncts.into_iter().partition(|c| c.columns().iter().all(|i| *i < n));
             let tvf = LogicalPlan::WindowTvf {
                 input: Box::new(push_filter(*input, below)),
                 window,
@@ -101,16 +76,7 @@ fn push_filter(input: LogicalPlan, conjuncts: Vec<Expr>) -> LogicalPlan {
             };
             filter(tvf, above)
         }
-        LogicalPlan::Join {
-            left,
-            right,
-            kind,
-            join_type,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        } => {
+        LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, schema } => {
             let nl = left.schema().len();
             let mut to_left = Vec::new();
             let mut to_right = Vec::new();
@@ -119,10 +85,7 @@ fn push_filter(input: LogicalPlan, conjuncts: Vec<Expr>) -> LogicalPlan {
                 let cols = c.columns();
                 if !cols.is_empty() && cols.iter().all(|i| *i < nl) {
                     to_left.push(c);
-                } else if join_type == JoinType::Inner
-                    && !cols.is_empty()
-                    && cols.iter().all(|i| *i >= nl)
-                {
+                } else if join_type == JoinType::Inner && !cols.is_empty() && cols.iter().all(|i| *i >= nl) {
                     to_right.push(c.map_columns(&|i| i - nl));
                 } else {
                     stay.push(c);

@@ -24,11 +24,7 @@ pub fn distribute(root: PhysNode, sink: &SinkTarget, parallelism: usize) -> Phys
 
 fn exchange(input: PhysNode, partitioning: Partitioning) -> PhysNode {
     let schema = input.schema().clone();
-    PhysNode::Exchange {
-        input: Box::new(input),
-        partitioning,
-        schema,
-    }
+    PhysNode::Exchange { input: Box::new(input), partitioning, schema }
 }
 
 fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
@@ -42,90 +38,38 @@ fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
 fn place(node: PhysNode) -> PhysNode {
     match node {
         PhysNode::Source { .. } | PhysNode::Exchange { .. } => node,
-        PhysNode::Calc {
-            input,
-            filter,
-            project,
-            schema,
-        } => PhysNode::Calc {
-            input: Box::new(place(*input)),
-            filter,
-            project,
-            schema,
-        },
-        PhysNode::WindowAssign {
-            input,
-            window,
-            time_col,
-            schema,
-        } => PhysNode::WindowAssign {
-            input: Box::new(place(*input)),
-            window,
-            time_col,
-            schema,
-        },
-        PhysNode::WindowAggregate {
-            input,
-            spec,
-            group,
-            aggs,
-            schema,
-        } => {
-            let mut keys: Vec<Expr> = group
-                .iter()
-                .filter_map(|k| {
-                    if let GroupKey::Expr(e) = k {
-                        Some(e.clone())
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+        PhysNode::Calc { input, filter, project, schema } => {
+            PhysNode::Calc { input: Box::new(place(*input)), filter, project, schema }
+        }
+        PhysNode::WindowAssign { input, window, time_col, schema } => {
+            PhysNode::WindowAssign { input: Box::new(place(*input)), window, time_col, schema }
+        }
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
+            let mut keys: Vec<Expr> =
+                group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None }).collect();
             // Windows carried by the input partition by their start too; assigned TUMBLE/HOP
             // windows are only known after the exchange, sessions need all rows of a key.
             if let WindowSpec::Existing { start_col, .. } = &spec {
                 keys.push(Expr::column(*start_col, darwin_common::DataType::Timestamp));
             }
             let input = exchange(place(*input), hash_or_gather(keys));
-            PhysNode::WindowAggregate {
-                input: Box::new(input),
-                spec,
-                group,
-                aggs,
-                schema,
-            }
+            PhysNode::WindowAggregate { input: Box::new(input), spec, group, aggs, schema }
         }
-        PhysNode::GlobalAggregate {
-            input,
-            group,
-            aggs,
-            schema,
-        } => {
+        PhysNode::GlobalAggregate { input, group, aggs, schema } => {
             let input = exchange(place(*input), hash_or_gather(group.clone()));
-            PhysNode::GlobalAggregate {
-                input: Box::new(input),
-                group,
-                aggs,
+            PhysNode::GlobalAggregate { input: Box::new(input), group, aggs, schema }
+        }
+        PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, schema } => {
+            PhysNode::LookupJoin {
+                stream: Box::new(place(*stream)),
+                table,
+                join_type,
+                stream_keys,
+                table_keys,
+                residual,
                 schema,
             }
         }
-        PhysNode::LookupJoin {
-            stream,
-            table,
-            join_type,
-            stream_keys,
-            table_keys,
-            residual,
-            schema,
-        } => PhysNode::LookupJoin {
-            stream: Box::new(place(*stream)),
-            table,
-            join_type,
-            stream_keys,
-            table_keys,
-            residual,
-            schema,
-        },
         PhysNode::WindowJoin {
             left,
             right,

@@ -128,16 +128,9 @@ impl PhysNode {
     pub fn stateful_operators(&self) -> usize {
         let own = usize::from(!matches!(
             self,
-            PhysNode::Source { .. }
-                | PhysNode::Calc { .. }
-                | PhysNode::WindowAssign { .. }
-                | PhysNode::Exchange { .. }
+            PhysNode::Source { .. } | PhysNode::Calc { .. } | PhysNode::WindowAssign { .. } | PhysNode::Exchange { .. }
         ));
-        own + self
-            .children()
-            .iter()
-            .map(|c| c.stateful_operators())
-            .sum::<usize>()
+        own + self.children().iter().map(|c| c.stateful_operators()).sum::<usize>()
     }
 
     pub fn children(&self) -> Vec<&PhysNode> {
@@ -149,8 +142,7 @@ impl PhysNode {
             | PhysNode::WindowAggregate { input, .. }
             | PhysNode::GlobalAggregate { input, .. } => vec![input],
             PhysNode::LookupJoin { stream, table, .. } => vec![stream, table],
-            PhysNode::WindowJoin { left, right, .. }
-            | PhysNode::IntervalJoin { left, right, .. } => {
+            PhysNode::WindowJoin { left, right, .. } | PhysNode::IntervalJoin { left, right, .. } => {
                 vec![left, right]
             }
         }
@@ -199,28 +191,19 @@ impl PhysicalPlan {
         let pipelines = sinks
             .into_iter()
             .map(|(sink, plan)| {
-                let root = lower(
-                    crate::optimize::optimize(plan),
-                    catalog,
-                    settings.parallelism,
-                );
+                let root = lower(crate::optimize::optimize(plan), catalog, settings.parallelism);
                 let root = crate::parallel::distribute(root, &sink, settings.parallelism);
                 Pipeline { sink, root }
             })
             .collect();
-        PhysicalPlan {
-            pipelines,
-            settings,
-        }
+        PhysicalPlan { pipelines, settings }
     }
 
     /// A stable 64-bit fingerprint (FNV-1a over the canonical JSON form) of the operators and
     /// their configuration; execution settings that do not change results are left out.
     pub fn fingerprint(&self) -> u64 {
         let json = serde_json::to_string(&self.pipelines).expect("plans always serialise");
-        json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-        })
+        json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
     }
 }
 
@@ -233,53 +216,19 @@ fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) 
         }
         LogicalPlan::Filter { input, predicate } => {
             let schema = input.schema().clone();
-            PhysNode::Calc {
-                input: rec(*input),
-                filter: Some(predicate),
-                project: None,
-                schema,
-            }
+            PhysNode::Calc { input: rec(*input), filter: Some(predicate), project: None, schema }
         }
-        LogicalPlan::Project {
-            input,
-            exprs,
-            schema,
-        } => match *input {
-            LogicalPlan::Filter { input, predicate } => PhysNode::Calc {
-                input: rec(*input),
-                filter: Some(predicate),
-                project: Some(exprs),
-                schema,
-            },
-            other => PhysNode::Calc {
-                input: rec(other),
-                filter: None,
-                project: Some(exprs),
-                schema,
-            },
+        LogicalPlan::Project { input, exprs, schema } => match *input {
+            LogicalPlan::Filter { input, predicate } => {
+                PhysNode::Calc { input: rec(*input), filter: Some(predicate), project: Some(exprs), schema }
+            }
+            other => PhysNode::Calc { input: rec(other), filter: None, project: Some(exprs), schema },
         },
-        LogicalPlan::WindowTvf {
-            input,
-            window,
-            time_col,
-            schema,
-            ..
-        } => {
+        LogicalPlan::WindowTvf { input, window, time_col, schema, .. } => {
             // SESSION windows only exist inside an aggregate; the binder rejects other uses.
-            PhysNode::WindowAssign {
-                input: rec(*input),
-                window,
-                time_col,
-                schema,
-            }
+            PhysNode::WindowAssign { input: rec(*input), window, time_col, schema }
         }
-        LogicalPlan::Aggregate {
-            input,
-            group,
-            window: Some((window, time_col)),
-            aggs,
-            schema,
-        } => {
+        LogicalPlan::Aggregate { input, group, window: Some((window, time_col)), aggs, schema } => {
             let mut keys: Vec<GroupKey> = group.into_iter().map(GroupKey::Expr).collect();
             keys.push(GroupKey::WindowStart);
             keys.push(GroupKey::WindowEnd);
@@ -291,23 +240,10 @@ fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) 
                 schema,
             }
         }
-        LogicalPlan::Aggregate {
-            input,
-            group,
-            window: None,
-            aggs,
-            schema,
-        } => lower_aggregate(*input, group, aggs, schema, catalog, parallelism),
-        LogicalPlan::Join {
-            left,
-            right,
-            kind,
-            join_type,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        } => match kind {
+        LogicalPlan::Aggregate { input, group, window: None, aggs, schema } => {
+            lower_aggregate(*input, group, aggs, schema, catalog, parallelism)
+        }
+        LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, schema } => match kind {
             JoinKind::Lookup => PhysNode::LookupJoin {
                 stream: rec(*left),
                 table: rec(*right),
@@ -317,12 +253,7 @@ fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) 
                 residual,
                 schema,
             },
-            JoinKind::Window {
-                left_start,
-                left_end,
-                right_start,
-                right_end,
-            } => PhysNode::WindowJoin {
+            JoinKind::Window { left_start, left_end, right_start, right_end } => PhysNode::WindowJoin {
                 left: rec(*left),
                 right: rec(*right),
                 join_type,
@@ -335,12 +266,7 @@ fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) 
                 residual,
                 schema,
             },
-            JoinKind::Interval {
-                left_time,
-                right_time,
-                lower,
-                upper,
-            } => PhysNode::IntervalJoin {
+            JoinKind::Interval { left_time, right_time, lower, upper } => PhysNode::IntervalJoin {
                 left: rec(*left),
                 right: rec(*right),
                 left_time,
@@ -369,20 +295,11 @@ fn lower_aggregate(
 ) -> PhysNode {
     let in_schema = input.schema().clone();
     let role_of = |e: &Expr| e.as_column().map(|c| in_schema.fields[c].role);
-    let start = group
-        .iter()
-        .position(|e| role_of(e) == Some(FieldRole::WindowStart));
-    let end = group
-        .iter()
-        .position(|e| role_of(e) == Some(FieldRole::WindowEnd));
+    let start = group.iter().position(|e| role_of(e) == Some(FieldRole::WindowStart));
+    let end = group.iter().position(|e| role_of(e) == Some(FieldRole::WindowEnd));
     let (Some(start), Some(end)) = (start, end) else {
         let input = Box::new(lower(input, catalog, parallelism));
-        return PhysNode::GlobalAggregate {
-            input,
-            group,
-            aggs,
-            schema,
-        };
+        return PhysNode::GlobalAggregate { input, group, aggs, schema };
     };
     let keys = |group: Vec<Expr>| -> Vec<GroupKey> {
         group
@@ -395,32 +312,15 @@ fn lower_aggregate(
             })
             .collect()
     };
-    if let LogicalPlan::WindowTvf {
-        input: tvf_input,
-        window,
-        time_col,
-        ..
-    } = &input
-    {
+    if let LogicalPlan::WindowTvf { input: tvf_input, window, time_col, .. } = &input {
         let n = tvf_input.schema().len();
-        let other_keys_ok = group
-            .iter()
-            .enumerate()
-            .all(|(i, e)| i == start || i == end || e.columns().iter().all(|c| *c < n));
-        let aggs_ok = aggs.iter().all(|a| {
-            a.arg
-                .iter()
-                .chain(a.filter.iter())
-                .all(|e| e.columns().iter().all(|c| *c < n))
-        });
+        let other_keys_ok =
+            group.iter().enumerate().all(|(i, e)| i == start || i == end || e.columns().iter().all(|c| *c < n));
+        let aggs_ok =
+            aggs.iter().all(|a| a.arg.iter().chain(a.filter.iter()).all(|e| e.columns().iter().all(|c| *c < n)));
         if other_keys_ok && aggs_ok {
             let (window, time_col) = (*window, *time_col);
-            let LogicalPlan::WindowTvf {
-                input: tvf_input, ..
-            } = input
-            else {
-                unreachable!()
-            };
+            let LogicalPlan::WindowTvf { input: tvf_input, .. } = input else { unreachable!() };
             return PhysNode::WindowAggregate {
                 input: Box::new(lower(*tvf_input, catalog, parallelism)),
                 spec: WindowSpec::Assign { window, time_col },
@@ -430,9 +330,7 @@ fn lower_aggregate(
             };
         }
     }
-    let start_col = group[start]
-        .as_column()
-        .expect("window start key is a column");
+    let start_col = group[start].as_column().expect("window start key is a column");
     let end_col = group[end].as_column().expect("window end key is a column");
     PhysNode::WindowAggregate {
         input: Box::new(lower(input, catalog, parallelism)),

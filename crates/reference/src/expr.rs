@@ -9,20 +9,12 @@ pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
     Ok(match &e.kind {
         ExprKind::Column(i) => row[*i].clone(),
         ExprKind::Literal(v) => v.clone(),
-        ExprKind::Binary {
-            op: BinOp::And,
-            left,
-            right,
-        } => match (eval(left, row)?, eval(right, row)?) {
+        ExprKind::Binary { op: BinOp::And, left, right } => match (eval(left, row)?, eval(right, row)?) {
             (Value::Bool(false), _) | (_, Value::Bool(false)) => Value::Bool(false),
             (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
             _ => Value::Null,
         },
-        ExprKind::Binary {
-            op: BinOp::Or,
-            left,
-            right,
-        } => match (eval(left, row)?, eval(right, row)?) {
+        ExprKind::Binary { op: BinOp::Or, left, right } => match (eval(left, row)?, eval(right, row)?) {
             (Value::Bool(true), _) | (_, Value::Bool(true)) => Value::Bool(true),
             (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
             _ => Value::Null,
@@ -59,10 +51,7 @@ pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
         },
         ExprKind::IsNull { expr, negated } => Value::Bool(eval(expr, row)?.is_null() != *negated),
         ExprKind::Cast(x) => scalar::cast_value(&eval(x, row)?, e.ty).map_err(|e| e.to_string())?,
-        ExprKind::Case {
-            branches,
-            otherwise,
-        } => {
+        ExprKind::Case { branches, otherwise } => {
             for (w, t) in branches {
                 if eval(w, row)? == Value::Bool(true) {
                     return eval(t, row);
@@ -73,26 +62,14 @@ pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
                 None => Value::Null,
             }
         }
-        ExprKind::Like {
-            expr,
-            pattern,
-            negated,
-        } => match eval(expr, row)? {
-            Value::Str(s) => {
-                Value::Bool(scalar::like(&s, &pattern.chars().collect::<Vec<_>>()) != *negated)
-            }
+        ExprKind::Like { expr, pattern, negated } => match eval(expr, row)? {
+            Value::Str(s) => Value::Bool(scalar::like(&s, &pattern.chars().collect::<Vec<_>>()) != *negated),
             _ => Value::Null,
         },
         ExprKind::Call { func, args } => {
-            let vals: Vec<Value> = args
-                .iter()
-                .map(|a| eval(a, row))
-                .collect::<Result<_, _>>()?;
+            let vals: Vec<Value> = args.iter().map(|a| eval(a, row)).collect::<Result<_, _>>()?;
             match func {
-                Func::Coalesce => vals
-                    .into_iter()
-                    .find(|v| !v.is_null())
-                    .unwrap_or(Value::Null),
+                Func::Coalesce => vals.into_iter().find(|v| !v.is_null()).unwrap_or(Value::Null),
                 Func::If => {
                     if vals[0] == Value::Bool(true) {
                         vals[1].clone()

@@ -18,16 +18,10 @@ pub use expr::eval;
 pub type Row = Vec<Value>;
 
 /// Evaluates `plan`; `input` gives the rows of each scanned table.
-pub fn evaluate(
-    plan: &LogicalPlan,
-    input: &dyn Fn(&TableDef) -> Vec<Row>,
-) -> Result<Vec<Row>, String> {
+pub fn evaluate(plan: &LogicalPlan, input: &dyn Fn(&TableDef) -> Vec<Row>) -> Result<Vec<Row>, String> {
     match plan {
         LogicalPlan::Scan { table } => Ok(input(table)),
-        LogicalPlan::Filter {
-            input: i,
-            predicate,
-        } => {
+        LogicalPlan::Filter { input: i, predicate } => {
             let mut out = Vec::new();
             for r in evaluate(i, input)? {
                 if eval(predicate, &r)? == Value::Bool(true) {
@@ -36,18 +30,10 @@ pub fn evaluate(
             }
             Ok(out)
         }
-        LogicalPlan::Project {
-            input: i, exprs, ..
-        } => evaluate(i, input)?
-            .iter()
-            .map(|r| exprs.iter().map(|e| eval(e, r)).collect())
-            .collect(),
-        LogicalPlan::WindowTvf {
-            input: i,
-            window,
-            time_col,
-            ..
-        } => {
+        LogicalPlan::Project { input: i, exprs, .. } => {
+            evaluate(i, input)?.iter().map(|r| exprs.iter().map(|e| eval(e, r)).collect()).collect()
+        }
+        LogicalPlan::WindowTvf { input: i, window, time_col, .. } => {
             let mut out = Vec::new();
             for r in evaluate(i, input)? {
                 let Some(ts) = r[*time_col].as_i64() else {
@@ -55,40 +41,18 @@ pub fn evaluate(
                 };
                 for (s, e) in windows(ts, *window) {
                     let mut row = r.clone();
-                    row.extend([
-                        Value::Timestamp(s),
-                        Value::Timestamp(e),
-                        Value::Timestamp(e - 1),
-                    ]);
+                    row.extend([Value::Timestamp(s), Value::Timestamp(e), Value::Timestamp(e - 1)]);
                     out.push(row);
                 }
             }
             Ok(out)
         }
-        LogicalPlan::Aggregate {
-            input: i,
-            group,
-            window,
-            aggs,
-            schema,
-        } => {
+        LogicalPlan::Aggregate { input: i, group, window, aggs, schema } => {
             let _ = schema;
-            if let LogicalPlan::WindowTvf {
-                input: inner,
-                window: WindowKind::Session { gap },
-                time_col,
-                ..
-            } = i.as_ref()
+            if let LogicalPlan::WindowTvf { input: inner, window: WindowKind::Session { gap }, time_col, .. } =
+                i.as_ref()
             {
-                return session_tvf_aggregate(
-                    inner,
-                    *gap,
-                    *time_col,
-                    i.schema().len() - 3,
-                    group,
-                    aggs,
-                    input,
-                );
+                return session_tvf_aggregate(inner, *gap, *time_col, i.schema().len() - 3, group, aggs, input);
             }
             let rows = evaluate(i, input)?;
             match window {
@@ -115,8 +79,7 @@ pub fn evaluate(
                     let mut keyed = Vec::new();
                     for r in &rows {
                         let Some(ts) = r[*t].as_i64() else { continue };
-                        let key: Row =
-                            group.iter().map(|g| eval(g, r)).collect::<Result<_, _>>()?;
+                        let key: Row = group.iter().map(|g| eval(g, r)).collect::<Result<_, _>>()?;
                         for (s, e) in windows(ts, *w) {
                             let mut k = key.clone();
                             k.extend([Value::Timestamp(s), Value::Timestamp(e)]);
@@ -127,16 +90,7 @@ pub fn evaluate(
                 }
             }
         }
-        LogicalPlan::Join {
-            left,
-            right,
-            kind,
-            join_type,
-            left_keys,
-            right_keys,
-            residual,
-            ..
-        } => {
+        LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, .. } => {
             let (l, r) = (evaluate(left, input)?, evaluate(right, input)?);
             let nr = right.schema().len();
             let mut out = Vec::new();
@@ -150,21 +104,15 @@ pub fn evaluate(
                     }
                     ok &= match kind {
                         JoinKind::Lookup => true,
-                        JoinKind::Window {
-                            left_start,
-                            left_end,
-                            right_start,
-                            right_end,
-                        } => lr[*left_start] == rr[*right_start] && lr[*left_end] == rr[*right_end],
-                        JoinKind::Interval {
-                            left_time,
-                            right_time,
-                            lower,
-                            upper,
-                        } => match (lr[*left_time].as_i64(), rr[*right_time].as_i64()) {
-                            (Some(lt), Some(rt)) => rt + lower <= lt && lt <= rt + upper,
-                            _ => false,
-                        },
+                        JoinKind::Window { left_start, left_end, right_start, right_end } => {
+                            lr[*left_start] == rr[*right_start] && lr[*left_end] == rr[*right_end]
+                        }
+                        JoinKind::Interval { left_time, right_time, lower, upper } => {
+                            match (lr[*left_time].as_i64(), rr[*right_time].as_i64()) {
+                                (Some(lt), Some(rt)) => rt + lower <= lt && lt <= rt + upper,
+                                _ => false,
+                            }
+                        }
                     };
                     if !ok {
                         continue;
@@ -218,28 +166,17 @@ fn keyed_by<'a>(
     rows: &[Row],
     keys: impl Iterator<Item = &'a darwin_plan::Expr> + Clone,
 ) -> Result<Vec<(Row, Row)>, String> {
-    rows.iter()
-        .map(|r| {
-            Ok((
-                keys.clone()
-                    .map(|g| eval(g, r))
-                    .collect::<Result<Row, String>>()?,
-                r.clone(),
-            ))
-        })
-        .collect()
+    rows.iter().map(|r| Ok((keys.clone().map(|g| eval(g, r)).collect::<Result<Row, String>>()?, r.clone()))).collect()
 }
 
 /// Groups rows by key, keeping the first-seen order of keys.
 fn group_by(keyed: Vec<(Row, Row)>) -> Vec<(Row, Vec<Row>)> {
     let mut groups: Vec<(Row, Vec<Row>)> = Vec::new();
     for (k, r) in keyed {
-        match groups.iter_mut().find(|(g, _)| {
-            g.len() == k.len()
-                && g.iter()
-                    .zip(&k)
-                    .all(|(a, b)| a.total_cmp(b) == Ordering::Equal)
-        }) {
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.len() == k.len() && g.iter().zip(&k).all(|(a, b)| a.total_cmp(b) == Ordering::Equal))
+        {
             Some((_, rows)) => rows.push(r),
             None => groups.push((k, vec![r])),
         }
@@ -277,24 +214,14 @@ fn session_tvf_aggregate(
 ) -> Result<Vec<Row>, String> {
     let rows = evaluate(inner, input)?;
     // Keys that are not window bounds define the session partitions.
-    let keyed = keyed_by(
-        &rows,
-        group.iter().filter(|g| g.as_column().is_none_or(|c| c < n)),
-    )?;
+    let keyed = keyed_by(&rows, group.iter().filter(|g| g.as_column().is_none_or(|c| c < n)))?;
     let mut out_keyed = Vec::new();
     for (_, members) in group_by(keyed) {
         for (s, e, rows) in sessions(members, time_col, gap) {
             for r in rows {
                 let mut ext = r.clone();
-                ext.extend([
-                    Value::Timestamp(s),
-                    Value::Timestamp(e),
-                    Value::Timestamp(e - 1),
-                ]);
-                let key: Row = group
-                    .iter()
-                    .map(|g| eval(g, &ext))
-                    .collect::<Result<_, _>>()?;
+                ext.extend([Value::Timestamp(s), Value::Timestamp(e), Value::Timestamp(e - 1)]);
+                let key: Row = group.iter().map(|g| eval(g, &ext)).collect::<Result<_, _>>()?;
                 out_keyed.push((key, r));
             }
         }
@@ -348,22 +275,13 @@ fn aggregate(a: &AggCall, rows: &[Row]) -> Result<Value, String> {
         return Ok(Value::Null);
     }
     Ok(match a.func {
-        AggFunc::Min => vals
-            .into_iter()
-            .min_by(|x, y| x.total_cmp(y))
-            .unwrap_or(Value::Null),
-        AggFunc::Max => vals
-            .into_iter()
-            .max_by(|x, y| x.total_cmp(y))
-            .unwrap_or(Value::Null),
+        AggFunc::Min => vals.into_iter().min_by(|x, y| x.total_cmp(y)).unwrap_or(Value::Null),
+        AggFunc::Max => vals.into_iter().max_by(|x, y| x.total_cmp(y)).unwrap_or(Value::Null),
         AggFunc::Sum | AggFunc::Avg => {
             let n = vals.len() as i64;
             match &vals[0] {
                 Value::Int(_) | Value::BigInt(_) => {
-                    let s = vals
-                        .iter()
-                        .filter_map(Value::as_i64)
-                        .fold(0i64, i64::wrapping_add);
+                    let s = vals.iter().filter_map(Value::as_i64).fold(0i64, i64::wrapping_add);
                     let v = if a.func == AggFunc::Sum { s } else { s / n };
                     if matches!(vals[0], Value::Int(_)) {
                         Value::Int(v as i32)
@@ -373,23 +291,15 @@ fn aggregate(a: &AggCall, rows: &[Row]) -> Result<Value, String> {
                 }
                 Value::Double(_) => {
                     let s: f64 = vals.iter().filter_map(Value::as_f64).sum();
-                    Value::Double(if a.func == AggFunc::Sum {
-                        s
-                    } else {
-                        s / n as f64
-                    })
+                    Value::Double(if a.func == AggFunc::Sum { s } else { s / n as f64 })
                 }
                 Value::Decimal(_, scale) => {
-                    let s: i128 = vals
-                        .iter()
-                        .map(|v| if let Value::Decimal(m, _) = v { *m } else { 0 })
-                        .sum();
+                    let s: i128 = vals.iter().map(|v| if let Value::Decimal(m, _) = v { *m } else { 0 }).sum();
                     if a.func == AggFunc::Sum {
                         Value::Decimal(s, *scale)
                     } else {
                         let out = a.ty.scale();
-                        let scaled =
-                            darwin_runtime::scalar::rescale(s, *scale, out + 1) / n as i128;
+                        let scaled = darwin_runtime::scalar::rescale(s, *scale, out + 1) / n as i128;
                         Value::Decimal(darwin_runtime::scalar::rescale(scaled, out + 1, out), out)
                     }
                 }

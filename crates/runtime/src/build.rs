@@ -76,79 +76,40 @@ struct Builder<'a> {
 impl Builder<'_> {
     fn build(&mut self, node: &PhysNode) -> Result<Box<dyn Operator>> {
         Ok(match node {
-            PhysNode::Exchange {
-                input,
-                partitioning,
-                ..
-            } => {
+            PhysNode::Exchange { input, partitioning, .. } => {
                 let id = self.next_exchange;
                 self.next_exchange += 1;
                 let input = self.build(input)?;
-                let inbox = self.inboxes[id]
-                    .take()
-                    .expect("each exchange is built once per worker");
-                Box::new(ExchangeOp::new(
-                    input,
-                    partitioning.clone(),
-                    self.worker,
-                    self.senders[id].clone(),
-                    inbox,
-                ))
+                let inbox = self.inboxes[id].take().expect("each exchange is built once per worker");
+                Box::new(ExchangeOp::new(input, partitioning.clone(), self.worker, self.senders[id].clone(), inbox))
             }
             PhysNode::Source { table, partitions } => {
                 let reader = self.factory.open_source(table, *partitions)?;
-                let c = Arc::new(SourceCounters {
-                    name: table.name.clone(),
-                    ..Default::default()
-                });
+                let c = Arc::new(SourceCounters { name: table.name.clone(), ..Default::default() });
                 self.sources.push(c.clone());
                 let (w, n, all) = (self.worker, self.workers, self.replicated);
                 let wm = table.watermark.as_ref().map(|w| w.expr.clone());
-                Box::new(SourceOp::new(reader, wm, self.batch_size, c, &|p| {
-                    all || p % n == w
-                }))
+                Box::new(SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w))
             }
-            PhysNode::Calc {
-                input,
-                filter,
-                project,
-                ..
-            } => Box::new(CalcOp::new(
-                self.build(input)?,
-                filter.clone(),
-                project.clone(),
-            )),
-            PhysNode::WindowAssign {
-                input,
-                window,
-                time_col,
-                ..
-            } => Box::new(WindowAssignOp::new(
-                self.build(input)?,
-                *window,
-                *time_col,
-                self.counters.clone(),
-            )),
-            PhysNode::WindowAggregate {
-                input,
-                spec,
-                group,
-                aggs,
-                ..
-            } => {
+            PhysNode::Calc { input, filter, project, .. } => {
+                Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone()))
+            }
+            PhysNode::WindowAssign { input, window, time_col, .. } => {
+                Box::new(WindowAssignOp::new(self.build(input)?, *window, *time_col, self.counters.clone()))
+            }
+            PhysNode::WindowAggregate { input, spec, group, aggs, .. } => {
                 let input_op = self.build(input)?;
                 match spec {
-                    WindowSpec::Assign {
-                        window: WindowKind::Session { gap },
-                        time_col,
-                    } => Box::new(SessionAggOp::new(
-                        input_op,
-                        *gap,
-                        *time_col,
-                        group.clone(),
-                        aggs.clone(),
-                        self.counters.clone(),
-                    )),
+                    WindowSpec::Assign { window: WindowKind::Session { gap }, time_col } => {
+                        Box::new(SessionAggOp::new(
+                            input_op,
+                            *gap,
+                            *time_col,
+                            group.clone(),
+                            aggs.clone(),
+                            self.counters.clone(),
+                        ))
+                    }
                     _ => Box::new(WindowAggOp::new(
                         input_op,
                         spec.clone(),
@@ -158,23 +119,10 @@ impl Builder<'_> {
                     )),
                 }
             }
-            PhysNode::GlobalAggregate {
-                input, group, aggs, ..
-            } => Box::new(GlobalAggOp::new(
-                self.build(input)?,
-                group.clone(),
-                aggs.clone(),
-                self.counters.clone(),
-            )),
-            PhysNode::LookupJoin {
-                stream,
-                table,
-                join_type,
-                stream_keys,
-                table_keys,
-                residual,
-                ..
-            } => {
+            PhysNode::GlobalAggregate { input, group, aggs, .. } => {
+                Box::new(GlobalAggOp::new(self.build(input)?, group.clone(), aggs.clone(), self.counters.clone()))
+            }
+            PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, .. } => {
                 let was = std::mem::replace(&mut self.replicated, true);
                 let table_op = self.build(table);
                 self.replicated = was;
@@ -213,12 +161,7 @@ impl Builder<'_> {
                     left_types: left.schema().types(),
                     right_types: right.schema().types(),
                 };
-                Box::new(WindowJoinOp::new(
-                    self.build(left)?,
-                    self.build(right)?,
-                    spec,
-                    self.counters.clone(),
-                ))
+                Box::new(WindowJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone()))
             }
             PhysNode::IntervalJoin {
                 left,
@@ -243,12 +186,7 @@ impl Builder<'_> {
                     left_types: left.schema().types(),
                     right_types: right.schema().types(),
                 };
-                Box::new(IntervalJoinOp::new(
-                    self.build(left)?,
-                    self.build(right)?,
-                    spec,
-                    self.counters.clone(),
-                ))
+                Box::new(IntervalJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone()))
             }
         })
     }
@@ -264,24 +202,13 @@ pub struct Progress {
 
 fn count_exchanges(node: &PhysNode) -> usize {
     usize::from(matches!(node, PhysNode::Exchange { .. }))
-        + node
-            .children()
-            .iter()
-            .map(|c| count_exchanges(c))
-            .sum::<usize>()
+        + node.children().iter().map(|c| count_exchanges(c)).sum::<usize>()
 }
 
 /// Whether worker `w` writes this pipeline's rows: all workers for a parallel sink, worker 0
 /// when the plan gathers the rows to it.
 fn writes_sink(root: &PhysNode, worker: usize) -> bool {
-    worker == 0
-        || !matches!(
-            root,
-            PhysNode::Exchange {
-                partitioning: Partitioning::Gather,
-                ..
-            }
-        )
+    worker == 0 || !matches!(root, PhysNode::Exchange { partitioning: Partitioning::Gather, .. })
 }
 
 struct WorkerResult {
@@ -320,17 +247,8 @@ fn worker(
     let mut pipes = Vec::new();
     for p in &plan.pipelines {
         let root = b.build(&p.root)?;
-        let sink = if writes_sink(&p.root, w) {
-            Some(factory.open_sink(&p.sink)?)
-        } else {
-            None
-        };
-        pipes.push(Running {
-            root,
-            sink,
-            written: 0,
-            done: false,
-        });
+        let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink)?) } else { None };
+        pipes.push(Running { root, sink, written: 0, done: false });
     }
     let mut last_read = 0;
     let mut idle_rounds = 0u32;
@@ -347,9 +265,7 @@ fn worker(
                 Some(Msg::Batch(batch)) => {
                     idle = false;
                     p.written += batch.num_rows as u64;
-                    shared
-                        .written
-                        .fetch_add(batch.num_rows as u64, Ordering::Relaxed);
+                    shared.written.fetch_add(batch.num_rows as u64, Ordering::Relaxed);
                     match &mut p.sink {
                         Some(s) => s.write(&batch)?,
                         None => {
@@ -368,11 +284,7 @@ fn worker(
                 }
             }
         }
-        let read: u64 = b
-            .sources
-            .iter()
-            .map(|s| s.read.load(Ordering::Relaxed))
-            .sum();
+        let read: u64 = b.sources.iter().map(|s| s.read.load(Ordering::Relaxed)).sum();
         shared.read.fetch_add(read - last_read, Ordering::Relaxed);
         last_read = read;
         // Waiting for rows from other workers: spin briefly, then yield the core, and sleep only
@@ -394,13 +306,7 @@ fn worker(
         sources: b
             .sources
             .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.read.load(Ordering::Relaxed),
-                    s.skipped.load(Ordering::Relaxed),
-                )
-            })
+            .map(|s| (s.name.clone(), s.read.load(Ordering::Relaxed), s.skipped.load(Ordering::Relaxed)))
             .collect(),
         written: pipes.iter().map(|p| p.written).collect(),
     })
@@ -425,11 +331,7 @@ pub fn run(
 ) -> Result<RunSummary> {
     let start = Instant::now();
     let n = plan.settings.parallelism.max(1);
-    let exchanges: usize = plan
-        .pipelines
-        .iter()
-        .map(|p| count_exchanges(&p.root))
-        .sum();
+    let exchanges: usize = plan.pipelines.iter().map(|p| count_exchanges(&p.root)).sum();
     let mut senders: Vec<Vec<SyncSender<Channel>>> = Vec::new();
     let mut inboxes: Vec<Vec<Option<Receiver<Channel>>>> = (0..n).map(|_| Vec::new()).collect();
     for _ in 0..exchanges {
@@ -498,10 +400,7 @@ pub fn run(
         }
     }
     if !errors.is_empty() {
-        let first = errors
-            .iter()
-            .position(|e| !e.to_string().contains("another worker failed"))
-            .unwrap_or(0);
+        let first = errors.iter().position(|e| !e.to_string().contains("another worker failed")).unwrap_or(0);
         return Err(errors.swap_remove(first));
     }
     let mut sources: Vec<(String, u64, u64)> = Vec::new();

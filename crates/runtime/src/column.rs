@@ -15,10 +15,7 @@ impl StrVec {
     pub fn with_capacity(n: usize) -> Self {
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0);
-        StrVec {
-            offsets,
-            bytes: Vec::with_capacity(n * 8),
-        }
+        StrVec { offsets, bytes: Vec::with_capacity(n * 8) }
     }
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
@@ -88,9 +85,7 @@ impl Column {
     }
 
     pub fn null_count(&self) -> usize {
-        self.validity
-            .as_ref()
-            .map_or(0, |v| v.iter().filter(|b| !**b).count())
+        self.validity.as_ref().map_or(0, |v| v.iter().filter(|b| !**b).count())
     }
 
     /// One value, for the slow paths (sinks, reference checks, rare functions).
@@ -113,20 +108,14 @@ impl Column {
     pub fn i64s(&self) -> &[i64] {
         match &self.data {
             ColumnData::I64(v) => v,
-            other => panic!(
-                "expected an i64 column, found {:?}",
-                std::mem::discriminant(other)
-            ),
+            other => panic!("expected an i64 column, found {:?}", std::mem::discriminant(other)),
         }
     }
 
     pub fn bools(&self) -> &[bool] {
         match &self.data {
             ColumnData::Bool(v) => v,
-            other => panic!(
-                "expected a bool column, found {:?}",
-                std::mem::discriminant(other)
-            ),
+            other => panic!("expected a bool column, found {:?}", std::mem::discriminant(other)),
         }
     }
 
@@ -154,12 +143,7 @@ impl Column {
 
     /// Rows where `mask` is true.
     pub fn filter(&self, mask: &[bool]) -> Column {
-        let idx: Vec<u32> = mask
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| **m)
-            .map(|(i, _)| i as u32)
-            .collect();
+        let idx: Vec<u32> = mask.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i as u32).collect();
         self.take(&idx)
     }
 
@@ -173,12 +157,8 @@ impl Column {
             }
             (Value::Bool(x), _) => ColumnData::Bool(vec![*x; n]),
             (Value::Int(x), PhysicalType::I32) => ColumnData::I32(vec![*x; n]),
-            (v, PhysicalType::I64) if v.as_i64().is_some() => {
-                ColumnData::I64(vec![v.as_i64().unwrap_or_default(); n])
-            }
-            (v, PhysicalType::F64) if v.as_f64().is_some() => {
-                ColumnData::F64(vec![v.as_f64().unwrap_or_default(); n])
-            }
+            (v, PhysicalType::I64) if v.as_i64().is_some() => ColumnData::I64(vec![v.as_i64().unwrap_or_default(); n]),
+            (v, PhysicalType::F64) if v.as_f64().is_some() => ColumnData::F64(vec![v.as_f64().unwrap_or_default(); n]),
             (Value::Decimal(m, s), PhysicalType::I128) => {
                 ColumnData::I128(vec![crate::scalar::rescale(*m, *s, ty.scale()); n])
             }
@@ -212,12 +192,7 @@ impl ColumnBuilder {
             PhysicalType::I128 => ColumnData::I128(Vec::with_capacity(capacity)),
             PhysicalType::Str => ColumnData::Str(StrVec::with_capacity(capacity)),
         };
-        ColumnBuilder {
-            ty,
-            data,
-            validity: Vec::with_capacity(capacity),
-            has_null: false,
-        }
+        ColumnBuilder { ty, data, validity: Vec::with_capacity(capacity), has_null: false }
     }
 
     pub fn len(&self) -> usize {
@@ -251,12 +226,8 @@ impl ColumnBuilder {
         match (&mut self.data, v) {
             (ColumnData::Bool(c), Value::Bool(b)) => c.push(*b),
             (ColumnData::I32(c), Value::Int(x)) => c.push(*x),
-            (ColumnData::I64(c), v) if v.as_i64().is_some() => {
-                c.push(v.as_i64().unwrap_or_default())
-            }
-            (ColumnData::F64(c), v) if v.as_f64().is_some() => {
-                c.push(v.as_f64().unwrap_or_default())
-            }
+            (ColumnData::I64(c), v) if v.as_i64().is_some() => c.push(v.as_i64().unwrap_or_default()),
+            (ColumnData::F64(c), v) if v.as_f64().is_some() => c.push(v.as_f64().unwrap_or_default()),
             (ColumnData::I128(c), Value::Decimal(m, s)) => {
                 c.push(crate::scalar::rescale(*m, *s, self.ty.scale()));
             }
@@ -301,14 +272,7 @@ impl ColumnBuilder {
     }
 
     pub fn finish(self) -> Column {
-        Column::new(
-            self.data,
-            if self.has_null {
-                Some(self.validity)
-            } else {
-                None
-            },
-        )
+        Column::new(self.data, if self.has_null { Some(self.validity) } else { None })
     }
 }
 
@@ -321,37 +285,20 @@ pub struct Batch {
 
 impl Batch {
     pub fn new(columns: Vec<Column>, num_rows: usize) -> Batch {
-        debug_assert!(
-            columns.iter().all(|c| c.len() == num_rows),
-            "columns of unequal length"
-        );
+        debug_assert!(columns.iter().all(|c| c.len() == num_rows), "columns of unequal length");
         Batch { columns, num_rows }
     }
 
     pub fn empty(types: &[DataType]) -> Batch {
-        Batch {
-            columns: types
-                .iter()
-                .map(|t| ColumnBuilder::new(*t, 0).finish())
-                .collect(),
-            num_rows: 0,
-        }
+        Batch { columns: types.iter().map(|t| ColumnBuilder::new(*t, 0).finish()).collect(), num_rows: 0 }
     }
 
     pub fn take(&self, indices: &[u32]) -> Batch {
-        Batch {
-            columns: self.columns.iter().map(|c| c.take(indices)).collect(),
-            num_rows: indices.len(),
-        }
+        Batch { columns: self.columns.iter().map(|c| c.take(indices)).collect(), num_rows: indices.len() }
     }
 
     pub fn filter(&self, mask: &[bool]) -> Batch {
-        let idx: Vec<u32> = mask
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| **m)
-            .map(|(i, _)| i as u32)
-            .collect();
+        let idx: Vec<u32> = mask.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i as u32).collect();
         if idx.len() == self.num_rows {
             return self.clone();
         }
@@ -360,28 +307,18 @@ impl Batch {
 
     /// One row as values (slow path).
     pub fn row(&self, i: usize, types: &[DataType]) -> Vec<Value> {
-        self.columns
-            .iter()
-            .zip(types)
-            .map(|(c, t)| c.get(i, *t))
-            .collect()
+        self.columns.iter().zip(types).map(|(c, t)| c.get(i, *t)).collect()
     }
 
     /// Builds a batch from rows of values (slow path: tests, lookup tables, small outputs).
     pub fn from_rows(rows: &[Vec<Value>], types: &[DataType]) -> Batch {
-        let mut builders: Vec<ColumnBuilder> = types
-            .iter()
-            .map(|t| ColumnBuilder::new(*t, rows.len()))
-            .collect();
+        let mut builders: Vec<ColumnBuilder> = types.iter().map(|t| ColumnBuilder::new(*t, rows.len())).collect();
         for r in rows {
             for (b, v) in builders.iter_mut().zip(r) {
                 b.push(v);
             }
         }
-        Batch::new(
-            builders.into_iter().map(ColumnBuilder::finish).collect(),
-            rows.len(),
-        )
+        Batch::new(builders.into_iter().map(ColumnBuilder::finish).collect(), rows.len())
     }
 
     /// Approximate heap size, for memory accounting.
@@ -406,8 +343,7 @@ impl Batch {
 /// Concatenates batches of the same schema.
 pub fn concat_batches(batches: &[Batch], types: &[DataType]) -> Batch {
     let n: usize = batches.iter().map(|b| b.num_rows).sum();
-    let mut builders: Vec<ColumnBuilder> =
-        types.iter().map(|t| ColumnBuilder::new(*t, n)).collect();
+    let mut builders: Vec<ColumnBuilder> = types.iter().map(|t| ColumnBuilder::new(*t, n)).collect();
     for b in batches {
         for (bld, col) in builders.iter_mut().zip(&b.columns) {
             for i in 0..b.num_rows {

@@ -7,12 +7,7 @@ pub enum RuntimeError {
     Eval { message: String },
     /// A record could not be decoded; names the source, position and column.
     #[error("malformed record in {source_name} at {position}, column '{column}': {message}")]
-    Malformed {
-        source_name: String,
-        position: String,
-        column: String,
-        message: String,
-    },
+    Malformed { source_name: String, position: String, column: String, message: String },
     #[error("I/O error on {path}: {err}")]
     Io { path: String, err: std::io::Error },
     #[error("{connector}: {message}")]
@@ -22,7 +17,5 @@ pub enum RuntimeError {
 pub type Result<T> = std::result::Result<T, RuntimeError>;
 
 pub fn eval_err(message: impl Into<String>) -> RuntimeError {
-    RuntimeError::Eval {
-        message: message.into(),
-    }
+    RuntimeError::Eval { message: message.into() }
 }

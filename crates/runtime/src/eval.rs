@@ -25,12 +25,8 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
     match &e.kind {
         ExprKind::Column(i) => Ok(batch.columns[*i].clone()),
         ExprKind::Literal(v) => Ok(Column::constant(v, e.ty, n)),
-        ExprKind::Binary { op, left, right }
-            if op.is_comparison() && matches!(right.kind, ExprKind::Literal(_)) =>
-        {
-            let ExprKind::Literal(v) = &right.kind else {
-                unreachable!()
-            };
+        ExprKind::Binary { op, left, right } if op.is_comparison() && matches!(right.kind, ExprKind::Literal(_)) => {
+            let ExprKind::Literal(v) = &right.kind else { unreachable!() };
             Ok(compare_scalar(*op, &eval(left, batch)?, v, right.ty))
         }
         ExprKind::Binary { op, left, right } => {
@@ -50,10 +46,7 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
                         buf.push_str(b.get(i));
                         out.push(&buf);
                     }
-                    Ok(Column::new(
-                        ColumnData::Str(out),
-                        and_validity(&l.validity, &r.validity),
-                    ))
+                    Ok(Column::new(ColumnData::Str(out), and_validity(&l.validity, &r.validity)))
                 }
                 op if op.is_comparison() => Ok(compare(*op, &l, &r)),
                 op => arithmetic(*op, &l, &r, left.ty, e.ty),
@@ -81,18 +74,9 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
             Ok(Column::new(ColumnData::Bool(v), None))
         }
         ExprKind::Cast(x) => cast(&eval(x, batch)?, x.ty, e.ty),
-        ExprKind::Case {
-            branches,
-            otherwise,
-        } => {
-            let conds: Vec<Column> = branches
-                .iter()
-                .map(|(w, _)| eval(w, batch))
-                .collect::<Result<_>>()?;
-            let vals: Vec<Column> = branches
-                .iter()
-                .map(|(_, t)| eval(t, batch))
-                .collect::<Result<_>>()?;
+        ExprKind::Case { branches, otherwise } => {
+            let conds: Vec<Column> = branches.iter().map(|(w, _)| eval(w, batch)).collect::<Result<_>>()?;
+            let vals: Vec<Column> = branches.iter().map(|(_, t)| eval(t, batch)).collect::<Result<_>>()?;
             let other = otherwise.as_ref().map(|o| eval(o, batch)).transpose()?;
             let mut b = ColumnBuilder::new(e.ty, n);
             for i in 0..n {
@@ -106,19 +90,11 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
             }
             Ok(b.finish())
         }
-        ExprKind::Like {
-            expr,
-            pattern,
-            negated,
-        } => {
+        ExprKind::Like { expr, pattern, negated } => {
             let c = eval(expr, batch)?;
-            let ColumnData::Str(s) = &c.data else {
-                unreachable!("LIKE on strings")
-            };
+            let ColumnData::Str(s) = &c.data else { unreachable!("LIKE on strings") };
             let pat: Vec<char> = pattern.chars().collect();
-            let v: Vec<bool> = (0..n)
-                .map(|i| scalar::like(s.get(i), &pat) != *negated)
-                .collect();
+            let v: Vec<bool> = (0..n).map(|i| scalar::like(s.get(i), &pat) != *negated).collect();
             Ok(Column::new(ColumnData::Bool(v), c.validity))
         }
         ExprKind::Call { func, args } => {
@@ -144,11 +120,7 @@ fn logic(op: BinOp, l: &Column, r: &Column) -> Column {
     let (a, b) = (l.bools(), r.bools());
     let n = a.len();
     if l.validity.is_none() && r.validity.is_none() {
-        let v = if op == BinOp::And {
-            zip(a, b, |x, y| x && y)
-        } else {
-            zip(a, b, |x, y| x || y)
-        };
+        let v = if op == BinOp::And { zip(a, b, |x, y| x && y) } else { zip(a, b, |x, y| x || y) };
         return Column::new(ColumnData::Bool(v), None);
     }
     // Three-valued logic: FALSE AND NULL = FALSE, TRUE OR NULL = TRUE.
@@ -189,8 +161,7 @@ fn compare(op: BinOp, l: &Column, r: &Column) -> Column {
         (ColumnData::F64(a), ColumnData::F64(b)) => cmp_op(op, a, b),
         (ColumnData::I128(a), ColumnData::I128(b)) => cmp_op(op, a, b),
         (ColumnData::Str(a), ColumnData::Str(b)) => {
-            let ord: Vec<std::cmp::Ordering> =
-                (0..a.len()).map(|i| a.get(i).cmp(b.get(i))).collect();
+            let ord: Vec<std::cmp::Ordering> = (0..a.len()).map(|i| a.get(i).cmp(b.get(i))).collect();
             ord.iter()
                 .map(|o| match op {
                     BinOp::Eq => o.is_eq(),
@@ -220,23 +191,14 @@ fn compare_scalar(op: BinOp, l: &Column, v: &Value, ty: DataType) -> Column {
         }
     }
     if v.is_null() {
-        return Column::new(
-            ColumnData::Bool(vec![false; l.len()]),
-            Some(vec![false; l.len()]),
-        );
+        return Column::new(ColumnData::Bool(vec![false; l.len()]), Some(vec![false; l.len()]));
     }
     let out = match (&l.data, v) {
         (ColumnData::Bool(a), Value::Bool(x)) => cmp(op, a, *x),
         (ColumnData::I32(a), Value::Int(x)) => cmp(op, a, *x),
-        (ColumnData::I64(a), v) if v.as_i64().is_some() => {
-            cmp(op, a, v.as_i64().unwrap_or_default())
-        }
-        (ColumnData::F64(a), v) if v.as_f64().is_some() => {
-            cmp(op, a, v.as_f64().unwrap_or_default())
-        }
-        (ColumnData::I128(a), Value::Decimal(m, s)) => {
-            cmp(op, a, crate::scalar::rescale(*m, *s, ty.scale()))
-        }
+        (ColumnData::I64(a), v) if v.as_i64().is_some() => cmp(op, a, v.as_i64().unwrap_or_default()),
+        (ColumnData::F64(a), v) if v.as_f64().is_some() => cmp(op, a, v.as_f64().unwrap_or_default()),
+        (ColumnData::I128(a), Value::Decimal(m, s)) => cmp(op, a, crate::scalar::rescale(*m, *s, ty.scale())),
         (ColumnData::Str(a), Value::Str(x)) => {
             let x = x.as_str();
             (0..a.len())
@@ -277,17 +239,9 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
                         )));
                     }
                     if op == BinOp::Div {
-                        $ctor(zip(
-                            a,
-                            b,
-                            |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_div(y) },
-                        ))
+                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_div(y) }))
                     } else {
-                        $ctor(zip(
-                            a,
-                            b,
-                            |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_rem(y) },
-                        ))
+                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_rem(y) }))
                     }
                 }
                 _ => unreachable!("not arithmetic"),
@@ -323,15 +277,9 @@ pub fn cast(c: &Column, from: DataType, to: DataType) -> Result<Column> {
         return Ok(c.clone());
     }
     let data = match (&c.data, to) {
-        (ColumnData::I32(v), BigInt) => {
-            Some(ColumnData::I64(v.iter().map(|x| *x as i64).collect()))
-        }
-        (ColumnData::I32(v), Double) => {
-            Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect()))
-        }
-        (ColumnData::I64(v), Double) if from == BigInt => {
-            Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect()))
-        }
+        (ColumnData::I32(v), BigInt) => Some(ColumnData::I64(v.iter().map(|x| *x as i64).collect())),
+        (ColumnData::I32(v), Double) => Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect())),
+        (ColumnData::I64(v), Double) if from == BigInt => Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect())),
         (ColumnData::I32(v), Decimal { scale, .. }) => {
             let f = 10i128.pow(scale as u32);
             Some(ColumnData::I128(v.iter().map(|x| *x as i128 * f).collect()))
@@ -348,9 +296,7 @@ pub fn cast(c: &Column, from: DataType, to: DataType) -> Result<Column> {
             let f = 10f64.powi(from.scale() as i32);
             Some(ColumnData::F64(v.iter().map(|x| *x as f64 / f).collect()))
         }
-        (ColumnData::I64(v), BigInt) | (ColumnData::I64(v), Timestamp) => {
-            Some(ColumnData::I64(v.clone()))
-        }
+        (ColumnData::I64(v), BigInt) | (ColumnData::I64(v), Timestamp) => Some(ColumnData::I64(v.clone())),
         _ => None,
     };
     if let Some(d) = data {
@@ -380,11 +326,7 @@ fn call(func: Func, args: &[Expr], cols: &[Column], ty: DataType, n: usize) -> R
         }
         Func::If => {
             for i in 0..n {
-                let pick = if cols[0].is_valid(i) && cols[0].bools()[i] {
-                    &cols[1]
-                } else {
-                    &cols[2]
-                };
+                let pick = if cols[0].is_valid(i) && cols[0].bools()[i] { &cols[1] } else { &cols[2] };
                 b.push_from(pick, i);
             }
             return Ok(b.finish());
@@ -436,8 +378,7 @@ mod tests {
 
     fn col(vals: &[Option<bool>]) -> Column {
         let mut b = ColumnBuilder::new(T::Boolean, vals.len());
-        vals.iter()
-            .for_each(|v| b.push(&v.map_or(Value::Null, Value::Bool)));
+        vals.iter().for_each(|v| b.push(&v.map_or(Value::Null, Value::Bool)));
         b.finish()
     }
 
@@ -448,11 +389,7 @@ mod tests {
         let r = col(&[t, f, n, f, n, n, t, t, f]);
         let and = logic(BinOp::And, &l, &r);
         let or = logic(BinOp::Or, &l, &r);
-        let get = |c: &Column| {
-            (0..9)
-                .map(|i| c.is_valid(i).then(|| c.bools()[i]))
-                .collect::<Vec<_>>()
-        };
+        let get = |c: &Column| (0..9).map(|i| c.is_valid(i).then(|| c.bools()[i])).collect::<Vec<_>>();
         assert_eq!(get(&and), vec![t, f, n, f, f, n, n, f, f]);
         assert_eq!(get(&or), vec![t, t, t, f, n, n, t, t, n]);
     }
@@ -460,63 +397,27 @@ mod tests {
     #[test]
     fn arithmetic_propagates_nulls_and_rejects_division_by_zero() {
         let batch = Batch::from_rows(
-            &[
-                vec![Value::BigInt(7), Value::BigInt(2)],
-                vec![Value::Null, Value::BigInt(0)],
-            ],
+            &[vec![Value::BigInt(7), Value::BigInt(2)], vec![Value::Null, Value::BigInt(0)]],
             &[T::BigInt, T::BigInt],
         );
-        let add = Expr::binary(
-            BinOp::Add,
-            Expr::column(0, T::BigInt),
-            Expr::column(1, T::BigInt),
-            T::BigInt,
-        );
+        let add = Expr::binary(BinOp::Add, Expr::column(0, T::BigInt), Expr::column(1, T::BigInt), T::BigInt);
         let c = eval(&add, &batch).unwrap();
-        assert_eq!(
-            (c.get(0, T::BigInt), c.get(1, T::BigInt)),
-            (Value::BigInt(9), Value::Null)
-        );
+        assert_eq!((c.get(0, T::BigInt), c.get(1, T::BigInt)), (Value::BigInt(9), Value::Null));
         // 7 / 2 = 3; NULL / 0 is NULL, not an error: only a valid zero divisor fails.
-        let div = Expr::binary(
-            BinOp::Div,
-            Expr::column(0, T::BigInt),
-            Expr::column(1, T::BigInt),
-            T::BigInt,
-        );
-        assert_eq!(
-            eval(&div, &batch).unwrap().get(0, T::BigInt),
-            Value::BigInt(3)
-        );
-        let zero = Batch::from_rows(
-            &[vec![Value::BigInt(1), Value::BigInt(0)]],
-            &[T::BigInt, T::BigInt],
-        );
-        assert!(eval(&div, &zero)
-            .unwrap_err()
-            .to_string()
-            .contains("division by zero"));
+        let div = Expr::binary(BinOp::Div, Expr::column(0, T::BigInt), Expr::column(1, T::BigInt), T::BigInt);
+        assert_eq!(eval(&div, &batch).unwrap().get(0, T::BigInt), Value::BigInt(3));
+        let zero = Batch::from_rows(&[vec![Value::BigInt(1), Value::BigInt(0)]], &[T::BigInt, T::BigInt]);
+        assert!(eval(&div, &zero).unwrap_err().to_string().contains("division by zero"));
     }
 
     #[test]
     fn casts_widen_integers_into_decimals() {
         let batch = Batch::from_rows(&[vec![Value::BigInt(250)], vec![Value::Null]], &[T::BigInt]);
-        let d = T::Decimal {
-            precision: 19,
-            scale: 3,
-        };
+        let d = T::Decimal { precision: 19, scale: 3 };
         let c = cast(&batch.columns[0], T::BigInt, d).unwrap();
-        assert_eq!(
-            (c.get(0, d), c.get(1, d)),
-            (Value::Decimal(250_000, 3), Value::Null)
-        );
+        assert_eq!((c.get(0, d), c.get(1, d)), (Value::Decimal(250_000, 3), Value::Null));
         let s = cast(&c, d, T::Varchar).unwrap();
         assert_eq!(s.get(0, T::Varchar), Value::Str("250.000".into()));
-        assert!(cast(
-            &Column::constant(&Value::Str("x1".into()), T::Varchar, 1),
-            T::Varchar,
-            T::Int
-        )
-        .is_err());
+        assert!(cast(&Column::constant(&Value::Str("x1".into()), T::Varchar, 1), T::Varchar, T::Int).is_err());
     }
 }

@@ -70,10 +70,7 @@ mod tests {
 
     #[test]
     fn doubles_group_zero_signs_together() {
-        let b = Batch::from_rows(
-            &[vec![Value::Double(0.0)], vec![Value::Double(-0.0)]],
-            &[DataType::Double],
-        );
+        let b = Batch::from_rows(&[vec![Value::Double(0.0)], vec![Value::Double(-0.0)]], &[DataType::Double]);
         let (mut x, mut y) = (Vec::new(), Vec::new());
         encode_row(&b.columns, 0, &mut x);
         encode_row(&b.columns, 1, &mut y);

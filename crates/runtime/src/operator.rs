@@ -70,9 +70,7 @@ impl Counters {
         let now = if delta >= 0 {
             self.state_bytes.fetch_add(delta as u64, Ordering::Relaxed) + delta as u64
         } else {
-            self.state_bytes
-                .fetch_sub((-delta) as u64, Ordering::Relaxed)
-                .saturating_sub((-delta) as u64)
+            self.state_bytes.fetch_sub((-delta) as u64, Ordering::Relaxed).saturating_sub((-delta) as u64)
         };
         self.peak_state_bytes.fetch_max(now, Ordering::Relaxed);
     }

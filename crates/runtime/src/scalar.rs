@@ -134,9 +134,7 @@ fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty() && frac.is_empty()
-        || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit())
-    {
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) {
         return None;
     }
     let digits = format!("{}{}", if int.is_empty() { "0" } else { int }, frac);
@@ -158,10 +156,7 @@ fn regexp_extract(s: &str, pattern: &str, group: usize) -> Result<Option<String>
             cache.insert(pattern.to_string(), re);
         }
         let re = &cache[pattern];
-        Ok(re
-            .captures(s)
-            .and_then(|c| c.get(group))
-            .map(|m| m.as_str().to_string()))
+        Ok(re.captures(s).and_then(|c| c.get(group)).map(|m| m.as_str().to_string()))
     })
 }
 
@@ -192,14 +187,7 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
             Value::Decimal(m, s) => {
                 let f = 10i128.pow(*s as u32);
                 let q = m.div_euclid(f);
-                Value::Decimal(
-                    if func == Ceil && m.rem_euclid(f) != 0 {
-                        q + 1
-                    } else {
-                        q
-                    },
-                    0,
-                )
+                Value::Decimal(if func == Ceil && m.rem_euclid(f) != 0 { q + 1 } else { q }, 0)
             }
             other => other.clone(),
         },
@@ -210,10 +198,9 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
                     let f = 10f64.powi(places);
                     Value::Double((x * f).round() / f)
                 }
-                Value::Decimal(m, s) => Value::Decimal(
-                    rescale(*m, *s, places.clamp(0, 38) as u8),
-                    places.clamp(0, 38) as u8,
-                ),
+                Value::Decimal(m, s) => {
+                    Value::Decimal(rescale(*m, *s, places.clamp(0, 38) as u8), places.clamp(0, 38) as u8)
+                }
                 Value::Int(x) if places < 0 => {
                     let f = 10i64.pow((-places) as u32);
                     Value::Int((*x as i64 / f * f) as i32)
@@ -221,12 +208,7 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
                 other => other.clone(),
             }
         }
-        Power => Value::Double(
-            args[0]
-                .as_f64()
-                .unwrap_or(0.0)
-                .powf(args[1].as_f64().unwrap_or(0.0)),
-        ),
+        Power => Value::Double(args[0].as_f64().unwrap_or(0.0).powf(args[1].as_f64().unwrap_or(0.0))),
         Sqrt => Value::Double(args[0].as_f64().unwrap_or(0.0).sqrt()),
         Lower => Value::Str(str_arg(&args[0]).to_lowercase()),
         Upper => Value::Str(str_arg(&args[0]).to_uppercase()),
@@ -236,10 +218,7 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
             let start = int_arg(&args[1]);
             let len = args.get(2).map(int_arg);
             if len.is_some_and(|l| l < 0) {
-                return Err(eval_err(format!(
-                    "SUBSTRING length must not be negative, got {}",
-                    len.unwrap_or(0)
-                )));
+                return Err(eval_err(format!("SUBSTRING length must not be negative, got {}", len.unwrap_or(0))));
             }
             let chars: Vec<char> = s.chars().collect();
             // SQL positions are 1-based; a start before 1 still counts towards the length.
@@ -248,11 +227,7 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
                 Some(l) => ((start - 1 + l).max(0) as usize).min(chars.len()),
                 None => chars.len(),
             };
-            Value::Str(if from >= end {
-                String::new()
-            } else {
-                chars[from..end].iter().collect()
-            })
+            Value::Str(if from >= end { String::new() } else { chars[from..end].iter().collect() })
         }
         Concat => Value::Str(args.iter().map(str_arg).collect()),
         TrimBoth => Value::Str(str_arg(&args[0]).trim_matches(' ').to_string()),
@@ -281,9 +256,7 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
         RegexpExtract => {
             let group = args.get(2).map_or(0, int_arg);
             if group < 0 {
-                return Err(eval_err(format!(
-                    "REGEXP_EXTRACT group must not be negative, got {group}"
-                )));
+                return Err(eval_err(format!("REGEXP_EXTRACT group must not be negative, got {group}")));
             }
             match regexp_extract(str_arg(&args[0]), str_arg(&args[1]), group as usize)? {
                 Some(s) => Value::Str(s),
@@ -295,18 +268,12 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
             if d.is_empty() || i < 0 {
                 Value::Null
             } else {
-                s.split(d)
-                    .nth(i as usize)
-                    .map_or(Value::Null, |p| Value::Str(p.to_string()))
+                s.split(d).nth(i as usize).map_or(Value::Null, |p| Value::Str(p.to_string()))
             }
         }
         ToTimestampLtz => {
             let x = int_arg(&args[0]);
-            Value::Timestamp(if int_arg(&args[1]) == 0 {
-                x.saturating_mul(1000)
-            } else {
-                x
-            })
+            Value::Timestamp(if int_arg(&args[1]) == 0 { x.saturating_mul(1000) } else { x })
         }
         ToTimestamp => match parse_timestamp(str_arg(&args[0])) {
             Some(t) => Value::Timestamp(t),

@@ -17,14 +17,9 @@ pub type Result<T> = std::result::Result<T, SqlError>;
 impl SqlError {
     pub fn at(location: Location, message: impl Into<String>) -> SqlError {
         if location.line == 0 {
-            return SqlError::Unlocated {
-                message: message.into(),
-            };
+            return SqlError::Unlocated { message: message.into() };
         }
-        SqlError::Bind {
-            message: message.into(),
-            location,
-        }
+        SqlError::Bind { message: message.into(), location }
     }
 
     pub fn location(&self) -> Option<Location> {
@@ -45,10 +40,7 @@ impl SqlError {
                     .take(loc.column.saturating_sub(1) as usize)
                     .map(|c| if c == '\t' { '\t' } else { ' ' })
                     .collect();
-                out.push_str(&format!(
-                    "\n{prefix}{line}\n{}{caret_pad}^",
-                    " ".repeat(prefix.len())
-                ));
+                out.push_str(&format!("\n{prefix}{line}\n{}{caret_pad}^", " ".repeat(prefix.len())));
             }
         }
         out
@@ -56,8 +48,5 @@ impl SqlError {
 }
 
 pub(crate) fn loc(span: sqlparser::tokenizer::Span) -> Location {
-    Location {
-        line: span.start.line,
-        column: span.start.column,
-    }
+    Location { line: span.start.line, column: span.start.column }
 }

@@ -48,15 +48,10 @@ pub enum Statement {
 /// Parses a `;`-separated script.
 pub fn parse_script(sql: &str) -> Result<Vec<Statement>> {
     let dialect = GenericDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize_with_location()
-        .map_err(|e| SqlError::Syntax {
-            message: e.message.clone(),
-            location: Location {
-                line: e.location.line,
-                column: e.location.column,
-            },
-        })?;
+    let tokens = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(|e| SqlError::Syntax {
+        message: e.message.clone(),
+        location: Location { line: e.location.line, column: e.location.column },
+    })?;
     let tokens = rewrite_window_table_args(tokens);
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
     let mut out = Vec::new();
@@ -69,10 +64,7 @@ pub fn parse_script(sql: &str) -> Result<Vec<Statement>> {
         let next = parser.peek_token();
         if next.token != Token::EOF && next.token != Token::SemiColon {
             return Err(SqlError::Syntax {
-                message: format!(
-                    "expected ';' or the end of the script, found {}",
-                    next.token
-                ),
+                message: format!("expected ';' or the end of the script, found {}", next.token),
                 location: loc(next.span),
             });
         }
@@ -90,14 +82,8 @@ fn syntax(e: ParserError, parser: &Parser) -> SqlError {
         Some(i) => {
             let tail = &msg[i + 10..];
             let mut parts = tail.split(", Column: ");
-            let line = parts
-                .next()
-                .and_then(|l| l.trim().parse().ok())
-                .unwrap_or(0);
-            let column = parts
-                .next()
-                .and_then(|c| c.trim().parse().ok())
-                .unwrap_or(0);
+            let line = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+            let column = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
             (msg[..i].to_string(), Location { line, column })
         }
         None => (msg, loc(parser.peek_token().span)),
@@ -111,9 +97,7 @@ fn is_word(t: &Token, s: &str) -> bool {
 
 fn parse_statement(p: &mut Parser) -> Result<Statement> {
     let [t0, t1, t2] = p.peek_tokens();
-    if is_word(&t0, "CREATE")
-        && (is_word(&t1, "TABLE") || (is_word(&t1, "TEMPORARY") && is_word(&t2, "TABLE")))
-    {
+    if is_word(&t0, "CREATE") && (is_word(&t1, "TABLE") || (is_word(&t1, "TEMPORARY") && is_word(&t2, "TABLE"))) {
         return parse_create_table(p).map_err(|e| syntax(e, p));
     }
     if is_word(&t0, "SET") && matches!(t1, Token::SingleQuotedString(_)) {
@@ -126,10 +110,9 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
     let start = p.peek_token().span;
     let stmt = p.parse_statement().map_err(|e| syntax(e, p))?;
     match stmt {
-        ast::Statement::CreateView(v) => Ok(Statement::CreateView {
-            name: single_ident(&v.name, start)?,
-            query: v.query,
-        }),
+        ast::Statement::CreateView(v) => {
+            Ok(Statement::CreateView { name: single_ident(&v.name, start)?, query: v.query })
+        }
         ast::Statement::Query(q) => Ok(Statement::Select(q)),
         ast::Statement::Insert(ins) => {
             let name = match &ins.table {
@@ -137,23 +120,20 @@ fn parse_statement(p: &mut Parser) -> Result<Statement> {
                 _ => return Err(SqlError::at(loc(start), "INSERT INTO expects a table name")),
             };
             if !ins.columns.is_empty() {
-                return Err(SqlError::at(loc(start), "INSERT with a column list is not supported yet; select the sink's columns in order"));
+                return Err(SqlError::at(
+                    loc(start),
+                    "INSERT with a column list is not supported yet; select the sink's columns in order",
+                ));
             }
             match ins.source {
                 Some(query) => Ok(Statement::Insert { table: name, query }),
-                None => Err(SqlError::at(
-                    loc(start),
-                    "INSERT needs a SELECT query (INSERT ... VALUES is not supported)",
-                )),
+                None => {
+                    Err(SqlError::at(loc(start), "INSERT needs a SELECT query (INSERT ... VALUES is not supported)"))
+                }
             }
         }
         other => {
-            let kind = other
-                .to_string()
-                .split_whitespace()
-                .take(2)
-                .collect::<Vec<_>>()
-                .join(" ");
+            let kind = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
             Err(SqlError::at(
                 loc(start),
                 format!("unsupported statement '{kind} ...': Darwin runs CREATE TABLE, CREATE VIEW, INSERT INTO ... SELECT, SELECT and SET"),
@@ -209,11 +189,7 @@ fn parse_create_table(p: &mut Parser) -> std::result::Result<Statement, ParserEr
             if !p.parse_keywords(&[Keyword::NOT, Keyword::NULL]) {
                 let _ = p.parse_keyword(Keyword::NULL);
             }
-            columns.push(ColumnDef {
-                name,
-                data_type,
-                span: tok.span,
-            });
+            columns.push(ColumnDef { name, data_type, span: tok.span });
         }
         if !p.consume_token(&Token::Comma) {
             break;
@@ -235,13 +211,7 @@ fn parse_create_table(p: &mut Parser) -> std::result::Result<Statement, ParserEr
         }
         p.expect_token(&Token::RParen)?;
     }
-    Ok(Statement::CreateTable {
-        name,
-        columns,
-        watermark,
-        options,
-        span,
-    })
+    Ok(Statement::CreateTable { name, columns, watermark, options, span })
 }
 
 /// `TUMBLE(TABLE t, ...)` → `TUMBLE(t, ...)`; `SESSION(TABLE t PARTITION BY k, ...)` →
@@ -253,10 +223,7 @@ fn rewrite_window_table_args(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
     let mut i = 0;
     while i < toks.len() {
         let t = &toks[i];
-        let after_open = matches!(
-            out.last().map(|t| &t.token),
-            Some(Token::LParen) | Some(Token::Comma)
-        );
+        let after_open = matches!(out.last().map(|t| &t.token), Some(Token::LParen) | Some(Token::Comma));
         let next_is_name = matches!(toks.get(i + 1).map(|t| &t.token), Some(Token::Word(_)));
         let next_is_paren = matches!(toks.get(i + 1).map(|t| &t.token), Some(Token::LParen));
         if after_open && is_word(&t.token, "TABLE") && next_is_name && !next_is_paren {
@@ -267,34 +234,21 @@ fn rewrite_window_table_args(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
             {
                 let span = toks[i].span;
                 let word = |v: &str| TokenWithSpan {
-                    token: Token::Word(Word {
-                        value: v.into(),
-                        quote_style: None,
-                        keyword: Keyword::NoKeyword,
-                    }),
+                    token: Token::Word(Word { value: v.into(), quote_style: None, keyword: Keyword::NoKeyword }),
                     span,
                 };
-                out.push(TokenWithSpan {
-                    token: Token::Comma,
-                    span,
-                });
+                out.push(TokenWithSpan { token: Token::Comma, span });
                 out.push(word("PARTITION_BY"));
                 i += 2;
                 if toks.get(i).is_some_and(|t| t.token == Token::LParen) {
                     continue; // PARTITION BY (a, b): the parenthesised list becomes the call's arguments
                 }
-                out.push(TokenWithSpan {
-                    token: Token::LParen,
-                    span,
-                });
+                out.push(TokenWithSpan { token: Token::LParen, span });
                 if let Some(k) = toks.get(i) {
                     out.push(k.clone());
                     i += 1;
                 }
-                out.push(TokenWithSpan {
-                    token: Token::RParen,
-                    span,
-                });
+                out.push(TokenWithSpan { token: Token::RParen, span });
             }
             continue;
         }
@@ -315,12 +269,7 @@ mod tests {
         )
         .unwrap();
         match &s[0] {
-            Statement::CreateTable {
-                columns,
-                watermark,
-                options,
-                ..
-            } => {
+            Statement::CreateTable { columns, watermark, options, .. } => {
                 assert_eq!(columns.len(), 3);
                 assert_eq!(watermark.as_ref().unwrap().0.value, "ts");
                 assert_eq!(options[1].0, "table");

@@ -117,10 +117,7 @@ impl BenchReport {
                 fmt_opt(r.latency_p99_ms)
             )
         };
-        let mut s = format!(
-            "{} (interpreted, {} workers)\n",
-            self.name, self.parallelism
-        );
+        let mut s = format!("{} (interpreted, {} workers)\n", self.name, self.parallelism);
         s += &row("replayed from memory:", &self.replay);
         s += &row("end to end (generator):", &self.end_to_end);
         s += &format!(
@@ -164,12 +161,8 @@ fn event_tables(plan: &[(darwin_plan::SinkTarget, LogicalPlan)]) -> Vec<TableDef
 /// How many of `events` benchmark events belong to a table.
 fn table_events(t: &TableDef, events: u64) -> u64 {
     match (t.connector.as_str(), t.option("table")) {
-        ("nexmark", Some("person")) => {
-            nexmark_type_count(events, nexmark::event::EventType::Person)
-        }
-        ("nexmark", Some("auction")) => {
-            nexmark_type_count(events, nexmark::event::EventType::Auction)
-        }
+        ("nexmark", Some("person")) => nexmark_type_count(events, nexmark::event::EventType::Person),
+        ("nexmark", Some("auction")) => nexmark_type_count(events, nexmark::event::EventType::Auction),
         ("nexmark", _) => nexmark_type_count(events, nexmark::event::EventType::Bid),
         _ => events,
     }
@@ -199,23 +192,12 @@ fn setup(args: &BenchArgs) -> Result<Setup, DarwinError> {
         "nexmark" => {
             let q = args.query.clone().unwrap_or_else(|| "q5".into());
             let sql = queries::nexmark(&q).ok_or_else(|| {
-                bad(format!(
-                    "unknown Nexmark query '{q}'; available: {}",
-                    queries::NEXMARK_QUERIES.join(", ")
-                ))
+                bad(format!("unknown Nexmark query '{q}'; available: {}", queries::NEXMARK_QUERIES.join(", ")))
             })?;
             // 1M events at the generator's 10,000 events/s of event time span 100 s.
-            Ok(Setup {
-                sql,
-                name: format!("Nexmark {q}"),
-                buffer: 1_000_000,
-                span_ms: 100_000,
-                wm_delay: 4000,
-            })
+            Ok(Setup { sql, name: format!("Nexmark {q}"), buffer: 1_000_000, span_ms: 100_000, wm_delay: 4000 })
         }
-        other => Err(bad(format!(
-            "unknown benchmark '{other}'; available: ysb, nexmark"
-        ))),
+        other => Err(bad(format!("unknown benchmark '{other}'; available: ysb, nexmark"))),
     }
 }
 
@@ -226,10 +208,7 @@ fn run_once(
     wm_delay: i64,
     keep_rows: bool,
 ) -> Result<(RunNumbers, Vec<Vec<Value>>), DarwinError> {
-    let out = Arc::new(Mutex::new(Collected {
-        keep_rows,
-        ..Default::default()
-    }));
+    let out = Arc::new(Mutex::new(Collected { keep_rows, ..Default::default() }));
     let factory = BenchFactory {
         recordings,
         total_events: totals.clone(),
@@ -242,11 +221,7 @@ fn run_once(
     let seconds = t.elapsed().as_secs_f64();
     // Each input event once, even where a query scans a table twice (q5 reads `bid` twice).
     let mut per_table: HashMap<&str, u64> = HashMap::new();
-    for (name, read, _) in summary
-        .sources
-        .iter()
-        .filter(|(n, _, _)| totals.contains_key(n))
-    {
+    for (name, read, _) in summary.sources.iter().filter(|(n, _, _)| totals.contains_key(n)) {
         let e = per_table.entry(name).or_default();
         *e = (*e).max(*read);
     }
@@ -254,15 +229,7 @@ fn run_once(
     let mut c = out.lock().expect("not poisoned");
     let p50 = percentile(&mut c.latencies_ms, 0.5);
     let p99 = percentile(&mut c.latencies_ms, 0.99);
-    Ok((
-        RunNumbers {
-            events,
-            seconds,
-            latency_p50_ms: p50,
-            latency_p99_ms: p99,
-        },
-        std::mem::take(&mut c.rows),
-    ))
+    Ok((RunNumbers { events, seconds, latency_p50_ms: p50, latency_p99_ms: p99 }, std::mem::take(&mut c.rows)))
 }
 
 /// Expected YSB view counts per (window end, campaign) for the first `events` deterministic events.
@@ -272,9 +239,7 @@ fn ysb_expected(events: u64) -> HashMap<(i64, i64), i64> {
                                              // Views of campaign c among events [0, x): each 3,000 events hold 10 views per campaign.
     let views_before = |x: u64, c: u64| -> i64 {
         let full = (x / 3000) * 10;
-        let rest = (x / 3000 * 3000..x)
-            .filter(|i| i % 3 == 0 && (i % 1000) / 10 == c)
-            .count() as u64;
+        let rest = (x / 3000 * 3000..x).filter(|i| i % 3 == 0 && (i % 1000) / 10 == c).count() as u64;
         (full + rest) as i64
     };
     let mut out = HashMap::new();
@@ -301,10 +266,7 @@ fn canonical(rows: &[Vec<Value>]) -> Vec<String> {
 
 pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     let s = setup(args)?;
-    let opts = Options {
-        parallelism: Some(args.parallelism),
-        batch_size: args.batch_size,
-    };
+    let opts = Options { parallelism: Some(args.parallelism), batch_size: args.batch_size };
     let compiled = compile(&s.sql.replace("${EVENTS}", &args.events.to_string()), &opts)?;
     let tables = event_tables(&compiled.logical);
     let batch = compiled.physical.settings.batch_size;
@@ -322,13 +284,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     }
     let bytes_per_event = bytes as f64 / recorded.max(1) as f64;
     let is_ysb = args.benchmark == "ysb";
-    let (replay, rows) = run_once(
-        &compiled.physical,
-        recordings,
-        totals.clone(),
-        s.wm_delay,
-        is_ysb,
-    )?;
+    let (replay, rows) = run_once(&compiled.physical, recordings, totals.clone(), s.wm_delay, is_ysb)?;
     let check = if is_ysb {
         let expected = ysb_expected(args.events);
         let got: HashMap<(i64, i64), i64> = rows
@@ -341,28 +297,16 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
         if got == expected {
             format!("passed ({} window counts equal the closed form)", got.len())
         } else {
-            let wrong = expected
-                .iter()
-                .filter(|(k, v)| got.get(k) != Some(v))
-                .count()
+            let wrong = expected.iter().filter(|(k, v)| got.get(k) != Some(v)).count()
                 + got.keys().filter(|k| !expected.contains_key(k)).count();
-            format!(
-                "FAILED ({wrong} of {} window counts differ from the closed form)",
-                expected.len()
-            )
+            format!("FAILED ({wrong} of {} window counts differ from the closed form)", expected.len())
         }
     } else {
         nexmark_check(&s, args, &opts)?
     };
     let peak_rss_bytes = machine::peak_rss_bytes();
     // End to end: the same query with the generators inside the timed run.
-    let (end_to_end, _) = run_once(
-        &compiled.physical,
-        HashMap::new(),
-        totals,
-        s.wm_delay,
-        false,
-    )?;
+    let (end_to_end, _) = run_once(&compiled.physical, HashMap::new(), totals, s.wm_delay, false)?;
     Ok(BenchReport {
         stream_events: (!is_ysb).then_some(args.events),
         name: s.name,
@@ -381,52 +325,24 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
 /// single-worker run of the generator (the plain interpreter).
 fn nexmark_check(s: &Setup, args: &BenchArgs, opts: &Options) -> Result<String, DarwinError> {
     let small = 200_000u64;
-    let sql = s
-        .sql
-        .replace("${EVENTS}", &small.to_string())
-        .replace("'blackhole'", "'print'");
+    let sql = s.sql.replace("${EVENTS}", &small.to_string()).replace("'blackhole'", "'print'");
     let parallel = compile(&sql, opts)?;
-    let single = compile(
-        &sql,
-        &Options {
-            parallelism: Some(1),
-            batch_size: opts.batch_size,
-        },
-    )?;
+    let single = compile(&sql, &Options { parallelism: Some(1), batch_size: opts.batch_size })?;
     let tables = event_tables(&parallel.logical);
     let mut recordings = HashMap::new();
     let mut totals = HashMap::new();
     for t in &tables {
         recordings.insert(
             t.name.clone(),
-            Arc::new(record(
-                t,
-                args.parallelism,
-                small,
-                s.span_ms,
-                parallel.physical.settings.batch_size,
-            )?),
+            Arc::new(record(t, args.parallelism, small, s.span_ms, parallel.physical.settings.batch_size)?),
         );
         totals.insert(t.name.clone(), table_events(t, small));
     }
-    let (_, got) = run_once(
-        &parallel.physical,
-        recordings,
-        totals.clone(),
-        s.wm_delay,
-        true,
-    )?;
+    let (_, got) = run_once(&parallel.physical, recordings, totals.clone(), s.wm_delay, true)?;
     let (_, want) = run_once(&single.physical, HashMap::new(), totals, s.wm_delay, true)?;
     Ok(if canonical(&got) == canonical(&want) {
-        format!(
-            "passed ({} rows equal a single-worker run on {small} events)",
-            want.len()
-        )
+        format!("passed ({} rows equal a single-worker run on {small} events)", want.len())
     } else {
-        format!(
-            "FAILED ({} rows vs {} in a single-worker run on {small} events)",
-            got.len(),
-            want.len()
-        )
+        format!("FAILED ({} rows vs {} in a single-worker run on {small} events)", got.len(), want.len())
     })
 }

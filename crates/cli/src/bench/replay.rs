@@ -7,9 +7,7 @@
 use darwin_common::{DataType, FieldRole};
 use darwin_connectors::Registry;
 use darwin_plan::{SinkTarget, TableDef};
-use darwin_runtime::{
-    Batch, Column, ColumnData, ConnectorFactory, Result, SinkWriter, SourceReader,
-};
+use darwin_runtime::{Batch, Column, ColumnData, ConnectorFactory, Result, SinkWriter, SourceReader};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -27,13 +25,7 @@ pub struct Recording {
 
 /// Generates a table's share of `events` benchmark events (the generator's `events` option:
 /// for Nexmark all three kinds together), split over `partitions`.
-pub fn record(
-    table: &TableDef,
-    partitions: usize,
-    events: u64,
-    span_ms: i64,
-    batch: usize,
-) -> Result<Recording> {
+pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, batch: usize) -> Result<Recording> {
     let mut t = table.clone();
     t.options.insert("events".into(), events.to_string());
     let mut reader = Registry.open_source(&t, partitions)?;
@@ -46,12 +38,7 @@ pub fn record(
             out.push(b);
         }
     }
-    Ok(Recording {
-        batches,
-        events: n,
-        span_ms,
-        bytes,
-    })
+    Ok(Recording { batches, events: n, span_ms, bytes })
 }
 
 /// Replays a recording: loop `k` adds `k * span` to every timestamp column.
@@ -65,23 +52,9 @@ pub struct ReplaySource {
 }
 
 impl ReplaySource {
-    pub fn new(
-        rec: Arc<Recording>,
-        table: &TableDef,
-        total_events: u64,
-        wm_delay: i64,
-        log: WatermarkLog,
-    ) -> Self {
+    pub fn new(rec: Arc<Recording>, table: &TableDef, total_events: u64, wm_delay: i64, log: WatermarkLog) -> Self {
         let parts = rec.batches.len() as u64;
-        let pos = (0..parts)
-            .map(|p| {
-                (
-                    0,
-                    0,
-                    total_events / parts + u64::from(p < total_events % parts),
-                )
-            })
-            .collect();
+        let pos = (0..parts).map(|p| (0, 0, total_events / parts + u64::from(p < total_events % parts))).collect();
         let time_cols = table
             .schema
             .fields
@@ -90,16 +63,8 @@ impl ReplaySource {
             .filter(|(_, f)| f.data_type == DataType::Timestamp)
             .map(|(i, _)| i)
             .collect();
-        log.lock()
-            .expect("not poisoned")
-            .resize(parts as usize, Vec::new());
-        ReplaySource {
-            rec,
-            pos,
-            time_cols,
-            wm_delay,
-            log,
-        }
+        log.lock().expect("not poisoned").resize(parts as usize, Vec::new());
+        ReplaySource { rec, pos, time_cols, wm_delay, log }
     }
 }
 
@@ -120,15 +85,9 @@ impl SourceReader for ReplaySource {
         let mut cols = Vec::with_capacity(src.columns.len());
         let mut max_ts = i64::MIN;
         for (i, c) in src.columns.iter().enumerate() {
-            let c = if take < src.num_rows {
-                c.take(&(0..take as u32).collect::<Vec<_>>())
-            } else {
-                c.clone()
-            };
+            let c = if take < src.num_rows { c.take(&(0..take as u32).collect::<Vec<_>>()) } else { c.clone() };
             if self.time_cols.contains(&i) {
-                let ColumnData::I64(v) = c.data else {
-                    unreachable!("timestamps are i64")
-                };
+                let ColumnData::I64(v) = c.data else { unreachable!("timestamps are i64") };
                 let shifted: Vec<i64> = v.iter().map(|t| t + shift).collect();
                 max_ts = max_ts.max(shifted.iter().copied().max().unwrap_or(i64::MIN));
                 cols.push(Column::new(ColumnData::I64(shifted), c.validity));
@@ -136,15 +95,10 @@ impl SourceReader for ReplaySource {
                 cols.push(c);
             }
         }
-        let next = if bi + 1 == parts.len() {
-            (lp + 1, 0)
-        } else {
-            (lp, bi + 1)
-        };
+        let next = if bi + 1 == parts.len() { (lp + 1, 0) } else { (lp, bi + 1) };
         self.pos[p] = (next.0, next.1, left - take as u64);
         if max_ts != i64::MIN {
-            self.log.lock().expect("not poisoned")[p]
-                .push((max_ts - self.wm_delay, Instant::now()));
+            self.log.lock().expect("not poisoned")[p].push((max_ts - self.wm_delay, Instant::now()));
         }
         Ok(Some(Batch::new(cols, take)))
     }
@@ -198,8 +152,7 @@ impl SinkWriter for BenchSink {
             let end = ends.iter().copied().max()?;
             // The window fired when the watermark reached end - 1 ms; a final flush at the end
             // of input (no crossing) is not a latency sample.
-            self.crossing(end - 1)
-                .map(|at| now.saturating_duration_since(at).as_secs_f64() * 1000.0)
+            self.crossing(end - 1).map(|at| now.saturating_duration_since(at).as_secs_f64() * 1000.0)
         });
         let mut out = self.out.lock().expect("not poisoned");
         if let Some(l) = lat {
@@ -246,14 +199,10 @@ impl ConnectorFactory for BenchFactory {
             SinkTarget::Table(t) => t.schema.clone(),
             SinkTarget::Stdout { schema } => schema.clone(),
         };
-        let window_end = schema.fields.iter().position(|f| {
-            f.role == FieldRole::WindowEnd || f.name.eq_ignore_ascii_case("window_end")
-        });
-        Ok(Box::new(BenchSink {
-            types: schema.types(),
-            window_end,
-            log: self.log.clone(),
-            out: self.out.clone(),
-        }))
+        let window_end = schema
+            .fields
+            .iter()
+            .position(|f| f.role == FieldRole::WindowEnd || f.name.eq_ignore_ascii_case("window_end"));
+        Ok(Box::new(BenchSink { types: schema.types(), window_end, log: self.log.clone(), out: self.out.clone() }))
     }
 }

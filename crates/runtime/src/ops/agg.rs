@@ -26,29 +26,11 @@ enum Acc {
     SumI(Vec<i64>, Vec<bool>),
     SumF(Vec<f64>, Vec<bool>),
     SumD(Vec<i128>, Vec<bool>),
-    MinMaxI {
-        v: Vec<i64>,
-        seen: Vec<bool>,
-        max: bool,
-    },
-    MinMaxF {
-        v: Vec<f64>,
-        seen: Vec<bool>,
-        max: bool,
-    },
-    MinMaxD {
-        v: Vec<i128>,
-        seen: Vec<bool>,
-        max: bool,
-    },
-    MinMaxS {
-        v: Vec<Option<String>>,
-        max: bool,
-    },
-    MinMaxB {
-        v: Vec<Option<bool>>,
-        max: bool,
-    },
+    MinMaxI { v: Vec<i64>, seen: Vec<bool>, max: bool },
+    MinMaxF { v: Vec<f64>, seen: Vec<bool>, max: bool },
+    MinMaxD { v: Vec<i128>, seen: Vec<bool>, max: bool },
+    MinMaxS { v: Vec<Option<String>>, max: bool },
+    MinMaxB { v: Vec<Option<bool>>, max: bool },
     AvgI(Vec<i64>, Vec<i64>),
     AvgF(Vec<f64>, Vec<i64>),
     AvgD(Vec<i128>, Vec<i64>),
@@ -74,29 +56,13 @@ impl Accumulator {
             (AggFunc::Avg, Some(DataType::Double)) => Acc::AvgF(vec![], vec![]),
             (AggFunc::Avg, Some(DataType::Decimal { .. })) => Acc::AvgD(vec![], vec![]),
             (AggFunc::Avg, _) => Acc::AvgI(vec![], vec![]),
-            (_, Some(DataType::Double)) => Acc::MinMaxF {
-                v: vec![],
-                seen: vec![],
-                max,
-            },
-            (_, Some(DataType::Decimal { .. })) => Acc::MinMaxD {
-                v: vec![],
-                seen: vec![],
-                max,
-            },
+            (_, Some(DataType::Double)) => Acc::MinMaxF { v: vec![], seen: vec![], max },
+            (_, Some(DataType::Decimal { .. })) => Acc::MinMaxD { v: vec![], seen: vec![], max },
             (_, Some(DataType::Varchar)) => Acc::MinMaxS { v: vec![], max },
             (_, Some(DataType::Boolean)) => Acc::MinMaxB { v: vec![], max },
-            (_, _) => Acc::MinMaxI {
-                v: vec![],
-                seen: vec![],
-                max,
-            },
+            (_, _) => Acc::MinMaxI { v: vec![], seen: vec![], max },
         };
-        Accumulator {
-            call: call.clone(),
-            acc,
-            distinct: call.distinct.then(Vec::new),
-        }
+        Accumulator { call: call.clone(), acc, distinct: call.distinct.then(Vec::new) }
     }
 
     fn grow(&mut self, groups: usize) {
@@ -150,16 +116,9 @@ impl Accumulator {
     pub fn update(&mut self, groups: usize, batch: &Batch, pairs: &[(u32, u32)]) -> Result<()> {
         self.grow(groups);
         let arg = self.call.arg.as_ref().map(|a| eval(a, batch)).transpose()?;
-        let mask = self
-            .call
-            .filter
-            .as_ref()
-            .map(|f| eval_mask(f, batch))
-            .transpose()?;
-        let keep = |r: u32| {
-            mask.as_ref().is_none_or(|m| m[r as usize])
-                && arg.as_ref().is_none_or(|a| a.is_valid(r as usize))
-        };
+        let mask = self.call.filter.as_ref().map(|f| eval_mask(f, batch)).transpose()?;
+        let keep =
+            |r: u32| mask.as_ref().is_none_or(|m| m[r as usize]) && arg.as_ref().is_none_or(|a| a.is_valid(r as usize));
         let mut owned;
         let mut pairs = pairs;
         if mask.is_some() || arg.as_ref().is_some_and(|a| a.validity.is_some()) {
@@ -196,25 +155,13 @@ impl Accumulator {
                     n[*g as usize] = true;
                 }
             }
-            (
-                Acc::SumF(s, n),
-                Some(Column {
-                    data: ColumnData::F64(v),
-                    ..
-                }),
-            ) => {
+            (Acc::SumF(s, n), Some(Column { data: ColumnData::F64(v), .. })) => {
                 for (g, r) in pairs {
                     s[*g as usize] += v[*r as usize];
                     n[*g as usize] = true;
                 }
             }
-            (
-                Acc::SumD(s, n),
-                Some(Column {
-                    data: ColumnData::I128(v),
-                    ..
-                }),
-            ) => {
+            (Acc::SumD(s, n), Some(Column { data: ColumnData::I128(v), .. })) => {
                 for (g, r) in pairs {
                     s[*g as usize] += v[*r as usize];
                     n[*g as usize] = true;
@@ -230,13 +177,7 @@ impl Accumulator {
                     }
                 }
             }
-            (
-                Acc::MinMaxF { v, seen, max },
-                Some(Column {
-                    data: ColumnData::F64(x),
-                    ..
-                }),
-            ) => {
+            (Acc::MinMaxF { v, seen, max }, Some(Column { data: ColumnData::F64(x), .. })) => {
                 for (g, r) in pairs {
                     let (g, x) = (*g as usize, x[*r as usize]);
                     if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
@@ -245,13 +186,7 @@ impl Accumulator {
                     }
                 }
             }
-            (
-                Acc::MinMaxD { v, seen, max },
-                Some(Column {
-                    data: ColumnData::I128(x),
-                    ..
-                }),
-            ) => {
+            (Acc::MinMaxD { v, seen, max }, Some(Column { data: ColumnData::I128(x), .. })) => {
                 for (g, r) in pairs {
                     let (g, x) = (*g as usize, x[*r as usize]);
                     if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
@@ -260,13 +195,7 @@ impl Accumulator {
                     }
                 }
             }
-            (
-                Acc::MinMaxS { v, max },
-                Some(Column {
-                    data: ColumnData::Str(x),
-                    ..
-                }),
-            ) => {
+            (Acc::MinMaxS { v, max }, Some(Column { data: ColumnData::Str(x), .. })) => {
                 for (g, r) in pairs {
                     let (g, x) = (*g as usize, x.get(*r as usize));
                     let better = match &v[g] {
@@ -278,13 +207,7 @@ impl Accumulator {
                     }
                 }
             }
-            (
-                Acc::MinMaxB { v, max },
-                Some(Column {
-                    data: ColumnData::Bool(x),
-                    ..
-                }),
-            ) => {
+            (Acc::MinMaxB { v, max }, Some(Column { data: ColumnData::Bool(x), .. })) => {
                 for (g, r) in pairs {
                     let (g, x) = (*g as usize, x[*r as usize]);
                     v[g] = Some(match v[g] {
@@ -306,25 +229,13 @@ impl Accumulator {
                     c[*g as usize] += 1;
                 }
             }
-            (
-                Acc::AvgF(s, c),
-                Some(Column {
-                    data: ColumnData::F64(v),
-                    ..
-                }),
-            ) => {
+            (Acc::AvgF(s, c), Some(Column { data: ColumnData::F64(v), .. })) => {
                 for (g, r) in pairs {
                     s[*g as usize] += v[*r as usize];
                     c[*g as usize] += 1;
                 }
             }
-            (
-                Acc::AvgD(s, c),
-                Some(Column {
-                    data: ColumnData::I128(v),
-                    ..
-                }),
-            ) => {
+            (Acc::AvgD(s, c), Some(Column { data: ColumnData::I128(v), .. })) => {
                 for (g, r) in pairs {
                     s[*g as usize] += v[*r as usize];
                     c[*g as usize] += 1;
@@ -405,8 +316,7 @@ impl Accumulator {
                 Acc::AvgD(s, c) => {
                     if c.get(g).copied().unwrap_or(0) > 0 {
                         let out = ty.scale();
-                        let scaled =
-                            crate::scalar::rescale(s[g], arg_scale, out + 1) / c[g] as i128;
+                        let scaled = crate::scalar::rescale(s[g], arg_scale, out + 1) / c[g] as i128;
                         V::Decimal(crate::scalar::rescale(scaled, out + 1, out), out)
                     } else {
                         V::Null
@@ -426,11 +336,7 @@ impl Accumulator {
             Acc::MinMaxS { .. } => 32,
             _ => 16,
         };
-        per * groups
-            + self
-                .distinct
-                .as_ref()
-                .map_or(0, |d| d.iter().map(|s| s.len() * 32).sum())
+        per * groups + self.distinct.as_ref().map_or(0, |d| d.iter().map(|s| s.len() * 32).sum())
     }
 }
 
@@ -459,10 +365,7 @@ pub struct GroupTable {
 #[derive(Debug)]
 enum KeyIndex {
     Single,
-    Int {
-        map: FastMap<i64, u32>,
-        null: Option<u32>,
-    },
+    Int { map: FastMap<i64, u32>, null: Option<u32> },
     Bytes(FastMap<Vec<u8>, u32>),
 }
 
@@ -470,19 +373,15 @@ impl GroupTable {
     pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
         let index = match key_types {
             [] => KeyIndex::Single,
-            [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => KeyIndex::Int {
-                map: FastMap::default(),
-                null: None,
-            },
+            [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => {
+                KeyIndex::Int { map: FastMap::default(), null: None }
+            }
             _ => KeyIndex::Bytes(FastMap::default()),
         };
         GroupTable {
             index,
             groups: 0,
-            keys: key_types
-                .iter()
-                .map(|t| ColumnBuilder::new(*t, 16))
-                .collect(),
+            keys: key_types.iter().map(|t| ColumnBuilder::new(*t, 16)).collect(),
             accs: aggs.iter().map(Accumulator::new).collect(),
             scratch: Vec::new(),
             pairs: Vec::new(),
@@ -561,16 +460,12 @@ impl GroupTable {
     pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
         let n = self.groups;
         let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
-        (
-            self.keys.into_iter().map(ColumnBuilder::finish).collect(),
-            aggs,
-        )
+        (self.keys.into_iter().map(ColumnBuilder::finish).collect(), aggs)
     }
 
     pub fn memory_bytes(&self) -> usize {
         let n = self.groups;
-        n * (48 + self.scratch.capacity().max(8))
-            + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
+        n * (48 + self.scratch.capacity().max(8)) + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
     }
 }
 

@@ -15,11 +15,7 @@ pub struct CalcOp {
 
 impl CalcOp {
     pub fn new(input: Box<dyn Operator>, filter: Option<Expr>, project: Option<Vec<Expr>>) -> Self {
-        CalcOp {
-            input,
-            filter,
-            project,
-        }
+        CalcOp { input, filter, project }
     }
 }
 
@@ -40,10 +36,7 @@ impl Operator for CalcOp {
                 continue;
             }
             if let Some(p) = &self.project {
-                let cols = p
-                    .iter()
-                    .map(|e| eval(e, &batch))
-                    .collect::<Result<Vec<_>>>()?;
+                let cols = p.iter().map(|e| eval(e, &batch)).collect::<Result<Vec<_>>>()?;
                 batch = Batch::new(cols, batch.num_rows);
             }
             return Ok(Some(Msg::Batch(batch)));

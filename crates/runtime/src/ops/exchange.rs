@@ -111,10 +111,7 @@ impl ExchangeOp {
         match &self.partitioning {
             Partitioning::Gather => self.send(0, Packet::Batch(batch)),
             Partitioning::Hash(keys) => {
-                let cols = keys
-                    .iter()
-                    .map(|k| eval(k, &batch))
-                    .collect::<Result<Vec<_>>>()?;
+                let cols = keys.iter().map(|k| eval(k, &batch)).collect::<Result<Vec<_>>>()?;
                 let mut parts: Vec<Vec<u32>> = vec![Vec::new(); n];
                 for i in 0..batch.num_rows {
                     self.scratch.clear();
@@ -136,13 +133,7 @@ impl ExchangeOp {
     }
 
     fn watermark(&self) -> i64 {
-        self.sender_wm
-            .iter()
-            .zip(&self.sender_done)
-            .filter(|(_, d)| !**d)
-            .map(|(w, _)| *w)
-            .min()
-            .unwrap_or(i64::MAX)
+        self.sender_wm.iter().zip(&self.sender_done).filter(|(_, d)| !**d).map(|(w, _)| *w).min().unwrap_or(i64::MAX)
     }
 
     /// Handles a packet from another worker; returns what to pass downstream, if anything.
@@ -182,9 +173,7 @@ impl Operator for ExchangeOp {
             }
             match self.input.next()? {
                 Some(Msg::Batch(b)) => self.route(b)?,
-                Some(Msg::Watermark(w)) => {
-                    (0..self.senders.len()).for_each(|to| self.send(to, Packet::Watermark(w)))
-                }
+                Some(Msg::Watermark(w)) => (0..self.senders.len()).for_each(|to| self.send(to, Packet::Watermark(w))),
                 Some(Msg::Idle) => return Ok(Some(Msg::Idle)),
                 Some(m @ Msg::Barrier(_)) => return Ok(Some(m)),
                 None => {

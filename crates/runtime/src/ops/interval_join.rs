@@ -76,29 +76,17 @@ impl IntervalJoinOp {
         };
         let own_wm = self.inputs.side_watermark(side);
         let tc = &batch.columns[tcol];
-        let keep: Vec<u32> = (0..batch.num_rows as u32)
-            .filter(|&i| tc.is_valid(i as usize) && tc.i64s()[i as usize] > own_wm)
-            .collect();
+        let keep: Vec<u32> =
+            (0..batch.num_rows as u32).filter(|&i| tc.is_valid(i as usize) && tc.i64s()[i as usize] > own_wm).collect();
         self.counters.add_late((batch.num_rows - keep.len()) as u64);
         if keep.is_empty() {
             return Ok(());
         }
-        let batch = if keep.len() == batch.num_rows {
-            batch
-        } else {
-            batch.take(&keep)
-        };
+        let batch = if keep.len() == batch.num_rows { batch } else { batch.take(&keep) };
         let keys = eval_keys(keys_e, &batch)?;
         let times = batch.columns[tcol].i64s().to_vec();
-        let (other_tcol, lower, upper) = (
-            if other == 0 {
-                self.spec.left_time
-            } else {
-                self.spec.right_time
-            },
-            self.spec.lower,
-            self.spec.upper,
-        );
+        let (other_tcol, lower, upper) =
+            (if other == 0 { self.spec.left_time } else { self.spec.right_time }, self.spec.lower, self.spec.upper);
         // Probe the other side.
         let mut pairs: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
         let mut buf = Vec::new();
@@ -113,11 +101,7 @@ impl IntervalJoinOp {
             };
             for (b, r) in cands {
                 let ot = store.batches[*b as usize].columns[other_tcol].i64s()[*r as usize];
-                let (lt, rt) = if side == Side::Left {
-                    (*t, ot)
-                } else {
-                    (ot, *t)
-                };
+                let (lt, rt) = if side == Side::Left { (*t, ot) } else { (ot, *t) };
                 if rt.saturating_add(lower) <= lt && lt <= rt.saturating_add(upper) {
                     let e = pairs.entry(*b).or_default();
                     e.0.push(i as u32);
@@ -167,10 +151,7 @@ impl IntervalJoinOp {
         for i in 0..batch.num_rows {
             buf.clear();
             if encode_row(&keys, i, &mut buf) {
-                own.index
-                    .entry(buf.clone())
-                    .or_default()
-                    .push((bi, i as u32));
+                own.index.entry(buf.clone()).or_default().push((bi, i as u32));
             }
         }
         own.rows += batch.num_rows;
@@ -180,23 +161,16 @@ impl IntervalJoinOp {
     }
 
     fn account(&mut self) {
-        let now: usize = self
-            .stores
-            .iter()
-            .map(|s| s.batches.iter().map(Batch::size_bytes).sum::<usize>() + s.rows * 24)
-            .sum();
-        self.counters
-            .state_delta(now as i64 - self.accounted as i64);
+        let now: usize =
+            self.stores.iter().map(|s| s.batches.iter().map(Batch::size_bytes).sum::<usize>() + s.rows * 24).sum();
+        self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
 
     /// Drops rows that can no longer match. Runs when the watermarks moved by half the interval
     /// (at least a second) since the last time, so its cost is amortised over many batches.
     fn compact(&mut self) -> Result<()> {
-        let (wl, wr) = (
-            self.inputs.side_watermark(Side::Left),
-            self.inputs.side_watermark(Side::Right),
-        );
+        let (wl, wr) = (self.inputs.side_watermark(Side::Left), self.inputs.side_watermark(Side::Right));
         let progress = wl.min(wr);
         let step = ((self.spec.upper - self.spec.lower) / 2).max(1000);
         if progress != i64::MAX && progress < self.compacted_at.saturating_add(step) {
@@ -217,27 +191,17 @@ impl IntervalJoinOp {
             let mut buf = Vec::new();
             for b in old.batches {
                 let ts = b.columns[tcol].i64s();
-                let keep: Vec<u32> = (0..b.num_rows as u32)
-                    .filter(|i| !expired(ts[*i as usize]))
-                    .collect();
+                let keep: Vec<u32> = (0..b.num_rows as u32).filter(|i| !expired(ts[*i as usize])).collect();
                 if keep.is_empty() {
                     continue;
                 }
-                let b = if keep.len() == b.num_rows {
-                    b
-                } else {
-                    b.take(&keep)
-                };
+                let b = if keep.len() == b.num_rows { b } else { b.take(&keep) };
                 let keys = eval_keys(&keys_e, &b)?;
                 let bi = store.batches.len() as u32;
                 for i in 0..b.num_rows {
                     buf.clear();
                     if encode_row(&keys, i, &mut buf) {
-                        store
-                            .index
-                            .entry(buf.clone())
-                            .or_default()
-                            .push((bi, i as u32));
+                        store.index.entry(buf.clone()).or_default().push((bi, i as u32));
                     }
                 }
                 store.rows += b.num_rows;
@@ -263,16 +227,11 @@ impl Operator for IntervalJoinOp {
                 None => self.done = true,
                 Some((side, Msg::Batch(b))) => self.add(side, b)?,
                 Some((_, Msg::Watermark(_))) => {
-                    let (wl, wr) = (
-                        self.inputs.side_watermark(Side::Left),
-                        self.inputs.side_watermark(Side::Right),
-                    );
+                    let (wl, wr) = (self.inputs.side_watermark(Side::Left), self.inputs.side_watermark(Side::Right));
                     let wm = if wl == i64::MAX && wr == i64::MAX {
                         i64::MAX
                     } else {
-                        wl.min(wr)
-                            .min(wr.saturating_add(self.spec.lower))
-                            .min(wl.saturating_sub(self.spec.upper))
+                        wl.min(wr).min(wr.saturating_add(self.spec.lower)).min(wl.saturating_sub(self.spec.upper))
                     };
                     self.compact()?;
                     if wm > self.out_watermark {

@@ -40,15 +40,7 @@ impl LookupJoinOp {
         let table = concat_batches(&batches, &table_types);
         let keys = eval_keys(&table_keys, &table)?;
         let index = JoinIndex::build(&keys, table.num_rows);
-        Ok(LookupJoinOp {
-            stream,
-            table,
-            table_types,
-            index,
-            join_type,
-            stream_keys,
-            residual,
-        })
+        Ok(LookupJoinOp { stream, table, table_types, index, join_type, stream_keys, residual })
     }
 }
 
@@ -73,28 +65,15 @@ impl Operator for LookupJoinOp {
             let mut out = join_rows(&batch, &li, &self.table, &ri, &self.table_types);
             if let Some(res) = &self.residual {
                 let mask = eval_mask(res, &out)?;
-                li = li
-                    .iter()
-                    .zip(&mask)
-                    .filter(|(_, m)| **m)
-                    .map(|(l, _)| *l)
-                    .collect();
+                li = li.iter().zip(&mask).filter(|(_, m)| **m).map(|(l, _)| *l).collect();
                 out = out.filter(&mask);
             }
             if self.join_type == JoinType::Left {
                 let mut matched = vec![false; batch.num_rows];
                 li.iter().for_each(|l| matched[*l as usize] = true);
-                let missing: Vec<u32> = (0..batch.num_rows as u32)
-                    .filter(|i| !matched[*i as usize])
-                    .collect();
+                let missing: Vec<u32> = (0..batch.num_rows as u32).filter(|i| !matched[*i as usize]).collect();
                 if !missing.is_empty() {
-                    let pad = join_rows(
-                        &batch,
-                        &missing,
-                        &self.table,
-                        &vec![None; missing.len()],
-                        &self.table_types,
-                    );
+                    let pad = join_rows(&batch, &missing, &self.table, &vec![None; missing.len()], &self.table_types);
                     out = append(out, pad);
                 }
             }

@@ -46,16 +46,8 @@ impl SessionAggOp {
         aggs: Vec<AggCall>,
         counters: Arc<Counters>,
     ) -> Self {
-        let key_exprs = group
-            .iter()
-            .filter_map(|k| {
-                if let GroupKey::Expr(e) = k {
-                    Some(e.clone())
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let key_exprs =
+            group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None }).collect();
         SessionAggOp {
             input,
             gap,
@@ -94,11 +86,7 @@ impl SessionAggOp {
             buf.clear();
             encode_row(&keys, i, &mut buf);
             let list = self.sessions.entry(buf.clone()).or_default();
-            let mut s = Session {
-                start: ts,
-                end: ts.saturating_add(self.gap),
-                rows: vec![(bi, i as u32)],
-            };
+            let mut s = Session { start: ts, end: ts.saturating_add(self.gap), rows: vec![(bi, i as u32)] };
             let mut k = 0;
             while k < list.len() {
                 if list[k].start <= s.end && s.start <= list[k].end {
@@ -121,15 +109,8 @@ impl SessionAggOp {
     }
 
     fn account(&mut self) {
-        let now: usize = self
-            .batches
-            .iter()
-            .flatten()
-            .map(Batch::size_bytes)
-            .sum::<usize>()
-            + self.sessions.len() * 64;
-        self.counters
-            .state_delta(now as i64 - self.accounted as i64);
+        let now: usize = self.batches.iter().flatten().map(Batch::size_bytes).sum::<usize>() + self.sessions.len() * 64;
+        self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
 
@@ -162,11 +143,7 @@ impl SessionAggOp {
         }
         let mut order: Vec<u32> = per_batch.keys().copied().collect();
         order.sort_unstable();
-        let mut key_builders: Vec<ColumnBuilder> = self
-            .key_exprs
-            .iter()
-            .map(|e| ColumnBuilder::new(e.ty, n))
-            .collect();
+        let mut key_builders: Vec<ColumnBuilder> = self.key_exprs.iter().map(|e| ColumnBuilder::new(e.ty, n)).collect();
         let mut first_rows: Vec<Option<(u32, u32)>> = vec![None; n];
         for (g, (_, s)) in fired.iter().enumerate() {
             first_rows[g] = s.rows.first().copied();
@@ -194,14 +171,8 @@ impl SessionAggOp {
             .iter()
             .map(|k| match k {
                 GroupKey::Expr(_) => keys.next().expect("key column"),
-                GroupKey::WindowStart => Column::new(
-                    ColumnData::I64(fired.iter().map(|f| f.1.start).collect()),
-                    None,
-                ),
-                GroupKey::WindowEnd => Column::new(
-                    ColumnData::I64(fired.iter().map(|f| f.1.end).collect()),
-                    None,
-                ),
+                GroupKey::WindowStart => Column::new(ColumnData::I64(fired.iter().map(|f| f.1.start).collect()), None),
+                GroupKey::WindowEnd => Column::new(ColumnData::I64(fired.iter().map(|f| f.1.end).collect()), None),
             })
             .collect();
         cols.extend(accs.iter().map(|a| a.finish(n)));

@@ -49,13 +49,7 @@ impl SourceOp {
     }
 
     fn combined(&self) -> i64 {
-        self.part_wm
-            .iter()
-            .zip(&self.done)
-            .filter(|(_, d)| !**d)
-            .map(|(w, _)| *w)
-            .min()
-            .unwrap_or(i64::MAX)
+        self.part_wm.iter().zip(&self.done).filter(|(_, d)| !**d).map(|(w, _)| *w).min().unwrap_or(i64::MAX)
     }
 
     fn maybe_watermark(&mut self) {
@@ -80,14 +74,9 @@ impl Operator for SourceOp {
                 return Ok(None);
             }
             let n = self.done.len();
-            let Some(p) = (0..n)
-                .map(|k| (self.next_part + k) % n)
-                .find(|p| !self.done[*p])
-            else {
+            let Some(p) = (0..n).map(|k| (self.next_part + k) % n).find(|p| !self.done[*p]) else {
                 self.finished = true;
-                self.counters
-                    .skipped
-                    .store(self.reader.skipped(), Ordering::Relaxed);
+                self.counters.skipped.store(self.reader.skipped(), Ordering::Relaxed);
                 // The end of a bounded input: every window closes.
                 self.pending.push_back(Msg::Watermark(i64::MAX));
                 continue;
@@ -99,21 +88,11 @@ impl Operator for SourceOp {
                     self.maybe_watermark();
                 }
                 Some(batch) => {
-                    self.counters
-                        .read
-                        .fetch_add(batch.num_rows as u64, Ordering::Relaxed);
-                    self.counters
-                        .skipped
-                        .store(self.reader.skipped(), Ordering::Relaxed);
+                    self.counters.read.fetch_add(batch.num_rows as u64, Ordering::Relaxed);
+                    self.counters.skipped.store(self.reader.skipped(), Ordering::Relaxed);
                     if let Some(w) = &self.watermark {
                         let c = eval(w, &batch)?;
-                        let max = c
-                            .i64s()
-                            .iter()
-                            .enumerate()
-                            .filter(|(i, _)| c.is_valid(*i))
-                            .map(|(_, v)| *v)
-                            .max();
+                        let max = c.i64s().iter().enumerate().filter(|(i, _)| c.is_valid(*i)).map(|(_, v)| *v).max();
                         if let Some(m) = max {
                             self.part_wm[p] = self.part_wm[p].max(m);
                         }

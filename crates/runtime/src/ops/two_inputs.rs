@@ -20,13 +20,7 @@ pub struct TwoInputs {
 
 impl TwoInputs {
     pub fn new(left: Box<dyn Operator>, right: Box<dyn Operator>) -> Self {
-        TwoInputs {
-            left,
-            right,
-            done: [false; 2],
-            wm: [i64::MIN; 2],
-            turn: 0,
-        }
+        TwoInputs { left, right, done: [false; 2], wm: [i64::MIN; 2], turn: 0 }
     }
 
     pub fn watermark(&self) -> i64 {
@@ -53,11 +47,7 @@ impl TwoInputs {
             if self.done[i] {
                 continue;
             }
-            let op = if i == 0 {
-                &mut self.left
-            } else {
-                &mut self.right
-            };
+            let op = if i == 0 { &mut self.left } else { &mut self.right };
             let side = if i == 0 { Side::Left } else { Side::Right };
             match op.next()? {
                 Some(Msg::Watermark(w)) => {
@@ -72,10 +62,6 @@ impl TwoInputs {
                 }
             }
         }
-        Ok(if idle {
-            Some((Side::Left, Msg::Idle))
-        } else {
-            None
-        })
+        Ok(if idle { Some((Side::Left, Msg::Idle)) } else { None })
     }
 }

@@ -38,16 +38,8 @@ impl WindowAggOp {
         aggs: Vec<AggCall>,
         counters: Arc<Counters>,
     ) -> Self {
-        let key_exprs: Vec<Expr> = group
-            .iter()
-            .filter_map(|k| {
-                if let GroupKey::Expr(e) = k {
-                    Some(e.clone())
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let key_exprs: Vec<Expr> =
+            group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None }).collect();
         let key_types = key_exprs.iter().map(|e| e.ty).collect();
         WindowAggOp {
             input,
@@ -106,21 +98,14 @@ impl WindowAggOp {
                         late += 1;
                         continue;
                     }
-                    push(
-                        (s.i64s()[i], e.i64s()[i]),
-                        i as u32,
-                        &mut late,
-                        self.watermark,
-                    );
+                    push((s.i64s()[i], e.i64s()[i]), i as u32, &mut late, self.watermark);
                 }
             }
         }
         self.counters.add_late(late);
         for ((start, end), rows) in per_window {
-            let table = self
-                .windows
-                .entry((end, start))
-                .or_insert_with(|| GroupTable::new(&self.key_types, &self.aggs));
+            let table =
+                self.windows.entry((end, start)).or_insert_with(|| GroupTable::new(&self.key_types, &self.aggs));
             table.update(batch, &keys, &rows)?;
         }
         self.account();
@@ -129,8 +114,7 @@ impl WindowAggOp {
 
     fn account(&mut self) {
         let now: usize = self.windows.values().map(GroupTable::memory_bytes).sum();
-        self.counters
-            .state_delta(now as i64 - self.accounted as i64);
+        self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
 
@@ -199,20 +183,9 @@ pub struct GlobalAggOp {
 }
 
 impl GlobalAggOp {
-    pub fn new(
-        input: Box<dyn Operator>,
-        keys: Vec<Expr>,
-        aggs: Vec<AggCall>,
-        counters: Arc<Counters>,
-    ) -> Self {
+    pub fn new(input: Box<dyn Operator>, keys: Vec<Expr>, aggs: Vec<AggCall>, counters: Arc<Counters>) -> Self {
         let types: Vec<DataType> = keys.iter().map(|k| k.ty).collect();
-        GlobalAggOp {
-            input,
-            table: Some(GroupTable::new(&types, &aggs)),
-            keys,
-            counters,
-            accounted: 0,
-        }
+        GlobalAggOp { input, table: Some(GroupTable::new(&types, &aggs)), keys, counters, accounted: 0 }
     }
 }
 
@@ -228,8 +201,7 @@ impl Operator for GlobalAggOp {
                     let rows: Vec<u32> = (0..b.num_rows as u32).collect();
                     table.update(&b, &keys, &rows)?;
                     let now = table.memory_bytes();
-                    self.counters
-                        .state_delta(now as i64 - self.accounted as i64);
+                    self.counters.state_delta(now as i64 - self.accounted as i64);
                     self.accounted = now;
                 }
                 // The result has no event time, so watermarks stop here.

@@ -15,18 +15,8 @@ pub struct WindowAssignOp {
 }
 
 impl WindowAssignOp {
-    pub fn new(
-        input: Box<dyn Operator>,
-        window: WindowKind,
-        time_col: usize,
-        counters: Arc<Counters>,
-    ) -> Self {
-        WindowAssignOp {
-            input,
-            window,
-            time_col,
-            counters,
-        }
+    pub fn new(input: Box<dyn Operator>, window: WindowKind, time_col: usize, counters: Arc<Counters>) -> Self {
+        WindowAssignOp { input, window, time_col, counters }
     }
 }
 
@@ -68,10 +58,7 @@ impl Operator for WindowAssignOp {
             let tcol = &batch.columns[self.time_col];
             let ts = tcol.i64s();
             let mut idx = Vec::with_capacity(batch.num_rows);
-            let (mut starts, mut ends) = (
-                Vec::with_capacity(batch.num_rows),
-                Vec::with_capacity(batch.num_rows),
-            );
+            let (mut starts, mut ends) = (Vec::with_capacity(batch.num_rows), Vec::with_capacity(batch.num_rows));
             let mut wins = Vec::new();
             let mut dropped = 0;
             for (i, t) in ts.iter().enumerate() {
@@ -108,27 +95,13 @@ mod tests {
         let mut w = Vec::new();
         windows_of(12_345, WindowKind::Tumble { size: 10_000 }, &mut w);
         assert_eq!(w, vec![(10_000, 20_000)]);
-        windows_of(
-            12_345,
-            WindowKind::Hop {
-                slide: 2_000,
-                size: 6_000,
-            },
-            &mut w,
-        );
+        windows_of(12_345, WindowKind::Hop { slide: 2_000, size: 6_000 }, &mut w);
         assert_eq!(w, vec![(8_000, 14_000), (10_000, 16_000), (12_000, 18_000)]);
         // Negative times (before 1970) align the same way.
         windows_of(-1, WindowKind::Tumble { size: 1_000 }, &mut w);
         assert_eq!(w, vec![(-1_000, 0)]);
         // A timestamp on a boundary starts a window and is not in the one that ends there.
-        windows_of(
-            4_000,
-            WindowKind::Hop {
-                slide: 2_000,
-                size: 4_000,
-            },
-            &mut w,
-        );
+        windows_of(4_000, WindowKind::Hop { slide: 2_000, size: 4_000 }, &mut w);
         assert_eq!(w, vec![(2_000, 6_000), (4_000, 8_000)]);
     }
 }

@@ -59,11 +59,7 @@ impl WindowJoinOp {
     }
 
     fn add(&mut self, side: Side, batch: Batch) {
-        let (s, e) = if side == Side::Left {
-            self.spec.left_cols
-        } else {
-            self.spec.right_cols
-        };
+        let (s, e) = if side == Side::Left { self.spec.left_cols } else { self.spec.right_cols };
         let (sc, ec) = (&batch.columns[s], &batch.columns[e]);
         let mut groups: Vec<((i64, i64), Vec<u32>)> = Vec::new();
         let mut late = 0;
@@ -81,11 +77,7 @@ impl WindowJoinOp {
         self.counters.add_late(late);
         for (w, rows) in groups {
             let entry = self.windows.entry(w).or_default();
-            let part = if rows.len() == batch.num_rows {
-                batch.clone()
-            } else {
-                batch.take(&rows)
-            };
+            let part = if rows.len() == batch.num_rows { batch.clone() } else { batch.take(&rows) };
             if side == Side::Left {
                 entry.0.push(part)
             } else {
@@ -96,13 +88,9 @@ impl WindowJoinOp {
     }
 
     fn account(&mut self) {
-        let now: usize = self
-            .windows
-            .values()
-            .map(|(l, r)| l.iter().chain(r).map(Batch::size_bytes).sum::<usize>())
-            .sum();
-        self.counters
-            .state_delta(now as i64 - self.accounted as i64);
+        let now: usize =
+            self.windows.values().map(|(l, r)| l.iter().chain(r).map(Batch::size_bytes).sum::<usize>()).sum();
+        self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
 
@@ -140,31 +128,15 @@ fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch
     let mut out = join_rows(left, &li, right, &ri, &spec.right_types);
     if let Some(res) = &spec.residual {
         let mask = eval_mask(res, &out)?;
-        li = li
-            .iter()
-            .zip(&mask)
-            .filter(|(_, m)| **m)
-            .map(|(l, _)| *l)
-            .collect();
+        li = li.iter().zip(&mask).filter(|(_, m)| **m).map(|(l, _)| *l).collect();
         out = out.filter(&mask);
     }
     if spec.join_type == JoinType::Left {
         let mut matched = vec![false; left.num_rows];
         li.iter().for_each(|l| matched[*l as usize] = true);
-        let missing: Vec<u32> = (0..left.num_rows as u32)
-            .filter(|i| !matched[*i as usize])
-            .collect();
+        let missing: Vec<u32> = (0..left.num_rows as u32).filter(|i| !matched[*i as usize]).collect();
         if !missing.is_empty() {
-            out = append(
-                out,
-                join_rows(
-                    left,
-                    &missing,
-                    right,
-                    &vec![None; missing.len()],
-                    &spec.right_types,
-                ),
-            );
+            out = append(out, join_rows(left, &missing, right, &vec![None; missing.len()], &spec.right_types));
         }
     }
     Ok(out)

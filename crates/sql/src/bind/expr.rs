@@ -2,8 +2,7 @@
 //! aggregate context in which GROUP BY keys and aggregate calls are recognised.
 
 use super::coerce::{
-    arithmetic, common_type, expect_bool, interval, is_null_literal, literal, negate_literal,
-    retype, to_varchar, unify,
+    arithmetic, common_type, expect_bool, interval, is_null_literal, literal, negate_literal, retype, to_varchar, unify,
 };
 use super::scope::Scope;
 use super::types::castable;
@@ -64,10 +63,7 @@ impl<'s> ExprBinder<'s> {
         if b.ty != DataType::Boolean {
             return Err(SqlError::at(
                 loc(span_of(e)),
-                format!(
-                    "{clause} needs a BOOLEAN condition, but this expression is {}",
-                    b.ty
-                ),
+                format!("{clause} needs a BOOLEAN condition, but this expression is {}", b.ty),
             ));
         }
         Ok(b)
@@ -119,17 +115,11 @@ impl<'s> ExprBinder<'s> {
         let Some((_, _, wname)) = &ctx.window else {
             return Err(SqlError::at(
                 loc(span),
-                format!(
-                    "{name} needs a {}(...) group window in GROUP BY",
-                    name.split('_').next().unwrap_or("")
-                ),
+                format!("{name} needs a {}(...) group window in GROUP BY", name.split('_').next().unwrap_or("")),
             ));
         };
         if !name.starts_with(wname.as_str()) {
-            return Err(SqlError::at(
-                loc(span),
-                format!("{name} does not match the GROUP BY window {wname}(...)"),
-            ));
+            return Err(SqlError::at(loc(span), format!("{name} does not match the GROUP BY window {wname}(...)")));
         }
         let start = ctx.group.len();
         Ok(match prop {
@@ -158,26 +148,19 @@ impl<'s> ExprBinder<'s> {
                     other => other.to_string(),
                 };
                 match &ts.data_type {
-                    ast::DataType::Timestamp(..)
-                    | ast::DataType::Datetime(_)
-                    | ast::DataType::Date => match parse_timestamp(&text) {
-                        Some(ms) => Ok(Expr::literal(Value::Timestamp(ms), DataType::Timestamp)),
-                        None => Err(SqlError::at(
-                            loc(span),
-                            format!(
-                                "'{text}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.fff])"
-                            ),
-                        )),
-                    },
-                    other => Err(SqlError::at(
-                        loc(span),
-                        format!("{other} literals are not supported"),
-                    )),
+                    ast::DataType::Timestamp(..) | ast::DataType::Datetime(_) | ast::DataType::Date => {
+                        match parse_timestamp(&text) {
+                            Some(ms) => Ok(Expr::literal(Value::Timestamp(ms), DataType::Timestamp)),
+                            None => Err(SqlError::at(
+                                loc(span),
+                                format!("'{text}' is not a timestamp (expected YYYY-MM-DD HH:MM:SS[.fff])"),
+                            )),
+                        }
+                    }
+                    other => Err(SqlError::at(loc(span), format!("{other} literals are not supported"))),
                 }
             }
-            A::Interval(iv) => {
-                interval(iv, span).map(|ms| Expr::literal(Value::Interval(ms), DataType::Interval))
-            }
+            A::Interval(iv) => interval(iv, span).map(|ms| Expr::literal(Value::Interval(ms), DataType::Interval)),
             A::BinaryOp { left, op, right } => {
                 let l = self.bind(left)?;
                 let r = self.bind(right)?;
@@ -188,10 +171,7 @@ impl<'s> ExprBinder<'s> {
                 match op {
                     ast::UnaryOperator::Not => {
                         let x = expect_bool(x, span, "NOT")?;
-                        Ok(Expr {
-                            kind: ExprKind::Not(Box::new(x)),
-                            ty: DataType::Boolean,
-                        })
+                        Ok(Expr { kind: ExprKind::Not(Box::new(x)), ty: DataType::Boolean })
                     }
                     ast::UnaryOperator::Minus => {
                         if let ExprKind::Literal(v) = &x.kind {
@@ -200,31 +180,19 @@ impl<'s> ExprBinder<'s> {
                             }
                         }
                         if !x.ty.is_numeric() && x.ty != DataType::Interval {
-                            return Err(SqlError::at(
-                                loc(span),
-                                format!("cannot negate a {}", x.ty),
-                            ));
+                            return Err(SqlError::at(loc(span), format!("cannot negate a {}", x.ty)));
                         }
                         let ty = x.ty;
-                        Ok(Expr {
-                            kind: ExprKind::Neg(Box::new(x)),
-                            ty,
-                        })
+                        Ok(Expr { kind: ExprKind::Neg(Box::new(x)), ty })
                     }
                     ast::UnaryOperator::Plus => Ok(x),
-                    other => Err(SqlError::at(
-                        loc(span),
-                        format!("operator {other} is not supported"),
-                    )),
+                    other => Err(SqlError::at(loc(span), format!("operator {other} is not supported"))),
                 }
             }
             A::IsNull(x) | A::IsNotNull(x) => {
                 let x = self.bind(x)?;
                 Ok(Expr {
-                    kind: ExprKind::IsNull {
-                        expr: Box::new(x),
-                        negated: matches!(e, A::IsNotNull(_)),
-                    },
+                    kind: ExprKind::IsNull { expr: Box::new(x), negated: matches!(e, A::IsNotNull(_)) },
                     ty: DataType::Boolean,
                 })
             }
@@ -232,12 +200,8 @@ impl<'s> ExprBinder<'s> {
                 let x = expect_bool(self.bind(x)?, span, "IS TRUE/FALSE")?;
                 let want = matches!(e, A::IsTrue(_) | A::IsNotFalse(_));
                 // x IS TRUE is never NULL: COALESCE(x = want, FALSE); negated forms flip it.
-                let eq = Expr::binary(
-                    BinOp::Eq,
-                    x,
-                    Expr::literal(Value::Bool(want), DataType::Boolean),
-                    DataType::Boolean,
-                );
+                let eq =
+                    Expr::binary(BinOp::Eq, x, Expr::literal(Value::Bool(want), DataType::Boolean), DataType::Boolean);
                 let is = Expr {
                     kind: ExprKind::Call {
                         func: Func::Coalesce,
@@ -246,46 +210,23 @@ impl<'s> ExprBinder<'s> {
                     ty: DataType::Boolean,
                 };
                 Ok(if matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_)) {
-                    Expr {
-                        kind: ExprKind::Not(Box::new(is)),
-                        ty: DataType::Boolean,
-                    }
+                    Expr { kind: ExprKind::Not(Box::new(is)), ty: DataType::Boolean }
                 } else {
                     is
                 })
             }
-            A::Between {
-                expr,
-                negated,
-                low,
-                high,
-            } => {
+            A::Between { expr, negated, low, high } => {
                 let x = self.bind(expr)?;
                 let lo = self.bind(low)?;
                 let hi = self.bind(high)?;
                 let ge = self.compare(BinOp::GtEq, x.clone(), lo, span)?;
                 let le = self.compare(BinOp::LtEq, x, hi, span)?;
                 let both = Expr::binary(BinOp::And, ge, le, DataType::Boolean);
-                Ok(if *negated {
-                    Expr {
-                        kind: ExprKind::Not(Box::new(both)),
-                        ty: DataType::Boolean,
-                    }
-                } else {
-                    both
-                })
+                Ok(if *negated { Expr { kind: ExprKind::Not(Box::new(both)), ty: DataType::Boolean } } else { both })
             }
-            A::In {
-                expr,
-                target,
-                negated,
-                ..
-            } => {
+            A::In { expr, target, negated, .. } => {
                 let ast::InTarget::List(list) = target else {
-                    return Err(SqlError::at(
-                        loc(span),
-                        "IN with a subquery is not supported yet; list the values",
-                    ));
+                    return Err(SqlError::at(loc(span), "IN with a subquery is not supported yet; list the values"));
                 };
                 let x = self.bind(expr)?;
                 let mut any: Option<Expr> = None;
@@ -297,54 +238,25 @@ impl<'s> ExprBinder<'s> {
                         Some(acc) => Expr::binary(BinOp::Or, acc, eq, DataType::Boolean),
                     });
                 }
-                let any =
-                    any.ok_or_else(|| SqlError::at(loc(span), "IN needs at least one value"))?;
-                Ok(if *negated {
-                    Expr {
-                        kind: ExprKind::Not(Box::new(any)),
-                        ty: DataType::Boolean,
-                    }
-                } else {
-                    any
-                })
+                let any = any.ok_or_else(|| SqlError::at(loc(span), "IN needs at least one value"))?;
+                Ok(if *negated { Expr { kind: ExprKind::Not(Box::new(any)), ty: DataType::Boolean } } else { any })
             }
-            A::Like {
-                negated,
-                expr,
-                pattern,
-                escape_char,
-                any,
-            } => {
+            A::Like { negated, expr, pattern, escape_char, any } => {
                 if *any || escape_char.is_some() {
-                    return Err(SqlError::at(
-                        loc(span),
-                        "LIKE ANY and LIKE ... ESCAPE are not supported",
-                    ));
+                    return Err(SqlError::at(loc(span), "LIKE ANY and LIKE ... ESCAPE are not supported"));
                 }
                 let x = self.bind(expr)?;
                 let x = to_varchar(x, span, "LIKE")?;
                 let p = self.bind(pattern)?;
                 let ExprKind::Literal(Value::Str(pattern)) = p.kind else {
-                    return Err(SqlError::at(
-                        loc(span_of(pattern)),
-                        "the LIKE pattern must be a string literal",
-                    ));
+                    return Err(SqlError::at(loc(span_of(pattern)), "the LIKE pattern must be a string literal"));
                 };
                 Ok(Expr {
-                    kind: ExprKind::Like {
-                        expr: Box::new(x),
-                        pattern,
-                        negated: *negated,
-                    },
+                    kind: ExprKind::Like { expr: Box::new(x), pattern, negated: *negated },
                     ty: DataType::Boolean,
                 })
             }
-            A::Cast {
-                expr,
-                data_type,
-                kind,
-                ..
-            } => {
+            A::Cast { expr, data_type, kind, .. } => {
                 if !matches!(kind, ast::CastKind::Cast) {
                     return Err(SqlError::at(loc(span), "only CAST(x AS type) is supported"));
                 }
@@ -354,38 +266,27 @@ impl<'s> ExprBinder<'s> {
                     return Ok(Expr::literal(Value::Null, to));
                 }
                 if !castable(x.ty, to) {
-                    return Err(SqlError::at(
-                        loc(span),
-                        format!("cannot cast {} to {to}", x.ty),
-                    ));
+                    return Err(SqlError::at(loc(span), format!("cannot cast {} to {to}", x.ty)));
                 }
                 Ok(x.cast(to))
             }
-            A::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => self.case(operand.as_deref(), conditions, else_result.as_deref(), span),
+            A::Case { operand, conditions, else_result, .. } => {
+                self.case(operand.as_deref(), conditions, else_result.as_deref(), span)
+            }
             A::Function(f) => {
                 let name = f.name.to_string().to_uppercase();
                 if super::functions::is_aggregate(&name) {
-                    return Err(SqlError::at(loc(span), format!("aggregate {name} is not allowed here (only in SELECT or HAVING of a query)")));
-                }
-                if super::functions::window_property(&name).is_some() {
                     return Err(SqlError::at(
                         loc(span),
-                        format!("{name} needs a matching group window in GROUP BY"),
+                        format!("aggregate {name} is not allowed here (only in SELECT or HAVING of a query)"),
                     ));
+                }
+                if super::functions::window_property(&name).is_some() {
+                    return Err(SqlError::at(loc(span), format!("{name} needs a matching group window in GROUP BY")));
                 }
                 super::functions::bind_scalar_function(self, f, &name, span)
             }
-            A::Substring {
-                expr,
-                substring_from,
-                substring_for,
-                ..
-            } => {
+            A::Substring { expr, substring_from, substring_for, .. } => {
                 let mut args = vec![self.bind(expr)?];
                 match substring_from {
                     Some(f) => args.push(self.bind(f)?),
@@ -396,17 +297,9 @@ impl<'s> ExprBinder<'s> {
                 }
                 super::functions::typed_call(Func::Substring, args, span)
             }
-            A::Trim {
-                trim_where,
-                trim_what,
-                expr,
-                trim_characters,
-            } => {
+            A::Trim { trim_where, trim_what, expr, trim_characters } => {
                 if trim_what.is_some() || trim_characters.is_some() {
-                    return Err(SqlError::at(
-                        loc(span),
-                        "TRIM of characters other than spaces is not supported yet",
-                    ));
+                    return Err(SqlError::at(loc(span), "TRIM of characters other than spaces is not supported yet"));
                 }
                 let func = match trim_where {
                     Some(ast::TrimWhereField::Leading) => Func::TrimLeading,
@@ -417,22 +310,12 @@ impl<'s> ExprBinder<'s> {
                 super::functions::typed_call(func, vec![x], span)
             }
             A::Ceil { expr, field } | A::Floor { expr, field } => {
-                if !matches!(
-                    field,
-                    ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)
-                ) {
-                    return Err(SqlError::at(
-                        loc(span),
-                        "CEIL/FLOOR to a time unit is not supported yet",
-                    ));
+                if !matches!(field, ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime)) {
+                    return Err(SqlError::at(loc(span), "CEIL/FLOOR to a time unit is not supported yet"));
                 }
                 let x = self.bind(expr)?;
                 super::functions::typed_call(
-                    if matches!(e, A::Ceil { .. }) {
-                        Func::Ceil
-                    } else {
-                        Func::Floor
-                    },
+                    if matches!(e, A::Ceil { .. }) { Func::Ceil } else { Func::Floor },
                     vec![x],
                     span,
                 )
@@ -445,35 +328,22 @@ impl<'s> ExprBinder<'s> {
                     ast::DateTimeField::Hour => Func::Hour,
                     ast::DateTimeField::Minute => Func::Minute,
                     ast::DateTimeField::Second => Func::Second,
-                    other => {
-                        return Err(SqlError::at(
-                            loc(span),
-                            format!("EXTRACT({other} ...) is not supported"),
-                        ))
-                    }
+                    other => return Err(SqlError::at(loc(span), format!("EXTRACT({other} ...) is not supported"))),
                 };
                 let x = self.bind(expr)?;
                 super::functions::typed_call(func, vec![x], span)
             }
-            A::Subquery(_) | A::Exists { .. } => Err(SqlError::at(
-                loc(span),
-                "subqueries in expressions are not supported yet",
-            )),
-            other => Err(SqlError::at(
-                loc(span),
-                format!("expression '{other}' is not supported"),
-            )),
+            A::Subquery(_) | A::Exists { .. } => {
+                Err(SqlError::at(loc(span), "subqueries in expressions are not supported yet"))
+            }
+            other => Err(SqlError::at(loc(span), format!("expression '{other}' is not supported"))),
         }
     }
 
     fn column(&mut self, parts: &[ast::Ident]) -> Result<Expr> {
         let i = self.scope.resolve(parts)?;
         if self.agg.is_some() {
-            let name = parts
-                .iter()
-                .map(|p| p.value.as_str())
-                .collect::<Vec<_>>()
-                .join(".");
+            let name = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
             return Err(SqlError::at(
                 loc(parts.last().expect("non-empty").span),
                 format!("column '{name}' must appear in GROUP BY or be used inside an aggregate function"),
@@ -517,13 +387,7 @@ impl<'s> ExprBinder<'s> {
         })
     }
 
-    fn binary(
-        &mut self,
-        op: &ast::BinaryOperator,
-        l: Expr,
-        r: Expr,
-        span: sqlparser::tokenizer::Span,
-    ) -> Result<Expr> {
+    fn binary(&mut self, op: &ast::BinaryOperator, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {
         use ast::BinaryOperator as B;
         let op = match op {
             B::Plus => BinOp::Add,
@@ -540,12 +404,7 @@ impl<'s> ExprBinder<'s> {
             B::And => BinOp::And,
             B::Or => BinOp::Or,
             B::StringConcat => BinOp::Concat,
-            other => {
-                return Err(SqlError::at(
-                    loc(span),
-                    format!("operator {other} is not supported"),
-                ))
-            }
+            other => return Err(SqlError::at(loc(span), format!("operator {other} is not supported"))),
         };
         match op {
             BinOp::And | BinOp::Or => {
@@ -563,13 +422,7 @@ impl<'s> ExprBinder<'s> {
         }
     }
 
-    pub(super) fn compare(
-        &mut self,
-        op: BinOp,
-        l: Expr,
-        r: Expr,
-        span: sqlparser::tokenizer::Span,
-    ) -> Result<Expr> {
+    pub(super) fn compare(&mut self, op: BinOp, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {
         let (l, r) = unify(l, r, span, op.symbol())?;
         Ok(Expr::binary(op, l, r, DataType::Boolean))
     }

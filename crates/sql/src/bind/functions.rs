@@ -71,19 +71,13 @@ pub fn call_args(f: &ast::Function) -> Result<Vec<&ast::Expr>> {
     let span = f.name.span();
     match &f.args {
         ast::FunctionArguments::None => Ok(vec![]),
-        ast::FunctionArguments::Subquery(_) => Err(SqlError::at(
-            loc(span),
-            "subquery arguments are not supported",
-        )),
+        ast::FunctionArguments::Subquery(_) => Err(SqlError::at(loc(span), "subquery arguments are not supported")),
         ast::FunctionArguments::List(list) => list
             .args
             .iter()
             .map(|a| match a {
                 ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                _ => Err(SqlError::at(
-                    loc(span),
-                    format!("unsupported argument '{a}' to {}", f.name),
-                )),
+                _ => Err(SqlError::at(loc(span), format!("unsupported argument '{a}' to {}", f.name))),
             })
             .collect(),
     }
@@ -92,21 +86,12 @@ pub fn call_args(f: &ast::Function) -> Result<Vec<&ast::Expr>> {
 pub fn bind_aggregate_call(f: &ast::Function, name: &str, scope: &Scope) -> Result<AggCall> {
     let span = f.name.span();
     if f.over.is_some() {
-        return Err(SqlError::at(
-            loc(span),
-            "OVER windows are not supported yet (they come with a later release)",
-        ));
+        return Err(SqlError::at(loc(span), "OVER windows are not supported yet (they come with a later release)"));
     }
     let (distinct, star, arg_exprs) = match &f.args {
         ast::FunctionArguments::List(list) => {
-            let distinct = matches!(
-                list.duplicate_treatment,
-                Some(ast::DuplicateTreatment::Distinct)
-            );
-            let star = matches!(
-                list.args.as_slice(),
-                [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]
-            );
+            let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+            let star = matches!(list.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]);
             (distinct, star, if star { vec![] } else { call_args(f)? })
         }
         _ => (false, false, vec![]),
@@ -128,10 +113,7 @@ pub fn bind_aggregate_call(f: &ast::Function, name: &str, scope: &Scope) -> Resu
         _ => {
             return Err(SqlError::at(
                 loc(span),
-                format!(
-                    "{name} takes exactly one argument{}",
-                    if func == AggFunc::Count { " or *" } else { "" }
-                ),
+                format!("{name} takes exactly one argument{}", if func == AggFunc::Count { " or *" } else { "" }),
             ))
         }
     };
@@ -145,29 +127,12 @@ pub fn bind_aggregate_call(f: &ast::Function, name: &str, scope: &Scope) -> Resu
         (AggFunc::Min | AggFunc::Max, Some(a)) => a.ty,
         (AggFunc::Sum | AggFunc::Avg, Some(a)) => match a.ty {
             DataType::Int | DataType::BigInt | DataType::Double => a.ty,
-            DataType::Decimal { scale, .. } if func == AggFunc::Sum => DataType::Decimal {
-                precision: 38,
-                scale,
-            },
-            DataType::Decimal { scale, .. } => DataType::Decimal {
-                precision: 38,
-                scale: scale.max(6),
-            },
-            other => {
-                return Err(SqlError::at(
-                    loc(span),
-                    format!("{name} needs a numeric argument, found {other}"),
-                ))
-            }
+            DataType::Decimal { scale, .. } if func == AggFunc::Sum => DataType::Decimal { precision: 38, scale },
+            DataType::Decimal { scale, .. } => DataType::Decimal { precision: 38, scale: scale.max(6) },
+            other => return Err(SqlError::at(loc(span), format!("{name} needs a numeric argument, found {other}"))),
         },
     };
-    Ok(AggCall {
-        func,
-        arg,
-        distinct,
-        filter,
-        ty,
-    })
+    Ok(AggCall { func, arg, distinct, filter, ty })
 }
 
 fn nested_aggregate_error(e: SqlError, a: &ast::Expr) -> SqlError {
@@ -179,26 +144,15 @@ fn nested_aggregate_error(e: SqlError, a: &ast::Expr) -> SqlError {
     }
 }
 
-pub fn bind_scalar_function(
-    b: &mut ExprBinder,
-    f: &ast::Function,
-    name: &str,
-    span: Span,
-) -> Result<Expr> {
+pub fn bind_scalar_function(b: &mut ExprBinder, f: &ast::Function, name: &str, span: Span) -> Result<Expr> {
     if name == "MOD" {
         let args = call_args(f)?;
         let [a, m] = args.as_slice() else {
-            return Err(SqlError::at(
-                loc(span),
-                format!("MOD takes 2 argument(s), got {}", args.len()),
-            ));
+            return Err(SqlError::at(loc(span), format!("MOD takes 2 argument(s), got {}", args.len())));
         };
         let (a, m) = (b.bind(a)?, b.bind(m)?);
         if !a.ty.is_integer() || !m.ty.is_integer() {
-            return Err(SqlError::at(
-                loc(span),
-                format!("MOD needs integer arguments, found {} and {}", a.ty, m.ty),
-            ));
+            return Err(SqlError::at(loc(span), format!("MOD needs integer arguments, found {} and {}", a.ty, m.ty)));
         }
         return super::coerce::arithmetic(darwin_plan::BinOp::Mod, a, m, span);
     }
@@ -206,28 +160,14 @@ pub fn bind_scalar_function(
         if matches!(name, "TUMBLE" | "HOP" | "SESSION") {
             return Err(SqlError::at(loc(span), format!("{name}(...) is a window: use it in GROUP BY or as FROM TABLE({name}(TABLE t, DESCRIPTOR(ts), ...))")));
         }
-        let all = SCALARS
-            .iter()
-            .map(|(n, _)| *n)
-            .chain(AGGREGATES.iter().copied());
-        let hint = nearest(name, all)
-            .map(|n| format!("; did you mean {n}?"))
-            .unwrap_or_default();
-        return Err(SqlError::at(
-            loc(span),
-            format!("unknown function {name}{hint}"),
-        ));
+        let all = SCALARS.iter().map(|(n, _)| *n).chain(AGGREGATES.iter().copied());
+        let hint = nearest(name, all).map(|n| format!("; did you mean {n}?")).unwrap_or_default();
+        return Err(SqlError::at(loc(span), format!("unknown function {name}{hint}")));
     };
     if f.over.is_some() {
-        return Err(SqlError::at(
-            loc(span),
-            "OVER windows are not supported yet",
-        ));
+        return Err(SqlError::at(loc(span), "OVER windows are not supported yet"));
     }
-    let args = call_args(f)?
-        .into_iter()
-        .map(|a| b.bind(a))
-        .collect::<Result<Vec<_>>>()?;
+    let args = call_args(f)?.into_iter().map(|a| b.bind(a)).collect::<Result<Vec<_>>>()?;
     typed_call(func, args, span)
 }
 
@@ -240,14 +180,7 @@ fn arity(func: Func, args: &[Expr], min: usize, max: usize, span: Span) -> Resul
         } else {
             format!("{min} to {max}")
         };
-        return Err(SqlError::at(
-            loc(span),
-            format!(
-                "{} takes {want} argument(s), got {}",
-                func.name(),
-                args.len()
-            ),
-        ));
+        return Err(SqlError::at(loc(span), format!("{} takes {want} argument(s), got {}", func.name(), args.len())));
     }
     Ok(())
 }
@@ -269,12 +202,7 @@ fn want(func: Func, e: Expr, ty: DataType, pos: usize, span: Span) -> Result<Exp
     if !ok {
         return Err(SqlError::at(
             loc(span),
-            format!(
-                "argument {} of {} must be {ty}, found {}",
-                pos + 1,
-                func.name(),
-                e.ty
-            ),
+            format!("argument {} of {} must be {ty}, found {}", pos + 1, func.name(), e.ty),
         ));
     }
     Ok(e.cast(ty))
@@ -288,10 +216,7 @@ fn int_arg(func: Func, e: Expr, pos: usize, span: Span) -> Result<Expr> {
 }
 
 fn call(func: Func, args: Vec<Expr>, ty: DataType) -> Expr {
-    Expr {
-        kind: ExprKind::Call { func, args },
-        ty,
-    }
+    Expr { kind: ExprKind::Call { func, args }, ty }
 }
 
 /// Checks argument types, inserts casts and computes the result type of a scalar call.
@@ -303,16 +228,10 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             arity(func, &args, 1, 1, span)?;
             let t = args[0].ty;
             if !t.is_numeric() {
-                return Err(SqlError::at(
-                    loc(span),
-                    format!("{} needs a numeric argument, found {t}", func.name()),
-                ));
+                return Err(SqlError::at(loc(span), format!("{} needs a numeric argument, found {t}", func.name())));
             }
             let ty = match (func, t) {
-                (Floor | Ceil, Decimal { precision, .. }) => Decimal {
-                    precision,
-                    scale: 0,
-                },
+                (Floor | Ceil, Decimal { precision, .. }) => Decimal { precision, scale: 0 },
                 _ => t,
             };
             Ok(call(func, args, ty))
@@ -321,45 +240,25 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             arity(func, &args, 1, 2, span)?;
             let t = args[0].ty;
             if !t.is_numeric() {
-                return Err(SqlError::at(
-                    loc(span),
-                    format!("ROUND needs a numeric argument, found {t}"),
-                ));
+                return Err(SqlError::at(loc(span), format!("ROUND needs a numeric argument, found {t}")));
             }
             if args.len() == 1 {
                 args.push(Expr::literal(Value::Int(0), Int));
             }
             let places = match &args[1].kind {
                 ExprKind::Literal(Value::Int(p)) => *p,
-                _ => {
-                    return Err(SqlError::at(
-                        loc(span),
-                        "the second argument of ROUND must be an integer literal",
-                    ))
-                }
+                _ => return Err(SqlError::at(loc(span), "the second argument of ROUND must be an integer literal")),
             };
             let ty = match t {
-                Decimal { precision, .. } => Decimal {
-                    precision,
-                    scale: places.clamp(0, 38) as u8,
-                },
+                Decimal { precision, .. } => Decimal { precision, scale: places.clamp(0, 38) as u8 },
                 other => other,
             };
             Ok(call(func, args, ty))
         }
         Power | Sqrt => {
-            arity(
-                func,
-                &args,
-                if func == Power { 2 } else { 1 },
-                if func == Power { 2 } else { 1 },
-                span,
-            )?;
-            let args = args
-                .into_iter()
-                .enumerate()
-                .map(|(i, a)| want(func, a, Double, i, span))
-                .collect::<Result<_>>()?;
+            arity(func, &args, if func == Power { 2 } else { 1 }, if func == Power { 2 } else { 1 }, span)?;
+            let args =
+                args.into_iter().enumerate().map(|(i, a)| want(func, a, Double, i, span)).collect::<Result<_>>()?;
             Ok(call(func, args, Double))
         }
         Lower | Upper | TrimBoth | TrimLeading | TrimTrailing => {
@@ -383,20 +282,14 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
         }
         Concat => {
             arity(func, &args, 1, usize::MAX, span)?;
-            let args = args
-                .into_iter()
-                .enumerate()
-                .map(|(i, a)| want(func, a, Varchar, i, span))
-                .collect::<Result<_>>()?;
+            let args =
+                args.into_iter().enumerate().map(|(i, a)| want(func, a, Varchar, i, span)).collect::<Result<_>>()?;
             Ok(call(func, args, Varchar))
         }
         Replace => {
             arity(func, &args, 3, 3, span)?;
-            let args = args
-                .into_iter()
-                .enumerate()
-                .map(|(i, a)| want(func, a, Varchar, i, span))
-                .collect::<Result<_>>()?;
+            let args =
+                args.into_iter().enumerate().map(|(i, a)| want(func, a, Varchar, i, span)).collect::<Result<_>>()?;
             Ok(call(func, args, Varchar))
         }
         Year | Month | DayOfMonth | Hour | Minute | Second => {
@@ -404,19 +297,11 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             if args[0].ty != Timestamp && !is_null_literal(&args[0]) {
                 return Err(SqlError::at(
                     loc(span),
-                    format!(
-                        "{} needs a TIMESTAMP(3) argument, found {}",
-                        func.name(),
-                        args[0].ty
-                    ),
+                    format!("{} needs a TIMESTAMP(3) argument, found {}", func.name(), args[0].ty),
                 ));
             }
             let a = args.remove(0);
-            let a = if is_null_literal(&a) {
-                Expr::literal(Value::Null, Timestamp)
-            } else {
-                a
-            };
+            let a = if is_null_literal(&a) { Expr::literal(Value::Null, Timestamp) } else { a };
             Ok(call(func, vec![a], BigInt))
         }
         DateFormat => {
@@ -426,10 +311,7 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
                 Timestamp => ts,
                 Varchar => call(ToTimestamp, vec![ts], Timestamp),
                 other => {
-                    return Err(SqlError::at(
-                        loc(span),
-                        format!("DATE_FORMAT needs a TIMESTAMP(3), found {other}"),
-                    ))
+                    return Err(SqlError::at(loc(span), format!("DATE_FORMAT needs a TIMESTAMP(3), found {other}")))
                 }
             };
             let pattern = want(func, args.remove(0), Varchar, 1, span)?;
@@ -442,10 +324,7 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             let p = want(func, it.next().expect("arity"), Varchar, 1, span)?;
             if let ExprKind::Literal(Value::Str(pat)) = &p.kind {
                 if let Err(e) = regex::Regex::new(pat) {
-                    return Err(SqlError::at(
-                        loc(span),
-                        format!("invalid regular expression '{pat}': {e}"),
-                    ));
+                    return Err(SqlError::at(loc(span), format!("invalid regular expression '{pat}': {e}")));
                 }
             }
             let mut out = vec![s, p];
@@ -467,13 +346,7 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             let ty = common_type(&args.iter().collect::<Vec<_>>(), span)?;
             let args = args
                 .into_iter()
-                .map(|a| {
-                    if is_null_literal(&a) {
-                        Expr::literal(Value::Null, ty)
-                    } else {
-                        a.cast(ty)
-                    }
-                })
+                .map(|a| if is_null_literal(&a) { Expr::literal(Value::Null, ty) } else { a.cast(ty) })
                 .collect();
             Ok(call(func, args, ty))
         }
@@ -483,18 +356,11 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
             if cond.ty != Boolean && !is_null_literal(&cond) {
                 return Err(SqlError::at(
                     loc(span),
-                    format!(
-                        "the first argument of IF must be BOOLEAN, found {}",
-                        cond.ty
-                    ),
+                    format!("the first argument of IF must be BOOLEAN, found {}", cond.ty),
                 ));
             }
             let ty = common_type(&args.iter().collect::<Vec<_>>(), span)?;
-            let mut out = vec![if is_null_literal(&cond) {
-                Expr::literal(Value::Null, Boolean)
-            } else {
-                cond
-            }];
+            let mut out = vec![if is_null_literal(&cond) { Expr::literal(Value::Null, Boolean) } else { cond }];
             out.extend(args.into_iter().map(|a| {
                 if is_null_literal(&a) {
                     Expr::literal(Value::Null, ty)
@@ -515,20 +381,17 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
         ToTimestampLtz => {
             arity(func, &args, 1, 2, span)?;
             let v = want(func, args.remove(0), BigInt, 0, span)?;
-            let precision =
-                match args.first().map(|a| &a.kind) {
-                    None => 3,
-                    Some(ExprKind::Literal(Value::Int(p))) if *p == 0 || *p == 3 => *p,
-                    _ => return Err(SqlError::at(
+            let precision = match args.first().map(|a| &a.kind) {
+                None => 3,
+                Some(ExprKind::Literal(Value::Int(p))) if *p == 0 || *p == 3 => *p,
+                _ => {
+                    return Err(SqlError::at(
                         loc(span),
                         "the precision of TO_TIMESTAMP_LTZ must be 0 (seconds) or 3 (milliseconds)",
-                    )),
-                };
-            Ok(call(
-                func,
-                vec![v, Expr::literal(Value::Int(precision), Int)],
-                Timestamp,
-            ))
+                    ))
+                }
+            };
+            Ok(call(func, vec![v, Expr::literal(Value::Int(precision), Int)], Timestamp))
         }
         ToTimestamp => {
             arity(func, &args, 1, 1, span)?;

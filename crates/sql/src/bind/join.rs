@@ -39,11 +39,7 @@ fn time_bound(e: &Expr, nl: usize, schema: &Schema) -> Option<(usize, usize, Bin
     let timed = |e: &Expr| -> Option<(usize, i64)> {
         let (col, off) = match &e.kind {
             ExprKind::Column(c) => (*c, 0),
-            ExprKind::Binary {
-                op: o @ (BinOp::Add | BinOp::Sub),
-                left,
-                right,
-            } => match (&left.kind, &right.kind) {
+            ExprKind::Binary { op: o @ (BinOp::Add | BinOp::Sub), left, right } => match (&left.kind, &right.kind) {
                 (ExprKind::Column(c), ExprKind::Literal(Value::Interval(ms))) => {
                     (*c, if *o == BinOp::Add { *ms } else { -*ms })
                 }
@@ -87,15 +83,11 @@ impl Binder<'_> {
         let mut schema = lp.schema().clone();
         schema.fields.extend(rp.schema().fields.iter().cloned());
         let on_conj = match on {
-            Some(e) => ExprBinder::plain(&scope)
-                .bind_predicate(e, "JOIN ... ON")?
-                .conjuncts(),
+            Some(e) => ExprBinder::plain(&scope).bind_predicate(e, "JOIN ... ON")?.conjuncts(),
             None => vec![],
         };
         let where_conj = match where_ {
-            Some(e) => ExprBinder::plain(&scope)
-                .bind_predicate(e, "WHERE")?
-                .conjuncts(),
+            Some(e) => ExprBinder::plain(&scope).bind_predicate(e, "WHERE")?.conjuncts(),
             None => vec![],
         };
 
@@ -104,35 +96,19 @@ impl Binder<'_> {
         let mut bounds: Vec<(usize, usize, BinOp, i64, Expr)> = Vec::new();
         let mut residual = Vec::new();
         let mut remaining = Vec::new();
-        for (from_where, c) in on_conj
-            .into_iter()
-            .map(|c| (false, c))
-            .chain(where_conj.into_iter().map(|c| (true, c)))
+        for (from_where, c) in on_conj.into_iter().map(|c| (false, c)).chain(where_conj.into_iter().map(|c| (true, c)))
         {
-            if let ExprKind::Binary {
-                op: BinOp::Eq,
-                left,
-                right,
-            } = &c.kind
-            {
+            if let ExprKind::Binary { op: BinOp::Eq, left, right } = &c.kind {
                 let pair = match (side(left, nl), side(right, nl)) {
-                    (Side::Left, Side::Right) => {
-                        Some(((**left).clone(), right.map_columns(&|i| i - nl)))
-                    }
-                    (Side::Right, Side::Left) => {
-                        Some(((**right).clone(), left.map_columns(&|i| i - nl)))
-                    }
+                    (Side::Left, Side::Right) => Some(((**left).clone(), right.map_columns(&|i| i - nl))),
+                    (Side::Right, Side::Left) => Some(((**right).clone(), left.map_columns(&|i| i - nl))),
                     _ => None,
                 };
                 if let Some((l, r)) = pair {
                     let role = |e: &Expr, s: &Schema| e.as_column().map(|c| s.fields[c].role);
                     match (role(&l, lp.schema()), role(&r, rp.schema())) {
-                        (Some(FieldRole::WindowStart), Some(FieldRole::WindowStart)) => {
-                            window_eq.0 = true
-                        }
-                        (Some(FieldRole::WindowEnd), Some(FieldRole::WindowEnd)) => {
-                            window_eq.1 = true
-                        }
+                        (Some(FieldRole::WindowStart), Some(FieldRole::WindowStart)) => window_eq.0 = true,
+                        (Some(FieldRole::WindowEnd), Some(FieldRole::WindowEnd)) => window_eq.1 = true,
                         _ => {}
                     }
                     keys.push((l, r));
@@ -150,20 +126,14 @@ impl Binder<'_> {
             }
         }
 
-        let lookup_able = |p: &LogicalPlan| {
-            !p.has_event_time() && p.scans().iter().all(|t| self.connectors.is_bounded(t))
-        };
+        let lookup_able =
+            |p: &LogicalPlan| !p.has_event_time() && p.scans().iter().all(|t| self.connectors.is_bounded(t));
         let (kind, keys) = if lookup_able(&rp) {
             residual.extend(bounds.drain(..).map(|b| b.4));
             (JoinKind::Lookup, keys)
         } else if window_eq.0 && window_eq.1 {
             residual.extend(bounds.drain(..).map(|b| b.4));
-            let pos = |s: &Schema, role| {
-                s.fields
-                    .iter()
-                    .position(|f| f.role == role)
-                    .expect("window column present")
-            };
+            let pos = |s: &Schema, role| s.fields.iter().position(|f| f.role == role).expect("window column present");
             let kind = JoinKind::Window {
                 left_start: pos(lp.schema(), FieldRole::WindowStart),
                 left_end: pos(lp.schema(), FieldRole::WindowEnd),
@@ -181,10 +151,7 @@ impl Binder<'_> {
             (kind, keys)
         } else if !bounds.is_empty() {
             if join_type != JoinType::Inner {
-                return Err(SqlError::at(
-                    loc(span),
-                    "only inner interval joins are supported yet",
-                ));
+                return Err(SqlError::at(loc(span), "only inner interval joins are supported yet"));
             }
             let (lt, rt) = (bounds[0].0, bounds[0].1);
             let (mut lower, mut upper) = (i64::MIN, i64::MAX);
@@ -203,15 +170,7 @@ impl Binder<'_> {
             if lower == i64::MIN || upper == i64::MAX {
                 return Err(SqlError::at(loc(span), "an interval join needs both a lower and an upper bound on the time columns (e.g. a.ts BETWEEN b.ts - INTERVAL '10' SECOND AND b.ts)"));
             }
-            (
-                JoinKind::Interval {
-                    left_time: lt,
-                    right_time: rt,
-                    lower,
-                    upper,
-                },
-                keys,
-            )
+            (JoinKind::Interval { left_time: lt, right_time: rt, lower, upper }, keys)
         } else if lookup_able(&lp) {
             return Err(SqlError::at(
                 loc(span),

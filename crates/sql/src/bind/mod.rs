@@ -37,12 +37,7 @@ pub struct Binder<'a> {
 
 impl<'a> Binder<'a> {
     pub fn new(connectors: &'a dyn ConnectorCatalog) -> Self {
-        Binder {
-            connectors,
-            tables: HashMap::new(),
-            views: HashMap::new(),
-            expanding: Vec::new(),
-        }
+        Binder { connectors, tables: HashMap::new(), views: HashMap::new(), expanding: Vec::new() }
     }
 
     /// Parses and binds a whole script.
@@ -52,20 +47,13 @@ impl<'a> Binder<'a> {
         let mut settings = Vec::new();
         for stmt in statements {
             match stmt {
-                Statement::CreateTable {
-                    name,
-                    columns,
-                    watermark,
-                    options,
-                    span,
-                } => self.create_table(name, columns, watermark, options, span)?,
+                Statement::CreateTable { name, columns, watermark, options, span } => {
+                    self.create_table(name, columns, watermark, options, span)?
+                }
                 Statement::CreateView { name, query } => {
                     let key = name.value.to_lowercase();
                     if self.tables.contains_key(&key) || self.views.contains_key(&key) {
-                        return Err(SqlError::at(
-                            loc(name.span),
-                            format!("'{}' is already defined", name.value),
-                        ));
+                        return Err(SqlError::at(loc(name.span), format!("'{}' is already defined", name.value)));
                     }
                     self.bind_query(&query)?; // report errors at CREATE VIEW, not at first use
                     self.views.insert(key, *query);
@@ -95,21 +83,12 @@ impl<'a> Binder<'a> {
     ) -> Result<()> {
         let key = name.value.to_lowercase();
         if self.tables.contains_key(&key) || self.views.contains_key(&key) {
-            return Err(SqlError::at(
-                loc(name.span),
-                format!("table '{}' is already defined", name.value),
-            ));
+            return Err(SqlError::at(loc(name.span), format!("table '{}' is already defined", name.value)));
         }
         let mut fields: Vec<Field> = Vec::new();
         for c in &columns {
-            if fields
-                .iter()
-                .any(|f| f.name.eq_ignore_ascii_case(&c.name.value))
-            {
-                return Err(SqlError::at(
-                    loc(c.name.span),
-                    format!("column '{}' is declared twice", c.name.value),
-                ));
+            if fields.iter().any(|f| f.name.eq_ignore_ascii_case(&c.name.value)) {
+                return Err(SqlError::at(loc(c.name.span), format!("column '{}' is declared twice", c.name.value)));
             }
             let ty = types::convert_type(&c.data_type, c.span)?;
             fields.push(Field::new(c.name.value.clone(), ty));
@@ -141,17 +120,11 @@ impl<'a> Binder<'a> {
                 if bound.ty != darwin_common::DataType::Timestamp {
                     return Err(SqlError::at(
                         loc(col.span),
-                        format!(
-                            "the watermark expression must be a TIMESTAMP(3), not {}",
-                            bound.ty
-                        ),
+                        format!("the watermark expression must be a TIMESTAMP(3), not {}", bound.ty),
                     ));
                 }
                 schema.fields[idx].role = FieldRole::RowTime;
-                Some(WatermarkDef {
-                    column: idx,
-                    expr: bound,
-                })
+                Some(WatermarkDef { column: idx, expr: bound })
             }
         };
         let mut opts = BTreeMap::new();
@@ -161,28 +134,16 @@ impl<'a> Binder<'a> {
             if k == "connector" {
                 connector = Some(v);
             } else if opts.insert(k.clone(), v).is_some() {
-                return Err(SqlError::at(
-                    loc(kspan),
-                    format!("option '{k}' is given twice"),
-                ));
+                return Err(SqlError::at(loc(kspan), format!("option '{k}' is given twice")));
             }
         }
         let Some(connector) = connector else {
             return Err(SqlError::at(
                 loc(span),
-                format!(
-                    "table '{}' needs a 'connector' option in its WITH clause",
-                    name.value
-                ),
+                format!("table '{}' needs a 'connector' option in its WITH clause", name.value),
             ));
         };
-        let def = TableDef {
-            name: name.value.clone(),
-            schema,
-            connector,
-            options: opts,
-            watermark,
-        };
+        let def = TableDef { name: name.value.clone(), schema, connector, options: opts, watermark };
         self.connectors
             .validate(&def)
             .map_err(|m| SqlError::at(loc(name.span), format!("table '{}': {m}", name.value)))?;
@@ -190,19 +151,12 @@ impl<'a> Binder<'a> {
         Ok(())
     }
 
-    fn bind_insert(
-        &mut self,
-        table: &ast::Ident,
-        query: &ast::Query,
-    ) -> Result<(SinkTarget, LogicalPlan)> {
+    fn bind_insert(&mut self, table: &ast::Ident, query: &ast::Query) -> Result<(SinkTarget, LogicalPlan)> {
         let def = self.lookup_table(table)?.clone();
         if !self.connectors.is_sink(&def) {
             return Err(SqlError::at(
                 loc(table.span),
-                format!(
-                    "connector '{}' of table '{}' cannot be written to",
-                    def.connector, def.name
-                ),
+                format!("connector '{}' of table '{}' cannot be written to", def.connector, def.name),
             ));
         }
         let (plan, _) = self.bind_query(query)?;
@@ -215,12 +169,7 @@ impl<'a> Binder<'a> {
                     def.name,
                     out.len(),
                     def.schema.len(),
-                    def.schema
-                        .fields
-                        .iter()
-                        .map(|f| f.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    def.schema.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
                 ),
             ));
         }
@@ -249,18 +198,9 @@ impl<'a> Binder<'a> {
             exprs.push(col.cast(want.data_type));
         }
         let plan = if needs_cast {
-            let schema = Schema::new(
-                def.schema
-                    .fields
-                    .iter()
-                    .map(|f| Field::new(f.name.clone(), f.data_type))
-                    .collect(),
-            );
-            LogicalPlan::Project {
-                input: Box::new(plan),
-                exprs,
-                schema,
-            }
+            let schema =
+                Schema::new(def.schema.fields.iter().map(|f| Field::new(f.name.clone(), f.data_type)).collect());
+            LogicalPlan::Project { input: Box::new(plan), exprs, schema }
         } else {
             plan
         };
@@ -268,23 +208,12 @@ impl<'a> Binder<'a> {
     }
 
     fn lookup_table(&self, name: &ast::Ident) -> Result<&TableDef> {
-        self.tables
-            .get(&name.value.to_lowercase())
-            .ok_or_else(|| self.unknown_relation(name))
+        self.tables.get(&name.value.to_lowercase()).ok_or_else(|| self.unknown_relation(name))
     }
 
     fn unknown_relation(&self, name: &ast::Ident) -> SqlError {
-        let names = self
-            .tables
-            .values()
-            .map(|t| t.name.as_str())
-            .chain(self.views.keys().map(String::as_str));
-        let hint = nearest(&name.value, names)
-            .map(|n| format!("; did you mean '{n}'?"))
-            .unwrap_or_default();
-        SqlError::at(
-            loc(name.span),
-            format!("unknown table or view '{}'{hint}", name.value),
-        )
+        let names = self.tables.values().map(|t| t.name.as_str()).chain(self.views.keys().map(String::as_str));
+        let hint = nearest(&name.value, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
+        SqlError::at(loc(name.span), format!("unknown table or view '{}'{hint}", name.value))
     }
 }

@@ -22,10 +22,7 @@ impl Binder<'_> {
             ));
         }
         if q.limit_clause.is_some() || q.fetch.is_some() {
-            return Err(SqlError::at(
-                loc(span),
-                "LIMIT/FETCH are not supported on streams yet",
-            ));
+            return Err(SqlError::at(loc(span), "LIMIT/FETCH are not supported on streams yet"));
         }
         let mut added = Vec::new();
         if let Some(with) = &q.with {
@@ -66,20 +63,13 @@ impl Binder<'_> {
             return Err(SqlError::at(loc(span), "SELECT needs a FROM clause"));
         }
         if s.qualify.is_some() || !s.named_window.is_empty() {
-            return Err(SqlError::at(
-                loc(span),
-                "QUALIFY and WINDOW clauses are not supported yet",
-            ));
+            return Err(SqlError::at(loc(span), "QUALIFY and WINDOW clauses are not supported yet"));
         }
         // FROM, with WHERE handed to the outermost join so it can find keys and time bounds.
         let mut where_used = false;
         let (mut plan, mut scope) = self.bind_table_with_joins(
             &s.from[0],
-            if s.from.len() == 1 {
-                s.selection.as_ref()
-            } else {
-                None
-            },
+            if s.from.len() == 1 { s.selection.as_ref() } else { None },
             &mut where_used,
         )?;
         for (i, twj) in s.from.iter().enumerate().skip(1) {
@@ -101,10 +91,7 @@ impl Binder<'_> {
         }
         if let (Some(w), false) = (&s.selection, where_used) {
             let pred = ExprBinder::plain(&scope).bind_predicate(w, "WHERE")?;
-            plan = LogicalPlan::Filter {
-                input: Box::new(plan),
-                predicate: pred,
-            };
+            plan = LogicalPlan::Filter { input: Box::new(plan), predicate: pred };
         }
 
         let has_group = matches!(&s.group_by, ast::GroupByExpr::Expressions(e, _) if !e.is_empty());
@@ -112,19 +99,14 @@ impl Binder<'_> {
             return Err(SqlError::at(loc(span), "GROUP BY ALL is not supported"));
         }
         let has_aggs = s.projection.iter().any(|item| match item {
-            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => {
-                contains_aggregate(e)
-            }
+            ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => contains_aggregate(e),
             _ => false,
         }) || s.having.as_ref().is_some_and(contains_aggregate);
         let (plan, scope) = if has_group || has_aggs {
             self.bind_aggregate(s, plan, scope)?
         } else {
             if let Some(h) = &s.having {
-                return Err(SqlError::at(
-                    loc(span_of(h)),
-                    "HAVING needs GROUP BY or an aggregate",
-                ));
+                return Err(SqlError::at(loc(span_of(h)), "HAVING needs GROUP BY or an aggregate"));
             }
             let mut b = ExprBinder::plain(&scope);
             let (exprs, names) = select_list(&mut b, &s.projection, &scope)?;
@@ -134,22 +116,12 @@ impl Binder<'_> {
             None | Some(ast::Distinct::All) => Ok((plan, scope)),
             Some(ast::Distinct::Distinct) => {
                 let schema = plan.schema().clone();
-                let group: Vec<Expr> = schema
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| Expr::column(i, f.data_type))
-                    .collect();
+                let group: Vec<Expr> =
+                    schema.fields.iter().enumerate().map(|(i, f)| Expr::column(i, f.data_type)).collect();
                 let out = aggregate_schema(&schema, &group, None, &[]);
                 let sc = Scope::from_schema(&out, None);
                 Ok((
-                    LogicalPlan::Aggregate {
-                        input: Box::new(plan),
-                        group,
-                        window: None,
-                        aggs: vec![],
-                        schema: out,
-                    },
+                    LogicalPlan::Aggregate { input: Box::new(plan), group, window: None, aggs: vec![], schema: out },
                     sc,
                 ))
             }
@@ -157,12 +129,7 @@ impl Binder<'_> {
         }
     }
 
-    fn bind_aggregate(
-        &mut self,
-        s: &ast::Select,
-        input: LogicalPlan,
-        scope: Scope,
-    ) -> Result<(LogicalPlan, Scope)> {
+    fn bind_aggregate(&mut self, s: &ast::Select, input: LogicalPlan, scope: Scope) -> Result<(LogicalPlan, Scope)> {
         let mut ctx = AggCtx::default();
         if let ast::GroupByExpr::Expressions(exprs, _) = &s.group_by {
             for g in exprs {
@@ -170,10 +137,7 @@ impl Binder<'_> {
                     let name = f.name.to_string().to_uppercase();
                     if matches!(name.as_str(), "TUMBLE" | "HOP" | "SESSION") {
                         if ctx.window.is_some() {
-                            return Err(SqlError::at(
-                                loc(span_of(g)),
-                                "only one group window is allowed in GROUP BY",
-                            ));
+                            return Err(SqlError::at(loc(span_of(g)), "only one group window is allowed in GROUP BY"));
                         }
                         ctx.window = Some(group_window(f, &name, &scope)?);
                         continue;
@@ -184,31 +148,15 @@ impl Binder<'_> {
             }
         }
         let (exprs, names, having) = {
-            let mut b = ExprBinder {
-                scope: &scope,
-                agg: Some(&mut ctx),
-            };
+            let mut b = ExprBinder { scope: &scope, agg: Some(&mut ctx) };
             let (exprs, names) = select_list(&mut b, &s.projection, &scope)?;
-            let having = s
-                .having
-                .as_ref()
-                .map(|h| b.bind_predicate(h, "HAVING"))
-                .transpose()?;
+            let having = s.having.as_ref().map(|h| b.bind_predicate(h, "HAVING")).transpose()?;
             (exprs, names, having)
         };
         let in_schema = input.schema().clone();
-        let schema = aggregate_schema(
-            &in_schema,
-            &ctx.group,
-            ctx.window.as_ref().map(|w| w.1),
-            &ctx.aggs,
-        );
+        let schema = aggregate_schema(&in_schema, &ctx.group, ctx.window.as_ref().map(|w| w.1), &ctx.aggs);
         let window = ctx.window.map(|(k, t, _)| (k, t));
-        if let LogicalPlan::WindowTvf {
-            window: WindowKind::Session { .. },
-            ..
-        } = &input
-        {
+        if let LogicalPlan::WindowTvf { window: WindowKind::Session { .. }, .. } = &input {
             check_session_aggregate(&input, &ctx.group, &ctx.aggs, s.select_token.0.span)?;
         }
         let mut plan = LogicalPlan::Aggregate {
@@ -219,10 +167,7 @@ impl Binder<'_> {
             schema: schema.clone(),
         };
         if let Some(h) = having {
-            plan = LogicalPlan::Filter {
-                input: Box::new(plan),
-                predicate: h,
-            };
+            plan = LogicalPlan::Filter { input: Box::new(plan), predicate: h };
         }
         let agg_scope = Scope::from_schema(&schema, None);
         Ok(project(plan, &agg_scope, exprs, names))
@@ -263,8 +208,7 @@ impl Binder<'_> {
             };
             let outermost = i == twj.joins.len() - 1 && join_type == JoinType::Inner;
             let w = if outermost { where_ } else { None };
-            let (p, sc, remaining) =
-                self.join((plan, scope), right, join_type, on, w, j.relation.span())?;
+            let (p, sc, remaining) = self.join((plan, scope), right, join_type, on, w, j.relation.span())?;
             if w.is_some() {
                 *where_used = true;
             }
@@ -276,28 +220,16 @@ impl Binder<'_> {
 
     fn bind_factor(&mut self, f: &ast::TableFactor) -> Result<(LogicalPlan, Scope)> {
         match f {
-            ast::TableFactor::Table {
-                name, alias, args, ..
-            } => {
+            ast::TableFactor::Table { name, alias, args, .. } => {
                 if args.is_some() {
-                    return Err(SqlError::at(
-                        loc(f.span()),
-                        "table functions must be called as FROM TABLE(f(...))",
-                    ));
+                    return Err(SqlError::at(loc(f.span()), "table functions must be called as FROM TABLE(f(...))"));
                 }
                 let ident = single_ident(name, f.span())?;
                 let (plan, scope) = self.bind_relation_name(&ident)?;
-                let qual = alias
-                    .as_ref()
-                    .map_or(ident.value.clone(), |a| a.name.value.clone());
+                let qual = alias.as_ref().map_or(ident.value.clone(), |a| a.name.value.clone());
                 apply_alias(plan, scope.requalify(&qual), alias.as_ref())
             }
-            ast::TableFactor::Derived {
-                subquery,
-                alias,
-                lateral,
-                ..
-            } => {
+            ast::TableFactor::Derived { subquery, alias, lateral, .. } => {
                 if *lateral {
                     return Err(SqlError::at(loc(f.span()), "LATERAL is not supported"));
                 }
@@ -316,30 +248,20 @@ impl Binder<'_> {
                 };
                 apply_alias(plan, scope, alias.as_ref())
             }
-            ast::TableFactor::NestedJoin {
-                table_with_joins,
-                alias,
-            } => {
-                let (plan, scope) =
-                    self.bind_table_with_joins(table_with_joins, None, &mut false)?;
+            ast::TableFactor::NestedJoin { table_with_joins, alias } => {
+                let (plan, scope) = self.bind_table_with_joins(table_with_joins, None, &mut false)?;
                 let scope = match alias {
                     Some(a) => scope.requalify(&a.name.value),
                     None => scope,
                 };
                 apply_alias(plan, scope, alias.as_ref())
             }
-            other => Err(SqlError::at(
-                loc(other.span()),
-                format!("'{other}' is not supported in FROM"),
-            )),
+            other => Err(SqlError::at(loc(other.span()), format!("'{other}' is not supported in FROM"))),
         }
     }
 
     /// A table or a view by name. Views are expanded where they are used.
-    pub(super) fn bind_relation_name(
-        &mut self,
-        ident: &ast::Ident,
-    ) -> Result<(LogicalPlan, Scope)> {
+    pub(super) fn bind_relation_name(&mut self, ident: &ast::Ident) -> Result<(LogicalPlan, Scope)> {
         let key = ident.value.to_lowercase();
         if let Some(t) = self.tables.get(&key) {
             let plan = LogicalPlan::Scan { table: t.clone() };
@@ -348,10 +270,7 @@ impl Binder<'_> {
         }
         if let Some(q) = self.views.get(&key).cloned() {
             if self.expanding.contains(&key) {
-                return Err(SqlError::at(
-                    loc(ident.span),
-                    format!("view '{}' refers to itself", ident.value),
-                ));
+                return Err(SqlError::at(loc(ident.span), format!("view '{}' refers to itself", ident.value)));
             }
             self.expanding.push(key);
             let r = self.bind_query(&q);
@@ -369,50 +288,29 @@ fn span_of_twj(t: &ast::TableWithJoins) -> sqlparser::tokenizer::Span {
 
 pub(super) fn apply_filter(plan: LogicalPlan, conjuncts: Vec<Expr>) -> LogicalPlan {
     match Expr::and_all(conjuncts) {
-        Some(p) => LogicalPlan::Filter {
-            input: Box::new(plan),
-            predicate: p,
-        },
+        Some(p) => LogicalPlan::Filter { input: Box::new(plan), predicate: p },
         None => plan,
     }
 }
 
-fn apply_alias(
-    plan: LogicalPlan,
-    scope: Scope,
-    alias: Option<&ast::TableAlias>,
-) -> Result<(LogicalPlan, Scope)> {
+fn apply_alias(plan: LogicalPlan, scope: Scope, alias: Option<&ast::TableAlias>) -> Result<(LogicalPlan, Scope)> {
     let Some(a) = alias.filter(|a| !a.columns.is_empty()) else {
         return Ok((plan, scope));
     };
     if a.columns.len() != scope.len() {
         return Err(SqlError::at(
             loc(a.name.span),
-            format!(
-                "alias '{}' names {} columns, but the relation has {}",
-                a.name.value,
-                a.columns.len(),
-                scope.len()
-            ),
+            format!("alias '{}' names {} columns, but the relation has {}", a.name.value, a.columns.len(), scope.len()),
         ));
     }
-    let exprs: Vec<Expr> = scope
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| Expr::column(i, c.ty))
-        .collect();
+    let exprs: Vec<Expr> = scope.columns.iter().enumerate().map(|(i, c)| Expr::column(i, c.ty)).collect();
     let names: Vec<String> = a.columns.iter().map(|c| c.name.value.clone()).collect();
     let (plan, sc) = project(plan, &scope, exprs, names);
     Ok((plan, sc.requalify(&a.name.value)))
 }
 
 /// A SELECT list: expressions and output names (wildcards expanded).
-fn select_list(
-    b: &mut ExprBinder,
-    items: &[ast::SelectItem],
-    scope: &Scope,
-) -> Result<(Vec<Expr>, Vec<String>)> {
+fn select_list(b: &mut ExprBinder, items: &[ast::SelectItem], scope: &Scope) -> Result<(Vec<Expr>, Vec<String>)> {
     let mut exprs = Vec::new();
     let mut names = Vec::new();
     for item in items {
@@ -421,9 +319,7 @@ fn select_list(
                 exprs.push(b.bind(e)?);
                 names.push(match e {
                     ast::Expr::Identifier(i) => i.value.clone(),
-                    ast::Expr::CompoundIdentifier(p) => {
-                        p.last().map_or(String::new(), |i| i.value.clone())
-                    }
+                    ast::Expr::CompoundIdentifier(p) => p.last().map_or(String::new(), |i| i.value.clone()),
                     _ => format!("EXPR${}", names.len()),
                 });
             }
@@ -433,23 +329,17 @@ fn select_list(
             }
             ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
                 let qual = match item {
-                    ast::SelectItem::QualifiedWildcard(
-                        ast::SelectItemQualifiedWildcardKind::ObjectName(n),
-                        _,
-                    ) => Some(n.to_string().to_lowercase()),
+                    ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(n), _) => {
+                        Some(n.to_string().to_lowercase())
+                    }
                     ast::SelectItem::QualifiedWildcard(..) => {
-                        return Err(SqlError::Unlocated {
-                            message: "unsupported wildcard".into(),
-                        })
+                        return Err(SqlError::Unlocated { message: "unsupported wildcard".into() })
                     }
                     _ => None,
                 };
                 let before = exprs.len();
                 for (i, c) in scope.columns.iter().enumerate() {
-                    if qual
-                        .as_ref()
-                        .is_some_and(|q| c.qualifier.as_deref() != Some(q.as_str()))
-                    {
+                    if qual.as_ref().is_some_and(|q| c.qualifier.as_deref() != Some(q.as_str())) {
                         continue;
                     }
                     let id = ast::Ident::new(c.name.clone());
@@ -473,50 +363,30 @@ fn select_list(
                     names.push(c.name.clone());
                 }
                 if exprs.len() == before {
-                    return Err(SqlError::Unlocated {
-                        message: format!("'{item}' matches no columns"),
-                    });
+                    return Err(SqlError::Unlocated { message: format!("'{item}' matches no columns") });
                 }
             }
-            other => {
-                return Err(SqlError::Unlocated {
-                    message: format!("select item '{other}' is not supported"),
-                })
-            }
+            other => return Err(SqlError::Unlocated { message: format!("select item '{other}' is not supported") }),
         }
     }
     Ok((exprs, names))
 }
 
 /// A projection, keeping the event-time role of columns that are passed through unchanged.
-pub(super) fn project(
-    input: LogicalPlan,
-    scope: &Scope,
-    exprs: Vec<Expr>,
-    names: Vec<String>,
-) -> (LogicalPlan, Scope) {
+pub(super) fn project(input: LogicalPlan, scope: &Scope, exprs: Vec<Expr>, names: Vec<String>) -> (LogicalPlan, Scope) {
     let in_schema = input.schema();
     let fields: Vec<Field> = exprs
         .iter()
         .zip(&names)
         .map(|(e, n)| {
-            let role = e
-                .as_column()
-                .map_or(FieldRole::Plain, |c| in_schema.fields[c].role);
+            let role = e.as_column().map_or(FieldRole::Plain, |c| in_schema.fields[c].role);
             Field::new(n.clone(), e.ty).with_role(role)
         })
         .collect();
     let _ = scope;
     let schema = Schema::new(fields);
     let sc = Scope::from_schema(&schema, None);
-    (
-        LogicalPlan::Project {
-            input: Box::new(input),
-            exprs,
-            schema,
-        },
-        sc,
-    )
+    (LogicalPlan::Project { input: Box::new(input), exprs, schema }, sc)
 }
 
 /// Output of an aggregate: keys (window bounds keep their roles), window bounds, aggregates.
@@ -526,11 +396,7 @@ fn aggregate_schema(
     window_time_col: Option<usize>,
     aggs: &[darwin_plan::AggCall],
 ) -> Schema {
-    let has_bounds = |role| {
-        group
-            .iter()
-            .any(|g| g.as_column().is_some_and(|c| input.fields[c].role == role))
-    };
+    let has_bounds = |role| group.iter().any(|g| g.as_column().is_some_and(|c| input.fields[c].role == role));
     let windowed = has_bounds(FieldRole::WindowStart) && has_bounds(FieldRole::WindowEnd);
     let mut fields: Vec<Field> = group
         .iter()
@@ -538,9 +404,7 @@ fn aggregate_schema(
         .map(|(i, g)| match g.as_column() {
             Some(c) => {
                 let f = &input.fields[c];
-                let role = if windowed
-                    && matches!(f.role, FieldRole::WindowStart | FieldRole::WindowEnd)
-                {
+                let role = if windowed && matches!(f.role, FieldRole::WindowStart | FieldRole::WindowEnd) {
                     f.role
                 } else {
                     FieldRole::Plain
@@ -551,14 +415,8 @@ fn aggregate_schema(
         })
         .collect();
     if window_time_col.is_some() {
-        fields.push(
-            Field::new("window_start", darwin_common::DataType::Timestamp)
-                .with_role(FieldRole::WindowStart),
-        );
-        fields.push(
-            Field::new("window_end", darwin_common::DataType::Timestamp)
-                .with_role(FieldRole::WindowEnd),
-        );
+        fields.push(Field::new("window_start", darwin_common::DataType::Timestamp).with_role(FieldRole::WindowStart));
+        fields.push(Field::new("window_end", darwin_common::DataType::Timestamp).with_role(FieldRole::WindowEnd));
     }
     for (i, a) in aggs.iter().enumerate() {
         fields.push(Field::new(format!("AGG${i}"), a.ty));
@@ -576,31 +434,20 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
                 || call_args(f).is_ok_and(|args| args.into_iter().any(contains_aggregate))
         }
         A::BinaryOp { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
-        A::UnaryOp { expr, .. }
-        | A::Nested(expr)
-        | A::IsNull(expr)
-        | A::IsNotNull(expr)
-        | A::Cast { expr, .. } => contains_aggregate(expr),
-        A::Between {
-            expr, low, high, ..
-        } => contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high),
-        A::Case {
-            operand,
-            conditions,
-            else_result,
-            ..
-        } => {
+        A::UnaryOp { expr, .. } | A::Nested(expr) | A::IsNull(expr) | A::IsNotNull(expr) | A::Cast { expr, .. } => {
+            contains_aggregate(expr)
+        }
+        A::Between { expr, low, high, .. } => {
+            contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high)
+        }
+        A::Case { operand, conditions, else_result, .. } => {
             operand.as_deref().is_some_and(contains_aggregate)
-                || conditions
-                    .iter()
-                    .any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
+                || conditions.iter().any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
                 || else_result.as_deref().is_some_and(contains_aggregate)
         }
-        A::In {
-            expr,
-            target: ast::InTarget::List(l),
-            ..
-        } => contains_aggregate(expr) || l.iter().any(contains_aggregate),
+        A::In { expr, target: ast::InTarget::List(l), .. } => {
+            contains_aggregate(expr) || l.iter().any(contains_aggregate)
+        }
         A::Like { expr, .. }
         | A::Substring { expr, .. }
         | A::Trim { expr, .. }

@@ -60,11 +60,7 @@ impl Scope {
             [name] => (None, name),
             [q, name] => (Some(q), name),
             [.., q, name] => (Some(q), name),
-            [] => {
-                return Err(SqlError::Unlocated {
-                    message: "empty column name".into(),
-                })
-            }
+            [] => return Err(SqlError::Unlocated { message: "empty column name".into() }),
         };
         let matches: Vec<usize> = self
             .columns
@@ -72,9 +68,7 @@ impl Scope {
             .enumerate()
             .filter(|(_, c)| {
                 c.name.eq_ignore_ascii_case(&name.value)
-                    && qual.is_none_or(|q| {
-                        c.qualifier.as_deref() == Some(q.value.to_lowercase().as_str())
-                    })
+                    && qual.is_none_or(|q| c.qualifier.as_deref() == Some(q.value.to_lowercase().as_str()))
             })
             .map(|(i, _)| i)
             .collect();
@@ -82,39 +76,21 @@ impl Scope {
             [i] => Ok(*i),
             [] => {
                 if let Some(q) = qual {
-                    if !self
-                        .columns
-                        .iter()
-                        .any(|c| c.qualifier.as_deref() == Some(q.value.to_lowercase().as_str()))
-                    {
-                        let quals: Vec<&str> = self
-                            .columns
-                            .iter()
-                            .filter_map(|c| c.qualifier.as_deref())
-                            .collect();
-                        let hint = nearest(&q.value, quals)
-                            .map(|n| format!("; did you mean '{n}'?"))
-                            .unwrap_or_default();
-                        return Err(SqlError::at(
-                            loc(q.span),
-                            format!("unknown table alias '{}'{hint}", q.value),
-                        ));
+                    if !self.columns.iter().any(|c| c.qualifier.as_deref() == Some(q.value.to_lowercase().as_str())) {
+                        let quals: Vec<&str> = self.columns.iter().filter_map(|c| c.qualifier.as_deref()).collect();
+                        let hint =
+                            nearest(&q.value, quals).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
+                        return Err(SqlError::at(loc(q.span), format!("unknown table alias '{}'{hint}", q.value)));
                     }
                 }
                 let hint = nearest(&name.value, self.columns.iter().map(|c| c.name.as_str()))
                     .map(|n| format!("; did you mean '{n}'?"))
                     .unwrap_or_default();
-                Err(SqlError::at(
-                    loc(name.span),
-                    format!("unknown column '{}'{hint}", name.value),
-                ))
+                Err(SqlError::at(loc(name.span), format!("unknown column '{}'{hint}", name.value)))
             }
             _ => Err(SqlError::at(
                 loc(name.span),
-                format!(
-                    "column '{}' is ambiguous: qualify it with a table alias",
-                    name.value
-                ),
+                format!("column '{}' is ambiguous: qualify it with a table alias", name.value),
             )),
         }
     }
