@@ -191,12 +191,21 @@ fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
             let s = input.schema();
             let f = filter.as_ref().map(|f| format!(" filter {}", expr_to_string(f, s))).unwrap_or_default();
             let p = project.as_ref().map(|p| format!(" project [{}]", list(p, s))).unwrap_or_default();
-            format!("Calc{f}{p}")
+            if f.is_empty() && p.is_empty() {
+                "Calc (renames columns)".to_string()
+            } else {
+                format!("Calc{f}{p}")
+            }
         }
         PhysNode::WindowAssign { input, window, time_col, .. } => {
             format!("WindowAssign {} on {}", window_to_string(window), input.schema().fields[*time_col].name)
         }
-        PhysNode::WindowAggregate { input, spec, group, aggs, .. } => {
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
+            let phase = match schema.fields.last().map(|f| f.name.as_str()) {
+                Some(n) if n.starts_with("partial$") => "phase 1 of 2: pre-aggregates this worker's rows per window;",
+                Some(n) if n.starts_with("merged$") => "phase 2 of 2: merges the workers' partial rows when the window closes;",
+                _ => "",
+            };
             let s = input.schema();
             let spec = match spec {
                 WindowSpec::Assign { window, time_col } => format!("{} on {}", window_to_string(window), s.fields[*time_col].name),
@@ -214,9 +223,10 @@ fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
                 .collect();
             let a: Vec<String> = aggs.iter().map(|a| agg_to_string(a, s)).collect();
             format!(
-                "WindowAggregate {spec} group [{}] aggs [{}] (hash table per window, freed when the watermark passes its end)",
+                "WindowAggregate {spec} group [{}] aggs [{}] ({phase}{}hash table per window, freed when the watermark passes its end)",
                 keys.join(", "),
-                a.join(", ")
+                a.join(", "),
+                if phase.is_empty() { "" } else { " " }
             )
         }
         PhysNode::GlobalAggregate { input, group, aggs, .. } => {
