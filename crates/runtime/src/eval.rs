@@ -160,22 +160,23 @@ fn compare(op: BinOp, l: &Column, r: &Column) -> Column {
         (ColumnData::I64(a), ColumnData::I64(b)) => cmp_op(op, a, b),
         (ColumnData::F64(a), ColumnData::F64(b)) => cmp_op(op, a, b),
         (ColumnData::I128(a), ColumnData::I128(b)) => cmp_op(op, a, b),
-        (ColumnData::Str(a), ColumnData::Str(b)) => {
-            let ord: Vec<std::cmp::Ordering> = (0..a.len()).map(|i| a.get(i).cmp(b.get(i))).collect();
-            ord.iter()
-                .map(|o| match op {
-                    BinOp::Eq => o.is_eq(),
-                    BinOp::NotEq => o.is_ne(),
-                    BinOp::Lt => o.is_lt(),
-                    BinOp::LtEq => o.is_le(),
-                    BinOp::Gt => o.is_gt(),
-                    _ => o.is_ge(),
-                })
-                .collect()
-        }
+        (ColumnData::Str(a), ColumnData::Str(b)) => (0..a.len()).map(|i| holds(op, a.get(i).cmp(b.get(i)))).collect(),
         _ => unreachable!("binder unifies comparison operand types"),
     };
     Column::new(ColumnData::Bool(v), and_validity(&l.validity, &r.validity))
+}
+
+/// Whether a comparison operator holds for an ordering.
+#[inline]
+fn holds(op: BinOp, o: std::cmp::Ordering) -> bool {
+    match op {
+        BinOp::Eq => o.is_eq(),
+        BinOp::NotEq => o.is_ne(),
+        BinOp::Lt => o.is_lt(),
+        BinOp::LtEq => o.is_le(),
+        BinOp::Gt => o.is_gt(),
+        _ => o.is_ge(),
+    }
 }
 
 /// A column compared with a literal, without materialising the literal.
@@ -201,19 +202,7 @@ fn compare_scalar(op: BinOp, l: &Column, v: &Value, ty: DataType) -> Column {
         (ColumnData::I128(a), Value::Decimal(m, s)) => cmp(op, a, crate::scalar::rescale(*m, *s, ty.scale())),
         (ColumnData::Str(a), Value::Str(x)) => {
             let x = x.as_str();
-            (0..a.len())
-                .map(|i| {
-                    let o = a.get(i).cmp(x);
-                    match op {
-                        BinOp::Eq => o.is_eq(),
-                        BinOp::NotEq => o.is_ne(),
-                        BinOp::Lt => o.is_lt(),
-                        BinOp::LtEq => o.is_le(),
-                        BinOp::Gt => o.is_gt(),
-                        _ => o.is_ge(),
-                    }
-                })
-                .collect()
+            (0..a.len()).map(|i| holds(op, a.get(i).cmp(x))).collect()
         }
         _ => return compare(op, l, &Column::constant(v, ty, l.len())),
     };
