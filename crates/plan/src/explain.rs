@@ -203,7 +203,8 @@ fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
         PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
             let phase = match schema.fields.last().map(|f| f.name.as_str()) {
                 Some(n) if n.starts_with("partial$") => "phase 1 of 2: pre-aggregates this worker's rows per window;",
-                Some(n) if n.starts_with("merged$") => "phase 2 of 2: merges the workers' partial rows when the window closes;",
+                Some(n) if n.starts_with("merged$") => "merges partial rows when the window closes;",
+                Some(n) if n.starts_with("slice$") => "HOP slices: each row aggregated once, per slide;",
                 _ => "",
             };
             let s = input.schema();

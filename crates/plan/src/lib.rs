@@ -2,6 +2,7 @@
 //! serialisable and has a stable fingerprint (checkpoints and the compiled-code cache key on it).
 
 pub mod catalog;
+pub mod decompose;
 pub mod explain;
 pub mod expr;
 pub mod logical;

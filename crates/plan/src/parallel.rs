@@ -11,9 +11,10 @@
 //! At most one row per group, window and worker moves instead of every input row, so it is
 //! chosen whenever it applies; sessions, DISTINCT and decimal averages repartition rows.
 
+use crate::decompose;
 use crate::physical::{GroupKey, Partitioning, PhysNode, SinkTarget, WindowSpec};
-use crate::{AggCall, AggFunc, BinOp, Expr, ExprKind, WindowKind};
-use darwin_common::{DataType, Field, Schema};
+use crate::{AggCall, Expr, WindowKind};
+use darwin_common::{DataType, Schema};
 
 /// Adds the exchanges a plan needs to run on `parallelism` workers (none for one worker).
 pub fn distribute(root: PhysNode, sink: &SinkTarget, parallelism: usize) -> PhysNode {
@@ -51,9 +52,28 @@ fn place(node: PhysNode) -> PhysNode {
         PhysNode::WindowAssign { input, window, time_col, schema } => {
             PhysNode::WindowAssign { input: Box::new(place(*input)), window, time_col, schema }
         }
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema } if is_sliced(&input) => {
+            // A sliced HOP: pre-aggregate slices per worker, bring every slice of a key to one
+            // worker (hash by the keys alone), then assign and merge windows there, locally.
+            let PhysNode::WindowAssign { input: slices, window, time_col, schema: assigned } = *input else {
+                unreachable!("checked by is_sliced")
+            };
+            let PhysNode::WindowAggregate { input: rows, spec: sspec, group: sgroup, aggs: saggs, schema: sschema } =
+                *slices
+            else {
+                unreachable!("checked by is_sliced")
+            };
+            let rows = place(*rows);
+            let slices = match two_phase(&rows, &sspec, &sgroup, &saggs, &sschema, false) {
+                Some(two) => two,
+                None => unreachable!("slices only exist for mergeable aggregates"),
+            };
+            let assign = PhysNode::WindowAssign { input: Box::new(slices), window, time_col, schema: assigned };
+            PhysNode::WindowAggregate { input: Box::new(assign), spec, group, aggs, schema }
+        }
         PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
             let input = place(*input);
-            if let Some(two) = two_phase(&input, &spec, &group, &aggs, &schema) {
+            if let Some(two) = two_phase(&input, &spec, &group, &aggs, &schema, true) {
                 return two;
             }
             let mut keys: Vec<Expr> =
@@ -139,121 +159,47 @@ fn place(node: PhysNode) -> PhysNode {
     }
 }
 
-/// The partial aggregates an aggregate is computed from, and how they merge.
-fn partials(a: &AggCall) -> Option<Vec<AggCall>> {
-    if a.distinct {
-        return None;
-    }
-    let arg_ty = a.arg.as_ref().map(|e| e.ty);
-    Some(match a.func {
-        AggFunc::Count | AggFunc::Sum | AggFunc::Min | AggFunc::Max => vec![a.clone()],
-        AggFunc::Avg => {
-            let sum_ty = match arg_ty? {
-                DataType::Int | DataType::BigInt => DataType::BigInt,
-                DataType::Double => DataType::Double,
-                _ => return None,
-            };
-            let arg = a.arg.clone()?.cast(sum_ty);
-            vec![
-                AggCall {
-                    func: AggFunc::Sum,
-                    arg: Some(arg.clone()),
-                    distinct: false,
-                    filter: a.filter.clone(),
-                    ty: sum_ty,
-                },
-                AggCall {
-                    func: AggFunc::Count,
-                    arg: Some(arg),
-                    distinct: false,
-                    filter: a.filter.clone(),
-                    ty: DataType::BigInt,
-                },
-            ]
-        }
-    })
+/// Whether a node is the window assignment of HOP slices (see `decompose::slice_hops`).
+fn is_sliced(input: &PhysNode) -> bool {
+    matches!(input, PhysNode::WindowAssign { input, .. }
+        if matches!(input.as_ref(), PhysNode::WindowAggregate { schema, .. }
+            if schema.fields.last().is_some_and(|f| f.name.starts_with("slice$"))))
 }
 
-/// Pre-aggregation per worker, an exchange of the partial rows, and a merge per window.
+/// Pre-aggregation per worker, an exchange of the partial rows, and a merge per window. The
+/// exchange hashes by the group keys and, if `by_window`, the window start too.
 fn two_phase(
     input: &PhysNode,
     spec: &WindowSpec,
     group: &[GroupKey],
     aggs: &[AggCall],
     schema: &Schema,
+    by_window: bool,
 ) -> Option<PhysNode> {
     if matches!(spec, WindowSpec::Assign { window: WindowKind::Session { .. }, .. }) {
         return None;
     }
-    let parts: Vec<Vec<AggCall>> = aggs.iter().map(partials).collect::<Option<_>>()?;
-    let partial_aggs: Vec<AggCall> = parts.iter().flatten().cloned().collect();
-    // Partial output: the group keys in place, then the partial aggregates.
-    let mut fields: Vec<Field> = schema.fields[..group.len()].to_vec();
-    fields.extend(partial_aggs.iter().enumerate().map(|(i, a)| Field::new(format!("partial${i}"), a.ty)));
-    let partial_schema = Schema::new(fields);
-    let ts = DataType::Timestamp;
+    let split = decompose::split(aggs)?;
+    let partial_schema = decompose::partial_schema(schema, group.len(), &split.partial_aggs, "partial");
     let start = group.iter().position(|k| *k == GroupKey::WindowStart)?;
     let end = group.iter().position(|k| *k == GroupKey::WindowEnd)?;
     let partial = PhysNode::WindowAggregate {
         input: Box::new(input.clone()),
         spec: spec.clone(),
         group: group.to_vec(),
-        aggs: partial_aggs.clone(),
+        aggs: split.partial_aggs.clone(),
         schema: partial_schema.clone(),
     };
-    let col = |i: usize| Expr::column(i, partial_schema.fields[i].data_type);
-    let mut keys: Vec<Expr> =
-        group.iter().enumerate().filter(|(_, k)| matches!(k, GroupKey::Expr(_))).map(|(i, _)| col(i)).collect();
-    keys.push(Expr::column(start, ts));
-    let moved = exchange(partial, Partitioning::Hash(keys));
-    let final_group: Vec<GroupKey> = group
+    let mut keys: Vec<Expr> = group
         .iter()
         .enumerate()
-        .map(|(i, k)| match k {
-            GroupKey::Expr(_) => GroupKey::Expr(col(i)),
-            other => other.clone(),
-        })
+        .filter(|(_, k)| matches!(k, GroupKey::Expr(_)))
+        .map(|(i, _)| Expr::column(i, partial_schema.fields[i].data_type))
         .collect();
-    // Merging: counts and sums add up, minima and maxima of partials are the overall ones.
-    let merge_aggs: Vec<AggCall> = partial_aggs
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let func = match p.func {
-                AggFunc::Count | AggFunc::Sum => AggFunc::Sum,
-                f => f,
-            };
-            AggCall { func, arg: Some(col(group.len() + i)), distinct: false, filter: None, ty: p.ty }
-        })
-        .collect();
-    let mut merged_fields: Vec<Field> = schema.fields[..group.len()].to_vec();
-    merged_fields.extend(merge_aggs.iter().enumerate().map(|(i, a)| Field::new(format!("merged${i}"), a.ty)));
-    let merged_schema = Schema::new(merged_fields);
-    let merged = PhysNode::WindowAggregate {
-        input: Box::new(moved),
-        spec: WindowSpec::Existing { start_col: start, end_col: end },
-        group: final_group,
-        aggs: merge_aggs,
-        schema: merged_schema.clone(),
-    };
-    if parts.iter().all(|p| p.len() == 1) {
-        // Same layout as the one-phase aggregate: rename the columns only.
-        return Some(PhysNode::Calc { input: Box::new(merged), filter: None, project: None, schema: schema.clone() });
+    if by_window {
+        keys.push(Expr::column(start, DataType::Timestamp));
     }
-    // AVG = merged sum / merged count, in the aggregate's own type.
-    let m = |i: usize| Expr::column(i, merged_schema.fields[i].data_type);
-    let mut project: Vec<Expr> = (0..group.len()).map(m).collect();
-    let mut at = group.len();
-    for (a, p) in aggs.iter().zip(&parts) {
-        if p.len() == 1 {
-            project.push(m(at));
-        } else {
-            let (sum, count) = (m(at), m(at + 1));
-            let div_ty = sum.ty;
-            let quotient = Expr::binary(BinOp::Div, sum, count.cast(div_ty), div_ty);
-            project.push(Expr { kind: ExprKind::Cast(Box::new(quotient)), ty: a.ty });
-        }
-        at += p.len();
-    }
-    Some(PhysNode::Calc { input: Box::new(merged), filter: None, project: Some(project), schema: schema.clone() })
+    let moved = exchange(partial, hash_or_gather(keys));
+    let spec = WindowSpec::Existing { start_col: start, end_col: end };
+    Some(decompose::merge(moved, &partial_schema, group, spec, &split, aggs, schema))
 }

@@ -133,6 +133,90 @@ impl PhysNode {
         own + self.children().iter().map(|c| c.stateful_operators()).sum::<usize>()
     }
 
+    /// The node with each input replaced by `f(input)`.
+    pub fn map_inputs(self, f: &mut dyn FnMut(PhysNode) -> PhysNode) -> PhysNode {
+        let mut g = |b: Box<PhysNode>| Box::new(f(*b));
+        match self {
+            PhysNode::Source { .. } => self,
+            PhysNode::Exchange { input, partitioning, schema } => {
+                PhysNode::Exchange { input: g(input), partitioning, schema }
+            }
+            PhysNode::Calc { input, filter, project, schema } => {
+                PhysNode::Calc { input: g(input), filter, project, schema }
+            }
+            PhysNode::WindowAssign { input, window, time_col, schema } => {
+                PhysNode::WindowAssign { input: g(input), window, time_col, schema }
+            }
+            PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
+                PhysNode::WindowAggregate { input: g(input), spec, group, aggs, schema }
+            }
+            PhysNode::GlobalAggregate { input, group, aggs, schema } => {
+                PhysNode::GlobalAggregate { input: g(input), group, aggs, schema }
+            }
+            PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, schema } => {
+                let stream = g(stream);
+                let table = g(table);
+                PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, schema }
+            }
+            PhysNode::WindowJoin {
+                left,
+                right,
+                join_type,
+                left_start,
+                left_end,
+                right_start,
+                right_end,
+                left_keys,
+                right_keys,
+                residual,
+                schema,
+            } => {
+                let left = g(left);
+                let right = g(right);
+                PhysNode::WindowJoin {
+                    left,
+                    right,
+                    join_type,
+                    left_start,
+                    left_end,
+                    right_start,
+                    right_end,
+                    left_keys,
+                    right_keys,
+                    residual,
+                    schema,
+                }
+            }
+            PhysNode::IntervalJoin {
+                left,
+                right,
+                left_time,
+                right_time,
+                lower,
+                upper,
+                left_keys,
+                right_keys,
+                residual,
+                schema,
+            } => {
+                let left = g(left);
+                let right = g(right);
+                PhysNode::IntervalJoin {
+                    left,
+                    right,
+                    left_time,
+                    right_time,
+                    lower,
+                    upper,
+                    left_keys,
+                    right_keys,
+                    residual,
+                    schema,
+                }
+            }
+        }
+    }
+
     pub fn children(&self) -> Vec<&PhysNode> {
         match self {
             PhysNode::Source { .. } => vec![],
@@ -192,6 +276,7 @@ impl PhysicalPlan {
             .into_iter()
             .map(|(sink, plan)| {
                 let root = lower(crate::optimize::optimize(plan), catalog, settings.parallelism);
+                let root = crate::decompose::slice_hops(root);
                 let root = crate::parallel::distribute(root, &sink, settings.parallelism);
                 Pipeline { sink, root }
             })
