@@ -90,7 +90,10 @@ pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
         "executor: interpreted (vectorised batches); compiled mode comes with the query-compilation issue".into(),
     );
     reasons.push(format!(
-        "workers: 1 thread drives all pipelines; the {parallelism} partitions of each source keep their own watermarks"
+        "workers: {parallelism} threads, pinned one per core, each over its share of the source partitions; rows cross \
+         workers only at the plan's exchanges: window aggregates of COUNT/SUM/MIN/MAX/AVG pre-aggregate per worker and \
+         merge at window close (at most one row per group, window and worker moves instead of every input row), other \
+         keyed state is hash-partitioned by key, file and print sinks gather to one writer"
     ));
     let settings = ExecSettings {
         parallelism,
