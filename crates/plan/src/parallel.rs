@@ -46,12 +46,6 @@ fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
 fn place(node: PhysNode) -> PhysNode {
     match node {
         PhysNode::Source { .. } | PhysNode::Exchange { .. } => node,
-        PhysNode::Calc { input, filter, project, schema } => {
-            PhysNode::Calc { input: Box::new(place(*input)), filter, project, schema }
-        }
-        PhysNode::WindowAssign { input, window, time_col, schema } => {
-            PhysNode::WindowAssign { input: Box::new(place(*input)), window, time_col, schema }
-        }
         PhysNode::WindowAggregate { input, spec, group, aggs, schema } if is_sliced(&input) => {
             // A sliced HOP: pre-aggregate slices per worker, bring every slice of a key to one
             // worker (hash by the keys alone), then assign and merge windows there, locally.
@@ -90,72 +84,33 @@ fn place(node: PhysNode) -> PhysNode {
             let input = exchange(place(*input), hash_or_gather(group.clone()));
             PhysNode::GlobalAggregate { input: Box::new(input), group, aggs, schema }
         }
-        PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, schema } => {
-            PhysNode::LookupJoin {
-                stream: Box::new(place(*stream)),
-                table,
-                join_type,
-                stream_keys,
-                table_keys,
-                residual,
-                schema,
-            }
+        PhysNode::LookupJoin { .. } => {
+            // The build side is read whole by every worker: only the stream (first input) is placed.
+            let mut stream = true;
+            node.map_inputs(&mut |input| if std::mem::take(&mut stream) { place(input) } else { input })
         }
-        PhysNode::WindowJoin {
-            left,
-            right,
-            join_type,
-            left_start,
-            left_end,
-            right_start,
-            right_end,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        } => {
-            let ts = darwin_common::DataType::Timestamp;
-            let mut lk = left_keys.clone();
-            lk.push(Expr::column(left_start, ts));
-            let mut rk = right_keys.clone();
-            rk.push(Expr::column(right_start, ts));
-            PhysNode::WindowJoin {
-                left: Box::new(exchange(place(*left), Partitioning::Hash(lk))),
-                right: Box::new(exchange(place(*right), Partitioning::Hash(rk))),
-                join_type,
-                left_start,
-                left_end,
-                right_start,
-                right_end,
-                left_keys,
-                right_keys,
-                residual,
-                schema,
-            }
+        PhysNode::WindowJoin { .. } | PhysNode::IntervalJoin { .. } => {
+            let mut sides = join_partitionings(&node).into_iter();
+            node.map_inputs(&mut |input| exchange(place(input), sides.next().expect("a join has two inputs")))
         }
-        PhysNode::IntervalJoin {
-            left,
-            right,
-            left_time,
-            right_time,
-            lower,
-            upper,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        } => PhysNode::IntervalJoin {
-            left: Box::new(exchange(place(*left), hash_or_gather(left_keys.clone()))),
-            right: Box::new(exchange(place(*right), hash_or_gather(right_keys.clone()))),
-            left_time,
-            right_time,
-            lower,
-            upper,
-            left_keys,
-            right_keys,
-            residual,
-            schema,
-        },
+        PhysNode::Calc { .. } | PhysNode::WindowAssign { .. } => node.map_inputs(&mut place),
+    }
+}
+
+/// How each input of a two-input join is distributed: rows that can join meet on one worker
+/// (window joins also by window start; no keys means everything on worker 0).
+fn join_partitionings(node: &PhysNode) -> [Partitioning; 2] {
+    let with = |keys: &[Expr], extra: Option<usize>| {
+        let mut k = keys.to_vec();
+        k.extend(extra.map(|c| Expr::column(c, DataType::Timestamp)));
+        hash_or_gather(k)
+    };
+    match node {
+        PhysNode::WindowJoin { left_keys, right_keys, left_start, right_start, .. } => {
+            [with(left_keys, Some(*left_start)), with(right_keys, Some(*right_start))]
+        }
+        PhysNode::IntervalJoin { left_keys, right_keys, .. } => [with(left_keys, None), with(right_keys, None)],
+        other => unreachable!("not a two-input join: {other:?}"),
     }
 }
 

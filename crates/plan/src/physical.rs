@@ -133,7 +133,8 @@ impl PhysNode {
         own + self.children().iter().map(|c| c.stateful_operators()).sum::<usize>()
     }
 
-    /// The node with each input replaced by `f(input)`.
+    /// The node with each input replaced by `f(input)`, called in `children()` order (a join's
+    /// left input first).
     pub fn map_inputs(self, f: &mut dyn FnMut(PhysNode) -> PhysNode) -> PhysNode {
         let mut g = |b: Box<PhysNode>| Box::new(f(*b));
         match self {
