@@ -129,7 +129,11 @@ pub fn explain(c: &Compiled) -> String {
     out
 }
 
-/// Runs a compiled script to completion.
-pub fn execute(c: &Compiled, progress: &mut dyn FnMut(&Progress)) -> Result<RunSummary, DarwinError> {
-    Ok(darwin_runtime::run(&c.physical, &Registry, progress)?)
+/// Runs a compiled script to completion, with checkpoints if configured.
+pub fn execute(
+    c: &Compiled,
+    progress: &mut dyn FnMut(&Progress),
+    checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
+) -> Result<RunSummary, DarwinError> {
+    Ok(darwin_runtime::run_with(&c.physical, &Registry, progress, checkpoint)?)
 }

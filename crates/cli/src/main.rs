@@ -28,6 +28,43 @@ struct Script {
     batch_size: Option<usize>,
 }
 
+#[derive(clap::Args)]
+struct CheckpointArgs {
+    /// Take checkpoints into this directory, and resume from the newest one found there
+    /// (exactly-once output to file sinks).
+    #[arg(long)]
+    checkpoint_dir: Option<PathBuf>,
+    /// Time between checkpoints: 200ms, 1s, 1m.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    checkpoint_interval: std::time::Duration,
+    /// Complete checkpoints kept in the directory.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    checkpoints_retained: u64,
+    /// Ignore (and delete) the checkpoints in --checkpoint-dir and start over.
+    #[arg(long, requires = "checkpoint_dir")]
+    fresh: bool,
+}
+
+/// A duration with a unit: `250ms`, `1s`, `1.5s`, `2m`, `1h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration such as 200ms, 1s or 1m"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        "" => return Err(format!("'{s}' needs a unit: ms, s, m or h (e.g. 200ms, 1s)")),
+        u => return Err(format!("unknown unit '{u}' in '{s}'; use ms, s, m or h")),
+    };
+    if !(secs > 0.0 && secs < 1e9) {
+        return Err(format!("'{s}' must be a positive duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Benchmark {
     Nexmark,
@@ -49,7 +86,12 @@ enum Format {
 #[derive(Subcommand)]
 enum Command {
     /// Run a script: every INSERT and SELECT runs together until the sources end.
-    Run(Script),
+    Run {
+        #[command(flatten)]
+        script: Script,
+        #[command(flatten)]
+        checkpoint: CheckpointArgs,
+    },
     /// Print the logical and physical plans and the choices made for this machine.
     Explain(Script),
     /// Benchmark a query: events replayed from memory and end to end; results checked.
@@ -165,10 +207,17 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             print!("{}", explain(&c));
             Ok(())
         }
-        Command::Run(s) => {
+        Command::Run { script: s, checkpoint } => {
             let sql = read_script(&s)?;
             let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size })?;
-            run(&c)
+            let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_runtime::checkpoint::CheckpointConfig {
+                dir,
+                interval: checkpoint.checkpoint_interval,
+                retained: checkpoint.checkpoints_retained as usize,
+                fresh: checkpoint.fresh,
+                plan_text: darwin_plan::explain::physical_to_string(&c.physical),
+            });
+            run(&c, cfg)
         }
         Command::Bench { benchmark, query, events, parallelism, batch_size, mode, json } => {
             if mode != "interpreted" {
@@ -199,19 +248,19 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Command::Gen { benchmark, events, format, out, seed } => {
             std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
             let c = compile(&gen_script(benchmark, events, format, &out, seed), &Options::default())?;
-            run(&c)
+            run(&c, None)
         }
     }
 }
 
-fn run(c: &darwin::Compiled) -> anyhow::Result<()> {
+fn run(c: &darwin::Compiled, checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>) -> anyhow::Result<()> {
     let tty = std::io::stderr().is_terminal();
     let mut progress = |p: &darwin_runtime::build::Progress| {
         if tty {
             eprint!("\r{:>8.1}s  read {:>12}  written {:>10}", p.elapsed.as_secs_f64(), p.records_read, p.rows_written);
         }
     };
-    let summary = execute(c, &mut progress)?;
+    let summary = execute(c, &mut progress, checkpoint)?;
     if tty {
         eprint!("\r{:60}\r", "");
     }
@@ -226,6 +275,20 @@ fn run(c: &darwin::Compiled) -> anyhow::Result<()> {
     }
     eprintln!("late records dropped: {}", summary.late_records);
     eprintln!("peak operator state: {} KiB", summary.peak_state_bytes / 1024);
+    if let Some(k) = &summary.checkpoints {
+        if let Some(e) = k.restored_from {
+            eprintln!("restored from checkpoint {e} in {:.1} ms", k.restore_time.as_secs_f64() * 1e3);
+        }
+        eprintln!(
+            "checkpoints: {} taken, {} failed; last: epoch {}, {} KiB of state; slowest {:.1} ms (write {:.1} ms)",
+            k.taken,
+            k.failed,
+            k.last_epoch.map_or("-".to_string(), |e| e.to_string()),
+            k.last_state_bytes / 1024,
+            k.max_duration.as_secs_f64() * 1e3,
+            k.max_write.as_secs_f64() * 1e3
+        );
+    }
     let read = summary.records_read();
     eprintln!("elapsed: {secs:.3} s, {:.0} events/s", if secs > 0.0 { read as f64 / secs } else { 0.0 });
     Ok(())

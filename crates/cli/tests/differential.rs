@@ -43,7 +43,11 @@ impl ConnectorFactory for Capture {
     fn open_source(&self, table: &TableDef, partitions: usize) -> darwin_runtime::Result<Box<dyn SourceReader>> {
         Registry.open_source(table, partitions)
     }
-    fn open_sink(&self, target: &SinkTarget) -> darwin_runtime::Result<Box<dyn SinkWriter>> {
+    fn open_sink(
+        &self,
+        target: &SinkTarget,
+        _: &darwin_runtime::SinkContext,
+    ) -> darwin_runtime::Result<Box<dyn SinkWriter>> {
         let schema = match target {
             SinkTarget::Stdout { schema } => schema.clone(),
             SinkTarget::Table(t) => t.schema.clone(),

@@ -87,7 +87,11 @@ impl darwin_runtime::ConnectorFactory for Quiet {
     ) -> darwin_runtime::Result<Box<dyn darwin_runtime::SourceReader>> {
         darwin_runtime::ConnectorFactory::open_source(&darwin_connectors::Registry, t, p)
     }
-    fn open_sink(&self, _: &darwin_plan::SinkTarget) -> darwin_runtime::Result<Box<dyn darwin_runtime::SinkWriter>> {
+    fn open_sink(
+        &self,
+        _: &darwin_plan::SinkTarget,
+        _: &darwin_runtime::SinkContext,
+    ) -> darwin_runtime::Result<Box<dyn darwin_runtime::SinkWriter>> {
         Ok(Box::new(darwin_connectors::print::Blackhole))
     }
 }

@@ -41,7 +41,8 @@ fn run_case(sql_path: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .replace("${DIR}", &dir.display().to_string())
         .replace("${OUT}", &out.display().to_string());
-    let result = darwin::compile(&sql, &darwin::Options::default()).and_then(|c| darwin::execute(&c, &mut |_| {}));
+    let result =
+        darwin::compile(&sql, &darwin::Options::default()).and_then(|c| darwin::execute(&c, &mut |_| {}, None));
     if let Some(want) = expected.strip_prefix("error: ") {
         let want = want.trim();
         return match result {

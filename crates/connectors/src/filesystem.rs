@@ -5,10 +5,12 @@
 use crate::format::{csv_field, from_json, json_value, parse_field, split_csv, text_value};
 use darwin_common::{Schema, Value};
 use darwin_plan::TableDef;
-use darwin_runtime::{Batch, Result, RuntimeError, SinkWriter, SourceReader};
+use darwin_runtime::checkpoint::StagedFile;
+use darwin_runtime::{Batch, Result, RuntimeError, SinkContext, SinkWriter, SourceReader};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Format {
@@ -234,24 +236,68 @@ impl SourceReader for FileSource {
     }
 }
 
+/// Writes CSV or JSON lines to a file. Without checkpoints it writes the file directly; with
+/// checkpoints (a staging directory in the context) it is transactional: each epoch's lines go
+/// to a staged file, handed to the checkpoint coordinator at the epoch's barrier, which appends
+/// it to the output file once the checkpoint is complete (two-phase commit; exactly once).
 pub struct FileSink {
     path: String,
     schema: Schema,
     format: Format,
-    out: BufWriter<File>,
+    out: Option<BufWriter<File>>,
     line: String,
+    staging: Option<Staging>,
 }
 
+struct Staging {
+    dir: PathBuf,
+    target: PathBuf,
+    prefix: String,
+    epoch: u64,
+    /// The staged file of the current epoch (created at its first row) and its length.
+    current: Option<PathBuf>,
+    bytes: u64,
+}
+
+static SINKS_OPENED: AtomicU64 = AtomicU64::new(0);
+
 impl FileSink {
-    pub fn create(t: &TableDef) -> Result<FileSink> {
+    pub fn create(t: &TableDef, ctx: &SinkContext) -> Result<FileSink> {
         let format =
             format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
         let path = t.option("path").unwrap_or_default().to_string();
         if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| RuntimeError::Io { path: dir.display().to_string(), err: e })?;
         }
-        let file = File::create(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
-        Ok(FileSink { path, schema: t.schema.clone(), format, out: BufWriter::new(file), line: String::new() })
+        let io = |e| RuntimeError::Io { path: path.clone(), err: e };
+        let (out, staging) = match &ctx.staging {
+            None => (Some(BufWriter::new(File::create(&path).map_err(io)?)), None),
+            Some(dir) => {
+                let safe: String = t.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                let n = SINKS_OPENED.fetch_add(1, Ordering::Relaxed);
+                let staging = Staging {
+                    dir: dir.clone(),
+                    target: std::path::absolute(&path).map_err(io)?,
+                    prefix: format!("{safe}-{n}-w{}", ctx.worker),
+                    epoch: ctx.first_epoch,
+                    current: None,
+                    bytes: 0,
+                };
+                (None, Some(staging))
+            }
+        };
+        Ok(FileSink { path, schema: t.schema.clone(), format, out, line: String::new(), staging })
+    }
+
+    fn out(&mut self) -> Result<&mut BufWriter<File>> {
+        if self.out.is_none() {
+            let s = self.staging.as_mut().expect("a sink without output file is staged");
+            let p = s.dir.join(format!("{}-e{:010}.part", s.prefix, s.epoch));
+            let f = File::create(&p).map_err(|e| RuntimeError::Io { path: p.display().to_string(), err: e })?;
+            s.current = Some(p);
+            self.out = Some(BufWriter::new(f));
+        }
+        Ok(self.out.as_mut().expect("just opened"))
     }
 }
 
@@ -280,15 +326,42 @@ impl SinkWriter for FileSink {
                 }
             }
             self.line.push('\n');
-            self.out
-                .write_all(self.line.as_bytes())
-                .map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })?;
+            let line = std::mem::take(&mut self.line);
+            let r = self.out()?.write_all(line.as_bytes());
+            r.map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })?;
+            if let Some(s) = &mut self.staging {
+                s.bytes += line.len() as u64;
+            }
+            self.line = line;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.out.flush().map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })
+        match &mut self.out {
+            Some(o) => o.flush().map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e }),
+            None => Ok(()),
+        }
+    }
+
+    fn precommit(&mut self) -> Result<Vec<StagedFile>> {
+        let Some(s) = &mut self.staging else {
+            return Ok(vec![]);
+        };
+        s.epoch += 1;
+        let Some(staged) = s.current.take() else {
+            return Ok(vec![]);
+        };
+        let out = self.out.take().expect("a staged file is open");
+        let io = |e: std::io::Error| RuntimeError::Io { path: staged.display().to_string(), err: e };
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        let bytes = std::mem::take(&mut s.bytes);
+        Ok(vec![StagedFile { target: s.target.clone(), staged, bytes }])
+    }
+
+    fn output_file(&self) -> Option<PathBuf> {
+        self.staging.as_ref().map(|s| s.target.clone())
     }
 }
 

@@ -7,7 +7,7 @@ pub mod generators;
 pub mod print;
 
 use darwin_plan::{ConnectorCatalog, SinkTarget, TableDef};
-use darwin_runtime::{ConnectorFactory, Result, RuntimeError, SinkWriter, SourceReader};
+use darwin_runtime::{ConnectorFactory, Result, RuntimeError, SinkContext, SinkWriter, SourceReader};
 
 pub const CONNECTORS: &[&str] = &["filesystem", "nexmark", "ysb", "print", "blackhole"];
 
@@ -81,11 +81,11 @@ impl ConnectorFactory for Registry {
         }
     }
 
-    fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>> {
+    fn open_sink(&self, target: &SinkTarget, ctx: &SinkContext) -> Result<Box<dyn SinkWriter>> {
         match target {
             SinkTarget::Stdout { schema } => Ok(Box::new(print::StdoutSink::new(schema.clone(), true, None))),
             SinkTarget::Table(t) => match t.connector.as_str() {
-                "filesystem" => Ok(Box::new(filesystem::FileSink::create(t)?)),
+                "filesystem" => Ok(Box::new(filesystem::FileSink::create(t, ctx)?)),
                 "print" => Ok(Box::new(print::StdoutSink::new(
                     t.schema.clone(),
                     false,

@@ -4,9 +4,12 @@
 //! each worker the pipelines of a script run together: the driver pulls from each in turn, so
 //! unbounded sources progress side by side.
 
+use crate::checkpoint::codec::Dec;
+use crate::checkpoint::coordinator::{CheckpointStats, Coordinator, Restore};
+use crate::checkpoint::{CheckpointConfig, Checkpointed, Event};
 use crate::error::Result;
 use crate::error::RuntimeError;
-use crate::operator::{Counters, Msg, Operator, SinkWriter, SourceCounters, SourceReader};
+use crate::operator::{Counters, Msg, Operator, SinkContext, SinkWriter, SourceCounters, SourceReader};
 use crate::ops::calc::CalcOp;
 use crate::ops::exchange::{ExchangeOp, Packet, INBOX_CAPACITY};
 use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
@@ -19,14 +22,14 @@ use crate::ops::window_join::{WindowJoinOp, WindowJoinSpec};
 use darwin_plan::physical::{Partitioning, WindowSpec};
 use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget, TableDef, WindowKind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Opens sources and sinks; implemented by the connectors crate. Shared by the workers.
 pub trait ConnectorFactory: Sync {
     fn open_source(&self, table: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>>;
-    fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>>;
+    fn open_sink(&self, target: &SinkTarget, ctx: &SinkContext) -> Result<Box<dyn SinkWriter>>;
 }
 
 #[derive(Debug, Clone, Default)]
@@ -39,6 +42,7 @@ pub struct RunSummary {
     pub peak_state_bytes: u64,
     pub workers: usize,
     pub elapsed: Duration,
+    pub checkpoints: Option<CheckpointStats>,
 }
 
 impl RunSummary {
@@ -69,11 +73,37 @@ struct Builder<'a> {
     senders: Vec<Vec<SyncSender<Channel>>>,
     inboxes: Vec<Option<Receiver<Channel>>>,
     next_exchange: usize,
-    /// Inside the build side of a lookup join: every worker reads all of it.
+    /// Inside the build side of a lookup join: every worker reads all of it (again after a
+    /// restore, so it is not checkpointed).
     replicated: bool,
+    /// Checkpointing: where operator state goes, the epoch sources are asked to start, and the
+    /// state to restore (operator id → bytes). Stateful operators are numbered in build order.
+    events: Option<Sender<Event>>,
+    epochs: Option<Arc<AtomicU64>>,
+    restore: std::collections::BTreeMap<usize, Vec<u8>>,
+    next_op: usize,
+    /// The last epoch before this run (the restored checkpoint's, or 0).
+    start_epoch: u64,
 }
 
 impl Builder<'_> {
+    /// Restores a stateful operator's state and wraps it to report its state at barriers.
+    fn stateful<O: Operator + 'static>(&mut self, mut op: O) -> Result<Box<dyn Operator>> {
+        if self.replicated {
+            return Ok(Box::new(op));
+        }
+        let id = self.next_op;
+        self.next_op += 1;
+        if let Some(bytes) = self.restore.remove(&id) {
+            let what = format!("state of operator {id} of worker {}", self.worker);
+            op.restore(&mut Dec::new(&bytes, &what))?;
+        }
+        Ok(match &self.events {
+            Some(tx) => Box::new(Checkpointed::new(op, self.worker, id, tx.clone())),
+            None => Box::new(op),
+        })
+    }
+
     fn build(&mut self, node: &PhysNode) -> Result<Box<dyn Operator>> {
         Ok(match node {
             PhysNode::Exchange { input, partitioning, .. } => {
@@ -81,7 +111,13 @@ impl Builder<'_> {
                 self.next_exchange += 1;
                 let input = self.build(input)?;
                 let inbox = self.inboxes[id].take().expect("each exchange is built once per worker");
-                Box::new(ExchangeOp::new(input, partitioning.clone(), self.worker, self.senders[id].clone(), inbox))
+                self.stateful(ExchangeOp::new(
+                    input,
+                    partitioning.clone(),
+                    self.worker,
+                    self.senders[id].clone(),
+                    inbox,
+                ))?
             }
             PhysNode::Source { table, partitions } => {
                 let reader = self.factory.open_source(table, *partitions)?;
@@ -89,7 +125,8 @@ impl Builder<'_> {
                 self.sources.push(c.clone());
                 let (w, n, all) = (self.worker, self.workers, self.replicated);
                 let wm = table.watermark.as_ref().map(|w| w.expr.clone());
-                Box::new(SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w))
+                let epochs = if all { None } else { self.epochs.clone().map(|e| (e, self.start_epoch)) };
+                self.stateful(SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs))?
             }
             PhysNode::Calc { input, filter, project, .. } => {
                 Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone()))
@@ -101,26 +138,31 @@ impl Builder<'_> {
                 let input_op = self.build(input)?;
                 match spec {
                     WindowSpec::Assign { window: WindowKind::Session { gap }, time_col } => {
-                        Box::new(SessionAggOp::new(
+                        let op = SessionAggOp::new(
                             input_op,
                             *gap,
                             *time_col,
                             group.clone(),
                             aggs.clone(),
                             self.counters.clone(),
-                        ))
+                        );
+                        self.stateful(op)?
                     }
-                    _ => Box::new(WindowAggOp::new(
-                        input_op,
-                        spec.clone(),
-                        group.clone(),
-                        aggs.clone(),
-                        self.counters.clone(),
-                    )),
+                    _ => {
+                        let op = WindowAggOp::new(
+                            input_op,
+                            spec.clone(),
+                            group.clone(),
+                            aggs.clone(),
+                            self.counters.clone(),
+                        );
+                        self.stateful(op)?
+                    }
                 }
             }
             PhysNode::GlobalAggregate { input, group, aggs, .. } => {
-                Box::new(GlobalAggOp::new(self.build(input)?, group.clone(), aggs.clone(), self.counters.clone()))
+                let op = GlobalAggOp::new(self.build(input)?, group.clone(), aggs.clone(), self.counters.clone());
+                self.stateful(op)?
             }
             PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, .. } => {
                 let was = std::mem::replace(&mut self.replicated, true);
@@ -161,7 +203,8 @@ impl Builder<'_> {
                     left_types: left.schema().types(),
                     right_types: right.schema().types(),
                 };
-                Box::new(WindowJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone()))
+                let op = WindowJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone());
+                self.stateful(op)?
             }
             PhysNode::IntervalJoin {
                 left,
@@ -186,7 +229,8 @@ impl Builder<'_> {
                     left_types: left.schema().types(),
                     right_types: right.schema().types(),
                 };
-                Box::new(IntervalJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone()))
+                let op = IntervalJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone());
+                self.stateful(op)?
             }
         })
     }
@@ -221,6 +265,17 @@ struct Running {
     sink: Option<Box<dyn SinkWriter>>,
     written: u64,
     done: bool,
+    /// The epoch the pipeline is in (checkpointing only).
+    epoch: u64,
+}
+
+/// A worker's part in checkpointing.
+struct WorkerCheckpoint {
+    events: Sender<Event>,
+    epochs: Arc<AtomicU64>,
+    restore: Option<crate::checkpoint::store::WorkerStates>,
+    staging: std::path::PathBuf,
+    first_epoch: u64,
 }
 
 fn worker(
@@ -230,8 +285,14 @@ fn worker(
     senders: Vec<Vec<SyncSender<Channel>>>,
     inboxes: Vec<Option<Receiver<Channel>>>,
     shared: &Shared,
+    ckpt: Option<WorkerCheckpoint>,
 ) -> Result<WorkerResult> {
     let workers = plan.settings.parallelism.max(1);
+    let restoring = ckpt.as_ref().is_some_and(|c| c.restore.is_some());
+    let (events, epochs) = match &ckpt {
+        Some(c) => (Some(c.events.clone()), Some(c.epochs.clone())),
+        None => (None, None),
+    };
     let mut b = Builder {
         factory,
         batch_size: plan.settings.batch_size.max(1),
@@ -243,12 +304,34 @@ fn worker(
         inboxes,
         next_exchange: 0,
         replicated: false,
+        events,
+        epochs,
+        restore: ckpt.as_ref().and_then(|c| c.restore.clone()).unwrap_or_default(),
+        next_op: 0,
+        start_epoch: ckpt.as_ref().map_or(0, |c| c.first_epoch - 1),
+    };
+    let ctx = SinkContext {
+        worker: w,
+        staging: ckpt.as_ref().map(|c| c.staging.clone()),
+        first_epoch: ckpt.as_ref().map_or(0, |c| c.first_epoch),
     };
     let mut pipes = Vec::new();
     for p in &plan.pipelines {
         let root = b.build(&p.root)?;
-        let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink)?) } else { None };
-        pipes.push(Running { root, sink, written: 0, done: false });
+        let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink, &ctx)?) } else { None };
+        if let (Some(c), Some(target)) = (&ckpt, sink.as_ref().and_then(|s| s.output_file())) {
+            let _ = c.events.send(Event::Output { target });
+        }
+        pipes.push(Running { root, sink, written: 0, done: false, epoch: ctx.first_epoch });
+    }
+    if restoring && (!b.restore.is_empty() || restored_count(&ckpt) != b.next_op) {
+        return Err(RuntimeError::Checkpoint {
+            message: format!(
+                "the checkpoint holds state for {} operators on worker {w}, this plan has {}",
+                restored_count(&ckpt),
+                b.next_op
+            ),
+        });
     }
     let mut last_read = 0;
     let mut idle_rounds = 0u32;
@@ -260,7 +343,7 @@ fn worker(
             });
         }
         let mut idle = true;
-        for p in pipes.iter_mut().filter(|p| !p.done) {
+        for (i, p) in pipes.iter_mut().enumerate().filter(|(_, p)| !p.done) {
             match p.root.next()? {
                 Some(Msg::Batch(batch)) => {
                     idle = false;
@@ -274,15 +357,34 @@ fn worker(
                     }
                 }
                 Some(Msg::Idle) => {}
-                Some(_) => idle = false,
+                Some(Msg::Barrier(epoch)) => {
+                    idle = false;
+                    let staged = match &mut p.sink {
+                        Some(s) => s.precommit()?,
+                        None => vec![],
+                    };
+                    p.epoch = epoch + 1;
+                    if let Some(c) = &ckpt {
+                        let _ = c.events.send(Event::Barrier { worker: w, pipeline: i, epoch, staged });
+                    }
+                }
+                Some(Msg::Watermark(_)) => idle = false,
                 None => {
+                    let mut staged = vec![];
                     if let Some(s) = &mut p.sink {
                         s.finish()?;
+                        staged = s.precommit()?;
+                    }
+                    if let Some(c) = &ckpt {
+                        let _ = c.events.send(Event::Done { worker: w, pipeline: i, epoch: p.epoch, staged });
                     }
                     p.done = true;
                     idle = false;
                 }
             }
+        }
+        if crate::operator::take_worked() {
+            idle = false;
         }
         let read: u64 = b.sources.iter().map(|s| s.read.load(Ordering::Relaxed)).sum();
         shared.read.fetch_add(read - last_read, Ordering::Relaxed);
@@ -312,6 +414,10 @@ fn worker(
     })
 }
 
+fn restored_count(ckpt: &Option<WorkerCheckpoint>) -> usize {
+    ckpt.as_ref().and_then(|c| c.restore.as_ref()).map_or(0, |r| r.len())
+}
+
 /// Sets the abort flag unless the worker finished cleanly (also on panic).
 struct AbortOnDrop<'a>(&'a AtomicBool, bool);
 
@@ -329,8 +435,54 @@ pub fn run(
     factory: &dyn ConnectorFactory,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<RunSummary> {
+    run_with(plan, factory, progress, None)
+}
+
+/// `run`, taking checkpoints into `checkpoint.dir` (and resuming from the newest one there).
+pub fn run_with(
+    plan: &PhysicalPlan,
+    factory: &dyn ConnectorFactory,
+    progress: &mut dyn FnMut(&Progress),
+    checkpoint: Option<CheckpointConfig>,
+) -> Result<RunSummary> {
     let start = Instant::now();
     let n = plan.settings.parallelism.max(1);
+    let (mut coord, restore) = match checkpoint {
+        Some(cfg) => {
+            let (c, r) = Coordinator::start(cfg, plan.fingerprint(), n, plan.pipelines.len())?;
+            (Some(c), r)
+        }
+        None => (None, None),
+    };
+    if let Some(Restore { finished: true, epoch, path, .. }) = &restore {
+        eprintln!(
+            "darwin: the query already ran to completion (checkpoint {epoch} in {}); its output is committed. \
+             Run with --fresh to run it again.",
+            path.display()
+        );
+        return Ok(RunSummary {
+            workers: n,
+            elapsed: start.elapsed(),
+            checkpoints: coord.map(|c| c.stats),
+            ..Default::default()
+        });
+    }
+    if let Some(r) = &restore {
+        eprintln!("darwin: resuming from checkpoint {} ({})", r.epoch, r.path.display());
+    }
+    let (events_tx, events_rx) = channel::<Event>();
+    let mut worker_ckpt: Vec<Option<WorkerCheckpoint>> = (0..n)
+        .map(|w| {
+            coord.as_ref().map(|c| WorkerCheckpoint {
+                events: events_tx.clone(),
+                epochs: c.epochs.clone(),
+                restore: restore.as_ref().map(|r| r.workers.get(w).cloned().unwrap_or_default()),
+                staging: c.staging_dir(),
+                first_epoch: c.first_epoch(),
+            })
+        })
+        .collect();
+    drop(events_tx);
     let exchanges: usize = plan.pipelines.iter().map(|p| count_exchanges(&p.root)).sum();
     let mut senders: Vec<Vec<SyncSender<Channel>>> = Vec::new();
     let mut inboxes: Vec<Vec<Option<Receiver<Channel>>>> = (0..n).map(|_| Vec::new()).collect();
@@ -347,18 +499,20 @@ pub fn run(
         written: AtomicU64::new(0),
         abort: AtomicBool::new(false),
     };
+    let mut coord_err: Option<RuntimeError> = None;
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {
         let handles: Vec<_> = inboxes
             .into_iter()
             .enumerate()
             .map(|(w, inbox)| {
                 let (senders, shared) = (senders.clone(), &shared);
+                let ckpt = worker_ckpt[w].take();
                 std::thread::Builder::new()
                     .name(format!("darwin-worker-{w}"))
                     .spawn_scoped(scope, move || {
                         crate::affinity::pin_to_core(w);
                         let mut guard = AbortOnDrop(&shared.abort, false);
-                        let r = worker(w, plan, factory, senders, inbox, shared);
+                        let r = worker(w, plan, factory, senders, inbox, shared, ckpt);
                         guard.1 = r.is_ok();
                         r
                     })
@@ -368,7 +522,22 @@ pub fn run(
         drop(senders);
         let mut last = Instant::now();
         while !handles.iter().all(|h| h.is_finished()) {
-            std::thread::sleep(Duration::from_millis(5));
+            match coord.as_mut() {
+                Some(c) if coord_err.is_none() => {
+                    let step = events_rx
+                        .recv_timeout(Duration::from_millis(5))
+                        .ok()
+                        .into_iter()
+                        .chain(std::iter::from_fn(|| events_rx.try_recv().ok()))
+                        .try_for_each(|ev| c.handle(ev))
+                        .and_then(|_| c.tick());
+                    if let Err(e) = step {
+                        shared.abort.store(true, Ordering::Relaxed);
+                        coord_err = Some(e);
+                    }
+                }
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
             if last.elapsed() >= Duration::from_millis(500) {
                 last = Instant::now();
                 progress(&Progress {
@@ -390,6 +559,9 @@ pub fn run(
             })
             .collect()
     });
+    if let Some(e) = coord_err {
+        return Err(e);
+    }
     // Report the first real failure, not the "another worker failed" echoes.
     let mut ok = Vec::new();
     let mut errors = Vec::new();
@@ -402,6 +574,12 @@ pub fn run(
     if !errors.is_empty() {
         let first = errors.iter().position(|e| !e.to_string().contains("another worker failed")).unwrap_or(0);
         return Err(errors.swap_remove(first));
+    }
+    if let Some(c) = coord.as_mut() {
+        while let Ok(ev) = events_rx.try_recv() {
+            c.handle(ev)?;
+        }
+        c.finish()?;
     }
     let mut sources: Vec<(String, u64, u64)> = Vec::new();
     let mut written = vec![0u64; plan.pipelines.len()];
@@ -438,5 +616,6 @@ pub fn run(
         peak_state_bytes: shared.counters.peak_state_bytes.load(Ordering::Relaxed),
         workers: n,
         elapsed: start.elapsed(),
+        checkpoints: coord.map(|c| c.stats),
     })
 }

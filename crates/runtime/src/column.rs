@@ -195,6 +195,19 @@ impl ColumnBuilder {
         ColumnBuilder { ty, data, validity: Vec::with_capacity(capacity), has_null: false }
     }
 
+    /// A builder for values like those of `col` (same physical type).
+    pub fn like(col: &Column, capacity: usize) -> Self {
+        let ty = match &col.data {
+            ColumnData::Bool(_) => DataType::Boolean,
+            ColumnData::I32(_) => DataType::Int,
+            ColumnData::I64(_) => DataType::BigInt,
+            ColumnData::F64(_) => DataType::Double,
+            ColumnData::I128(_) => DataType::Decimal { precision: 38, scale: 0 },
+            ColumnData::Str(_) => DataType::Varchar,
+        };
+        ColumnBuilder::new(ty, capacity)
+    }
+
     pub fn len(&self) -> usize {
         self.validity.len()
     }
@@ -273,6 +286,11 @@ impl ColumnBuilder {
 
     pub fn finish(self) -> Column {
         Column::new(self.data, if self.has_null { Some(self.validity) } else { None })
+    }
+
+    /// The values so far, as a column (a copy; the builder goes on).
+    pub fn to_column(&self) -> Column {
+        Column::new(self.data.clone(), if self.has_null { Some(self.validity.clone()) } else { None })
     }
 }
 

@@ -10,6 +10,9 @@ pub enum RuntimeError {
     Malformed { source_name: String, position: String, column: String, message: String },
     #[error("I/O error on {path}: {err}")]
     Io { path: String, err: std::io::Error },
+    /// A checkpoint could not be written, read or restored.
+    #[error("checkpoint: {message}")]
+    Checkpoint { message: String },
     #[error("{connector}: {message}")]
     Connector { connector: String, message: String },
 }

@@ -5,6 +5,7 @@
 
 pub mod affinity;
 pub mod build;
+pub mod checkpoint;
 pub mod column;
 pub mod error;
 pub mod eval;
@@ -14,7 +15,7 @@ pub mod ops;
 pub mod scalar;
 pub mod state;
 
-pub use build::{run, ConnectorFactory, RunSummary};
+pub use build::{run, run_with, ConnectorFactory, RunSummary};
 pub use column::{Batch, Column, ColumnBuilder, ColumnData};
 pub use error::{Result, RuntimeError};
-pub use operator::{Counters, Msg, Operator, SinkWriter, SourceReader};
+pub use operator::{Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader};

@@ -1,5 +1,6 @@
 //! The operator interface, the source and sink interfaces connectors implement, and run counters.
 
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::Batch;
 use crate::error::Result;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,9 +20,36 @@ pub enum Msg {
     Idle,
 }
 
+thread_local! {
+    static WORKED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// What an operator returns after taking in a batch that produced no output yet (a window
+/// aggregate before its window closes, a filter that dropped every row). Returning instead of
+/// looping keeps one operator from reading a whole input in a single call, which would starve
+/// the worker's other pipelines and hold up their epoch barriers. The driver learns that work
+/// was done (`take_worked`), so it does not back off as it would when truly idle.
+pub fn absorbed() -> Option<Msg> {
+    WORKED.with(|w| w.set(true));
+    Some(Msg::Idle)
+}
+
+/// Whether an operator on this thread absorbed input since the last call.
+pub fn take_worked() -> bool {
+    WORKED.with(|w| w.replace(false))
+}
+
 /// A pull-based operator. `Ok(None)` means the input is exhausted.
 pub trait Operator {
     fn next(&mut self) -> Result<Option<Msg>>;
+    /// Encodes the operator's own state (not its inputs'). Called when the operator has just
+    /// returned a barrier or has ended, so the state is exactly that of the epoch boundary.
+    /// Stateless operators write nothing.
+    fn snapshot(&self, _enc: &mut Enc) {}
+    /// Restores what `snapshot` wrote, before the first `next`.
+    fn restore(&mut self, _dec: &mut Dec) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A partitioned, replayable source. Each partition is read independently and carries its own
@@ -41,9 +69,29 @@ pub trait SourceReader {
     }
 }
 
+/// Where a sink runs. With `staging`, a transactional sink writes each epoch's output to staged
+/// files in that directory (named by epoch, from `first_epoch` on) for the two-phase commit,
+/// and leaves its output file to the checkpoint coordinator.
+#[derive(Debug, Clone, Default)]
+pub struct SinkContext {
+    pub worker: usize,
+    pub staging: Option<std::path::PathBuf>,
+    pub first_epoch: u64,
+}
+
 pub trait SinkWriter {
     fn write(&mut self, batch: &Batch) -> Result<()>;
     fn finish(&mut self) -> Result<()>;
+    /// Ends the output of the current epoch (first phase of the two-phase commit): a
+    /// transactional sink makes what it staged durable and returns it, to be made visible when
+    /// the epoch's checkpoint is complete. Other sinks (print: at-least-once) stage nothing.
+    fn precommit(&mut self) -> Result<Vec<crate::checkpoint::StagedFile>> {
+        Ok(Vec::new())
+    }
+    /// The output file a transactional sink commits to.
+    fn output_file(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 }
 
 /// Counters of one run, shared by its operators.

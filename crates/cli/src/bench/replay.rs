@@ -194,7 +194,7 @@ impl ConnectorFactory for BenchFactory {
         }
     }
 
-    fn open_sink(&self, target: &SinkTarget) -> Result<Box<dyn SinkWriter>> {
+    fn open_sink(&self, target: &SinkTarget, _ctx: &darwin_runtime::SinkContext) -> Result<Box<dyn SinkWriter>> {
         let schema = match target {
             SinkTarget::Table(t) => t.schema.clone(),
             SinkTarget::Stdout { schema } => schema.clone(),

@@ -2,6 +2,7 @@
 //! indexed by group. Updates take a whole batch: `(group, row)` pairs, dispatched once per
 //! aggregate per batch.
 
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
 use crate::eval::{eval, eval_mask};
@@ -328,6 +329,182 @@ impl Accumulator {
         b.finish()
     }
 
+    /// Encodes the accumulator values of every group (tag first, so a restore into a different
+    /// aggregate is caught).
+    pub fn snapshot(&self, e: &mut Enc) {
+        match &self.acc {
+            Acc::Count(c) => {
+                e.u8(0);
+                e.i64s(c);
+            }
+            Acc::SumI(s, n) => {
+                e.u8(1);
+                e.i64s(s);
+                e.bools(n);
+            }
+            Acc::SumF(s, n) => {
+                e.u8(2);
+                e.f64s(s);
+                e.bools(n);
+            }
+            Acc::SumD(s, n) => {
+                e.u8(3);
+                e.i128s(s);
+                e.bools(n);
+            }
+            Acc::MinMaxI { v, seen, .. } => {
+                e.u8(4);
+                e.i64s(v);
+                e.bools(seen);
+            }
+            Acc::MinMaxF { v, seen, .. } => {
+                e.u8(5);
+                e.f64s(v);
+                e.bools(seen);
+            }
+            Acc::MinMaxD { v, seen, .. } => {
+                e.u8(6);
+                e.i128s(v);
+                e.bools(seen);
+            }
+            Acc::MinMaxS { v, .. } => {
+                e.u8(7);
+                e.len(v.len());
+                for x in v {
+                    e.bool(x.is_some());
+                    e.str(x.as_deref().unwrap_or(""));
+                }
+            }
+            Acc::MinMaxB { v, .. } => {
+                e.u8(8);
+                e.len(v.len());
+                v.iter().for_each(|x| e.u8(x.map_or(0, |b| 1 + u8::from(b))));
+            }
+            Acc::AvgI(s, c) => {
+                e.u8(9);
+                e.i64s(s);
+                e.i64s(c);
+            }
+            Acc::AvgF(s, c) => {
+                e.u8(10);
+                e.f64s(s);
+                e.i64s(c);
+            }
+            Acc::AvgD(s, c) => {
+                e.u8(11);
+                e.i128s(s);
+                e.i64s(c);
+            }
+        }
+        match &self.distinct {
+            None => e.bool(false),
+            Some(sets) => {
+                e.bool(true);
+                e.len(sets.len());
+                for set in sets {
+                    // Sorted, so equal state encodes to equal bytes.
+                    let mut items: Vec<&Vec<u8>> = set.iter().collect();
+                    items.sort();
+                    e.len(items.len());
+                    items.iter().for_each(|b| e.bytes(b));
+                }
+            }
+        }
+    }
+
+    /// Restores `groups` groups written by `snapshot`.
+    pub fn restore(&mut self, d: &mut Dec, groups: usize) -> Result<()> {
+        let tag = d.u8()?;
+        let expected = match &self.acc {
+            Acc::Count(_) => 0,
+            Acc::SumI(..) => 1,
+            Acc::SumF(..) => 2,
+            Acc::SumD(..) => 3,
+            Acc::MinMaxI { .. } => 4,
+            Acc::MinMaxF { .. } => 5,
+            Acc::MinMaxD { .. } => 6,
+            Acc::MinMaxS { .. } => 7,
+            Acc::MinMaxB { .. } => 8,
+            Acc::AvgI(..) => 9,
+            Acc::AvgF(..) => 10,
+            Acc::AvgD(..) => 11,
+        };
+        d.expect("the accumulator kind", tag.into(), expected)?;
+        match &mut self.acc {
+            Acc::Count(c) => *c = d.i64s()?,
+            Acc::SumI(s, n) => (*s, *n) = (d.i64s()?, d.bools()?),
+            Acc::SumF(s, n) => (*s, *n) = (d.f64s()?, d.bools()?),
+            Acc::SumD(s, n) => (*s, *n) = (d.i128s()?, d.bools()?),
+            Acc::MinMaxI { v, seen, .. } => (*v, *seen) = (d.i64s()?, d.bools()?),
+            Acc::MinMaxF { v, seen, .. } => (*v, *seen) = (d.f64s()?, d.bools()?),
+            Acc::MinMaxD { v, seen, .. } => (*v, *seen) = (d.i128s()?, d.bools()?),
+            Acc::MinMaxS { v, .. } => {
+                let n = d.len(9)?;
+                *v = (0..n)
+                    .map(|_| {
+                        let some = d.bool()?;
+                        let s = d.str()?;
+                        Ok(some.then(|| s.to_string()))
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            Acc::MinMaxB { v, .. } => {
+                let n = d.len(1)?;
+                *v = (0..n)
+                    .map(|_| match d.u8()? {
+                        0 => Ok(None),
+                        b @ (1 | 2) => Ok(Some(b == 2)),
+                        b => Err(d.error(format!("invalid MIN/MAX boolean {b}"))),
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            Acc::AvgI(s, c) => (*s, *c) = (d.i64s()?, d.i64s()?),
+            Acc::AvgF(s, c) => (*s, *c) = (d.f64s()?, d.i64s()?),
+            Acc::AvgD(s, c) => (*s, *c) = (d.i128s()?, d.i64s()?),
+        }
+        if d.bool()? != self.distinct.is_some() {
+            return Err(d.error("DISTINCT differs between the checkpoint and this plan"));
+        }
+        if self.distinct.is_some() {
+            let n = d.len(8)?;
+            let mut sets = Vec::with_capacity(n);
+            for _ in 0..n {
+                let k = d.len(8)?;
+                let mut set = FastSet::default();
+                for _ in 0..k {
+                    set.insert(d.bytes()?.to_vec());
+                }
+                sets.push(set);
+            }
+            self.distinct = Some(sets);
+        }
+        // Every vector must hold exactly one value per group.
+        let (a, b) = self.lens();
+        let sets = self.distinct.as_ref().map_or(groups, Vec::len);
+        if a != groups || b != groups || sets != groups {
+            return Err(d.error(format!("an accumulator holds {a}/{b}/{sets} values for {groups} groups")));
+        }
+        Ok(())
+    }
+
+    /// Lengths of the accumulator's vectors.
+    fn lens(&self) -> (usize, usize) {
+        match &self.acc {
+            Acc::Count(c) => (c.len(), c.len()),
+            Acc::SumI(s, n) => (s.len(), n.len()),
+            Acc::SumF(s, n) => (s.len(), n.len()),
+            Acc::SumD(s, n) => (s.len(), n.len()),
+            Acc::MinMaxI { v, seen, .. } => (v.len(), seen.len()),
+            Acc::MinMaxF { v, seen, .. } => (v.len(), seen.len()),
+            Acc::MinMaxD { v, seen, .. } => (v.len(), seen.len()),
+            Acc::MinMaxS { v, .. } => (v.len(), v.len()),
+            Acc::MinMaxB { v, .. } => (v.len(), v.len()),
+            Acc::AvgI(s, c) => (s.len(), c.len()),
+            Acc::AvgF(s, c) => (s.len(), c.len()),
+            Acc::AvgD(s, c) => (s.len(), c.len()),
+        }
+    }
+
     pub fn memory_bytes(&self, groups: usize) -> usize {
         let per = match &self.acc {
             Acc::Count(_) => 8,
@@ -394,6 +571,15 @@ impl GroupTable {
 
     /// Adds `rows` of a batch whose key columns are `key_cols`.
     pub fn update(&mut self, batch: &Batch, key_cols: &[Column], rows: &[u32]) -> Result<()> {
+        self.assign(key_cols, rows);
+        for a in &mut self.accs {
+            a.update(self.groups, batch, &self.pairs)?;
+        }
+        Ok(())
+    }
+
+    /// Finds or creates the group of each row; fills `pairs` with (group, row).
+    fn assign(&mut self, key_cols: &[Column], rows: &[u32]) {
         self.pairs.clear();
         let empty = self.groups == 0;
         let mut next = self.groups as u32;
@@ -450,8 +636,35 @@ impl GroupTable {
             }
         }
         self.groups = next as usize;
+    }
+
+    /// Encodes the groups: the key columns (group order) and each accumulator.
+    pub fn snapshot(&self, e: &mut Enc) {
+        e.len(self.groups);
+        e.len(self.keys.len());
+        self.keys.iter().for_each(|k| e.column(&k.to_column()));
+        e.len(self.accs.len());
+        self.accs.iter().for_each(|a| a.snapshot(e));
+    }
+
+    /// Restores into an empty table built for the same keys and aggregates.
+    pub fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        let groups = d.u64()? as usize;
+        let n = d.u64()?;
+        d.expect("the number of group keys", n, self.keys.len() as u64)?;
+        let keys = (0..self.keys.len()).map(|_| d.column()).collect::<Result<Vec<_>>>()?;
+        if keys.iter().any(|k| k.len() != groups) {
+            return Err(d.error("a key column's length differs from the number of groups"));
+        }
+        let rows: Vec<u32> = (0..groups as u32).collect();
+        self.assign(&keys, &rows);
+        if self.groups != groups {
+            return Err(d.error("the checkpoint holds the same group twice"));
+        }
+        let n = d.u64()?;
+        d.expect("the number of aggregates", n, self.accs.len() as u64)?;
         for a in &mut self.accs {
-            a.update(self.groups, batch, &self.pairs)?;
+            a.restore(d, groups)?;
         }
         Ok(())
     }

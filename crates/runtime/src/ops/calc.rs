@@ -21,25 +21,23 @@ impl CalcOp {
 
 impl Operator for CalcOp {
     fn next(&mut self) -> Result<Option<Msg>> {
-        loop {
-            let Some(msg) = self.input.next()? else {
-                return Ok(None);
-            };
-            let Msg::Batch(mut batch) = msg else {
-                return Ok(Some(msg));
-            };
-            if let Some(f) = &self.filter {
-                let mask = eval_mask(f, &batch)?;
-                batch = batch.filter(&mask);
-            }
-            if batch.num_rows == 0 {
-                continue;
-            }
-            if let Some(p) = &self.project {
-                let cols = p.iter().map(|e| eval(e, &batch)).collect::<Result<Vec<_>>>()?;
-                batch = Batch::new(cols, batch.num_rows);
-            }
-            return Ok(Some(Msg::Batch(batch)));
+        let Some(msg) = self.input.next()? else {
+            return Ok(None);
+        };
+        let Msg::Batch(mut batch) = msg else {
+            return Ok(Some(msg));
+        };
+        if let Some(f) = &self.filter {
+            let mask = eval_mask(f, &batch)?;
+            batch = batch.filter(&mask);
         }
+        if batch.num_rows == 0 {
+            return Ok(crate::operator::absorbed());
+        }
+        if let Some(p) = &self.project {
+            let cols = p.iter().map(|e| eval(e, &batch)).collect::<Result<Vec<_>>>()?;
+            batch = Batch::new(cols, batch.num_rows);
+        }
+        Ok(Some(Msg::Batch(batch)))
     }
 }

@@ -8,7 +8,15 @@
 //! Channels are bounded: when a target's inbox is full, the packets for it wait here and the
 //! exchange stops pulling its input until they are delivered (backpressure), while it keeps
 //! draining its own inbox. Memory between workers stays bounded, and so does queueing delay.
+//!
+//! Barriers are aligned: a barrier from the input goes to every worker, and the exchange then
+//! stops pulling its input; on the receiving side, packets from a sender that has delivered the
+//! barrier are held back until every sender still running has delivered it. Then the barrier
+//! goes downstream and the input is pulled again. At that moment no row after the barrier has
+//! entered or left this exchange, so its state is the epoch's (aligned checkpoints: nothing in
+//! flight needs saving).
 
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::Batch;
 use crate::error::Result;
 use crate::eval::eval;
@@ -25,6 +33,7 @@ pub const INBOX_CAPACITY: usize = 4;
 pub enum Packet {
     Batch(Batch),
     Watermark(i64),
+    Barrier(u64),
     End,
 }
 
@@ -41,6 +50,14 @@ pub struct ExchangeOp {
     input_done: bool,
     emitted_wm: i64,
     scratch: Vec<u8>,
+    /// Barrier alignment: the barrier each sender has delivered, the packets held back behind
+    /// it, and the barrier this exchange forwarded from its input (not pulled again until the
+    /// barrier is aligned).
+    sender_barrier: Vec<Option<u64>>,
+    held: VecDeque<(usize, Packet)>,
+    replay: VecDeque<(usize, Packet)>,
+    forwarded: Option<u64>,
+    after_barrier: Option<Msg>,
 }
 
 /// FxHash-style mixing of the encoded key: cheap, and good enough to spread keys over workers.
@@ -76,6 +93,11 @@ impl ExchangeOp {
             input_done: false,
             emitted_wm: i64::MIN,
             scratch: Vec::new(),
+            sender_barrier: vec![None; n],
+            held: VecDeque::new(),
+            replay: VecDeque::new(),
+            forwarded: None,
+            after_barrier: None,
         }
     }
 
@@ -138,11 +160,41 @@ impl ExchangeOp {
 
     /// Handles a packet from another worker; returns what to pass downstream, if anything.
     fn receive(&mut self, from: usize, p: Packet) -> Option<Msg> {
+        if self.sender_barrier[from].is_some() {
+            self.held.push_back((from, p));
+            return None;
+        }
         match p {
             Packet::Batch(b) => return Some(Msg::Batch(b)),
             Packet::Watermark(w) => self.sender_wm[from] = self.sender_wm[from].max(w),
             Packet::End => self.sender_done[from] = true,
+            Packet::Barrier(e) => self.sender_barrier[from] = Some(e),
         }
+        if let Some(m) = self.try_align() {
+            return Some(m);
+        }
+        self.advance_watermark()
+    }
+
+    /// The barrier, once every sender still running has delivered it and this exchange has
+    /// delivered its own to every worker (a consumer that waits at a barrier stops pulling this
+    /// exchange, so nothing may be left to flush that other workers need for the same barrier).
+    fn try_align(&mut self) -> Option<Msg> {
+        let e = self.sender_barrier.iter().flatten().next().copied()?;
+        let all = (0..self.senders.len()).all(|s| self.sender_done[s] || self.sender_barrier[s].is_some());
+        if !all || !self.pending.iter().all(VecDeque::is_empty) {
+            return None;
+        }
+        // Release the held packets (they come after the barrier) and the input.
+        self.sender_barrier.iter_mut().for_each(|b| *b = None);
+        self.replay.extend(self.held.drain(..));
+        self.forwarded = None;
+        // A watermark this packet advanced goes right after the barrier.
+        self.after_barrier = self.advance_watermark();
+        Some(Msg::Barrier(e))
+    }
+
+    fn advance_watermark(&mut self) -> Option<Msg> {
         let wm = self.watermark();
         if wm > self.emitted_wm && wm != i64::MAX {
             self.emitted_wm = wm;
@@ -154,8 +206,15 @@ impl ExchangeOp {
 
 impl Operator for ExchangeOp {
     fn next(&mut self) -> Result<Option<Msg>> {
+        if let Some(m) = self.after_barrier.take() {
+            return Ok(Some(m));
+        }
         loop {
-            match self.inbox.try_recv() {
+            let packet = match self.replay.pop_front() {
+                Some(p) => Ok(p),
+                None => self.inbox.try_recv(),
+            };
+            match packet {
                 Ok((from, p)) => {
                     if let Some(m) = self.receive(from, p) {
                         return Ok(Some(m));
@@ -168,20 +227,59 @@ impl Operator for ExchangeOp {
             if self.sender_done.iter().all(|d| *d) && delivered {
                 return Ok(None);
             }
-            if self.input_done || !delivered {
+            if let Some(m) = self.try_align() {
+                return Ok(Some(m));
+            }
+            if self.input_done || !delivered || self.forwarded.is_some() {
                 return Ok(Some(Msg::Idle));
             }
             match self.input.next()? {
                 Some(Msg::Batch(b)) => self.route(b)?,
                 Some(Msg::Watermark(w)) => (0..self.senders.len()).for_each(|to| self.send(to, Packet::Watermark(w))),
                 Some(Msg::Idle) => return Ok(Some(Msg::Idle)),
-                Some(m @ Msg::Barrier(_)) => return Ok(Some(m)),
+                Some(Msg::Barrier(e)) => {
+                    self.forwarded = Some(e);
+                    (0..self.senders.len()).for_each(|to| self.send(to, Packet::Barrier(e)));
+                }
                 None => {
                     self.input_done = true;
                     (0..self.senders.len()).for_each(|to| self.send(to, Packet::End));
                 }
             }
         }
+    }
+
+    fn snapshot(&self, e: &mut Enc) {
+        self.encode(e);
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        self.decode(d)
+    }
+}
+
+impl ExchangeOp {
+    /// The receiving side's progress (the sending side has nothing in flight at a barrier).
+    fn encode(&self, e: &mut Enc) {
+        e.bool(self.input_done);
+        e.i64(self.emitted_wm);
+        e.len(self.sender_wm.len());
+        for (w, d) in self.sender_wm.iter().zip(&self.sender_done) {
+            e.i64(*w);
+            e.bool(*d);
+        }
+    }
+
+    fn decode(&mut self, d: &mut Dec) -> Result<()> {
+        self.input_done = d.bool()?;
+        self.emitted_wm = d.i64()?;
+        let n = d.u64()?;
+        d.expect("the number of workers", n, self.sender_wm.len() as u64)?;
+        for s in 0..self.sender_wm.len() {
+            self.sender_wm[s] = d.i64()?;
+            self.sender_done[s] = d.bool()?;
+        }
+        Ok(())
     }
 }
 

@@ -7,7 +7,8 @@ use super::agg::eval_keys;
 use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
-use crate::column::Batch;
+use crate::checkpoint::codec::{Dec, Enc};
+use crate::column::{Batch, Column};
 use crate::error::Result;
 use crate::eval::eval_mask;
 use crate::keys::encode_row;
@@ -35,6 +36,22 @@ struct Store {
     batches: Vec<Batch>,
     index: FastMap<Vec<u8>, Vec<(u32, u32)>>,
     rows: usize,
+}
+
+impl Store {
+    /// Buffers a batch whose key columns are `keys` (rows with a NULL key never match).
+    fn push(&mut self, batch: Batch, keys: &[Column]) {
+        let bi = self.batches.len() as u32;
+        let mut buf = Vec::new();
+        for i in 0..batch.num_rows {
+            buf.clear();
+            if encode_row(keys, i, &mut buf) {
+                self.index.entry(buf.clone()).or_default().push((bi, i as u32));
+            }
+        }
+        self.rows += batch.num_rows;
+        self.batches.push(batch);
+    }
 }
 
 pub struct IntervalJoinOp {
@@ -145,17 +162,7 @@ impl IntervalJoinOp {
                 self.pending.push_back(Msg::Batch(o));
             }
         }
-        // Buffer the new rows.
-        let own = &mut self.stores[side as usize];
-        let bi = own.batches.len() as u32;
-        for i in 0..batch.num_rows {
-            buf.clear();
-            if encode_row(&keys, i, &mut buf) {
-                own.index.entry(buf.clone()).or_default().push((bi, i as u32));
-            }
-        }
-        own.rows += batch.num_rows;
-        own.batches.push(batch);
+        self.stores[side as usize].push(batch, &keys);
         self.account();
         Ok(())
     }
@@ -188,7 +195,6 @@ impl IntervalJoinOp {
             };
             let old = std::mem::take(&mut self.stores[side as usize]);
             let mut store = Store::default();
-            let mut buf = Vec::new();
             for b in old.batches {
                 let ts = b.columns[tcol].i64s();
                 let keep: Vec<u32> = (0..b.num_rows as u32).filter(|i| !expired(ts[*i as usize])).collect();
@@ -197,15 +203,7 @@ impl IntervalJoinOp {
                 }
                 let b = if keep.len() == b.num_rows { b } else { b.take(&keep) };
                 let keys = eval_keys(&keys_e, &b)?;
-                let bi = store.batches.len() as u32;
-                for i in 0..b.num_rows {
-                    buf.clear();
-                    if encode_row(&keys, i, &mut buf) {
-                        store.index.entry(buf.clone()).or_default().push((bi, i as u32));
-                    }
-                }
-                store.rows += b.num_rows;
-                store.batches.push(b);
+                store.push(b, &keys);
             }
             self.stores[side as usize] = store;
         }
@@ -225,7 +223,12 @@ impl Operator for IntervalJoinOp {
             }
             match self.inputs.pull()? {
                 None => self.done = true,
-                Some((side, Msg::Batch(b))) => self.add(side, b)?,
+                Some((side, Msg::Batch(b))) => {
+                    self.add(side, b)?;
+                    if self.pending.is_empty() {
+                        return Ok(crate::operator::absorbed());
+                    }
+                }
                 Some((_, Msg::Watermark(_))) => {
                     let (wl, wr) = (self.inputs.side_watermark(Side::Left), self.inputs.side_watermark(Side::Right));
                     let wm = if wl == i64::MAX && wr == i64::MAX {
@@ -242,5 +245,35 @@ impl Operator for IntervalJoinOp {
                 Some((_, m @ (Msg::Barrier(_) | Msg::Idle))) => return Ok(Some(m)),
             }
         }
+    }
+
+    /// The buffered rows of both sides; the key index is rebuilt on restore.
+    fn snapshot(&self, e: &mut Enc) {
+        self.inputs.snapshot(e);
+        e.i64(self.out_watermark);
+        e.i64(self.compacted_at);
+        e.bool(self.done);
+        for store in &self.stores {
+            e.len(store.batches.len());
+            store.batches.iter().for_each(|b| e.batch(b));
+        }
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        self.inputs.restore(d)?;
+        self.out_watermark = d.i64()?;
+        self.compacted_at = d.i64()?;
+        self.done = d.bool()?;
+        for side in [Side::Left, Side::Right] {
+            let keys_e = if side == Side::Left { &self.spec.left_keys } else { &self.spec.right_keys };
+            let n = d.len(16)?;
+            for _ in 0..n {
+                let b = d.batch()?;
+                let keys = eval_keys(keys_e, &b)?;
+                self.stores[side as usize].push(b, &keys);
+            }
+        }
+        self.account();
+        Ok(())
     }
 }

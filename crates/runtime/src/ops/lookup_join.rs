@@ -46,41 +46,40 @@ impl LookupJoinOp {
 
 impl Operator for LookupJoinOp {
     fn next(&mut self) -> Result<Option<Msg>> {
-        loop {
-            let Some(msg) = self.stream.next()? else {
-                return Ok(None);
-            };
-            let Msg::Batch(batch) = msg else {
-                return Ok(Some(msg));
-            };
-            let keys = eval_keys(&self.stream_keys, &batch)?;
-            let (mut li, mut ri) = (Vec::new(), Vec::new());
-            let mut buf = Vec::new();
-            for i in 0..batch.num_rows {
-                self.index.probe(&keys, i, &mut buf, |r| {
-                    li.push(i as u32);
-                    ri.push(Some(r));
-                });
-            }
-            let mut out = join_rows(&batch, &li, &self.table, &ri, &self.table_types);
-            if let Some(res) = &self.residual {
-                let mask = eval_mask(res, &out)?;
-                li = li.iter().zip(&mask).filter(|(_, m)| **m).map(|(l, _)| *l).collect();
-                out = out.filter(&mask);
-            }
-            if self.join_type == JoinType::Left {
-                let mut matched = vec![false; batch.num_rows];
-                li.iter().for_each(|l| matched[*l as usize] = true);
-                let missing: Vec<u32> = (0..batch.num_rows as u32).filter(|i| !matched[*i as usize]).collect();
-                if !missing.is_empty() {
-                    let pad = join_rows(&batch, &missing, &self.table, &vec![None; missing.len()], &self.table_types);
-                    out = append(out, pad);
-                }
-            }
-            if out.num_rows > 0 {
-                return Ok(Some(Msg::Batch(out)));
+        let Some(msg) = self.stream.next()? else {
+            return Ok(None);
+        };
+        let Msg::Batch(batch) = msg else {
+            return Ok(Some(msg));
+        };
+        let keys = eval_keys(&self.stream_keys, &batch)?;
+        let (mut li, mut ri) = (Vec::new(), Vec::new());
+        let mut buf = Vec::new();
+        for i in 0..batch.num_rows {
+            self.index.probe(&keys, i, &mut buf, |r| {
+                li.push(i as u32);
+                ri.push(Some(r));
+            });
+        }
+        let mut out = join_rows(&batch, &li, &self.table, &ri, &self.table_types);
+        if let Some(res) = &self.residual {
+            let mask = eval_mask(res, &out)?;
+            li = li.iter().zip(&mask).filter(|(_, m)| **m).map(|(l, _)| *l).collect();
+            out = out.filter(&mask);
+        }
+        if self.join_type == JoinType::Left {
+            let mut matched = vec![false; batch.num_rows];
+            li.iter().for_each(|l| matched[*l as usize] = true);
+            let missing: Vec<u32> = (0..batch.num_rows as u32).filter(|i| !matched[*i as usize]).collect();
+            if !missing.is_empty() {
+                let pad = join_rows(&batch, &missing, &self.table, &vec![None; missing.len()], &self.table_types);
+                out = append(out, pad);
             }
         }
+        if out.num_rows > 0 {
+            return Ok(Some(Msg::Batch(out)));
+        }
+        Ok(crate::operator::absorbed())
     }
 }
 

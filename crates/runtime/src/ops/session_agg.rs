@@ -4,6 +4,7 @@
 //! released.
 
 use super::agg::{eval_keys, Accumulator};
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
 use crate::keys::encode_row;
@@ -196,7 +197,10 @@ impl Operator for SessionAggOp {
                     self.done = true;
                     self.fire(i64::MAX)?;
                 }
-                Some(Msg::Batch(b)) => self.add(b)?,
+                Some(Msg::Batch(b)) => {
+                    self.add(b)?;
+                    return Ok(crate::operator::absorbed());
+                }
                 Some(Msg::Watermark(w)) => {
                     if w > self.watermark {
                         self.watermark = w;
@@ -207,5 +211,59 @@ impl Operator for SessionAggOp {
                 Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
             }
         }
+    }
+
+    /// The open sessions (sorted, so equal state encodes to equal bytes) and their rows,
+    /// gathered into one batch.
+    fn snapshot(&self, e: &mut Enc) {
+        e.i64(self.watermark);
+        e.bool(self.done);
+        let mut open: Vec<(&Vec<u8>, &Session)> =
+            self.sessions.iter().flat_map(|(k, l)| l.iter().map(move |s| (k, s))).collect();
+        open.sort_by(|a, b| (a.1.start, a.1.end, a.0).cmp(&(b.1.start, b.1.end, b.0)));
+        let mut builders: Option<Vec<ColumnBuilder>> = None;
+        e.len(open.len());
+        for (key, s) in &open {
+            e.bytes(key);
+            e.i64(s.start);
+            e.i64(s.end);
+            e.len(s.rows.len());
+            for (b, r) in &s.rows {
+                let batch = self.batches[*b as usize].as_ref().expect("a session's rows are live");
+                let bs =
+                    builders.get_or_insert_with(|| batch.columns.iter().map(|c| ColumnBuilder::like(c, 64)).collect());
+                for (bld, c) in bs.iter_mut().zip(&batch.columns) {
+                    bld.push_from(c, *r as usize);
+                }
+            }
+        }
+        let cols: Vec<Column> = builders.unwrap_or_default().into_iter().map(ColumnBuilder::finish).collect();
+        let n = cols.first().map_or(0, Column::len);
+        e.batch(&Batch::new(cols, n));
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        self.watermark = d.i64()?;
+        self.done = d.bool()?;
+        let n = d.len(32)?;
+        let mut next = 0u32;
+        for _ in 0..n {
+            let key = d.bytes()?.to_vec();
+            let (start, end) = (d.i64()?, d.i64()?);
+            let rows = d.len(0)?;
+            let s = Session { start, end, rows: (next..next + rows as u32).map(|r| (0, r)).collect() };
+            next += rows as u32;
+            self.sessions.entry(key).or_default().push(s);
+        }
+        let batch = d.batch()?;
+        if batch.num_rows != next as usize {
+            return Err(d.error("the sessions' rows do not match the stored batch"));
+        }
+        if next > 0 {
+            self.live_rows.push(next as usize);
+            self.batches.push(Some(batch));
+        }
+        self.account();
+        Ok(())
     }
 }

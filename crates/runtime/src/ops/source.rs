@@ -2,13 +2,18 @@
 //! partition (the running maximum of the WATERMARK expression) and emits their minimum. An
 //! exhausted partition stops holding the watermark back; when all are exhausted the operator
 //! emits a final watermark at +infinity.
+//!
+//! With checkpoints on, the source starts each epoch: when the coordinator asks for a new epoch,
+//! it emits that epoch's barrier between two batches. Its state at the barrier is the replay
+//! offset and watermark of each partition.
 
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::error::Result;
 use crate::eval::eval;
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
 use darwin_plan::Expr;
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub struct SourceOp {
@@ -22,6 +27,9 @@ pub struct SourceOp {
     finished: bool,
     pending: VecDeque<Msg>,
     counters: Arc<SourceCounters>,
+    /// The epoch the coordinator asks for, and the last one this source started.
+    epochs: Option<Arc<AtomicU64>>,
+    epoch: u64,
 }
 
 impl SourceOp {
@@ -32,8 +40,15 @@ impl SourceOp {
         batch_size: usize,
         counters: Arc<SourceCounters>,
         owned: &dyn Fn(usize) -> bool,
+        epochs: Option<(Arc<AtomicU64>, u64)>,
     ) -> Self {
         let n = reader.partitions();
+        // The epoch the run starts after (not the coordinator's current request, which may
+        // already be ahead while workers are still being built).
+        let (epochs, epoch) = match epochs {
+            Some((e, start)) => (Some(e), start),
+            None => (None, 0),
+        };
         SourceOp {
             reader,
             watermark,
@@ -45,6 +60,8 @@ impl SourceOp {
             finished: false,
             pending: VecDeque::new(),
             counters,
+            epochs,
+            epoch,
         }
     }
 
@@ -72,6 +89,13 @@ impl Operator for SourceOp {
             }
             if self.finished {
                 return Ok(None);
+            }
+            if let Some(e) = &self.epochs {
+                let want = e.load(Ordering::Relaxed);
+                if want > self.epoch {
+                    self.epoch = want;
+                    return Ok(Some(Msg::Barrier(want)));
+                }
             }
             let n = self.done.len();
             let Some(p) = (0..n).map(|k| (self.next_part + k) % n).find(|p| !self.done[*p]) else {
@@ -102,5 +126,35 @@ impl Operator for SourceOp {
                 }
             }
         }
+    }
+
+    fn snapshot(&self, e: &mut Enc) {
+        e.bool(self.finished);
+        e.i64(self.emitted_wm);
+        e.len(self.next_part);
+        e.len(self.done.len());
+        for p in 0..self.done.len() {
+            e.bool(self.done[p]);
+            e.i64(self.part_wm[p]);
+            e.u64(if self.done[p] { 0 } else { self.reader.offset(p) });
+        }
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        self.finished = d.bool()?;
+        self.emitted_wm = d.i64()?;
+        self.next_part = d.u64()? as usize;
+        let n = d.u64()?;
+        d.expect("the number of partitions", n, self.done.len() as u64)?;
+        for p in 0..self.done.len() {
+            let (done, wm, offset) = (d.bool()?, d.i64()?, d.u64()?);
+            self.done[p] = self.done[p] || done;
+            self.part_wm[p] = wm;
+            if !self.done[p] {
+                self.reader.seek(p, offset)?;
+            }
+        }
+        self.next_part %= self.done.len().max(1);
+        Ok(())
     }
 }

@@ -5,6 +5,7 @@
 
 use super::agg::{eval_keys, GroupTable};
 use super::window_assign::windows_of;
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
 use crate::operator::{Counters, Msg, Operator};
@@ -159,7 +160,10 @@ impl Operator for WindowAggOp {
                     self.done = true;
                     self.fire(i64::MAX);
                 }
-                Some(Msg::Batch(b)) => self.add(&b)?,
+                Some(Msg::Batch(b)) => {
+                    self.add(&b)?;
+                    return Ok(crate::operator::absorbed());
+                }
                 Some(Msg::Watermark(w)) => {
                     if w > self.watermark {
                         self.watermark = w;
@@ -170,6 +174,31 @@ impl Operator for WindowAggOp {
                 Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
             }
         }
+    }
+
+    fn snapshot(&self, e: &mut Enc) {
+        e.i64(self.watermark);
+        e.bool(self.done);
+        e.len(self.windows.len());
+        for ((end, start), table) in &self.windows {
+            e.i64(*end);
+            e.i64(*start);
+            table.snapshot(e);
+        }
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        self.watermark = d.i64()?;
+        self.done = d.bool()?;
+        let n = d.len(16)?;
+        for _ in 0..n {
+            let (end, start) = (d.i64()?, d.i64()?);
+            let mut table = GroupTable::new(&self.key_types, &self.aggs);
+            table.restore(d)?;
+            self.windows.insert((end, start), table);
+        }
+        self.account();
+        Ok(())
     }
 }
 
@@ -203,6 +232,7 @@ impl Operator for GlobalAggOp {
                     let now = table.memory_bytes();
                     self.counters.state_delta(now as i64 - self.accounted as i64);
                     self.accounted = now;
+                    return Ok(crate::operator::absorbed());
                 }
                 // The result has no event time, so watermarks stop here.
                 Some(Msg::Watermark(_)) => {}
@@ -221,5 +251,24 @@ impl Operator for GlobalAggOp {
                 }
             }
         }
+    }
+
+    fn snapshot(&self, e: &mut Enc) {
+        e.bool(self.table.is_some());
+        if let Some(t) = &self.table {
+            t.snapshot(e);
+        }
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        if d.bool()? {
+            self.table.as_mut().expect("a new operator has its table").restore(d)?;
+            let now = self.table.as_ref().map_or(0, GroupTable::memory_bytes);
+            self.counters.state_delta(now as i64);
+            self.accounted = now;
+        } else {
+            self.table = None;
+        }
+        Ok(())
     }
 }

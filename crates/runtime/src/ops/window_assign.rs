@@ -48,42 +48,40 @@ pub fn windows_of(ts: i64, window: WindowKind, out: &mut Vec<(i64, i64)>) {
 
 impl Operator for WindowAssignOp {
     fn next(&mut self) -> Result<Option<Msg>> {
-        loop {
-            let Some(msg) = self.input.next()? else {
-                return Ok(None);
-            };
-            let Msg::Batch(batch) = msg else {
-                return Ok(Some(msg));
-            };
-            let tcol = &batch.columns[self.time_col];
-            let ts = tcol.i64s();
-            let mut idx = Vec::with_capacity(batch.num_rows);
-            let (mut starts, mut ends) = (Vec::with_capacity(batch.num_rows), Vec::with_capacity(batch.num_rows));
-            let mut wins = Vec::new();
-            let mut dropped = 0;
-            for (i, t) in ts.iter().enumerate() {
-                if !tcol.is_valid(i) {
-                    dropped += 1;
-                    continue;
-                }
-                windows_of(*t, self.window, &mut wins);
-                for (s, e) in &wins {
-                    idx.push(i as u32);
-                    starts.push(*s);
-                    ends.push(*e);
-                }
-            }
-            self.counters.add_late(dropped);
-            if idx.is_empty() {
+        let Some(msg) = self.input.next()? else {
+            return Ok(None);
+        };
+        let Msg::Batch(batch) = msg else {
+            return Ok(Some(msg));
+        };
+        let tcol = &batch.columns[self.time_col];
+        let ts = tcol.i64s();
+        let mut idx = Vec::with_capacity(batch.num_rows);
+        let (mut starts, mut ends) = (Vec::with_capacity(batch.num_rows), Vec::with_capacity(batch.num_rows));
+        let mut wins = Vec::new();
+        let mut dropped = 0;
+        for (i, t) in ts.iter().enumerate() {
+            if !tcol.is_valid(i) {
+                dropped += 1;
                 continue;
             }
-            let mut out = batch.take(&idx);
-            let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
-            out.columns.push(Column::new(ColumnData::I64(starts), None));
-            out.columns.push(Column::new(ColumnData::I64(ends), None));
-            out.columns.push(Column::new(ColumnData::I64(times), None));
-            return Ok(Some(Msg::Batch(out)));
+            windows_of(*t, self.window, &mut wins);
+            for (s, e) in &wins {
+                idx.push(i as u32);
+                starts.push(*s);
+                ends.push(*e);
+            }
         }
+        self.counters.add_late(dropped);
+        if idx.is_empty() {
+            return Ok(crate::operator::absorbed());
+        }
+        let mut out = batch.take(&idx);
+        let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
+        out.columns.push(Column::new(ColumnData::I64(starts), None));
+        out.columns.push(Column::new(ColumnData::I64(ends), None));
+        out.columns.push(Column::new(ColumnData::I64(times), None));
+        Ok(Some(Msg::Batch(out)))
     }
 }
 

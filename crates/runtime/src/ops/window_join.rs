@@ -6,6 +6,7 @@ use super::agg::eval_keys;
 use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
+use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{concat_batches, Batch};
 use crate::error::Result;
 use crate::eval::eval_mask;
@@ -156,7 +157,10 @@ impl Operator for WindowJoinOp {
                     self.done = true;
                     self.fire(i64::MAX)?;
                 }
-                Some((side, Msg::Batch(b))) => self.add(side, b),
+                Some((side, Msg::Batch(b))) => {
+                    self.add(side, b);
+                    return Ok(crate::operator::absorbed());
+                }
                 Some((_, Msg::Watermark(_))) => {
                     let wm = self.inputs.watermark();
                     if wm > self.watermark {
@@ -168,5 +172,39 @@ impl Operator for WindowJoinOp {
                 Some((_, m @ (Msg::Barrier(_) | Msg::Idle))) => return Ok(Some(m)),
             }
         }
+    }
+
+    fn snapshot(&self, e: &mut Enc) {
+        self.inputs.snapshot(e);
+        e.i64(self.watermark);
+        e.bool(self.done);
+        e.len(self.windows.len());
+        for ((end, start), (l, r)) in &self.windows {
+            e.i64(*end);
+            e.i64(*start);
+            for side in [l, r] {
+                e.len(side.len());
+                side.iter().for_each(|b| e.batch(b));
+            }
+        }
+    }
+
+    fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        self.inputs.restore(d)?;
+        self.watermark = d.i64()?;
+        self.done = d.bool()?;
+        let n = d.len(32)?;
+        for _ in 0..n {
+            let key = (d.i64()?, d.i64()?);
+            let mut sides: [Vec<Batch>; 2] = Default::default();
+            for side in &mut sides {
+                let k = d.len(16)?;
+                *side = (0..k).map(|_| d.batch()).collect::<Result<_>>()?;
+            }
+            let [l, r] = sides;
+            self.windows.insert(key, (l, r));
+        }
+        self.account();
+        Ok(())
     }
 }

@@ -1,0 +1,322 @@
+//! The checkpoint coordinator: starts epochs, collects operator state and staged sink output
+//! as workers pass barriers, writes each complete checkpoint and then commits its output. Runs
+//! on the driver thread, beside the workers (so writing never stops processing).
+
+use super::store::{self, Manifest, SinkCommit, WorkerStates};
+use super::{commit, crash_point, CheckpointConfig, Event, StagedFile};
+use crate::error::{Result, RuntimeError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// What a run resumes from.
+#[derive(Debug)]
+pub struct Restore {
+    pub epoch: u64,
+    pub path: PathBuf,
+    pub finished: bool,
+    pub workers: Vec<WorkerStates>,
+}
+
+/// Checkpointing figures of a run, for the summary and the benchmarks.
+#[derive(Debug, Clone, Default)]
+pub struct CheckpointStats {
+    pub taken: u64,
+    pub failed: u64,
+    pub restored_from: Option<u64>,
+    /// Time to read, verify and recover the restored checkpoint (before workers start).
+    pub restore_time: Duration,
+    pub last_epoch: Option<u64>,
+    pub last_state_bytes: u64,
+    /// From the barrier request to the checkpoint being durable, and the write alone.
+    pub max_duration: Duration,
+    pub total_duration: Duration,
+    pub max_write: Duration,
+}
+
+pub struct Coordinator {
+    cfg: CheckpointConfig,
+    fingerprint: String,
+    workers: usize,
+    pipelines: usize,
+    /// The epoch sources are asked to start; they read it between batches.
+    pub epochs: Arc<AtomicU64>,
+    next_epoch: u64,
+    in_flight: Option<(u64, Instant)>,
+    last: Instant,
+    states: BTreeMap<u64, BTreeMap<(usize, usize), Vec<u8>>>,
+    finals: BTreeMap<(usize, usize), Vec<u8>>,
+    done: BTreeSet<(usize, usize)>,
+    passed: BTreeMap<u64, BTreeSet<(usize, usize)>>,
+    /// Staged output not yet committed, tagged with the first epoch whose checkpoint holds it.
+    staged: Vec<(u64, StagedFile)>,
+    /// Output files and their committed lengths.
+    outputs: BTreeMap<PathBuf, u64>,
+    pub stats: CheckpointStats,
+}
+
+fn note(msg: &str) {
+    eprintln!("darwin: {msg}");
+}
+
+fn plan_change(old: &str, new: &str) -> String {
+    let (o, n): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+    let k = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
+    match (o.get(k), n.get(k)) {
+        (None, None) => "the plans read the same but differ in detail".to_string(),
+        (a, b) => format!(
+            "first difference at plan line {}:\n  was: {}\n  now: {}",
+            k + 1,
+            a.map_or("(nothing)", |s| s.trim()),
+            b.map_or("(nothing)", |s| s.trim())
+        ),
+    }
+}
+
+impl Coordinator {
+    /// Opens the checkpoint directory: starts over (`fresh`), or finds the newest valid
+    /// checkpoint, checks that it belongs to this plan and brings the sinks' output files to
+    /// its committed state.
+    pub fn start(
+        cfg: CheckpointConfig,
+        fingerprint: u64,
+        workers: usize,
+        pipelines: usize,
+    ) -> Result<(Coordinator, Option<Restore>)> {
+        let t0 = Instant::now();
+        let dir = cfg.dir.clone();
+        std::fs::create_dir_all(&dir).map_err(|e| store::io_err(&dir, e))?;
+        let fingerprint = format!("{fingerprint:016x}");
+        let mut outputs = BTreeMap::new();
+        let mut restore = None;
+        if cfg.fresh {
+            store::wipe(&dir)?;
+        } else {
+            let (loaded, warnings) = store::latest(&dir)?;
+            for w in warnings {
+                note(&format!("warning: {w}; falling back to an older checkpoint"));
+            }
+            if let Some(l) = loaded {
+                let m = &l.manifest;
+                let name = l.path.display();
+                if m.fingerprint != fingerprint {
+                    return Err(RuntimeError::Checkpoint {
+                        message: format!(
+                            "the query changed since checkpoint {name} was taken (plan fingerprint {} then, {fingerprint} \
+                             now); {}\nrestoring it into a different plan would give wrong results: run with --fresh \
+                             to start over, or use another --checkpoint-dir",
+                            m.fingerprint,
+                            plan_change(&m.plan, &cfg.plan_text)
+                        ),
+                    });
+                }
+                if m.parallelism != workers {
+                    return Err(RuntimeError::Checkpoint {
+                        message: format!(
+                            "checkpoint {name} was taken with --parallelism {}, this run has {workers}; state is \
+                             partitioned by worker, so run with --parallelism {} (or --fresh)",
+                            m.parallelism, m.parallelism
+                        ),
+                    });
+                }
+                commit::recover(&m.sinks)?;
+                for s in &m.sinks {
+                    outputs.insert(s.target.clone(), s.committed + s.pending.iter().map(|p| p.bytes).sum::<u64>());
+                }
+                restore =
+                    Some(Restore { epoch: m.epoch, path: l.path.clone(), finished: m.finished, workers: l.workers });
+            }
+        }
+        store::remove_partial(&dir)?;
+        let staging = store::staging_dir(&dir);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| store::io_err(&staging, e))?;
+        }
+        std::fs::create_dir_all(&staging).map_err(|e| store::io_err(&staging, e))?;
+        let start = restore.as_ref().map_or(0, |r| r.epoch);
+        // An operator that reports nothing in this run (never pulled again because its consumer
+        // had ended) keeps the state it was restored with.
+        let mut finals = BTreeMap::new();
+        for (w, states) in restore.iter().flat_map(|r| r.workers.iter().enumerate()) {
+            for (op, bytes) in states {
+                finals.insert((w, *op), bytes.clone());
+            }
+        }
+        let stats = CheckpointStats {
+            restored_from: restore.as_ref().map(|r| r.epoch),
+            restore_time: t0.elapsed(),
+            ..Default::default()
+        };
+        let c = Coordinator {
+            cfg,
+            fingerprint,
+            workers,
+            pipelines,
+            epochs: Arc::new(AtomicU64::new(start)),
+            next_epoch: start + 1,
+            in_flight: None,
+            last: Instant::now(),
+            states: BTreeMap::new(),
+            finals,
+            done: BTreeSet::new(),
+            passed: BTreeMap::new(),
+            staged: Vec::new(),
+            outputs,
+            stats,
+        };
+        Ok((c, restore))
+    }
+
+    /// The first epoch of this run (sinks name their staged files by epoch).
+    pub fn first_epoch(&self) -> u64 {
+        self.next_epoch
+    }
+
+    pub fn staging_dir(&self) -> PathBuf {
+        store::staging_dir(&self.cfg.dir)
+    }
+
+    /// Registers a sink's output file. One not committed to by the restored checkpoint holds
+    /// no committed output, so it starts empty.
+    fn register_output(&mut self, target: PathBuf) -> Result<()> {
+        if let std::collections::btree_map::Entry::Vacant(v) = self.outputs.entry(target) {
+            std::fs::write(v.key(), b"").map_err(|e| store::io_err(v.key(), e))?;
+            v.insert(0);
+        }
+        Ok(())
+    }
+
+    pub fn handle(&mut self, ev: Event) -> Result<()> {
+        match ev {
+            Event::Output { target } => self.register_output(target)?,
+            Event::State { worker, op, epoch: Some(e), bytes } => {
+                self.states.entry(e).or_default().insert((worker, op), bytes);
+            }
+            Event::State { worker, op, epoch: None, bytes } => {
+                self.finals.insert((worker, op), bytes);
+            }
+            Event::Barrier { worker, pipeline, epoch, staged } => {
+                self.passed.entry(epoch).or_default().insert((worker, pipeline));
+                self.staged.extend(staged.into_iter().map(|s| (epoch, s)));
+            }
+            Event::Done { worker, pipeline, epoch, staged } => {
+                self.done.insert((worker, pipeline));
+                self.staged.extend(staged.into_iter().map(|s| (epoch, s)));
+            }
+        }
+        Ok(())
+    }
+
+    fn complete(&self, epoch: u64) -> bool {
+        let passed = self.passed.get(&epoch);
+        (0..self.workers).all(|w| {
+            (0..self.pipelines).all(|p| self.done.contains(&(w, p)) || passed.is_some_and(|s| s.contains(&(w, p))))
+        })
+    }
+
+    /// Starts the next epoch when the interval has passed, and writes a checkpoint once all
+    /// workers have passed its barrier.
+    pub fn tick(&mut self) -> Result<()> {
+        if let Some((e, started)) = self.in_flight {
+            if self.complete(e) {
+                self.in_flight = None;
+                self.take(e, false, started)?;
+                self.last = Instant::now();
+            }
+        } else if self.last.elapsed() >= self.cfg.interval {
+            let e = self.next_epoch;
+            self.next_epoch += 1;
+            self.epochs.store(e, Ordering::Relaxed);
+            self.in_flight = Some((e, Instant::now()));
+        }
+        Ok(())
+    }
+
+    /// Every pipeline has ended: the last checkpoint, which commits the remaining output.
+    pub fn finish(&mut self) -> Result<()> {
+        let (e, started) = self.in_flight.take().unwrap_or((self.next_epoch, Instant::now()));
+        self.take(e, true, started)
+    }
+
+    fn take(&mut self, epoch: u64, finished: bool, started: Instant) -> Result<()> {
+        let mut now = self.states.remove(&epoch).unwrap_or_default();
+        self.states.retain(|e, _| *e > epoch);
+        self.passed.retain(|e, _| *e > epoch);
+        for (k, v) in &self.finals {
+            now.entry(*k).or_insert_with(|| v.clone());
+        }
+        let mut workers = vec![WorkerStates::new(); self.workers];
+        for ((w, op), bytes) in now {
+            workers[w].insert(op, bytes);
+        }
+        let (pending, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.staged).into_iter().partition(|(t, _)| *t <= epoch);
+        self.staged = later;
+        let pending: Vec<StagedFile> = pending.into_iter().map(|(_, s)| s).collect();
+        let sinks = self
+            .outputs
+            .iter()
+            .map(|(target, committed)| SinkCommit {
+                target: target.clone(),
+                committed: *committed,
+                pending: pending.iter().filter(|s| &s.target == target).cloned().collect(),
+            })
+            .collect();
+        let manifest = Manifest {
+            format: store::FORMAT_VERSION,
+            darwin_version: env!("CARGO_PKG_VERSION").to_string(),
+            epoch,
+            fingerprint: self.fingerprint.clone(),
+            plan: self.cfg.plan_text.clone(),
+            parallelism: self.workers,
+            finished,
+            created_unix_ms: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            state_bytes: 0,
+            files: vec![],
+            sinks,
+        };
+        let t = Instant::now();
+        match store::write(&self.cfg.dir, manifest, &workers) {
+            Ok(path) => {
+                let write = t.elapsed();
+                crash_point("before-commit");
+                commit::commit(&pending)?;
+                for s in &pending {
+                    *self.outputs.entry(s.target.clone()).or_insert(0) += s.bytes;
+                }
+                store::retain(&self.cfg.dir, self.cfg.retained)?;
+                let st = &mut self.stats;
+                st.taken += 1;
+                st.last_epoch = Some(epoch);
+                st.last_state_bytes = workers.iter().flat_map(|w| w.values()).map(|v| v.len() as u64).sum();
+                st.max_write = st.max_write.max(write);
+                st.max_duration = st.max_duration.max(started.elapsed());
+                st.total_duration += started.elapsed();
+                let _ = path;
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.failed += 1;
+                let _ = store::remove_partial(&self.cfg.dir);
+                // The output stays staged; the next checkpoint commits it.
+                let mut back: Vec<(u64, StagedFile)> = pending.into_iter().map(|s| (epoch, s)).collect();
+                back.append(&mut self.staged);
+                self.staged = back;
+                if finished {
+                    return Err(RuntimeError::Checkpoint {
+                        message: format!(
+                            "the final checkpoint could not be written ({e}); output after the last complete \
+                             checkpoint is not committed; run again to resume from it"
+                        ),
+                    });
+                }
+                note(&format!("warning: checkpoint {epoch} failed ({e}); the previous checkpoint stays valid"));
+                Ok(())
+            }
+        }
+    }
+}

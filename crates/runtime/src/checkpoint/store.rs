@@ -1,0 +1,326 @@
+//! The checkpoint directory. Layout:
+//!
+//! ```text
+//! DIR/chk-0000000012/manifest.json    what the checkpoint holds, with a CRC32 of every file
+//! DIR/chk-0000000012/worker-0.state   the encoded state of worker 0's operators
+//! DIR/chk-0000000013.tmp/             a checkpoint being written (ignored, removed)
+//! DIR/staging/                        sink output of epochs not yet committed
+//! ```
+//!
+//! A checkpoint is written into a `.tmp` directory (every file fsynced), the manifest last, and
+//! then renamed into place, with the parent directory fsynced: a directory named `chk-N` is
+//! complete unless damaged afterwards, and damage is caught by the checksums (the manifest
+//! carries its own on its last line).
+
+use super::codec::{Dec, Enc};
+use super::StagedFile;
+use crate::error::{Result, RuntimeError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Version of the layout and of the state encoding; a checkpoint of another version is refused.
+pub const FORMAT_VERSION: u32 = 1;
+const STATE_MAGIC: &[u8; 8] = b"DARWINST";
+const CRC_PREFIX: &str = "crc32 ";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub darwin_version: String,
+    pub epoch: u64,
+    /// The physical plan's fingerprint (hex) and a readable form of it, to name what changed.
+    pub fingerprint: String,
+    pub plan: String,
+    pub parallelism: usize,
+    /// Every pipeline had ended: the query ran to completion.
+    pub finished: bool,
+    pub created_unix_ms: u64,
+    /// Bytes of encoded operator state.
+    pub state_bytes: u64,
+    pub files: Vec<FileEntry>,
+    /// Per sink output file: its length before this checkpoint's pending output, and the
+    /// staged output that this checkpoint commits.
+    pub sinks: Vec<SinkCommit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub bytes: u64,
+    pub crc32: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkCommit {
+    pub target: PathBuf,
+    pub committed: u64,
+    pub pending: Vec<StagedFile>,
+}
+
+/// Operator states of one worker: operator id → encoded state.
+pub type WorkerStates = BTreeMap<usize, Vec<u8>>;
+
+/// A checkpoint read back and verified.
+#[derive(Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub manifest: Manifest,
+    pub workers: Vec<WorkerStates>,
+}
+
+pub fn io_err(path: &Path, err: std::io::Error) -> RuntimeError {
+    RuntimeError::Io { path: path.display().to_string(), err }
+}
+
+fn damaged(path: &Path, message: impl std::fmt::Display) -> RuntimeError {
+    RuntimeError::Checkpoint { message: format!("{} is damaged: {message}", path.display()) }
+}
+
+pub fn checkpoint_name(epoch: u64) -> String {
+    format!("chk-{epoch:010}")
+}
+
+pub fn staging_dir(dir: &Path) -> PathBuf {
+    dir.join("staging")
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = fs::File::create(path).map_err(|e| io_err(path, e))?;
+    f.write_all(bytes).map_err(|e| io_err(path, e))?;
+    f.sync_all().map_err(|e| io_err(path, e))
+}
+
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| io_err(dir, e))
+}
+
+pub fn encode_worker(states: &WorkerStates) -> Vec<u8> {
+    let mut e = Enc::default();
+    e.buf.extend_from_slice(STATE_MAGIC);
+    e.len(states.len());
+    for (op, bytes) in states {
+        e.len(*op);
+        e.bytes(bytes);
+    }
+    e.buf
+}
+
+pub fn decode_worker(bytes: &[u8], what: &str) -> Result<WorkerStates> {
+    let mut d = Dec::new(bytes, what);
+    if bytes.get(..8) != Some(STATE_MAGIC.as_slice()) {
+        return Err(d.error("not a Darwin state file"));
+    }
+    d = Dec::new(&bytes[8..], what);
+    let n = d.len(16)?;
+    let mut out = WorkerStates::new();
+    for _ in 0..n {
+        let op = d.u64()? as usize;
+        out.insert(op, d.bytes()?.to_vec());
+    }
+    if !d.is_at_end() {
+        return Err(d.error("trailing bytes"));
+    }
+    Ok(out)
+}
+
+/// The manifest file's text: JSON, then a line with the CRC32 of the JSON.
+pub fn manifest_text(m: &Manifest) -> String {
+    let json = serde_json::to_string_pretty(m).expect("manifests serialise");
+    format!("{json}\n{CRC_PREFIX}{:08x}\n", crc32fast::hash(json.as_bytes()))
+}
+
+pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let Some((json, crc)) = body.rsplit_once(&format!("\n{CRC_PREFIX}")) else {
+        return Err(damaged(path, "the manifest has no checksum line (truncated?)"));
+    };
+    let want = u32::from_str_radix(crc.trim(), 16).map_err(|_| damaged(path, "unreadable manifest checksum"))?;
+    if crc32fast::hash(json.as_bytes()) != want {
+        return Err(damaged(path, "manifest checksum mismatch"));
+    }
+    let m: Manifest = serde_json::from_str(json).map_err(|e| damaged(path, format!("manifest: {e}")))?;
+    if m.format != FORMAT_VERSION {
+        return Err(damaged(path, format!("format version {} (this Darwin reads {FORMAT_VERSION})", m.format)));
+    }
+    Ok(m)
+}
+
+/// Writes a checkpoint atomically; `manifest.files` is filled in here. Returns its directory.
+pub fn write(dir: &Path, mut manifest: Manifest, workers: &[WorkerStates]) -> Result<PathBuf> {
+    let name = checkpoint_name(manifest.epoch);
+    let tmp = dir.join(format!("{name}.tmp"));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    }
+    fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
+    manifest.files.clear();
+    manifest.state_bytes = 0;
+    for (w, states) in workers.iter().enumerate() {
+        let file = format!("worker-{w}.state");
+        let bytes = encode_worker(states);
+        write_synced(&tmp.join(&file), &bytes)?;
+        manifest.state_bytes += states.values().map(|v| v.len() as u64).sum::<u64>();
+        manifest.files.push(FileEntry { name: file, bytes: bytes.len() as u64, crc32: crc32fast::hash(&bytes) });
+    }
+    super::crash_point("after-state-files");
+    write_synced(&tmp.join("manifest.json"), manifest_text(&manifest).as_bytes())?;
+    sync_dir(&tmp)?;
+    super::crash_point("before-rename");
+    let fin = dir.join(&name);
+    if fin.exists() {
+        fs::remove_dir_all(&fin).map_err(|e| io_err(&fin, e))?;
+    }
+    fs::rename(&tmp, &fin).map_err(|e| io_err(&fin, e))?;
+    sync_dir(dir)?;
+    Ok(fin)
+}
+
+/// Reads and verifies one checkpoint directory.
+pub fn read(path: &Path) -> Result<Loaded> {
+    let mpath = path.join("manifest.json");
+    let text = match fs::read(&mpath) {
+        Ok(b) => String::from_utf8(b).map_err(|_| damaged(path, "the manifest is not UTF-8"))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(damaged(path, "manifest.json is missing"));
+        }
+        Err(e) => return Err(io_err(&mpath, e)),
+    };
+    let manifest = parse_manifest(&text, path)?;
+    let mut workers = Vec::new();
+    for f in &manifest.files {
+        let fpath = path.join(&f.name);
+        if f.name.contains(['/', '\\']) || f.name.starts_with('.') {
+            return Err(damaged(path, format!("bad file name {:?} in the manifest", f.name)));
+        }
+        let bytes = fs::read(&fpath).map_err(|e| damaged(path, format!("{}: {e}", f.name)))?;
+        if bytes.len() as u64 != f.bytes {
+            return Err(damaged(path, format!("{} has {} bytes, the manifest says {}", f.name, bytes.len(), f.bytes)));
+        }
+        if crc32fast::hash(&bytes) != f.crc32 {
+            return Err(damaged(path, format!("{}: checksum mismatch", f.name)));
+        }
+        workers.push(decode_worker(&bytes, &fpath.display().to_string())?);
+    }
+    if workers.len() != manifest.parallelism {
+        return Err(damaged(path, format!("{} state files for {} workers", workers.len(), manifest.parallelism)));
+    }
+    Ok(Loaded { path: path.to_path_buf(), manifest, workers })
+}
+
+/// Complete checkpoint directories (by name), newest first.
+pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
+    let mut out = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(dir, e)),
+    };
+    for e in entries {
+        let e = e.map_err(|err| io_err(dir, err))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if let Some(n) = name.strip_prefix("chk-").and_then(|n| n.parse::<u64>().ok()) {
+            out.push((n, e.path()));
+        }
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.0));
+    Ok(out)
+}
+
+/// The newest checkpoint that verifies, with a warning for each newer one that does not.
+/// None when the directory holds no checkpoint at all; an error when none verifies.
+pub fn latest(dir: &Path) -> Result<(Option<Loaded>, Vec<String>)> {
+    let mut warnings = Vec::new();
+    let all = list(dir)?;
+    for (_, path) in &all {
+        match read(path) {
+            Ok(l) => return Ok((Some(l), warnings)),
+            Err(e) => warnings.push(e.to_string()),
+        }
+    }
+    if all.is_empty() {
+        return Ok((None, warnings));
+    }
+    Err(RuntimeError::Checkpoint {
+        message: format!(
+            "no valid checkpoint in {}:\n  {}\n(use --fresh to start over, discarding them)",
+            dir.display(),
+            warnings.join("\n  ")
+        ),
+    })
+}
+
+/// Deletes all but the newest `keep` complete checkpoints, and half-written ones.
+pub fn retain(dir: &Path, keep: usize) -> Result<()> {
+    for (_, path) in list(dir)?.into_iter().skip(keep.max(1)) {
+        fs::remove_dir_all(&path).map_err(|e| io_err(&path, e))?;
+    }
+    remove_partial(dir)
+}
+
+/// Removes `.tmp` directories left by a crash during a write.
+pub fn remove_partial(dir: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("chk-") && name.ends_with(".tmp") {
+            fs::remove_dir_all(e.path()).map_err(|err| io_err(&e.path(), err))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes every checkpoint and all staged output (`--fresh`).
+pub fn wipe(dir: &Path) -> Result<()> {
+    for (_, path) in list(dir)? {
+        fs::remove_dir_all(&path).map_err(|e| io_err(&path, e))?;
+    }
+    remove_partial(dir)?;
+    let staging = staging_dir(dir);
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| io_err(&staging, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worker_states_round_trip_and_reject_damage() {
+        let mut s = WorkerStates::new();
+        s.insert(0, vec![1, 2, 3]);
+        s.insert(7, vec![]);
+        let b = encode_worker(&s);
+        assert_eq!(decode_worker(&b, "t").unwrap(), s);
+        assert!(decode_worker(&b[..b.len() - 1], "t").is_err());
+        assert!(decode_worker(b"garbage!", "t").is_err());
+    }
+
+    #[test]
+    fn manifest_checksum_catches_a_flipped_digit() {
+        let m = Manifest {
+            format: FORMAT_VERSION,
+            darwin_version: "0".into(),
+            epoch: 3,
+            fingerprint: "ab".into(),
+            plan: "p".into(),
+            parallelism: 1,
+            finished: false,
+            created_unix_ms: 0,
+            state_bytes: 0,
+            files: vec![],
+            sinks: vec![],
+        };
+        let t = manifest_text(&m);
+        assert_eq!(parse_manifest(&t, Path::new("x")).unwrap(), m);
+        let flipped = t.replacen("\"epoch\": 3", "\"epoch\": 4", 1);
+        assert!(parse_manifest(&flipped, Path::new("x")).unwrap_err().to_string().contains("checksum"));
+        assert!(parse_manifest(&t[..t.len() / 2], Path::new("x")).is_err());
+    }
+}
