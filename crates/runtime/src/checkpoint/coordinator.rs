@@ -101,6 +101,15 @@ impl Coordinator {
             if let Some(l) = loaded {
                 let m = &l.manifest;
                 let name = l.path.display();
+                if m.parallelism != workers {
+                    return Err(RuntimeError::Checkpoint {
+                        message: format!(
+                            "checkpoint {name} was taken with --parallelism {}, this run has {workers}; state is \
+                             partitioned by worker, so run with --parallelism {} (or --fresh)",
+                            m.parallelism, m.parallelism
+                        ),
+                    });
+                }
                 if m.fingerprint != fingerprint {
                     return Err(RuntimeError::Checkpoint {
                         message: format!(
@@ -109,15 +118,6 @@ impl Coordinator {
                              to start over, or use another --checkpoint-dir",
                             m.fingerprint,
                             plan_change(&m.plan, &cfg.plan_text)
-                        ),
-                    });
-                }
-                if m.parallelism != workers {
-                    return Err(RuntimeError::Checkpoint {
-                        message: format!(
-                            "checkpoint {name} was taken with --parallelism {}, this run has {workers}; state is \
-                             partitioned by worker, so run with --parallelism {} (or --fresh)",
-                            m.parallelism, m.parallelism
                         ),
                     });
                 }

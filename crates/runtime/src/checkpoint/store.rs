@@ -152,7 +152,7 @@ pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
 pub fn write(dir: &Path, mut manifest: Manifest, workers: &[WorkerStates]) -> Result<PathBuf> {
     let name = checkpoint_name(manifest.epoch);
     let tmp = dir.join(format!("{name}.tmp"));
-    if tmp.exists() {
+    if tmp.is_dir() {
         fs::remove_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
     }
     fs::create_dir_all(&tmp).map_err(|e| io_err(&tmp, e))?;
@@ -267,7 +267,8 @@ pub fn remove_partial(dir: &Path) -> Result<()> {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name.starts_with("chk-") && name.ends_with(".tmp") {
+        // Only directories: Darwin never writes a `.tmp` file, so one is not ours to delete.
+        if name.starts_with("chk-") && name.ends_with(".tmp") && e.path().is_dir() {
             fs::remove_dir_all(e.path()).map_err(|err| io_err(&e.path(), err))?;
         }
     }
