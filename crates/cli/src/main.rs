@@ -113,6 +113,9 @@ enum Command {
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Take checkpoints at this interval during the replayed run (to measure their cost).
+        #[arg(long, value_parser = parse_duration)]
+        checkpoint_interval: Option<std::time::Duration>,
     },
     /// Write a built-in generator's data to files, for other systems and tests.
     Gen {
@@ -219,7 +222,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             });
             run(&c, cfg)
         }
-        Command::Bench { benchmark, query, events, parallelism, batch_size, mode, json } => {
+        Command::Bench { benchmark, query, events, parallelism, batch_size, mode, json, checkpoint_interval } => {
             if mode != "interpreted" {
                 anyhow::bail!("--mode {mode} is not available: only the interpreted executor exists so far (compiled mode comes with query compilation)");
             }
@@ -233,6 +236,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 events,
                 parallelism: parallelism.unwrap_or(cores).max(1),
                 batch_size,
+                checkpoint_interval,
             };
             let report = darwin::bench::run_bench(&args)?;
             if json {
@@ -277,7 +281,11 @@ fn run(c: &darwin::Compiled, checkpoint: Option<darwin_runtime::checkpoint::Chec
     eprintln!("peak operator state: {} KiB", summary.peak_state_bytes / 1024);
     if let Some(k) = &summary.checkpoints {
         if let Some(e) = k.restored_from {
-            eprintln!("restored from checkpoint {e} in {:.1} ms", k.restore_time.as_secs_f64() * 1e3);
+            eprintln!(
+                "restored from checkpoint {e}: read and verified in {:.1} ms, processing again after {:.1} ms",
+                k.restore_time.as_secs_f64() * 1e3,
+                k.resume_time.as_secs_f64() * 1e3
+            );
         }
         eprintln!(
             "checkpoints: {} taken, {} failed; last: epoch {}, {} KiB of state; slowest {:.1} ms (write {:.1} ms)",

@@ -60,6 +60,8 @@ struct Shared {
     written: AtomicU64,
     /// Set when a worker fails, so the others stop instead of waiting for it forever.
     abort: AtomicBool,
+    /// Workers that have built (and restored) their operators.
+    built: AtomicU64,
 }
 
 struct Builder<'a> {
@@ -333,6 +335,7 @@ fn worker(
             ),
         });
     }
+    shared.built.fetch_add(1, Ordering::Relaxed);
     let mut last_read = 0;
     let mut idle_rounds = 0u32;
     while pipes.iter().any(|p| !p.done) {
@@ -498,6 +501,7 @@ pub fn run_with(
         read: AtomicU64::new(0),
         written: AtomicU64::new(0),
         abort: AtomicBool::new(false),
+        built: AtomicU64::new(0),
     };
     let mut coord_err: Option<RuntimeError> = None;
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {
@@ -522,6 +526,11 @@ pub fn run_with(
         drop(senders);
         let mut last = Instant::now();
         while !handles.iter().all(|h| h.is_finished()) {
+            if let Some(c) = coord.as_mut() {
+                if c.stats.resume_time.is_zero() && shared.built.load(Ordering::Relaxed) == n as u64 {
+                    c.stats.resume_time = start.elapsed();
+                }
+            }
             match coord.as_mut() {
                 Some(c) if coord_err.is_none() => {
                     let step = events_rx

@@ -12,6 +12,8 @@ use crate::{compile, DarwinError, Options};
 use darwin_common::Value;
 use darwin_connectors::generators::nexmark_type_count;
 use darwin_plan::{LogicalPlan, PhysicalPlan, TableDef};
+use darwin_runtime::checkpoint::coordinator::CheckpointStats;
+use darwin_runtime::checkpoint::CheckpointConfig;
 use replay::{record, BenchFactory, Collected, Recording};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,8 @@ pub struct BenchArgs {
     pub events: u64,
     pub parallelism: usize,
     pub batch_size: Option<usize>,
+    /// Take checkpoints during the replayed run (into a temporary directory).
+    pub checkpoint_interval: Option<std::time::Duration>,
 }
 
 /// One timed run.
@@ -58,6 +62,8 @@ pub struct BenchReport {
     pub memory_bandwidth: f64,
     pub peak_rss_bytes: u64,
     pub check: String,
+    /// Checkpointing during the replayed run: the interval and what was taken.
+    pub checkpoints: Option<(std::time::Duration, CheckpointStats)>,
 }
 
 fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
@@ -103,6 +109,22 @@ impl BenchReport {
             fmt_opt(e.latency_p50_ms),
             fmt_opt(e.latency_p99_ms),
         )
+        .strip_suffix('}')
+        .expect("a JSON object")
+        .to_string()
+            + &match &self.checkpoints {
+                None => "}".to_string(),
+                Some((every, k)) => format!(
+                    ",\"checkpoints\":{{\"interval_ms\":{},\"taken\":{},\"failed\":{},\"max_ms\":{:.3},\"mean_ms\":{:.3},\"max_write_ms\":{:.3},\"last_state_bytes\":{}}}}}",
+                    every.as_millis(),
+                    k.taken,
+                    k.failed,
+                    k.max_duration.as_secs_f64() * 1e3,
+                    k.total_duration.as_secs_f64() * 1e3 / k.taken.max(1) as f64,
+                    k.max_write.as_secs_f64() * 1e3,
+                    k.last_state_bytes
+                ),
+            }
     }
 
     pub fn to_text(&self) -> String {
@@ -132,6 +154,19 @@ impl BenchReport {
                 "Nexmark convention (all {} stream events, also kinds the query does not read): {:.0} events/s replayed\n",
                 n,
                 n as f64 / self.replay.seconds.max(1e-9)
+            );
+        }
+        if let Some((every, k)) = &self.checkpoints {
+            s += &format!(
+                "checkpoints every {:?} during the replayed run: {} taken ({} failed), barrier to durable mean {:.1} ms, \
+                 max {:.1} ms (write max {:.1} ms), last {} KiB of state\n",
+                every,
+                k.taken,
+                k.failed,
+                k.total_duration.as_secs_f64() * 1e3 / k.taken.max(1) as f64,
+                k.max_duration.as_secs_f64() * 1e3,
+                k.max_write.as_secs_f64() * 1e3,
+                k.last_state_bytes / 1024
             );
         }
         s += &format!(
@@ -207,7 +242,8 @@ fn run_once(
     totals: HashMap<String, u64>,
     wm_delay: i64,
     keep_rows: bool,
-) -> Result<(RunNumbers, Vec<Vec<Value>>), DarwinError> {
+    checkpoint: Option<std::time::Duration>,
+) -> Result<(RunNumbers, Vec<Vec<Value>>, Option<CheckpointStats>), DarwinError> {
     let out = Arc::new(Mutex::new(Collected { keep_rows, ..Default::default() }));
     let factory = BenchFactory {
         recordings,
@@ -217,8 +253,19 @@ fn run_once(
         out: out.clone(),
     };
     let t = Instant::now();
-    let summary = darwin_runtime::run(plan, &factory, &mut |_| {})?;
+    let dir = std::env::temp_dir().join(format!("darwin-bench-checkpoints-{}", std::process::id()));
+    let cfg = checkpoint.map(|interval| CheckpointConfig {
+        dir: dir.clone(),
+        interval,
+        retained: 2,
+        fresh: true,
+        plan_text: String::new(),
+    });
+    let summary = darwin_runtime::run_with(plan, &factory, &mut |_| {}, cfg)?;
     let seconds = t.elapsed().as_secs_f64();
+    if checkpoint.is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     // Each input event once, even where a query scans a table twice (q5 reads `bid` twice).
     let mut per_table: HashMap<&str, u64> = HashMap::new();
     for (name, read, _) in summary.sources.iter().filter(|(n, _, _)| totals.contains_key(n)) {
@@ -229,7 +276,8 @@ fn run_once(
     let mut c = out.lock().expect("not poisoned");
     let p50 = percentile(&mut c.latencies_ms, 0.5);
     let p99 = percentile(&mut c.latencies_ms, 0.99);
-    Ok((RunNumbers { events, seconds, latency_p50_ms: p50, latency_p99_ms: p99 }, std::mem::take(&mut c.rows)))
+    let numbers = RunNumbers { events, seconds, latency_p50_ms: p50, latency_p99_ms: p99 };
+    Ok((numbers, std::mem::take(&mut c.rows), summary.checkpoints))
 }
 
 /// Expected YSB view counts per (window end, campaign) for the first `events` deterministic events.
@@ -284,7 +332,8 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     }
     let bytes_per_event = bytes as f64 / recorded.max(1) as f64;
     let is_ysb = args.benchmark == "ysb";
-    let (replay, rows) = run_once(&compiled.physical, recordings, totals.clone(), s.wm_delay, is_ysb)?;
+    let (replay, rows, checkpoints) =
+        run_once(&compiled.physical, recordings, totals.clone(), s.wm_delay, is_ysb, args.checkpoint_interval)?;
     let check = if is_ysb {
         let expected = ysb_expected(args.events);
         let got: HashMap<(i64, i64), i64> = rows
@@ -306,7 +355,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     };
     let peak_rss_bytes = machine::peak_rss_bytes();
     // End to end: the same query with the generators inside the timed run.
-    let (end_to_end, _) = run_once(&compiled.physical, HashMap::new(), totals, s.wm_delay, false)?;
+    let (end_to_end, _, _) = run_once(&compiled.physical, HashMap::new(), totals, s.wm_delay, false, None)?;
     Ok(BenchReport {
         stream_events: (!is_ysb).then_some(args.events),
         name: s.name,
@@ -318,6 +367,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
         peak_rss_bytes,
         memory_bandwidth: machine::memory_read_bandwidth(args.parallelism),
         check,
+        checkpoints: args.checkpoint_interval.zip(checkpoints),
     })
 }
 
@@ -338,8 +388,8 @@ fn nexmark_check(s: &Setup, args: &BenchArgs, opts: &Options) -> Result<String, 
         );
         totals.insert(t.name.clone(), table_events(t, small));
     }
-    let (_, got) = run_once(&parallel.physical, recordings, totals.clone(), s.wm_delay, true)?;
-    let (_, want) = run_once(&single.physical, HashMap::new(), totals, s.wm_delay, true)?;
+    let (_, got, _) = run_once(&parallel.physical, recordings, totals.clone(), s.wm_delay, true, None)?;
+    let (_, want, _) = run_once(&single.physical, HashMap::new(), totals, s.wm_delay, true, None)?;
     Ok(if canonical(&got) == canonical(&want) {
         format!("passed ({} rows equal a single-worker run on {small} events)", want.len())
     } else {

@@ -28,6 +28,8 @@ pub struct CheckpointStats {
     pub restored_from: Option<u64>,
     /// Time to read, verify and recover the restored checkpoint (before workers start).
     pub restore_time: Duration,
+    /// From the start of the run until every worker has restored its operators and runs.
+    pub resume_time: Duration,
     pub last_epoch: Option<u64>,
     pub last_state_bytes: u64,
     /// From the barrier request to the checkpoint being durable, and the write alone.
