@@ -236,6 +236,9 @@ fn setup(args: &BenchArgs) -> Result<Setup, DarwinError> {
     }
 }
 
+/// A timed run's numbers, its result rows (when kept) and its checkpointing figures.
+type RunOutcome = (RunNumbers, Vec<Vec<Value>>, Option<CheckpointStats>);
+
 fn run_once(
     plan: &PhysicalPlan,
     recordings: HashMap<String, Arc<Recording>>,
@@ -243,7 +246,7 @@ fn run_once(
     wm_delay: i64,
     keep_rows: bool,
     checkpoint: Option<std::time::Duration>,
-) -> Result<(RunNumbers, Vec<Vec<Value>>, Option<CheckpointStats>), DarwinError> {
+) -> Result<RunOutcome, DarwinError> {
     let out = Arc::new(Mutex::new(Collected { keep_rows, ..Default::default() }));
     let factory = BenchFactory {
         recordings,
