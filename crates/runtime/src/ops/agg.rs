@@ -657,6 +657,12 @@ impl GroupTable {
             return Err(d.error("a key column's length differs from the number of groups"));
         }
         let rows: Vec<u32> = (0..groups as u32).collect();
+        // Sized once: growing the index key by key rehashes it again and again.
+        match &mut self.index {
+            KeyIndex::Single => {}
+            KeyIndex::Int { map, .. } => map.reserve(groups),
+            KeyIndex::Bytes(map) => map.reserve(groups),
+        }
         self.assign(&keys, &rows);
         if self.groups != groups {
             return Err(d.error("the checkpoint holds the same group twice"));
