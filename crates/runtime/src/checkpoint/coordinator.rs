@@ -124,6 +124,13 @@ impl Coordinator {
                     });
                 }
                 commit::recover(&m.sinks)?;
+                // Newer checkpoints failed verification: remove them, or they would shadow (and,
+                // counted by retention, push out) the ones this run writes under the same epochs.
+                for (epoch, path) in store::list(&dir)? {
+                    if epoch > m.epoch {
+                        std::fs::remove_dir_all(&path).map_err(|e| store::io_err(&path, e))?;
+                    }
+                }
                 for s in &m.sinks {
                     outputs.insert(s.target.clone(), s.committed + s.pending.iter().map(|p| p.bytes).sum::<u64>());
                 }
@@ -283,7 +290,7 @@ impl Coordinator {
         };
         let t = Instant::now();
         match store::write(&self.cfg.dir, manifest, &workers) {
-            Ok(path) => {
+            Ok(_) => {
                 let write = t.elapsed();
                 crash_point("before-commit");
                 commit::commit(&pending)?;
@@ -298,7 +305,6 @@ impl Coordinator {
                 st.max_write = st.max_write.max(write);
                 st.max_duration = st.max_duration.max(started.elapsed());
                 st.total_duration += started.elapsed();
-                let _ = path;
                 Ok(())
             }
             Err(e) => {
