@@ -332,43 +332,36 @@ impl Accumulator {
     /// Encodes the accumulator values of every group (tag first, so a restore into a different
     /// aggregate is caught).
     pub fn snapshot(&self, e: &mut Enc) {
+        e.u8(self.kind());
         match &self.acc {
             Acc::Count(c) => {
-                e.u8(0);
                 e.i64s(c);
             }
             Acc::SumI(s, n) => {
-                e.u8(1);
                 e.i64s(s);
                 e.bools(n);
             }
             Acc::SumF(s, n) => {
-                e.u8(2);
                 e.f64s(s);
                 e.bools(n);
             }
             Acc::SumD(s, n) => {
-                e.u8(3);
                 e.i128s(s);
                 e.bools(n);
             }
             Acc::MinMaxI { v, seen, .. } => {
-                e.u8(4);
                 e.i64s(v);
                 e.bools(seen);
             }
             Acc::MinMaxF { v, seen, .. } => {
-                e.u8(5);
                 e.f64s(v);
                 e.bools(seen);
             }
             Acc::MinMaxD { v, seen, .. } => {
-                e.u8(6);
                 e.i128s(v);
                 e.bools(seen);
             }
             Acc::MinMaxS { v, .. } => {
-                e.u8(7);
                 e.len(v.len());
                 for x in v {
                     e.bool(x.is_some());
@@ -376,22 +369,18 @@ impl Accumulator {
                 }
             }
             Acc::MinMaxB { v, .. } => {
-                e.u8(8);
                 e.len(v.len());
                 v.iter().for_each(|x| e.u8(x.map_or(0, |b| 1 + u8::from(b))));
             }
             Acc::AvgI(s, c) => {
-                e.u8(9);
                 e.i64s(s);
                 e.i64s(c);
             }
             Acc::AvgF(s, c) => {
-                e.u8(10);
                 e.f64s(s);
                 e.i64s(c);
             }
             Acc::AvgD(s, c) => {
-                e.u8(11);
                 e.i128s(s);
                 e.i64s(c);
             }
@@ -415,21 +404,7 @@ impl Accumulator {
     /// Restores `groups` groups written by `snapshot`.
     pub fn restore(&mut self, d: &mut Dec, groups: usize) -> Result<()> {
         let tag = d.u8()?;
-        let expected = match &self.acc {
-            Acc::Count(_) => 0,
-            Acc::SumI(..) => 1,
-            Acc::SumF(..) => 2,
-            Acc::SumD(..) => 3,
-            Acc::MinMaxI { .. } => 4,
-            Acc::MinMaxF { .. } => 5,
-            Acc::MinMaxD { .. } => 6,
-            Acc::MinMaxS { .. } => 7,
-            Acc::MinMaxB { .. } => 8,
-            Acc::AvgI(..) => 9,
-            Acc::AvgF(..) => 10,
-            Acc::AvgD(..) => 11,
-        };
-        d.expect("the accumulator kind", tag.into(), expected)?;
+        d.expect("the accumulator kind", tag.into(), self.kind().into())?;
         match &mut self.acc {
             Acc::Count(c) => *c = d.i64s()?,
             Acc::SumI(s, n) => (*s, *n) = (d.i64s()?, d.bools()?),
@@ -485,6 +460,24 @@ impl Accumulator {
             return Err(d.error(format!("an accumulator holds {a}/{b}/{sets} values for {groups} groups")));
         }
         Ok(())
+    }
+
+    /// The accumulator's tag in the checkpoint encoding.
+    fn kind(&self) -> u8 {
+        match &self.acc {
+            Acc::Count(_) => 0,
+            Acc::SumI(..) => 1,
+            Acc::SumF(..) => 2,
+            Acc::SumD(..) => 3,
+            Acc::MinMaxI { .. } => 4,
+            Acc::MinMaxF { .. } => 5,
+            Acc::MinMaxD { .. } => 6,
+            Acc::MinMaxS { .. } => 7,
+            Acc::MinMaxB { .. } => 8,
+            Acc::AvgI(..) => 9,
+            Acc::AvgF(..) => 10,
+            Acc::AvgD(..) => 11,
+        }
     }
 
     /// Lengths of the accumulator's vectors.
