@@ -1,8 +1,10 @@
 //! Wiring of the `darwin` binary: SQL text → bound logical plans → physical plan for this
-//! machine → a run on the interpreted executor. Kept as a library so tests drive the same path.
+//! machine → a run on the interpreted executor, or on the query compiled to native code (a
+//! generated crate run as a child process). Kept as a library so tests drive the same path.
 
 pub mod bench;
 
+use darwin_codegen::toolchain::{CompileError, Toolchain};
 use darwin_connectors::Registry;
 use darwin_plan::explain::{logical_to_string, physical_to_string};
 use darwin_plan::{ExecSettings, LogicalPlan, PhysicalPlan, SinkTarget};
@@ -15,6 +17,29 @@ use darwin_sql::{Binder, SqlError};
 pub struct Options {
     pub parallelism: Option<usize>,
     pub batch_size: Option<usize>,
+    pub mode: Mode,
+}
+
+/// Which executor runs a query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Interpreted,
+    Compiled,
+    /// Compiled when a Rust toolchain is present, else the interpreter (and says so).
+    Auto,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mode, String> {
+        match s {
+            "interpreted" => Ok(Mode::Interpreted),
+            "compiled" => Ok(Mode::Compiled),
+            "auto" => Ok(Mode::Auto),
+            o => Err(format!("unknown mode '{o}'; use interpreted, compiled or auto")),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +50,11 @@ pub enum DarwinError {
     Runtime(#[from] darwin_runtime::RuntimeError),
     #[error("{0}")]
     Setting(String),
+    #[error("{0}")]
+    Compile(#[from] CompileError),
+    /// A compiled query failed (its message is the runtime's), or its process did.
+    #[error("{0}")]
+    Compiled(String),
 }
 
 pub struct Compiled {
@@ -86,9 +116,27 @@ pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
         budget >> 20,
         memory >> 20
     ));
-    reasons.push(
-        "executor: interpreted (vectorised batches); compiled mode comes with the query-compilation issue".into(),
-    );
+    let executor = match opts.mode {
+        Mode::Interpreted => {
+            reasons.push(
+                "executor: interpreted (vectorised batches; starts at once); --mode compiled generates native code"
+                    .into(),
+            );
+            "interpreted"
+        }
+        Mode::Compiled => {
+            reasons.push(
+                "executor: compiled (filters and projections become fused loops over typed columns, built with \
+                 target-cpu=native for this CPU and cached by plan fingerprint; `darwin explain --code` shows the code)"
+                    .into(),
+            );
+            "compiled"
+        }
+        Mode::Auto => {
+            reasons.push("executor: auto (compiled if a Rust toolchain is found at run time, else interpreted)".into());
+            "auto"
+        }
+    };
     reasons.push(format!(
         "workers: {parallelism} threads, pinned one per core, each over its share of the source partitions; rows cross \
          workers only at the plan's exchanges: window aggregates of COUNT/SUM/MIN/MAX/AVG pre-aggregate per worker and \
@@ -100,7 +148,7 @@ pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
         batch_size,
         memory_budget_bytes: budget,
         state_backend: "memory".into(),
-        executor: "interpreted".into(),
+        executor: executor.into(),
         reasons,
     };
     let physical = PhysicalPlan::from_logical(bound.sinks.clone(), &registry, settings);
@@ -136,4 +184,74 @@ pub fn execute(
     checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
 ) -> Result<RunSummary, DarwinError> {
     Ok(darwin_runtime::run_with(&c.physical, &Registry, progress, checkpoint)?)
+}
+
+/// Compiles plans to a native binary for `mode`, or returns None for the interpreter. `note`
+/// receives what was chosen and why (also the fallback of `auto`).
+pub fn prepare(
+    plans: &[&PhysicalPlan],
+    mode: Mode,
+    cache: &std::path::Path,
+    note: &mut dyn FnMut(&str),
+) -> Result<Option<std::path::PathBuf>, DarwinError> {
+    if mode == Mode::Interpreted {
+        return Ok(None);
+    }
+    let tc = match Toolchain::find(cache.to_path_buf()) {
+        Ok(t) => t,
+        Err(e) if mode == Mode::Auto => {
+            note(&format!("executor: interpreted (--mode auto fell back: {e})"));
+            return Ok(None);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let source = darwin_codegen::generate(plans);
+    let fingerprint = match plans {
+        [one] => one.fingerprint(),
+        many => many.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| (h ^ p.fingerprint()).wrapping_mul(0x100_0000_01b3)),
+    };
+    let start = std::time::Instant::now();
+    let c = tc.compile(fingerprint, &source, note)?;
+    note(&match (c.build_time, c.cold) {
+        (None, _) => format!(
+            "executor: compiled (cache hit in {:.0} ms: {})",
+            start.elapsed().as_secs_f64() * 1e3,
+            c.binary.display()
+        ),
+        (Some(t), cold) => format!(
+            "executor: compiled ({} compile in {:.1} s: {})",
+            if cold { "cold" } else { "warm" },
+            t.as_secs_f64(),
+            c.binary.display()
+        ),
+    });
+    Ok(Some(c.binary))
+}
+
+/// The Rust `darwin explain --code` prints.
+pub fn generated_code(c: &Compiled) -> String {
+    darwin_codegen::generate(&[&c.physical])
+}
+
+/// `execute` on the executor chosen by `mode`; compiled queries use `cache` for their binaries.
+pub fn execute_mode(
+    c: &Compiled,
+    progress: &mut dyn FnMut(&Progress),
+    checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
+    mode: Mode,
+    cache: &std::path::Path,
+    note: &mut dyn FnMut(&str),
+) -> Result<RunSummary, DarwinError> {
+    let Some(binary) = prepare(&[&c.physical], mode, cache, note)? else {
+        return execute(c, progress, checkpoint);
+    };
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let job = darwin_exec::child::Job::Run { plan: c.physical.clone(), checkpoint, progress: show };
+    match darwin_exec::child::spawn(&binary, &job).map_err(DarwinError::Compiled)? {
+        darwin_exec::child::Outcome::Run(s) => Ok(s),
+        darwin_exec::child::Outcome::Failed(m) => Err(DarwinError::Compiled(m)),
+        darwin_exec::child::Outcome::Bench(_) => {
+            Err(DarwinError::Compiled("the compiled query answered a run with a benchmark".into()))
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The `darwin` command: run, explain, and generate benchmark data.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use darwin::{compile, execute, explain, Options};
+use darwin::{compile, explain, Mode, Options};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,23 @@ struct Script {
     /// Rows per batch (default 4096).
     #[arg(long)]
     batch_size: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct ExecArgs {
+    /// Executor: `interpreted`, `compiled` (native code built with the installed Rust toolchain),
+    /// or `auto` (compiled when a toolchain is present, else interpreted; says which).
+    #[arg(long, default_value = "interpreted")]
+    mode: Mode,
+    /// Where compiled queries are cached (default: $XDG_CACHE_HOME/darwin or ~/.cache/darwin).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+}
+
+impl ExecArgs {
+    fn cache(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(darwin_codegen::toolchain::default_cache_dir)
+    }
 }
 
 #[derive(clap::Args)]
@@ -91,9 +108,20 @@ enum Command {
         script: Script,
         #[command(flatten)]
         checkpoint: CheckpointArgs,
+        #[command(flatten)]
+        exec: ExecArgs,
     },
     /// Print the logical and physical plans and the choices made for this machine.
-    Explain(Script),
+    Explain {
+        #[command(flatten)]
+        script: Script,
+        /// Print the Rust that compiled mode generates for the query instead.
+        #[arg(long)]
+        code: bool,
+        /// The executor the choices are explained for.
+        #[arg(long, default_value = "interpreted")]
+        mode: Mode,
+    },
     /// Benchmark a query: events replayed from memory and end to end; results checked.
     Bench {
         benchmark: BenchName,
@@ -107,9 +135,8 @@ enum Command {
         parallelism: Option<usize>,
         #[arg(long)]
         batch_size: Option<usize>,
-        /// Executor: only `interpreted` exists so far.
-        #[arg(long, default_value = "interpreted")]
-        mode: String,
+        #[command(flatten)]
+        exec: ExecArgs,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
@@ -177,21 +204,8 @@ fn gen_script(b: Benchmark, events: u64, format: Format, out: &std::path::Path, 
     sql
 }
 
-/// Keeps freed batch buffers in the process instead of returning them to the kernel: with
-/// glibc's defaults every batch-sized buffer (hundreds of KiB) was mmap'd and unmapped, and the
-/// page faults serialised the workers (Nexmark q0 on 2 workers: 15.7M -> 54M events/s).
-/// The cost: resident memory stays at its peak.
-fn tune_allocator() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; called once, before any other thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
-}
-
 fn main() -> ExitCode {
-    tune_allocator();
+    darwin_exec::tune_allocator();
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,15 +218,15 @@ fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Explain(s) => {
+        Command::Explain { script: s, code, mode } => {
             let sql = read_script(&s)?;
-            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size })?;
-            print!("{}", explain(&c));
+            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size, mode })?;
+            print!("{}", if code { darwin::generated_code(&c) } else { explain(&c) });
             Ok(())
         }
-        Command::Run { script: s, checkpoint } => {
+        Command::Run { script: s, checkpoint, exec } => {
             let sql = read_script(&s)?;
-            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size })?;
+            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size, mode: exec.mode })?;
             let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_runtime::checkpoint::CheckpointConfig {
                 dir,
                 interval: checkpoint.checkpoint_interval,
@@ -220,12 +234,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 fresh: checkpoint.fresh,
                 plan_text: darwin_plan::explain::physical_to_string(&c.physical),
             });
-            run(&c, cfg)
+            run(&c, cfg, &exec)
         }
-        Command::Bench { benchmark, query, events, parallelism, batch_size, mode, json, checkpoint_interval } => {
-            if mode != "interpreted" {
-                anyhow::bail!("--mode {mode} is not available: only the interpreted executor exists so far (compiled mode comes with query compilation)");
-            }
+        Command::Bench { benchmark, query, events, parallelism, batch_size, exec, json, checkpoint_interval } => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let args = darwin::bench::BenchArgs {
                 benchmark: match benchmark {
@@ -237,8 +248,9 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 parallelism: parallelism.unwrap_or(cores).max(1),
                 batch_size,
                 checkpoint_interval,
+                mode: String::new(),
             };
-            let report = darwin::bench::run_bench(&args)?;
+            let report = darwin::bench::run_bench(&args, exec.mode, &exec.cache())?;
             if json {
                 println!("{}", report.to_json());
             } else {
@@ -252,19 +264,25 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
         Command::Gen { benchmark, events, format, out, seed } => {
             std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
             let c = compile(&gen_script(benchmark, events, format, &out, seed), &Options::default())?;
-            run(&c, None)
+            run(&c, None, &ExecArgs { mode: Mode::Interpreted, cache_dir: None })
         }
     }
 }
 
-fn run(c: &darwin::Compiled, checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>) -> anyhow::Result<()> {
+fn run(
+    c: &darwin::Compiled,
+    checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
+    exec: &ExecArgs,
+) -> anyhow::Result<()> {
     let tty = std::io::stderr().is_terminal();
     let mut progress = |p: &darwin_runtime::build::Progress| {
         if tty {
-            eprint!("\r{:>8.1}s  read {:>12}  written {:>10}", p.elapsed.as_secs_f64(), p.records_read, p.rows_written);
+            eprint!("{}", darwin_exec::progress_line(p));
         }
     };
-    let summary = execute(c, &mut progress, checkpoint)?;
+    let summary = darwin::execute_mode(c, &mut progress, checkpoint, exec.mode, &exec.cache(), &mut |m| {
+        eprintln!("darwin: {m}")
+    })?;
     if tty {
         eprint!("\r{:60}\r", "");
     }

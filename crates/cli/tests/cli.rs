@@ -146,7 +146,10 @@ fn late_and_malformed_records_are_reported() {
 fn plan_fingerprints_are_stable_and_follow_the_query() {
     let sql = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q7.sql")).unwrap();
     let fp = |s: &str| {
-        darwin::compile(s, &darwin::Options { parallelism: Some(2), batch_size: None }).unwrap().physical.fingerprint()
+        darwin::compile(s, &darwin::Options { parallelism: Some(2), batch_size: None, ..Default::default() })
+            .unwrap()
+            .physical
+            .fingerprint()
     };
     assert_eq!(fp(&sql), fp(&sql));
     assert_ne!(fp(&sql), fp(&sql.replace("INTERVAL '10' SECOND))", "INTERVAL '5' SECOND))")));

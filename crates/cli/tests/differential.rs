@@ -279,7 +279,10 @@ fn engine_matches_reference_on_random_queries() {
         let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
         let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
         let workers = rng.gen_range(1..=3);
-        let compiled = match darwin::compile(&sql, &darwin::Options { parallelism: Some(workers), batch_size: None }) {
+        let compiled = match darwin::compile(
+            &sql,
+            &darwin::Options { parallelism: Some(workers), batch_size: None, ..Default::default() },
+        ) {
             Ok(c) => c,
             Err(e) => {
                 failures.push(format!("seed {seed}: the generated query does not compile:\n{q}\n{e}"));
@@ -313,4 +316,52 @@ fn engine_matches_reference_on_random_queries() {
         failures.iter().take(3).cloned().collect::<Vec<_>>().join("\n\n")
     );
     assert!(compared >= 200, "only {compared} queries were compared");
+}
+
+/// Runs the `darwin` binary on a script; returns (success, sorted stdout lines, the error line).
+fn run_binary(sql: &str, workers: usize, mode: &str) -> (bool, Vec<String>, String) {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("darwin-compile-cache");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_darwin"))
+        .args(["run", "-e", sql, "--parallelism", &workers.to_string(), "--mode", mode, "--cache-dir"])
+        .arg(&cache)
+        .output()
+        .expect("darwin runs");
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
+    lines.sort();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = stderr.lines().filter(|l| l.starts_with("error:")).collect::<Vec<_>>().join("\n");
+    (out.status.success(), lines, error)
+}
+
+/// Compiled mode against the interpreter on random queries (the interpreter is checked against the
+/// reference evaluator above): same rows, or the same error.
+#[test]
+fn compiled_matches_interpreted_on_random_queries() {
+    let root = std::env::temp_dir().join(format!("darwin-diff-compiled-{}", std::process::id()));
+    let mut failures = Vec::new();
+    let seeds = 1000..1080u64;
+    for seed in seeds.clone() {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let dir = root.join(seed.to_string());
+        let data = gen_data(&mut rng, &dir);
+        let q = query(&mut rng);
+        let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
+        let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
+        let workers = rng.gen_range(1..=3);
+        let interpreted = run_binary(&sql, workers, "interpreted");
+        let compiled = run_binary(&sql, workers, "compiled");
+        if interpreted != compiled {
+            failures.push(format!(
+                "seed {seed} ({workers} workers, batch {batch}):\n{q}\n--- interpreted {:?}: {} lines\n{}\n--- compiled {:?}: {} lines\n{}",
+                interpreted.0,
+                interpreted.1.len(),
+                interpreted.2,
+                compiled.0,
+                compiled.1.len(),
+                compiled.2
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&root);
+    assert!(failures.is_empty(), "{} of {} differ:\n\n{}", failures.len(), seeds.count(), failures.join("\n\n"));
 }

@@ -185,7 +185,10 @@ fn mutated_scripts_never_panic() {
         }
         let sql = toks.join(" ");
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            match darwin::compile(&sql, &darwin::Options { parallelism: Some(2), batch_size: Some(2) }) {
+            match darwin::compile(
+                &sql,
+                &darwin::Options { parallelism: Some(2), batch_size: Some(2), ..Default::default() },
+            ) {
                 Err(_) => false,
                 Ok(c) => {
                     let _ = darwin_runtime::run(&c.physical, &Quiet, &mut |_| {});

@@ -2,7 +2,8 @@
 //! files beside it (`${DIR}`) and writes into a fresh directory (`${OUT}`); `<name>.expected`
 //! lists every output file (`== file`) with its rows, compared as multisets (row order across
 //! batches is not part of the result), or `error: <text>` for a script that must fail with a
-//! message containing the text.
+//! message containing the text. Every case runs on both executors: interpreted, and compiled to
+//! native code (one compile cache shared by the test suite).
 
 use std::path::{Path, PathBuf};
 
@@ -25,13 +26,18 @@ fn cases() -> Vec<PathBuf> {
     out
 }
 
-fn run_case(sql_path: &Path) -> Result<(), String> {
+/// The compile cache every test shares, so each distinct plan is compiled once per suite run.
+fn cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("darwin-compile-cache")
+}
+
+fn run_case(sql_path: &Path, mode: darwin::Mode) -> Result<(), String> {
     let dir = sql_path.parent().expect("in a group dir");
     let name = sql_path.file_stem().expect("named").to_string_lossy().to_string();
     let expected =
         std::fs::read_to_string(dir.join(format!("{name}.expected"))).map_err(|e| format!("missing .expected: {e}"))?;
     let out = std::env::temp_dir().join(format!(
-        "darwin-sqltest-{}-{name}-{}",
+        "darwin-sqltest-{}-{name}-{mode:?}-{}",
         dir.file_name().unwrap().to_string_lossy(),
         std::process::id()
     ));
@@ -41,8 +47,9 @@ fn run_case(sql_path: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .replace("${DIR}", &dir.display().to_string())
         .replace("${OUT}", &out.display().to_string());
-    let result =
-        darwin::compile(&sql, &darwin::Options::default()).and_then(|c| darwin::execute(&c, &mut |_| {}, None));
+    let opts = darwin::Options { mode, ..Default::default() };
+    let result = darwin::compile(&sql, &opts)
+        .and_then(|c| darwin::execute_mode(&c, &mut |_| {}, None, mode, &cache(), &mut |_| {}));
     if let Some(want) = expected.strip_prefix("error: ") {
         let want = want.trim();
         return match result {
@@ -76,12 +83,11 @@ fn run_case(sql_path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn sql_files() {
+fn run_all(mode: darwin::Mode) {
     let cases = cases();
     assert!(cases.len() >= 10, "expected the SQL test files, found {}", cases.len());
     let failures: Vec<String> =
-        cases.iter().filter_map(|c| run_case(c).err().map(|e| format!("{}: {e}", c.display()))).collect();
+        cases.iter().filter_map(|c| run_case(c, mode).err().map(|e| format!("{}: {e}", c.display()))).collect();
     assert!(
         failures.is_empty(),
         "{} of {} SQL cases failed:\n\n{}",
@@ -89,4 +95,14 @@ fn sql_files() {
         cases.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn sql_files_interpreted() {
+    run_all(darwin::Mode::Interpreted);
+}
+
+#[test]
+fn sql_files_compiled() {
+    run_all(darwin::Mode::Compiled);
 }

@@ -293,6 +293,13 @@ impl PhysicalPlan {
     }
 }
 
+/// Identifies a Calc node's work for compiled mode: FNV-1a over the canonical JSON of its
+/// expressions (types included). Equal nodes get equal keys and share one generated kernel.
+pub fn calc_key(filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> u64 {
+    let json = serde_json::to_string(&(filter, project)).expect("expressions always serialise");
+    json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+}
+
 fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) -> PhysNode {
     let rec = |p: LogicalPlan| Box::new(lower(p, catalog, parallelism));
     match plan {

@@ -32,7 +32,7 @@ pub trait ConnectorFactory: Sync {
     fn open_sink(&self, target: &SinkTarget, ctx: &SinkContext) -> Result<Box<dyn SinkWriter>>;
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
     /// (table, records read, malformed records skipped)
     pub sources: Vec<(String, u64, u64)>,
@@ -62,10 +62,14 @@ struct Shared {
     abort: AtomicBool,
     /// Workers that have built (and restored) their operators.
     built: AtomicU64,
+    /// Compiled mode's generated kernels (empty for the interpreter).
+    kernels: crate::kernels::Kernels,
 }
 
 struct Builder<'a> {
     factory: &'a dyn ConnectorFactory,
+    /// Compiled mode's generated kernels (empty for the interpreter).
+    kernels: &'a crate::kernels::Kernels,
     batch_size: usize,
     counters: Arc<Counters>,
     sources: Vec<Arc<SourceCounters>>,
@@ -131,7 +135,8 @@ impl Builder<'_> {
                 self.stateful(SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs))?
             }
             PhysNode::Calc { input, filter, project, .. } => {
-                Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone()))
+                let kernel = self.kernels.calc(filter, project)?;
+                Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone(), kernel))
             }
             PhysNode::WindowAssign { input, window, time_col, .. } => {
                 Box::new(WindowAssignOp::new(self.build(input)?, *window, *time_col, self.counters.clone()))
@@ -297,6 +302,7 @@ fn worker(
     };
     let mut b = Builder {
         factory,
+        kernels: &shared.kernels,
         batch_size: plan.settings.batch_size.max(1),
         counters: shared.counters.clone(),
         sources: vec![],
@@ -448,6 +454,17 @@ pub fn run_with(
     progress: &mut dyn FnMut(&Progress),
     checkpoint: Option<CheckpointConfig>,
 ) -> Result<RunSummary> {
+    run_kernels(plan, factory, progress, checkpoint, &crate::kernels::Kernels::default())
+}
+
+/// `run_with`, with compiled mode's generated kernels in place of interpreted expressions.
+pub fn run_kernels(
+    plan: &PhysicalPlan,
+    factory: &dyn ConnectorFactory,
+    progress: &mut dyn FnMut(&Progress),
+    checkpoint: Option<CheckpointConfig>,
+    kernels: &crate::kernels::Kernels,
+) -> Result<RunSummary> {
     let start = Instant::now();
     let n = plan.settings.parallelism.max(1);
     let (mut coord, restore) = match checkpoint {
@@ -502,6 +519,7 @@ pub fn run_with(
         written: AtomicU64::new(0),
         abort: AtomicBool::new(false),
         built: AtomicU64::new(0),
+        kernels: kernels.clone(),
     };
     let mut coord_err: Option<RuntimeError> = None;
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {

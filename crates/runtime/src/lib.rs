@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod column;
 pub mod error;
 pub mod eval;
+pub mod kernels;
 pub mod keys;
 pub mod operator;
 pub mod ops;

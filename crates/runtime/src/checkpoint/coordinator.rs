@@ -21,7 +21,7 @@ pub struct Restore {
 }
 
 /// Checkpointing figures of a run, for the summary and the benchmarks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointStats {
     pub taken: u64,
     pub failed: u64,

@@ -27,7 +27,7 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 /// How a run takes checkpoints.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointConfig {
     pub dir: PathBuf,
     pub interval: Duration,

@@ -11,11 +11,18 @@ pub struct CalcOp {
     input: Box<dyn Operator>,
     filter: Option<Expr>,
     project: Option<Vec<Expr>>,
+    /// Compiled mode: the generated loop that does both at once.
+    kernel: Option<crate::kernels::CalcFn>,
 }
 
 impl CalcOp {
-    pub fn new(input: Box<dyn Operator>, filter: Option<Expr>, project: Option<Vec<Expr>>) -> Self {
-        CalcOp { input, filter, project }
+    pub fn new(
+        input: Box<dyn Operator>,
+        filter: Option<Expr>,
+        project: Option<Vec<Expr>>,
+        kernel: Option<crate::kernels::CalcFn>,
+    ) -> Self {
+        CalcOp { input, filter, project, kernel }
     }
 }
 
@@ -27,6 +34,13 @@ impl Operator for CalcOp {
         let Msg::Batch(mut batch) = msg else {
             return Ok(Some(msg));
         };
+        if let Some(k) = self.kernel {
+            let out = k(&batch)?;
+            if out.num_rows == 0 {
+                return Ok(crate::operator::absorbed());
+            }
+            return Ok(Some(Msg::Batch(out)));
+        }
         if let Some(f) = &self.filter {
             let mask = eval_mask(f, &batch)?;
             batch = batch.filter(&mask);

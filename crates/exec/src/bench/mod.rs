@@ -8,18 +8,20 @@ pub mod machine;
 pub mod queries;
 pub mod replay;
 
-use crate::{compile, DarwinError, Options};
 use darwin_common::Value;
 use darwin_connectors::generators::nexmark_type_count;
-use darwin_plan::{LogicalPlan, PhysicalPlan, TableDef};
+use darwin_plan::{PhysNode, PhysicalPlan, TableDef};
 use darwin_runtime::checkpoint::coordinator::CheckpointStats;
 use darwin_runtime::checkpoint::CheckpointConfig;
+use darwin_runtime::kernels::Kernels;
+use darwin_runtime::Result;
 use replay::{record, BenchFactory, Collected, Recording};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchArgs {
     pub benchmark: String,
     pub query: Option<String>,
@@ -28,10 +30,21 @@ pub struct BenchArgs {
     pub batch_size: Option<usize>,
     /// Take checkpoints during the replayed run (into a temporary directory).
     pub checkpoint_interval: Option<std::time::Duration>,
+    /// `interpreted` or `compiled`: what the report says ran.
+    pub mode: String,
+}
+
+/// The plans a benchmark runs, made from SQL by the caller (the planner is not part of this
+/// crate, so compiled benchmark binaries do not carry it): the measured query, and for Nexmark
+/// the same query on a small input for the result check, on the requested workers and on one.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BenchPlans {
+    pub main: PhysicalPlan,
+    pub check: Option<(PhysicalPlan, PhysicalPlan)>,
 }
 
 /// One timed run.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunNumbers {
     pub events: u64,
     pub seconds: f64,
@@ -49,9 +62,10 @@ impl RunNumbers {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchReport {
     pub name: String,
+    pub mode: String,
     /// Nexmark counts every event of the stream (all three kinds), also those a query does not
     /// read; Darwin's generator tables deliver only the kinds a query reads.
     pub stream_events: Option<u64>,
@@ -87,8 +101,9 @@ impl BenchReport {
         let r = &self.replay;
         let e = &self.end_to_end;
         format!(
-            "{{\"benchmark\":\"{}\",\"mode\":\"interpreted\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"end_to_end\":{{\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{}}}}}",
+            "{{\"benchmark\":\"{}\",\"mode\":\"{}\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"end_to_end\":{{\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{}}}}}",
             self.name,
+            self.mode,
             self.parallelism,
             r.events,
             r.seconds,
@@ -139,7 +154,7 @@ impl BenchReport {
                 fmt_opt(r.latency_p99_ms)
             )
         };
-        let mut s = format!("{} (interpreted, {} workers)\n", self.name, self.parallelism);
+        let mut s = format!("{} ({}, {} workers)\n", self.name, self.mode, self.parallelism);
         s += &row("replayed from memory:", &self.replay);
         s += &row("end to end (generator):", &self.end_to_end);
         s += &format!(
@@ -179,17 +194,19 @@ impl BenchReport {
 }
 
 /// The event tables of a plan (those a generator produces), by name.
-fn event_tables(plan: &[(darwin_plan::SinkTarget, LogicalPlan)]) -> Vec<TableDef> {
-    let mut out: Vec<TableDef> = Vec::new();
-    for (_, p) in plan {
-        for t in p.scans() {
+fn event_tables(plan: &PhysicalPlan) -> Vec<TableDef> {
+    fn walk(n: &PhysNode, out: &mut Vec<TableDef>) {
+        if let PhysNode::Source { table: t, .. } = n {
             let generated = matches!(t.connector.as_str(), "nexmark")
                 || (t.connector == "ysb" && t.option("table") == Some("events"));
             if generated && !out.iter().any(|o| o.name == t.name) {
                 out.push(t.clone());
             }
         }
+        n.children().into_iter().for_each(|c| walk(c, out));
     }
+    let mut out = Vec::new();
+    plan.pipelines.iter().for_each(|p| walk(&p.root, &mut out));
     out
 }
 
@@ -203,8 +220,9 @@ fn table_events(t: &TableDef, events: u64) -> u64 {
     }
 }
 
-struct Setup {
-    sql: String,
+/// A benchmark's query (`${EVENTS}` stands for the event count) and its replay parameters.
+pub struct Setup {
+    pub sql: String,
     name: String,
     /// Events per replay loop (all kinds) and the event time one loop spans.
     buffer: u64,
@@ -212,8 +230,8 @@ struct Setup {
     wm_delay: i64,
 }
 
-fn setup(args: &BenchArgs) -> Result<Setup, DarwinError> {
-    let bad = |m: String| DarwinError::Setting(m);
+pub fn setup(args: &BenchArgs) -> std::result::Result<Setup, String> {
+    let bad = |m: String| m;
     match args.benchmark.as_str() {
         "ysb" => Ok(Setup {
             sql: queries::ysb(),
@@ -246,7 +264,8 @@ fn run_once(
     wm_delay: i64,
     keep_rows: bool,
     checkpoint: Option<std::time::Duration>,
-) -> Result<RunOutcome, DarwinError> {
+    kernels: &Kernels,
+) -> Result<RunOutcome> {
     let out = Arc::new(Mutex::new(Collected { keep_rows, ..Default::default() }));
     let factory = BenchFactory {
         recordings,
@@ -264,7 +283,7 @@ fn run_once(
         fresh: true,
         plan_text: String::new(),
     });
-    let summary = darwin_runtime::run_with(plan, &factory, &mut |_| {}, cfg)?;
+    let summary = darwin_runtime::build::run_kernels(plan, &factory, &mut |_| {}, cfg, kernels)?;
     let seconds = t.elapsed().as_secs_f64();
     if checkpoint.is_some() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -315,12 +334,18 @@ fn canonical(rows: &[Vec<Value>]) -> Vec<String> {
     v
 }
 
-pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
-    let s = setup(args)?;
-    let opts = Options { parallelism: Some(args.parallelism), batch_size: args.batch_size };
-    let compiled = compile(&s.sql.replace("${EVENTS}", &args.events.to_string()), &opts)?;
-    let tables = event_tables(&compiled.logical);
-    let batch = compiled.physical.settings.batch_size;
+/// The script of the Nexmark result check: the query on a small input, into a sink that keeps rows.
+pub fn check_sql(s: &Setup) -> String {
+    s.sql.replace("${EVENTS}", &CHECK_EVENTS.to_string()).replace("'blackhole'", "'print'")
+}
+
+const CHECK_EVENTS: u64 = 200_000;
+
+/// Runs a benchmark's plans with the given kernels (none: the interpreter).
+pub fn run_bench(args: &BenchArgs, plans: &BenchPlans, kernels: &Kernels) -> Result<BenchReport> {
+    let s = setup(args).map_err(darwin_runtime::error::eval_err)?;
+    let tables = event_tables(&plans.main);
+    let batch = plans.main.settings.batch_size;
     // Record one replay buffer per event table (before timing).
     let mut recordings = HashMap::new();
     let mut totals = HashMap::new();
@@ -336,7 +361,7 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     let bytes_per_event = bytes as f64 / recorded.max(1) as f64;
     let is_ysb = args.benchmark == "ysb";
     let (replay, rows, checkpoints) =
-        run_once(&compiled.physical, recordings, totals.clone(), s.wm_delay, is_ysb, args.checkpoint_interval)?;
+        run_once(&plans.main, recordings, totals.clone(), s.wm_delay, is_ysb, args.checkpoint_interval, kernels)?;
     let check = if is_ysb {
         let expected = ysb_expected(args.events);
         let got: HashMap<(i64, i64), i64> = rows
@@ -354,12 +379,16 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
             format!("FAILED ({wrong} of {} window counts differ from the closed form)", expected.len())
         }
     } else {
-        nexmark_check(&s, args, &opts)?
+        match &plans.check {
+            Some((parallel, single)) => nexmark_check(&s, args, parallel, single, kernels)?,
+            None => "not checked (no check plans given)".into(),
+        }
     };
     let peak_rss_bytes = machine::peak_rss_bytes();
     // End to end: the same query with the generators inside the timed run.
-    let (end_to_end, _, _) = run_once(&compiled.physical, HashMap::new(), totals, s.wm_delay, false, None)?;
+    let (end_to_end, _, _) = run_once(&plans.main, HashMap::new(), totals, s.wm_delay, false, None, kernels)?;
     Ok(BenchReport {
+        mode: args.mode.clone(),
         stream_events: (!is_ysb).then_some(args.events),
         name: s.name,
         parallelism: args.parallelism,
@@ -374,28 +403,31 @@ pub fn run_bench(args: &BenchArgs) -> Result<BenchReport, DarwinError> {
     })
 }
 
-/// A Nexmark query on 200,000 events: replayed on the requested workers, compared with a
-/// single-worker run of the generator (the plain interpreter).
-fn nexmark_check(s: &Setup, args: &BenchArgs, opts: &Options) -> Result<String, DarwinError> {
-    let small = 200_000u64;
-    let sql = s.sql.replace("${EVENTS}", &small.to_string()).replace("'blackhole'", "'print'");
-    let parallel = compile(&sql, opts)?;
-    let single = compile(&sql, &Options { parallelism: Some(1), batch_size: opts.batch_size })?;
-    let tables = event_tables(&parallel.logical);
+/// A Nexmark query on 200,000 events: replayed on the requested workers (with the benchmark's
+/// kernels), compared with a single-worker run of the generator by the plain interpreter.
+fn nexmark_check(
+    s: &Setup,
+    args: &BenchArgs,
+    parallel: &PhysicalPlan,
+    single: &PhysicalPlan,
+    kernels: &Kernels,
+) -> Result<String> {
+    let small = CHECK_EVENTS;
+    let tables = event_tables(parallel);
     let mut recordings = HashMap::new();
     let mut totals = HashMap::new();
     for t in &tables {
         recordings.insert(
             t.name.clone(),
-            Arc::new(record(t, args.parallelism, small, s.span_ms, parallel.physical.settings.batch_size)?),
+            Arc::new(record(t, args.parallelism, small, s.span_ms, parallel.settings.batch_size)?),
         );
         totals.insert(t.name.clone(), table_events(t, small));
     }
-    let (_, got, _) = run_once(&parallel.physical, recordings, totals.clone(), s.wm_delay, true, None)?;
-    let (_, want, _) = run_once(&single.physical, HashMap::new(), totals, s.wm_delay, true, None)?;
+    let (_, got, _) = run_once(parallel, recordings, totals.clone(), s.wm_delay, true, None, kernels)?;
+    let (_, want, _) = run_once(single, HashMap::new(), totals, s.wm_delay, true, None, &Kernels::default())?;
     Ok(if canonical(&got) == canonical(&want) {
-        format!("passed ({} rows equal a single-worker run on {small} events)", want.len())
+        format!("passed ({} rows equal a single-worker interpreted run on {small} events)", want.len())
     } else {
-        format!("FAILED ({} rows vs {} in a single-worker run on {small} events)", got.len(), want.len())
+        format!("FAILED ({} rows vs {} in a single-worker interpreted run on {small} events)", got.len(), want.len())
     })
 }

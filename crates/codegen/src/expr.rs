@@ -1,0 +1,365 @@
+//! Rust for one fused filter-and-projection kernel. Expressions become straight-line code over
+//! typed column slices, one `let` per plan expression node, each an `Option<T>` (None is SQL
+//! NULL). Every subexpression is evaluated eagerly, like the vectorised interpreter, so errors
+//! (division by zero) arise for exactly the same rows. Literals enter the source only through
+//! Rust's own escaping (`{:?}` of a `str`, exact bit patterns for floats).
+
+use darwin_common::{DataType, Value};
+use darwin_plan::{BinOp, Expr, ExprKind, Func};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// The physical Rust type of an expression's values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RTy {
+    Bool,
+    I32,
+    I64,
+    F64,
+    I128,
+    Str,
+}
+
+fn rty(t: DataType) -> RTy {
+    use darwin_common::types::PhysicalType as P;
+    match t.physical() {
+        P::Bool => RTy::Bool,
+        P::I32 => RTy::I32,
+        P::I64 => RTy::I64,
+        P::F64 => RTy::F64,
+        P::I128 => RTy::I128,
+        P::Str => RTy::Str,
+    }
+}
+
+impl RTy {
+    fn name(self) -> &'static str {
+        match self {
+            RTy::Bool => "bool",
+            RTy::I32 => "i32",
+            RTy::I64 => "i64",
+            RTy::F64 => "f64",
+            RTy::I128 => "i128",
+            RTy::Str => "&str",
+        }
+    }
+    fn suffix(self) -> &'static str {
+        match self {
+            RTy::Bool => "bool",
+            RTy::I32 => "i32",
+            RTy::I64 => "i64",
+            RTy::F64 => "f64",
+            RTy::I128 => "i128",
+            RTy::Str => "str",
+        }
+    }
+    fn view(self) -> &'static str {
+        match self {
+            RTy::Bool => "bools",
+            RTy::I32 => "i32s",
+            RTy::I64 => "i64s",
+            RTy::F64 => "f64s",
+            RTy::I128 => "i128s",
+            RTy::Str => "strs",
+        }
+    }
+}
+
+/// A `DataType` as a Rust expression.
+pub fn type_code(t: DataType) -> String {
+    match t {
+        DataType::Boolean => "DataType::Boolean".into(),
+        DataType::Int => "DataType::Int".into(),
+        DataType::BigInt => "DataType::BigInt".into(),
+        DataType::Double => "DataType::Double".into(),
+        DataType::Decimal { precision, scale } => {
+            format!("DataType::Decimal {{ precision: {precision}, scale: {scale} }}")
+        }
+        DataType::Varchar => "DataType::Varchar".into(),
+        DataType::Timestamp => "DataType::Timestamp".into(),
+        DataType::Interval => "DataType::Interval".into(),
+    }
+}
+
+/// A `Value` as a Rust expression; strings through `{:?}`, which escapes quotes, backslashes,
+/// newlines and every other control character, so no SQL text can end the literal.
+pub fn value_code(v: &Value) -> String {
+    match v {
+        Value::Null => "Value::Null".into(),
+        Value::Bool(b) => format!("Value::Bool({b})"),
+        Value::Int(x) => format!("Value::Int({x}i32)"),
+        Value::BigInt(x) => format!("Value::BigInt({x}i64)"),
+        Value::Double(x) => format!("Value::Double(f64::from_bits({:#x}u64))", x.to_bits()),
+        Value::Decimal(m, s) => format!("Value::Decimal({m}i128, {s}u8)"),
+        Value::Str(s) => format!("Value::Str(String::from({s:?}))"),
+        Value::Timestamp(x) => format!("Value::Timestamp({x}i64)"),
+        Value::Interval(x) => format!("Value::Interval({x}i64)"),
+    }
+}
+
+/// Text safe inside a `//` comment: one line, control characters escaped.
+pub fn comment_text(s: &str) -> String {
+    s.chars().flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] }).collect()
+}
+
+/// Code for one kernel body under construction.
+#[derive(Default)]
+pub struct Kernel {
+    /// Once per batch: column views, literals, LIKE patterns.
+    pub prelude: String,
+    /// Once per row (the row index is `row`).
+    pub body: String,
+    columns: BTreeSet<usize>,
+    next: usize,
+}
+
+impl Kernel {
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}{}", self.next)
+    }
+
+    fn column_view(&mut self, i: usize, t: RTy) {
+        if self.columns.insert(i) {
+            let _ = writeln!(
+                self.prelude,
+                "    let d{i} = k::{}(&b.columns[{i}]);\n    let v{i} = k::validity(&b.columns[{i}]);",
+                t.view()
+            );
+        }
+    }
+
+    /// Emits the code of `e` into the row body; returns the variable holding its `Option<T>`.
+    pub fn expr(&mut self, e: &Expr) -> String {
+        let t = rty(e.ty);
+        let v = self.fresh("e");
+        let ty = format!("Option<{}>", t.name());
+        match &e.kind {
+            ExprKind::Column(i) => {
+                self.column_view(*i, t);
+                let get = if t == RTy::Str { format!("d{i}.get(row)") } else { format!("d{i}[row]") };
+                let _ = writeln!(
+                    self.body,
+                    "        let {v}: {ty} = if v{i}.is_none_or(|m| m[row]) {{ Some({get}) }} else {{ None }};"
+                );
+            }
+            ExprKind::Literal(val) => {
+                let l = self.fresh("l");
+                let owned = if t == RTy::Str { "Option<String>".to_string() } else { ty.clone() };
+                let _ = writeln!(
+                    self.prelude,
+                    "    let {l}: {owned} = k::lit_{}(&{}, {});",
+                    t.suffix(),
+                    value_code(val),
+                    type_code(e.ty)
+                );
+                let read = if t == RTy::Str { format!("{l}.as_deref()") } else { l };
+                let _ = writeln!(self.body, "        let {v}: {ty} = {read};");
+            }
+            ExprKind::Binary { op, left, right } => {
+                let (a, b) = (self.expr(left), self.expr(right));
+                self.binary(&v, &ty, *op, &a, &b, rty(left.ty));
+            }
+            ExprKind::Not(x) => {
+                let a = self.expr(x);
+                let _ = writeln!(self.body, "        let {v}: {ty} = {a}.map(|x| !x);");
+            }
+            ExprKind::Neg(x) => {
+                let a = self.expr(x);
+                let f = if t == RTy::F64 { "-x" } else { "x.wrapping_neg()" };
+                let _ = writeln!(self.body, "        let {v}: {ty} = {a}.map(|x| {f});");
+            }
+            ExprKind::IsNull { expr, negated } => {
+                let a = self.expr(expr);
+                let _ = writeln!(self.body, "        let {v}: {ty} = Some({a}.is_some() == {negated});");
+            }
+            ExprKind::Cast(x) => {
+                let a = self.expr(x);
+                self.cast(&v, &ty, &a, x.ty, e.ty);
+            }
+            ExprKind::Case { branches, otherwise } => {
+                let arms: Vec<(String, String)> =
+                    branches.iter().map(|(w, th)| (self.expr(w), self.expr(th))).collect();
+                let other = otherwise.as_ref().map(|o| self.expr(o)).unwrap_or_else(|| "None".into());
+                let mut code = String::new();
+                for (c, x) in &arms {
+                    let _ = write!(code, "if {c} == Some(true) {{ {x} }} else ");
+                }
+                let _ = writeln!(self.body, "        let {v}: {ty} = {code}{{ {other} }};");
+            }
+            ExprKind::Like { expr, pattern, negated } => {
+                let a = self.expr(expr);
+                let p = self.fresh("p");
+                let _ = writeln!(self.prelude, "    let {p}: Vec<char> = {pattern:?}.chars().collect();");
+                let _ = writeln!(self.body, "        let {v}: {ty} = {a}.map(|s| k::like(s, &{p}) != {negated});");
+            }
+            ExprKind::Call { func, args } => {
+                let vars: Vec<String> = args.iter().map(|a| self.expr(a)).collect();
+                self.call(&v, &ty, t, *func, args, &vars, e.ty);
+            }
+        }
+        v
+    }
+
+    fn binary(&mut self, v: &str, ty: &str, op: BinOp, a: &str, b: &str, operand: RTy) {
+        let body = match op {
+            op if op.is_comparison() => {
+                let sym = match op {
+                    BinOp::Eq => "==",
+                    BinOp::NotEq => "!=",
+                    BinOp::Lt => "<",
+                    BinOp::LtEq => "<=",
+                    BinOp::Gt => ">",
+                    _ => ">=",
+                };
+                format!("match ({a}, {b}) {{ (Some(x), Some(y)) => Some(x {sym} y), _ => None }}")
+            }
+            BinOp::And => format!(
+                "match ({a}, {b}) {{ (Some(false), _) | (_, Some(false)) => Some(false), (Some(true), Some(true)) => Some(true), _ => None }}"
+            ),
+            BinOp::Or => format!(
+                "match ({a}, {b}) {{ (Some(true), _) | (_, Some(true)) => Some(true), (Some(false), Some(false)) => Some(false), _ => None }}"
+            ),
+            BinOp::Concat => {
+                let s = self.fresh("s");
+                let _ = writeln!(
+                    self.body,
+                    "        let {s}: Option<String> = match ({a}, {b}) {{ (Some(x), Some(y)) => Some([x, y].concat()), _ => None }};"
+                );
+                format!("{s}.as_deref()")
+            }
+            op if operand == RTy::F64 => {
+                let sym = match op {
+                    BinOp::Add => "+",
+                    BinOp::Sub => "-",
+                    BinOp::Mul => "*",
+                    BinOp::Div => "/",
+                    _ => "%",
+                };
+                format!("match ({a}, {b}) {{ (Some(x), Some(y)) => Some(x {sym} y), _ => None }}")
+            }
+            BinOp::Div | BinOp::Mod => {
+                let (f, name) = if op == BinOp::Div { ("wrapping_div", "/") } else { ("wrapping_rem", "MOD") };
+                format!(
+                    "match ({a}, {b}) {{ (Some(_), Some(0)) => return Err(k::division_by_zero({name:?})), (Some(x), Some(y)) => Some(x.{f}(y)), _ => None }}"
+                )
+            }
+            op => {
+                let f = match op {
+                    BinOp::Add => "wrapping_add",
+                    BinOp::Sub => "wrapping_sub",
+                    _ => "wrapping_mul",
+                };
+                format!("match ({a}, {b}) {{ (Some(x), Some(y)) => Some(x.{f}(y)), _ => None }}")
+            }
+        };
+        let _ = writeln!(self.body, "        let {v}: {ty} = {body};");
+    }
+
+    /// The interpreter's numeric fast paths typed; every other conversion goes through its own
+    /// per-value CAST, so results and errors are the same by construction.
+    fn cast(&mut self, v: &str, ty: &str, a: &str, from: DataType, to: DataType) {
+        use DataType::*;
+        let fast = match (rty(from), to) {
+            _ if from == to => Some("x".to_string()),
+            (RTy::I32, BigInt) => Some("x as i64".into()),
+            (RTy::I32, Double) => Some("x as f64".into()),
+            (RTy::I64, Double) if from == BigInt => Some("x as f64".into()),
+            (RTy::I64, BigInt) | (RTy::I64, Timestamp) => Some("x".into()),
+            _ => None,
+        };
+        if let Some(f) = fast {
+            let _ = writeln!(self.body, "        let {v}: {ty} = {a}.map(|x| {f});");
+            return;
+        }
+        let val = self.to_value(a, from);
+        let out = rty(to);
+        let conv = format!(
+            "k::out_{}(&k::cast_one({val}, {}, {})?, {})",
+            out.suffix(),
+            type_code(from),
+            type_code(to),
+            type_code(to)
+        );
+        self.bind_value(v, ty, out, &format!("if {a}.is_none() {{ None }} else {{ {conv} }}"));
+    }
+
+    fn to_value(&self, a: &str, t: DataType) -> String {
+        match rty(t) {
+            RTy::I64 | RTy::I128 => format!("k::val_{}({a}, {})", rty(t).suffix(), type_code(t)),
+            r => format!("k::val_{}({a})", r.suffix()),
+        }
+    }
+
+    /// Binds `v` to a slow-path result; strings are owned there, so they get a holder first.
+    fn bind_value(&mut self, v: &str, ty: &str, out: RTy, code: &str) {
+        if out == RTy::Str {
+            let s = self.fresh("s");
+            let _ = writeln!(
+                self.body,
+                "        let {s}: Option<String> = {code};\n        let {v}: {ty} = {s}.as_deref();"
+            );
+        } else {
+            let _ = writeln!(self.body, "        let {v}: {ty} = {code};");
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn call(&mut self, v: &str, ty: &str, t: RTy, func: Func, args: &[Expr], vars: &[String], out_ty: DataType) {
+        match func {
+            Func::Coalesce => {
+                let chain = vars.iter().skip(1).fold(vars[0].clone(), |acc, x| format!("{acc}.or({x})"));
+                let _ = writeln!(self.body, "        let {v}: {ty} = {chain};");
+            }
+            Func::If => {
+                let _ = writeln!(
+                    self.body,
+                    "        let {v}: {ty} = if {} == Some(true) {{ {} }} else {{ {} }};",
+                    vars[0], vars[1], vars[2]
+                );
+            }
+            Func::NullIf => {
+                let _ = writeln!(
+                    self.body,
+                    "        let {v}: {ty} = match ({a}, {b}) {{ (Some(x), Some(y)) if x == y => None, _ => {a} }};",
+                    a = vars[0],
+                    b = vars[1]
+                );
+            }
+            Func::Lower | Func::Upper if rty(args[0].ty) == RTy::Str => {
+                let f = if func == Func::Lower { "to_lowercase" } else { "to_uppercase" };
+                self.bind_value(v, ty, RTy::Str, &format!("{}.map(|s| s.{f}())", vars[0]));
+            }
+            _ => {
+                let vals: Vec<String> = args.iter().zip(vars).map(|(a, x)| self.to_value(x, a.ty)).collect();
+                let code = format!(
+                    "k::out_{}(&k::call_one(Func::{func:?}, &[{}], {})?, {})",
+                    t.suffix(),
+                    vals.join(", "),
+                    type_code(out_ty),
+                    type_code(out_ty)
+                );
+                self.bind_value(v, ty, t, &code);
+            }
+        }
+    }
+}
+
+/// Output column builders of a projection: declarations, per-row push, and finish.
+pub fn output_column(j: usize, e: &Expr) -> (String, String, String) {
+    let t = rty(e.ty);
+    let decl = if t == RTy::Str {
+        format!("    let mut o{j} = StrVec::with_capacity(m);\n    let mut ov{j}: Vec<bool> = Vec::with_capacity(m);\n")
+    } else {
+        format!("    let mut o{j}: Vec<{}> = Vec::with_capacity(m);\n    let mut ov{j}: Vec<bool> = Vec::with_capacity(m);\n", t.name())
+    };
+    let zero = match t {
+        RTy::Bool => "false",
+        RTy::F64 => "0.0",
+        RTy::Str => "\"\"",
+        _ => "0",
+    };
+    let push = format!("match {{X}} {{ Some(x) => {{ o{j}.push(x); ov{j}.push(true) }} None => {{ o{j}.push({zero}); ov{j}.push(false) }} }}");
+    let finish = format!("k::col_{}(o{j}, ov{j})", t.suffix());
+    (decl, push, finish)
+}

@@ -1,0 +1,214 @@
+//! Building generated crates with the installed Rust toolchain, and the compile cache.
+//!
+//! Layout of the cache directory: `bin/<key>` compiled queries; `build/` the crate being built;
+//! `target/` one cargo target directory shared by every query, so Darwin's runtime crates are
+//! compiled once (the first, "cold" compile) and each query after that only compiles its own
+//! small crate and links. A file lock serialises compiles across processes.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("compiled mode needs the Rust toolchain, but {0}. Install it with rustup (https://rustup.rs) or run with --mode interpreted")]
+    NoToolchain(String),
+    #[error("compiled mode builds against Darwin's runtime sources, which are not at {0} (set DARWIN_SOURCE_DIR to a Darwin checkout, or run with --mode interpreted)")]
+    NoSources(String),
+    #[error("compile cache {path}: {err}")]
+    Cache { path: String, err: std::io::Error },
+    #[error("cargo failed to build the generated query crate (kept in {dir}):\n{stderr}")]
+    Build { dir: String, stderr: String },
+}
+
+/// Where the toolchain and sources are, and where compiled queries are cached.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub cargo: PathBuf,
+    pub rustc_version: String,
+    pub sources: PathBuf,
+    pub cache: PathBuf,
+}
+
+/// What a compile did.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub binary: PathBuf,
+    pub key: String,
+    /// None on a cache hit.
+    pub build_time: Option<Duration>,
+    /// The shared target directory was empty: the runtime crates were built too.
+    pub cold: bool,
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/darwin`, else `~/.cache/darwin`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("DARWIN_CACHE_DIR") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("darwin")
+}
+
+fn run_version(cmd: &Path) -> Option<String> {
+    let out = Command::new(cmd).arg("--version").output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+impl Toolchain {
+    /// Finds cargo and rustc (`$CARGO`/`$RUSTC` or on PATH) and Darwin's sources
+    /// (`$DARWIN_SOURCE_DIR`, else the tree this binary was built from).
+    pub fn find(cache: PathBuf) -> Result<Toolchain, CompileError> {
+        let cargo = std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("cargo"));
+        if run_version(&cargo).is_none() {
+            return Err(CompileError::NoToolchain(format!("'{}' could not be run", cargo.display())));
+        }
+        let rustc = std::env::var_os("RUSTC").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("rustc"));
+        let rustc_version = run_version(&rustc)
+            .ok_or_else(|| CompileError::NoToolchain(format!("'{}' could not be run", rustc.display())))?;
+        let sources = std::env::var_os("DARWIN_SOURCE_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
+        if !sources.join("crates/exec/Cargo.toml").is_file() {
+            return Err(CompileError::NoSources(sources.display().to_string()));
+        }
+        Ok(Toolchain { cargo, rustc_version, sources, cache })
+    }
+
+    /// A hash of what a compiled query depends on besides its own source: the runtime sources,
+    /// the lock file and the compiler.
+    fn runtime_hash(&self) -> u64 {
+        let mut files = Vec::new();
+        for c in ["common", "plan", "runtime", "connectors", "exec"] {
+            list_sources(&self.sources.join("crates").join(c), &mut files);
+        }
+        files.push(self.sources.join("Cargo.lock"));
+        files.sort();
+        let mut h = fnv(0xcbf2_9ce4_8422_2325, self.rustc_version.as_bytes());
+        for f in files {
+            h = fnv(h, f.to_string_lossy().as_bytes());
+            h = fnv(h, &std::fs::read(&f).unwrap_or_default());
+        }
+        h
+    }
+
+    /// The cache key of a generated source: plan fingerprint, Darwin's version and runtime hash, CPU.
+    pub fn key(&self, fingerprint: u64, source: &str) -> String {
+        let runtime = fnv(self.runtime_hash(), source.as_bytes());
+        format!("{fingerprint:016x}-{}-v{}-{:08x}", cpu_id(), env!("CARGO_PKG_VERSION"), runtime as u32)
+    }
+
+    /// Compiles `source` (a generated `main.rs`) unless the cache holds it; `note` reports progress.
+    pub fn compile(
+        &self,
+        fingerprint: u64,
+        source: &str,
+        note: &mut dyn FnMut(&str),
+    ) -> Result<Compiled, CompileError> {
+        let key = self.key(fingerprint, source);
+        let bin = self.cache.join("bin").join(&key);
+        if bin.is_file() {
+            return Ok(Compiled { binary: bin, key, build_time: None, cold: false });
+        }
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |err| CompileError::Cache { path, err }
+        };
+        std::fs::create_dir_all(self.cache.join("bin")).map_err(io(&self.cache))?;
+        let lock_path = self.cache.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        lock.lock().map_err(io(&lock_path))?;
+        if bin.is_file() {
+            // Another process compiled it while this one waited.
+            return Ok(Compiled { binary: bin, key, build_time: None, cold: false });
+        }
+        let target = self.cache.join("target");
+        let cold = !target.join("release").is_dir();
+        note(&if cold {
+            "compiling the query; first use of this cache also builds Darwin's runtime crates (a few minutes, once)"
+                .to_string()
+        } else {
+            "compiling the query".to_string()
+        });
+        let dir = self.cache.join("build");
+        std::fs::create_dir_all(dir.join("src")).map_err(io(&dir))?;
+        std::fs::write(dir.join("Cargo.toml"), self.manifest()).map_err(io(&dir))?;
+        std::fs::write(dir.join("src/main.rs"), source).map_err(io(&dir))?;
+        // The workspace's lock file pins the versions Darwin was built and tested with (and that
+        // are in the local registry cache, so no network is needed).
+        let _ = std::fs::copy(self.sources.join("Cargo.lock"), dir.join("Cargo.lock"));
+        let start = Instant::now();
+        let mut cmd = Command::new(&self.cargo);
+        cmd.args(["build", "--release", "--offline", "--quiet", "--manifest-path"])
+            .arg(dir.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", &target)
+            .env("RUSTFLAGS", "-C target-cpu=native")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_RUSTFLAGS")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER");
+        let out = cmd.output().map_err(io(&self.cargo))?;
+        if !out.status.success() {
+            return Err(CompileError::Build {
+                dir: dir.display().to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        let built = target.join("release").join("darwin-query");
+        let tmp = self.cache.join("bin").join(format!("{key}.tmp"));
+        std::fs::copy(&built, &tmp).map_err(io(&built))?;
+        std::fs::rename(&tmp, &bin).map_err(io(&bin))?;
+        Ok(Compiled { binary: bin, key, build_time: Some(start.elapsed()), cold })
+    }
+
+    fn manifest(&self) -> String {
+        let mut m = String::new();
+        let exec = self.sources.join("crates/exec");
+        let _ = write!(
+            m,
+            "[package]\nname = \"darwin-query\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+             [dependencies]\ndarwin-exec = {{ path = {:?} }}\n\n\
+             # Its own workspace: the cache may lie inside another cargo workspace.\n[workspace]\n\n\
+             [profile.release]\nopt-level = 3\ndebug = false\nincremental = false\ncodegen-units = 16\n",
+            exec.display().to_string()
+        );
+        m
+    }
+}
+
+fn list_sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name();
+        if p.is_dir() && name != "target" && name != "tests" && name != "benches" {
+            list_sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs" || x == "toml") {
+            out.push(p);
+        }
+    }
+}
+
+fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+/// Identifies the CPU a `target-cpu=native` build is for: model name and feature flags.
+pub fn cpu_id() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let pick = |k: &str| info.lines().find(|l| l.starts_with(k)).unwrap_or("").to_string();
+    let h = fnv(fnv(0xcbf2_9ce4_8422_2325, pick("model name").as_bytes()), pick("flags").as_bytes());
+    format!("{}-{:08x}", std::env::consts::ARCH, h as u32)
+}

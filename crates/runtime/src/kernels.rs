@@ -1,0 +1,211 @@
+//! The seam between the operator library and generated code: compiled mode hands the builder
+//! specialised kernels (fused filter-and-projection loops over typed columns) that replace the
+//! interpreted expression evaluation inside the same operators, and the small helpers those
+//! kernels call so that every conversion has exactly the interpreter's semantics.
+
+use crate::column::{Batch, Column, ColumnData, StrVec};
+use crate::error::{eval_err, Result};
+use darwin_common::{DataType, Value};
+use darwin_plan::Expr;
+use std::collections::HashMap;
+
+/// A fused filter and projection: the rows of `batch` that pass the filter, projected.
+pub type CalcFn = fn(&Batch) -> Result<Batch>;
+
+/// Kernels of a compiled query, keyed by [`calc_key`] of the plan node they implement. Keying
+/// by content (not by position) means equal nodes share a kernel and the builder needs no
+/// traversal order agreed with the code generator.
+#[derive(Default, Clone)]
+pub struct Kernels {
+    calc: HashMap<u64, CalcFn>,
+    /// Set in compiled mode: a Calc node without a kernel is then an error, never a silent
+    /// fallback to the interpreter.
+    pub required: bool,
+}
+
+impl Kernels {
+    pub fn compiled() -> Kernels {
+        Kernels { calc: HashMap::new(), required: true }
+    }
+    pub fn add_calc(&mut self, key: u64, f: CalcFn) {
+        self.calc.insert(key, f);
+    }
+    pub fn calc(&self, filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> Result<Option<CalcFn>> {
+        match self.calc.get(&calc_key(filter, project)) {
+            Some(f) => Ok(Some(*f)),
+            None if self.required => Err(eval_err(
+                "the compiled query has no kernel for one of the plan's filter/projection nodes \
+                 (the binary was built for another plan); run with --mode interpreted or clear the compile cache",
+            )),
+            None => Ok(None),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.calc.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.calc.is_empty()
+    }
+}
+
+pub use crate::scalar::like;
+pub use darwin_plan::physical::calc_key;
+
+/// Typed views of a column for generated loops; the planner guarantees the physical type.
+pub fn bools(c: &Column) -> &[bool] {
+    c.bools()
+}
+pub fn i32s(c: &Column) -> &[i32] {
+    match &c.data {
+        ColumnData::I32(v) => v,
+        _ => panic!("planner guarantees an i32 column"),
+    }
+}
+pub fn i64s(c: &Column) -> &[i64] {
+    c.i64s()
+}
+pub fn f64s(c: &Column) -> &[f64] {
+    match &c.data {
+        ColumnData::F64(v) => v,
+        _ => panic!("planner guarantees an f64 column"),
+    }
+}
+pub fn i128s(c: &Column) -> &[i128] {
+    match &c.data {
+        ColumnData::I128(v) => v,
+        _ => panic!("planner guarantees an i128 column"),
+    }
+}
+pub fn strs(c: &Column) -> &StrVec {
+    match &c.data {
+        ColumnData::Str(v) => v,
+        _ => panic!("planner guarantees a string column"),
+    }
+}
+pub fn validity(c: &Column) -> Option<&[bool]> {
+    c.validity.as_deref()
+}
+
+/// A literal as the interpreter materialises it (`Column::constant`), then read back typed.
+fn constant(v: &Value, ty: DataType) -> Column {
+    Column::constant(v, ty, 1)
+}
+pub fn lit_bool(v: &Value, ty: DataType) -> Option<bool> {
+    let c = constant(v, ty);
+    c.is_valid(0).then(|| c.bools()[0])
+}
+pub fn lit_i32(v: &Value, ty: DataType) -> Option<i32> {
+    let c = constant(v, ty);
+    c.is_valid(0).then(|| i32s(&c)[0])
+}
+pub fn lit_i64(v: &Value, ty: DataType) -> Option<i64> {
+    let c = constant(v, ty);
+    c.is_valid(0).then(|| c.i64s()[0])
+}
+pub fn lit_f64(v: &Value, ty: DataType) -> Option<f64> {
+    let c = constant(v, ty);
+    c.is_valid(0).then(|| f64s(&c)[0])
+}
+pub fn lit_i128(v: &Value, ty: DataType) -> Option<i128> {
+    let c = constant(v, ty);
+    c.is_valid(0).then(|| i128s(&c)[0])
+}
+pub fn lit_str(v: &Value, ty: DataType) -> Option<String> {
+    let c = constant(v, ty);
+    c.is_valid(0).then(|| strs(&c).get(0).to_string())
+}
+
+/// Values for the generic slow path (rare functions and casts), as `Column::get` builds them.
+pub fn val_bool(x: Option<bool>) -> Value {
+    x.map_or(Value::Null, Value::Bool)
+}
+pub fn val_i32(x: Option<i32>) -> Value {
+    x.map_or(Value::Null, Value::Int)
+}
+pub fn val_i64(x: Option<i64>, ty: DataType) -> Value {
+    match (x, ty) {
+        (None, _) => Value::Null,
+        (Some(x), DataType::Timestamp) => Value::Timestamp(x),
+        (Some(x), DataType::Interval) => Value::Interval(x),
+        (Some(x), _) => Value::BigInt(x),
+    }
+}
+pub fn val_f64(x: Option<f64>) -> Value {
+    x.map_or(Value::Null, Value::Double)
+}
+pub fn val_i128(x: Option<i128>, ty: DataType) -> Value {
+    x.map_or(Value::Null, |m| Value::Decimal(m, ty.scale()))
+}
+pub fn val_str(x: Option<&str>) -> Value {
+    x.map_or(Value::Null, |s| Value::Str(s.to_string()))
+}
+
+/// A value produced by the slow path, stored as a column of `ty` stores it (`ColumnBuilder::push`).
+fn stored(v: &Value, ty: DataType) -> Column {
+    let mut b = crate::column::ColumnBuilder::new(ty, 1);
+    b.push(v);
+    b.finish()
+}
+pub fn out_bool(v: &Value, ty: DataType) -> Option<bool> {
+    let c = stored(v, ty);
+    c.is_valid(0).then(|| c.bools()[0])
+}
+pub fn out_i32(v: &Value, ty: DataType) -> Option<i32> {
+    let c = stored(v, ty);
+    c.is_valid(0).then(|| i32s(&c)[0])
+}
+pub fn out_i64(v: &Value, ty: DataType) -> Option<i64> {
+    let c = stored(v, ty);
+    c.is_valid(0).then(|| c.i64s()[0])
+}
+pub fn out_f64(v: &Value, ty: DataType) -> Option<f64> {
+    let c = stored(v, ty);
+    c.is_valid(0).then(|| f64s(&c)[0])
+}
+pub fn out_i128(v: &Value, ty: DataType) -> Option<i128> {
+    let c = stored(v, ty);
+    c.is_valid(0).then(|| i128s(&c)[0])
+}
+pub fn out_str(v: &Value, ty: DataType) -> Option<String> {
+    let c = stored(v, ty);
+    c.is_valid(0).then(|| strs(&c).get(0).to_string())
+}
+
+/// CAST of one value with exactly the interpreter's conversion (its fast paths included).
+pub fn cast_one(v: Value, from: DataType, to: DataType) -> Result<Value> {
+    let c = crate::eval::cast(&stored(&v, from), from, to)?;
+    Ok(c.get(0, to))
+}
+
+/// A scalar function of one row (NULL in, NULL out), as the interpreter's generic path runs it.
+pub fn call_one(func: darwin_plan::Func, args: &[Value], ty: DataType) -> Result<Value> {
+    if args.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    crate::scalar::call_value(func, args, ty)
+}
+
+/// The interpreter's error for a zero divisor.
+pub fn division_by_zero(op: &str) -> crate::error::RuntimeError {
+    eval_err(format!("division by zero in '{op}'"))
+}
+
+/// Finishes an output column from typed values and per-row validity.
+pub fn col_bool(v: Vec<bool>, valid: Vec<bool>) -> Column {
+    Column::new(ColumnData::Bool(v), Some(valid))
+}
+pub fn col_i32(v: Vec<i32>, valid: Vec<bool>) -> Column {
+    Column::new(ColumnData::I32(v), Some(valid))
+}
+pub fn col_i64(v: Vec<i64>, valid: Vec<bool>) -> Column {
+    Column::new(ColumnData::I64(v), Some(valid))
+}
+pub fn col_f64(v: Vec<f64>, valid: Vec<bool>) -> Column {
+    Column::new(ColumnData::F64(v), Some(valid))
+}
+pub fn col_i128(v: Vec<i128>, valid: Vec<bool>) -> Column {
+    Column::new(ColumnData::I128(v), Some(valid))
+}
+pub fn col_str(v: StrVec, valid: Vec<bool>) -> Column {
+    Column::new(ColumnData::Str(v), Some(valid))
+}
