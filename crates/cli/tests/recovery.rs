@@ -320,3 +320,56 @@ fn a_failing_checkpoint_write_is_reported_and_the_previous_one_stays_valid() {
     assert_eq!(job.output(), expected);
     let _ = std::fs::remove_dir_all(&job.dir);
 }
+
+/// Executor independence: a checkpoint the interpreter took restores into compiled code and the
+/// other way round; killing `darwin` while it runs compiled code kills the query's process too
+/// (else an orphan would go on writing, and the output would not be exact).
+#[test]
+fn checkpoints_move_between_the_interpreter_and_compiled_code() {
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("darwin-compile-cache");
+    let cache = cache.to_str().expect("a UTF-8 path");
+    let compiled = ["--mode", "compiled", "--cache-dir", cache];
+    let job = Job::new("modes", 8_000);
+    let (expected, took) = job.reference();
+
+    let out = job.run(2, &["--fresh"], Some("before-commit:3"));
+    assert_eq!(out.status.code(), None, "interpreted run killed: {}", stderr(&out));
+    let out = job.run(2, &compiled, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming from checkpoint 3"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("executor: compiled"), "{}", stderr(&out));
+    assert_eq!(job.output(), expected, "interpreted checkpoint, compiled resume");
+
+    let mut fresh_compiled = compiled.to_vec();
+    fresh_compiled.push("--fresh");
+    let out = job.run(2, &fresh_compiled, Some("before-commit:1"));
+    assert!(stderr(&out).contains("killed by signal 9"), "compiled query killed: {}", stderr(&out));
+    let out = job.run(2, &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resuming from checkpoint 1"), "{}", stderr(&out));
+    assert_eq!(job.output(), expected, "compiled checkpoint, interpreted resume");
+
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    let mut first = true;
+    let mut kills = 0;
+    loop {
+        let mut args = compiled.to_vec();
+        if first {
+            args.push("--fresh");
+            first = false;
+        }
+        let child = job.command(2, &args).spawn().expect("darwin starts");
+        std::thread::sleep(Duration::from_secs_f64(rng.gen_range(0.1..1.2) * took.as_secs_f64()));
+        let mut child = child;
+        if kills < 3 && child.try_wait().unwrap().is_none() {
+            kill(child);
+            kills += 1;
+            continue;
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        break;
+    }
+    assert_eq!(job.output(), expected, "compiled runs after {kills} kills of darwin");
+    let _ = std::fs::remove_dir_all(&job.dir);
+}

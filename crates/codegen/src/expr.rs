@@ -97,9 +97,17 @@ pub fn value_code(v: &Value) -> String {
     }
 }
 
-/// Text safe inside a `//` comment: one line, control characters escaped.
+/// Text safe inside a `//` comment: one line, control characters escaped, at most 160 characters.
 pub fn comment_text(s: &str) -> String {
-    s.chars().flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] }).collect()
+    let mut out: String = s
+        .chars()
+        .take(160)
+        .flat_map(|c| if c.is_control() { c.escape_debug().collect::<Vec<_>>() } else { vec![c] })
+        .collect();
+    if s.chars().nth(160).is_some() {
+        out.push_str(" …");
+    }
+    out
 }
 
 /// Code for one kernel body under construction.
@@ -362,4 +370,35 @@ pub fn output_column(j: usize, e: &Expr) -> (String, String, String) {
     let push = format!("match {{X}} {{ Some(x) => {{ o{j}.push(x); ov{j}.push(true) }} None => {{ o{j}.push({zero}); ov{j}.push(false) }} }}");
     let finish = format!("k::col_{}(o{j}, ov{j})", t.suffix());
     (decl, push, finish)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_literals_cannot_end_the_rust_literal() {
+        let hostile = "\"); std::process::exit(3); (\"\\ */ {}\n\u{0}ü";
+        let code = value_code(&Value::Str(hostile.into()));
+        assert_eq!(code, format!("Value::Str(String::from({hostile:?}))"));
+        assert!(!code.contains('\n') && !code.contains('\u{0}'));
+        // Every quote inside is escaped: the only unescaped ones delimit the literal.
+        let unescaped = code.as_bytes().windows(2).filter(|w| w[1] == b'"' && w[0] != b'\\').count();
+        assert_eq!(unescaped, 2, "{code}");
+    }
+
+    #[test]
+    fn floats_keep_their_exact_bits() {
+        for x in [0.1, -0.0, f64::NAN, f64::INFINITY, 1e300] {
+            let code = value_code(&Value::Double(x));
+            assert!(code.contains(&format!("{:#x}u64", x.to_bits())), "{code}");
+        }
+    }
+
+    #[test]
+    fn comments_stay_on_one_line() {
+        let c = comment_text(&format!("a\nb\r*/ {}", "x".repeat(500)));
+        assert!(!c.contains('\n') && !c.contains('\r'));
+        assert!(c.chars().count() < 200 && c.ends_with('…'));
+    }
 }
