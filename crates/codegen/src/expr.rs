@@ -268,11 +268,23 @@ impl Kernel {
     /// per-value CAST, so results and errors are the same by construction.
     fn cast(&mut self, v: &str, ty: &str, a: &str, from: DataType, to: DataType) {
         use DataType::*;
+        // The same list, in the same order, as `eval::cast`; the arithmetic is the same too
+        // (integer factors wrap as release builds of the interpreter do).
         let fast = match (rty(from), to) {
             _ if from == to => Some("x".to_string()),
             (RTy::I32, BigInt) => Some("x as i64".into()),
             (RTy::I32, Double) => Some("x as f64".into()),
             (RTy::I64, Double) if from == BigInt => Some("x as f64".into()),
+            (RTy::I32, Decimal { scale, .. }) => {
+                Some(format!("(x as i128).wrapping_mul({}i128)", 10i128.pow(scale as u32)))
+            }
+            (RTy::I64, Decimal { scale, .. }) if from == BigInt => {
+                Some(format!("(x as i128).wrapping_mul({}i128)", 10i128.pow(scale as u32)))
+            }
+            (RTy::I128, Decimal { scale, .. }) if from.scale() <= scale => {
+                Some(format!("x.wrapping_mul({}i128)", 10i128.pow((scale - from.scale()) as u32)))
+            }
+            (RTy::I128, Double) => Some(format!("x as f64 / 10f64.powi({})", from.scale() as i32)),
             (RTy::I64, BigInt) | (RTy::I64, Timestamp) => Some("x".into()),
             _ => None,
         };

@@ -54,7 +54,7 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
          #![allow(unused_variables, unused_mut, clippy::all)]\n\n\
          use darwin_exec::darwin_runtime::kernels::{{self as k, Kernels}};\n\
          use darwin_exec::darwin_runtime::column::StrVec;\n\
-         use darwin_exec::darwin_runtime::{{Batch, Result}};\n\
+         use darwin_exec::darwin_runtime::{{Batch, Column, Result}};\n\
          use darwin_exec::darwin_common::{{DataType, Value}};\n\
          use darwin_exec::darwin_plan::Func;\n\n\
          /// The plans this binary was generated for; the runner refuses any other.\n\
@@ -101,7 +101,7 @@ fn calc_kernel(
         let list: Vec<String> = p.iter().map(|e| expr_to_string(e, schema)).collect();
         let _ = writeln!(out, "//   project: {}", comment_text(&list.join(", ")));
     }
-    let _ = writeln!(out, "fn calc_{key:016x}(b: &Batch) -> Result<Batch> {{\n    let n = b.num_rows;");
+    let _ = writeln!(out, "fn calc_{key:016x}(b: Batch) -> Result<Batch> {{\n    let n = b.num_rows;");
     // Phase 1: the predicate over all rows into a selection vector (as the interpreter's mask).
     let mut sel = expr::Kernel::default();
     let select = match filter {
@@ -119,26 +119,28 @@ fn calc_kernel(
         out.push_str(&sel.body);
         out.push_str("    }\n");
     }
-    // Phase 2: projections over the selected rows, fused into one loop; plain columns are
-    // gathered whole.
+    // Phase 2: projections over the selected rows (all rows without a filter), fused into one
+    // loop; plain columns are gathered whole, or moved when there is no filter.
     let Some(project) = project else {
-        out.push_str(if select { "    Ok(b.take(&sel))\n}\n" } else { "    Ok(b.clone())\n}\n" });
+        out.push_str(if select {
+            "    if sel.len() == n {\n        return Ok(b);\n    }\n    Ok(b.take(&sel))\n}\n"
+        } else {
+            "    Ok(b)\n}\n"
+        });
         return out;
     };
-    if !select {
-        out.push_str("    let sel: Vec<u32> = (0..n as u32).collect();\n");
-    }
-    out.push_str("    let m = sel.len();\n");
+    out.push_str(if select { "    let m = sel.len();\n" } else { "    let m = n;\n" });
     let mut proj = expr::Kernel::default();
     let mut finishes = Vec::new();
     let mut decls = String::new();
     let mut pushes = String::new();
     for (j, e) in project.iter().enumerate() {
         if let darwin_plan::ExprKind::Column(i) = e.kind {
-            finishes.push(if select {
-                format!("b.columns[{i}].take(&sel)")
-            } else {
-                format!("b.columns[{i}].clone()")
+            let uses = project.iter().filter(|p| p.kind == darwin_plan::ExprKind::Column(i)).count();
+            finishes.push(match (select, uses) {
+                (true, _) => format!("b.columns[{i}].take(&sel)"),
+                (false, 1) => format!("cols[{i}].take().expect(\"each column moves once\")"),
+                (false, _) => format!("cols[{i}].clone().expect(\"present\")"),
             });
             continue;
         }
@@ -152,10 +154,17 @@ fn calc_kernel(
         out.push_str("    // project\n");
         out.push_str(&proj.prelude);
         out.push_str(&decls);
-        out.push_str("    for &r in &sel {\n        let row = r as usize;\n");
+        out.push_str(if select {
+            "    for &r in &sel {\n        let row = r as usize;\n"
+        } else {
+            "    for row in 0..n {\n"
+        });
         out.push_str(&proj.body);
         out.push_str(&pushes);
         out.push_str("    }\n");
+    }
+    if !select {
+        out.push_str("    let mut cols: Vec<Option<Column>> = b.columns.into_iter().map(Some).collect();\n");
     }
     let _ = writeln!(out, "    Ok(Batch::new(vec![{}], m))\n}}", finishes.join(", "));
     out

@@ -148,7 +148,10 @@ impl Toolchain {
         let _ = std::fs::copy(self.sources.join("Cargo.lock"), dir.join("Cargo.lock"));
         let start = Instant::now();
         let mut cmd = Command::new(&self.cargo);
-        cmd.args(["build", "--release", "--offline", "--quiet", "--manifest-path"])
+        // On a terminal cargo's own progress bar shows how far the build is; otherwise quiet,
+        // with its messages kept for the error.
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        cmd.args(["build", "--release", "--offline", "--manifest-path"])
             .arg(dir.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", &target)
             .env("RUSTFLAGS", "-C target-cpu=native")
@@ -156,12 +159,18 @@ impl Toolchain {
             .env_remove("CARGO_BUILD_RUSTFLAGS")
             .env_remove("RUSTC_WRAPPER")
             .env_remove("RUSTC_WORKSPACE_WRAPPER");
-        let out = cmd.output().map_err(io(&self.cargo))?;
+        if !tty {
+            cmd.arg("--quiet");
+        }
+        let out = if tty { cmd.stderr(std::process::Stdio::inherit()).output() } else { cmd.output() }
+            .map_err(io(&self.cargo))?;
         if !out.status.success() {
-            return Err(CompileError::Build {
-                dir: dir.display().to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
+            let stderr = if tty {
+                "(cargo's messages are above)".into()
+            } else {
+                String::from_utf8_lossy(&out.stderr).into_owned()
+            };
+            return Err(CompileError::Build { dir: dir.display().to_string(), stderr });
         }
         let built = target.join("release").join("darwin-query");
         let tmp = self.cache.join("bin").join(format!("{key}.tmp"));

@@ -10,7 +10,7 @@ use darwin_plan::Expr;
 use std::collections::HashMap;
 
 /// A fused filter and projection: the rows of `batch` that pass the filter, projected.
-pub type CalcFn = fn(&Batch) -> Result<Batch>;
+pub type CalcFn = fn(Batch) -> Result<Batch>;
 
 /// Kernels of a compiled query, keyed by [`calc_key`] of the plan node they implement. Keying
 /// by content (not by position) means equal nodes share a kernel and the builder needs no

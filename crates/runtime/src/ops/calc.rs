@@ -38,7 +38,7 @@ impl Operator for CalcOp {
             return Ok(Some(msg));
         };
         if let Some(k) = self.kernel {
-            let out = k(&batch)?;
+            let out = k(batch)?;
             if out.num_rows == 0 {
                 return Ok(crate::operator::absorbed());
             }
