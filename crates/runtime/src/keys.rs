@@ -69,6 +69,38 @@ mod tests {
     }
 
     #[test]
+    fn string_join_index_matches_equal_keys_and_never_null() {
+        let t = Batch::from_rows(
+            &[
+                vec![Value::Str("a".into())],
+                vec![Value::Null],
+                vec![Value::Str("a".into())],
+                vec![Value::Str("".into())],
+            ],
+            &[DataType::Varchar],
+        );
+        let index = JoinIndex::build(&t.columns, 4);
+        assert!(matches!(index, JoinIndex::Str(_)));
+        let p = Batch::from_rows(
+            &[
+                vec![Value::Str("a".into())],
+                vec![Value::Null],
+                vec![Value::Str("".into())],
+                vec![Value::Str("b".into())],
+            ],
+            &[DataType::Varchar],
+        );
+        let hits: Vec<Vec<u32>> = (0..4)
+            .map(|i| {
+                let mut v = Vec::new();
+                index.probe(&p.columns, i, &mut Vec::new(), |r| v.push(r));
+                v
+            })
+            .collect();
+        assert_eq!(hits, vec![vec![0, 2], vec![], vec![3], vec![]]);
+    }
+
+    #[test]
     fn doubles_group_zero_signs_together() {
         let b = Batch::from_rows(&[vec![Value::Double(0.0)], vec![Value::Double(-0.0)]], &[DataType::Double]);
         let (mut x, mut y) = (Vec::new(), Vec::new());
@@ -127,6 +159,8 @@ pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault
 #[derive(Debug)]
 pub enum JoinIndex {
     Int(FastMap<i64, Vec<u32>>),
+    /// One string key (YSB's ad ids): probed by `&str`, without encoding the key first.
+    Str(FastMap<Box<str>, Vec<u32>>),
     Bytes(FastMap<Vec<u8>, Vec<u32>>),
 }
 
@@ -155,6 +189,13 @@ impl JoinIndex {
             }
             return JoinIndex::Int(m);
         }
+        if let [c @ Column { data: ColumnData::Str(s), .. }] = cols {
+            let mut m: FastMap<Box<str>, Vec<u32>> = FastMap::default();
+            for i in (0..n).filter(|i| c.is_valid(*i)) {
+                m.entry(s.get(i).into()).or_default().push(i as u32);
+            }
+            return JoinIndex::Str(m);
+        }
         let mut m: FastMap<Vec<u8>, Vec<u32>> = FastMap::default();
         let mut buf = Vec::new();
         for i in 0..n {
@@ -172,6 +213,10 @@ impl JoinIndex {
         let hits = match self {
             JoinIndex::Int(m) => match int_key(probe, i) {
                 Some(Some(k)) => m.get(&k),
+                _ => None,
+            },
+            JoinIndex::Str(m) => match probe {
+                [c @ Column { data: ColumnData::Str(s), .. }] if c.is_valid(i) => m.get(s.get(i)),
                 _ => None,
             },
             JoinIndex::Bytes(m) => {

@@ -2,10 +2,12 @@
 //! over the selected rows only.
 
 use crate::column::Batch;
+use crate::column::{Column, ColumnData};
 use crate::error::Result;
 use crate::eval::{eval, eval_mask};
 use crate::operator::{Msg, Operator};
-use darwin_plan::Expr;
+use darwin_plan::physical::is_plain_column;
+use darwin_plan::{Expr, ExprKind};
 
 pub struct CalcOp {
     input: Box<dyn Operator>,
@@ -71,8 +73,24 @@ impl Operator for CalcOp {
             return Ok(crate::operator::absorbed());
         }
         if let Some(p) = &self.project {
-            let cols = p.iter().map(|e| eval(e, &batch)).collect::<Result<Vec<_>>>()?;
-            batch = Batch::new(cols, batch.num_rows);
+            // Computed columns first; then plain column references, moved out of the input
+            // when referenced once (cloning them cost Nexmark q0 ~20%).
+            let mut cols = p
+                .iter()
+                .map(|e| if is_plain_column(e) { Ok(None) } else { eval(e, &batch).map(Some) })
+                .collect::<Result<Vec<_>>>()?;
+            for (out, e) in cols.iter_mut().zip(p) {
+                if let ExprKind::Column(i) = e.kind {
+                    let uses = p.iter().filter(|x| x.kind == ExprKind::Column(i)).count();
+                    *out = Some(if uses == 1 {
+                        std::mem::replace(&mut batch.columns[i], Column::new(ColumnData::Bool(Vec::new()), None))
+                    } else {
+                        batch.columns[i].clone()
+                    });
+                }
+            }
+            let n = batch.num_rows;
+            batch = Batch::new(cols.into_iter().map(|c| c.expect("every projection evaluated")).collect(), n);
         }
         Ok(Some(Msg::Batch(batch)))
     }
