@@ -3,7 +3,8 @@
 //! Layout of the cache directory: `bin/<key>` compiled queries; `build/` the crate being built;
 //! `target/` one cargo target directory shared by every query, so Darwin's runtime crates are
 //! compiled once (the first, "cold" compile) and each query after that only compiles its own
-//! small crate and links. A file lock serialises compiles across processes.
+//! small crate and links. A file lock serialises compiles across processes. The cache keeps the
+//! 200 most recently used binaries (about 3.5 MB each).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -112,6 +113,7 @@ impl Toolchain {
         let key = self.key(fingerprint, source);
         let bin = self.cache.join("bin").join(&key);
         if bin.is_file() {
+            touch(&bin);
             return Ok(Compiled { binary: bin, key, build_time: None, cold: false });
         }
         let io = |path: &Path| {
@@ -176,6 +178,7 @@ impl Toolchain {
         let tmp = self.cache.join("bin").join(format!("{key}.tmp"));
         std::fs::copy(&built, &tmp).map_err(io(&built))?;
         std::fs::rename(&tmp, &bin).map_err(io(&bin))?;
+        evict(&self.cache.join("bin"), KEEP_BINARIES);
         Ok(Compiled { binary: bin, key, build_time: Some(start.elapsed()), cold })
     }
 
@@ -191,6 +194,27 @@ impl Toolchain {
             exec.display().to_string()
         );
         m
+    }
+}
+
+/// Compiled queries kept in the cache (about 3.5 MB each); the least recently used go first.
+const KEEP_BINARIES: usize = 200;
+
+/// Marks a cached binary as used now (eviction goes by modification time).
+fn touch(path: &Path) {
+    if let Ok(f) = std::fs::OpenOptions::new().append(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Deletes all but the `keep` most recently used binaries (and stray temporary copies).
+fn evict(dir: &Path, keep: usize) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> =
+        rd.flatten().filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path()))).collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, p) in files.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(p);
     }
 }
 
@@ -220,4 +244,29 @@ pub fn cpu_id() -> String {
     let pick = |k: &str| info.lines().find(|l| l.starts_with(k)).unwrap_or("").to_string();
     let h = fnv(fnv(0xcbf2_9ce4_8422_2325, pick("model name").as_bytes()), pick("flags").as_bytes());
     format!("{}-{:08x}", std::env::consts::ARCH, h as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eviction_keeps_the_most_recently_used_binaries() {
+        let dir = std::env::temp_dir().join(format!("darwin-evict-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = std::time::SystemTime::now() - Duration::from_secs(1000);
+        for i in 0..5u64 {
+            let p = dir.join(format!("bin{i}"));
+            std::fs::write(&p, b"x").unwrap();
+            let f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+            f.set_modified(base + Duration::from_secs(i * 10)).unwrap();
+        }
+        touch(&dir.join("bin0")); // used just now: the most recent
+        evict(&dir, 2);
+        let mut left: Vec<String> =
+            std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        left.sort();
+        assert_eq!(left, vec!["bin0", "bin4"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -113,8 +113,21 @@ fn die_with_parent() {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent() {}
 
+/// Removes job directories left by `darwin` processes that were killed (their pid is gone).
+fn remove_stale_job_dirs() {
+    let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("darwin-job-").and_then(|r| r.split('-').next()) else { continue };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Runs a compiled query's binary on a job; its stdout and stderr are this process's.
 pub fn spawn(binary: &Path, job: &Job) -> Result<Outcome, String> {
+    remove_stale_job_dirs();
     let dir = std::env::temp_dir().join(format!(
         "darwin-job-{}-{}",
         std::process::id(),
