@@ -2,18 +2,19 @@
 # Runs Darwin's benchmark set (YSB and Nexmark q0, q1, q2, q5, q7, q8) on 1 worker and on every
 # core, and prints a Markdown table of the results (one JSON line per run is kept beside it).
 # usage: bench/run_darwin.sh [OUT.jsonl]     (about 3 minutes on the 2-core development machine)
+#        MODE=compiled bench/run_darwin.sh    (the compiled executor; default interpreted)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/darwin-bench.jsonl}
 cargo build --release -q -p darwin-cli
-bin=target/release/darwin
+bin() { target/release/darwin "$@" --mode "${MODE:-interpreted}"; }
 cores=$(nproc)
 : > "$out"
 for p in 1 "$cores"; do
-  "$bin" bench ysb --events 100000000 --parallelism "$p" --json >> "$out"
-  for q in q0 q1 q2; do "$bin" bench nexmark --query "$q" --events 20000000 --parallelism "$p" --json >> "$out"; done
-  for q in q5 q7; do "$bin" bench nexmark --query "$q" --events 10000000 --parallelism "$p" --json >> "$out"; done
-  "$bin" bench nexmark --query q8 --events 50000000 --parallelism "$p" --json >> "$out"
+  bin bench ysb --events 100000000 --parallelism "$p" --json >> "$out"
+  for q in q0 q1 q2; do bin bench nexmark --query "$q" --events 20000000 --parallelism "$p" --json >> "$out"; done
+  for q in q5 q7; do bin bench nexmark --query "$q" --events 10000000 --parallelism "$p" --json >> "$out"; done
+  bin bench nexmark --query q8 --events 50000000 --parallelism "$p" --json >> "$out"
 done
 python3 - "$out" <<'PY'
 import json, sys

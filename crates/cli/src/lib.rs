@@ -174,6 +174,22 @@ pub fn explain(c: &Compiled) -> String {
     for r in &c.physical.settings.reasons {
         out.push_str(&format!("- {r}\n"));
     }
+    if c.physical.settings.executor != "interpreted" {
+        fn count(n: &darwin_plan::PhysNode, calc: &mut usize, other: &mut usize) {
+            match n {
+                darwin_plan::PhysNode::Calc { .. } => *calc += 1,
+                _ => *other += 1,
+            }
+            n.children().into_iter().for_each(|c| count(c, calc, other));
+        }
+        let (mut calc, mut other) = (0, 0);
+        c.physical.pipelines.iter().for_each(|p| count(&p.root, &mut calc, &mut other));
+        out.push_str(&format!(
+            "- compiled code: {calc} filter/projection node(s) become generated loops (`darwin explain --code`); \
+             the other {other} node(s) (sources, exchanges, windows, joins, aggregates) run the runtime's operator \
+             library, instantiated with those loops\n"
+        ));
+    }
     out
 }
 
