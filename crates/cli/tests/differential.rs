@@ -266,19 +266,32 @@ fn canonical(rows: &[Row]) -> Vec<String> {
     v
 }
 
+/// One random case: its data (written under `root`), query, batch size, script and workers.
+struct Case {
+    data: Data,
+    q: String,
+    batch: usize,
+    sql: String,
+    workers: usize,
+}
+
+fn case(seed: u64, root: &Path) -> Case {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data = gen_data(&mut rng, &root.join(seed.to_string()));
+    let q = query(&mut rng);
+    let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
+    let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
+    let workers = rng.gen_range(1..=3);
+    Case { data, q, batch, sql, workers }
+}
+
 #[test]
 fn engine_matches_reference_on_random_queries() {
     let root = std::env::temp_dir().join(format!("darwin-diff-{}", std::process::id()));
     let mut failures = Vec::new();
     let mut compared = 0;
     for seed in 0..250u64 {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let dir = root.join(seed.to_string());
-        let data = gen_data(&mut rng, &dir);
-        let q = query(&mut rng);
-        let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
-        let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
-        let workers = rng.gen_range(1..=3);
+        let Case { data, q, batch, sql, workers } = case(seed, &root);
         let compiled = match darwin::compile(
             &sql,
             &darwin::Options { parallelism: Some(workers), batch_size: None, ..Default::default() },
@@ -341,13 +354,7 @@ fn compiled_matches_interpreted_on_random_queries() {
     let mut failures = Vec::new();
     let seeds = 1000..1080u64;
     for seed in seeds.clone() {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let dir = root.join(seed.to_string());
-        let data = gen_data(&mut rng, &dir);
-        let q = query(&mut rng);
-        let batch = [1, 2, 7, 4096][rng.gen_range(0..4)];
-        let sql = format!("{}SET 'batch-size' = '{batch}';\n{q};", ddl(&data));
-        let workers = rng.gen_range(1..=3);
+        let Case { q, batch, sql, workers, .. } = case(seed, &root);
         let interpreted = run_binary(&sql, workers, "interpreted");
         let compiled = run_binary(&sql, workers, "compiled");
         if interpreted != compiled {

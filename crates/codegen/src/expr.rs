@@ -9,40 +9,24 @@ use darwin_plan::{BinOp, Expr, ExprKind, Func};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-/// The physical Rust type of an expression's values.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum RTy {
-    Bool,
-    I32,
-    I64,
-    F64,
-    I128,
-    Str,
-}
+/// The physical Rust type of an expression's values: the columnar storage type.
+use darwin_common::types::PhysicalType as RTy;
 
 fn rty(t: DataType) -> RTy {
-    use darwin_common::types::PhysicalType as P;
-    match t.physical() {
-        P::Bool => RTy::Bool,
-        P::I32 => RTy::I32,
-        P::I64 => RTy::I64,
-        P::F64 => RTy::F64,
-        P::I128 => RTy::I128,
-        P::Str => RTy::Str,
-    }
+    t.physical()
 }
 
-impl RTy {
-    fn name(self) -> &'static str {
-        match self {
-            RTy::Bool => "bool",
-            RTy::I32 => "i32",
-            RTy::I64 => "i64",
-            RTy::F64 => "f64",
-            RTy::I128 => "i128",
-            RTy::Str => "&str",
-        }
-    }
+/// Names of a physical type in generated code.
+trait RustNames {
+    /// Suffix of the `kernels` helpers (`lit_i64`, `out_str`, ...).
+    fn suffix(self) -> &'static str;
+    /// The value type inside `Option<...>`.
+    fn name(self) -> &'static str;
+    /// The typed column view (`kernels::i64s`, ...).
+    fn view(self) -> String;
+}
+
+impl RustNames for RTy {
     fn suffix(self) -> &'static str {
         match self {
             RTy::Bool => "bool",
@@ -53,15 +37,15 @@ impl RTy {
             RTy::Str => "str",
         }
     }
-    fn view(self) -> &'static str {
-        match self {
-            RTy::Bool => "bools",
-            RTy::I32 => "i32s",
-            RTy::I64 => "i64s",
-            RTy::F64 => "f64s",
-            RTy::I128 => "i128s",
-            RTy::Str => "strs",
+    fn name(self) -> &'static str {
+        if self == RTy::Str {
+            "&str"
+        } else {
+            self.suffix()
         }
+    }
+    fn view(self) -> String {
+        format!("{}s", self.suffix())
     }
 }
 

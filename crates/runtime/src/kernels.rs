@@ -86,33 +86,39 @@ pub fn validity(c: &Column) -> Option<&[bool]> {
     c.validity.as_deref()
 }
 
-/// A literal as the interpreter materialises it (`Column::constant`), then read back typed.
+/// A literal as the interpreter materialises it (`Column::constant`), read back typed
+/// (`lit_*`); a slow-path result stored as a column of its type stores it
+/// (`ColumnBuilder::push`, `out_*`).
 fn constant(v: &Value, ty: DataType) -> Column {
     Column::constant(v, ty, 1)
 }
-pub fn lit_bool(v: &Value, ty: DataType) -> Option<bool> {
-    let c = constant(v, ty);
-    c.is_valid(0).then(|| c.bools()[0])
+
+fn stored(v: &Value, ty: DataType) -> Column {
+    let mut b = crate::column::ColumnBuilder::new(ty, 1);
+    b.push(v);
+    b.finish()
 }
-pub fn lit_i32(v: &Value, ty: DataType) -> Option<i32> {
-    let c = constant(v, ty);
-    c.is_valid(0).then(|| i32s(&c)[0])
+
+macro_rules! readers {
+    ($($lit:ident, $out:ident, $t:ty, $read:expr;)*) => {$(
+        pub fn $lit(v: &Value, ty: DataType) -> Option<$t> {
+            let c = constant(v, ty);
+            c.is_valid(0).then(|| $read(&c))
+        }
+        pub fn $out(v: &Value, ty: DataType) -> Option<$t> {
+            let c = stored(v, ty);
+            c.is_valid(0).then(|| $read(&c))
+        }
+    )*};
 }
-pub fn lit_i64(v: &Value, ty: DataType) -> Option<i64> {
-    let c = constant(v, ty);
-    c.is_valid(0).then(|| c.i64s()[0])
-}
-pub fn lit_f64(v: &Value, ty: DataType) -> Option<f64> {
-    let c = constant(v, ty);
-    c.is_valid(0).then(|| f64s(&c)[0])
-}
-pub fn lit_i128(v: &Value, ty: DataType) -> Option<i128> {
-    let c = constant(v, ty);
-    c.is_valid(0).then(|| i128s(&c)[0])
-}
-pub fn lit_str(v: &Value, ty: DataType) -> Option<String> {
-    let c = constant(v, ty);
-    c.is_valid(0).then(|| strs(&c).get(0).to_string())
+
+readers! {
+    lit_bool, out_bool, bool, |c: &Column| c.bools()[0];
+    lit_i32, out_i32, i32, |c: &Column| i32s(c)[0];
+    lit_i64, out_i64, i64, |c: &Column| c.i64s()[0];
+    lit_f64, out_f64, f64, |c: &Column| f64s(c)[0];
+    lit_i128, out_i128, i128, |c: &Column| i128s(c)[0];
+    lit_str, out_str, String, |c: &Column| strs(c).get(0).to_string();
 }
 
 /// Values for the generic slow path (rare functions and casts), as `Column::get` builds them.
@@ -138,37 +144,6 @@ pub fn val_i128(x: Option<i128>, ty: DataType) -> Value {
 }
 pub fn val_str(x: Option<&str>) -> Value {
     x.map_or(Value::Null, |s| Value::Str(s.to_string()))
-}
-
-/// A value produced by the slow path, stored as a column of `ty` stores it (`ColumnBuilder::push`).
-fn stored(v: &Value, ty: DataType) -> Column {
-    let mut b = crate::column::ColumnBuilder::new(ty, 1);
-    b.push(v);
-    b.finish()
-}
-pub fn out_bool(v: &Value, ty: DataType) -> Option<bool> {
-    let c = stored(v, ty);
-    c.is_valid(0).then(|| c.bools()[0])
-}
-pub fn out_i32(v: &Value, ty: DataType) -> Option<i32> {
-    let c = stored(v, ty);
-    c.is_valid(0).then(|| i32s(&c)[0])
-}
-pub fn out_i64(v: &Value, ty: DataType) -> Option<i64> {
-    let c = stored(v, ty);
-    c.is_valid(0).then(|| c.i64s()[0])
-}
-pub fn out_f64(v: &Value, ty: DataType) -> Option<f64> {
-    let c = stored(v, ty);
-    c.is_valid(0).then(|| f64s(&c)[0])
-}
-pub fn out_i128(v: &Value, ty: DataType) -> Option<i128> {
-    let c = stored(v, ty);
-    c.is_valid(0).then(|| i128s(&c)[0])
-}
-pub fn out_str(v: &Value, ty: DataType) -> Option<String> {
-    let c = stored(v, ty);
-    c.is_valid(0).then(|| strs(&c).get(0).to_string())
 }
 
 /// CAST of one value with exactly the interpreter's conversion (its fast paths included).
