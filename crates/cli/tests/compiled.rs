@@ -219,7 +219,7 @@ mod zoo {
                 4 => format!("({} LIKE '{}')", e!("VARCHAR"), ["%a%", "_b%", "Z%", "%"][pick % 4]),
                 5 => format!("({} <= {})", e!("VARCHAR"), e!("VARCHAR")),
                 6 => format!("({} <> {})", e!("DOUBLE"), e!("DOUBLE")),
-                _ => format!("(t + INTERVAL '1' SECOND > TIMESTAMP '2024-01-01 00:00:30')"),
+                _ => "(t + INTERVAL '1' SECOND > TIMESTAMP '2024-01-01 00:00:30')".to_string(),
             },
         }
     }
