@@ -49,6 +49,11 @@ impl RustNames for RTy {
     }
 }
 
+/// The `kernels` view function of a type's columns (`i64s`, `strs`, ...).
+pub fn view_of(t: DataType) -> String {
+    rty(t).view()
+}
+
 /// A `DataType` as a Rust expression.
 pub fn type_code(t: DataType) -> String {
     match t {
@@ -103,9 +108,26 @@ pub struct Kernel {
     pub body: String,
     columns: BTreeSet<usize>,
     next: usize,
+    /// Over a join's output (fused probe): columns below this index are the stream batch `s` at
+    /// row `sr`, the others the table `t` at row `tr`. Otherwise one batch `b` at `row`.
+    pub split: Option<usize>,
 }
 
 impl Kernel {
+    /// A kernel over (stream row, table row) pairs of a join whose stream side has `ns` columns.
+    pub fn over_join(ns: usize) -> Kernel {
+        Kernel { split: Some(ns), ..Kernel::default() }
+    }
+
+    /// Where column `i` lives: its batch expression and the row variable indexing it.
+    fn source(&self, i: usize) -> (String, &'static str) {
+        match self.split {
+            None => (format!("b.columns[{i}]"), "row"),
+            Some(ns) if i < ns => (format!("s.columns[{i}]"), "sr"),
+            Some(ns) => (format!("t.columns[{}]", i - ns), "tr"),
+        }
+    }
+
     fn fresh(&mut self, prefix: &str) -> String {
         self.next += 1;
         format!("{prefix}{}", self.next)
@@ -113,11 +135,9 @@ impl Kernel {
 
     fn column_view(&mut self, i: usize, t: RTy) {
         if self.columns.insert(i) {
-            let _ = writeln!(
-                self.prelude,
-                "    let d{i} = k::{}(&b.columns[{i}]);\n    let v{i} = k::validity(&b.columns[{i}]);",
-                t.view()
-            );
+            let (src, _) = self.source(i);
+            let _ =
+                writeln!(self.prelude, "    let d{i} = k::{}(&{src});\n    let v{i} = k::validity(&{src});", t.view());
         }
     }
 
@@ -129,10 +149,11 @@ impl Kernel {
         match &e.kind {
             ExprKind::Column(i) => {
                 self.column_view(*i, t);
-                let get = if t == RTy::Str { format!("d{i}.get(row)") } else { format!("d{i}[row]") };
+                let (_, row) = self.source(*i);
+                let get = if t == RTy::Str { format!("d{i}.get({row})") } else { format!("d{i}[{row}]") };
                 let _ = writeln!(
                     self.body,
-                    "        let {v}: {ty} = if v{i}.is_none_or(|m| m[row]) {{ Some({get}) }} else {{ None }};"
+                    "        let {v}: {ty} = if v{i}.is_none_or(|m| m[{row}]) {{ Some({get}) }} else {{ None }};"
                 );
             }
             ExprKind::Literal(val) => {

@@ -64,8 +64,9 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
         fingerprints.join(", "),
         fingerprints.join(", ")
     );
-    for key in kernels.keys() {
-        let _ = writeln!(out, "    kernels.add_calc({key:#x}, calc_{key:016x});");
+    for (key, code) in &kernels {
+        let kind = if code.contains(&format!("fn probe_{key:016x}")) { "probe" } else { "calc" };
+        let _ = writeln!(out, "    kernels.add_{kind}({key:#x}, {kind}_{key:016x});");
     }
     out.push_str("    std::process::exit(darwin_exec::child::main(FINGERPRINTS, kernels));\n}\n");
     for code in kernels.values() {
@@ -79,10 +80,103 @@ fn collect(node: &PhysNode, path: &str, kernels: &mut BTreeMap<u64, String>) {
     if let PhysNode::Calc { input, filter, project, .. } = node {
         let key = calc_key(filter, project);
         kernels.entry(key).or_insert_with(|| calc_kernel(key, path, input.schema(), filter, project));
+        if let Some(key) = darwin_plan::physical::fused_lookup_key(node) {
+            kernels.entry(key).or_insert_with(|| probe_kernel(key, path, node));
+        }
     }
     for c in node.children() {
         collect(c, path, kernels);
     }
+}
+
+/// A Calc over an inner lookup join on one integer or string column, fused into one function:
+/// probe every stream row into (stream row, table row) pairs, then the Calc's filter and
+/// projections over the pairs, reading the stream batch and the table directly (the join's
+/// output is never materialised).
+fn probe_kernel(key: u64, path: &str, node: &PhysNode) -> String {
+    let PhysNode::Calc { input, filter, project, .. } = node else { unreachable!("a fused Calc") };
+    let PhysNode::LookupJoin { stream, table, stream_keys, .. } = &**input else { unreachable!("over a lookup join") };
+    let (ns, nt) = (stream.schema().len(), table.schema().len());
+    let darwin_plan::ExprKind::Column(ki) = stream_keys[0].kind else { unreachable!("a plain key column") };
+    let kty = stream_keys[0].ty;
+    let schema = input.schema();
+    let mut out = String::new();
+    let _ = writeln!(out, "// Plan nodes: Calc over LookupJoin in {path}, fused");
+    let _ = writeln!(out, "//   probe:   {}", comment_text(&expr_to_string(&stream_keys[0], stream.schema())));
+    if let Some(f) = filter {
+        let _ = writeln!(out, "//   filter:  {}", comment_text(&expr_to_string(f, schema)));
+    }
+    if let Some(p) = project {
+        let list: Vec<String> = p.iter().map(|e| expr_to_string(e, schema)).collect();
+        let _ = writeln!(out, "//   project: {}", comment_text(&list.join(", ")));
+    }
+    let probe = if kty.physical() == darwin_common::types::PhysicalType::Str {
+        "index.rows_str(kd.get(row))".to_string()
+    } else {
+        "index.rows_int(kd[row] as i64)".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "fn probe_{key:016x}(s: Batch, t: &Batch, index: &k::JoinIndex) -> Result<Batch> {{\n    \
+         let n = s.num_rows;\n    \
+         // probe: (stream row, table row) pairs in stream order, as the generic join emits them\n    \
+         let kd = k::{}(&s.columns[{ki}]);\n    \
+         let kv = k::validity(&s.columns[{ki}]);\n    \
+         let mut li: Vec<u32> = Vec::with_capacity(n);\n    \
+         let mut ri: Vec<u32> = Vec::with_capacity(n);\n    \
+         for row in 0..n {{\n        \
+         if kv.is_none_or(|m| m[row]) {{\n            \
+         for &r in {probe} {{\n                li.push(row as u32);\n                ri.push(r);\n            }}\n        }}\n    }}",
+        expr::view_of(kty)
+    );
+    if let Some(f) = filter {
+        let mut k = expr::Kernel::over_join(ns);
+        let v = k.expr(f);
+        out.push_str("    // filter\n");
+        out.push_str(&k.prelude);
+        out.push_str("    let mut keep: Vec<usize> = Vec::with_capacity(li.len());\n    for p in 0..li.len() {\n");
+        out.push_str("        let (sr, tr) = (li[p] as usize, ri[p] as usize);\n");
+        out.push_str(&k.body);
+        let _ = writeln!(out, "        if {v} == Some(true) {{ keep.push(p); }}\n    }}");
+        out.push_str("    let (li, ri): (Vec<u32>, Vec<u32>) = keep.iter().map(|p| (li[*p], ri[*p])).unzip();\n");
+    }
+    out.push_str("    let m = li.len();\n");
+    let gather = |i: usize| {
+        if i < ns {
+            format!("s.columns[{i}].take(&li)")
+        } else {
+            format!("t.columns[{}].take(&ri)", i - ns)
+        }
+    };
+    let Some(project) = project else {
+        let all: Vec<String> = (0..ns + nt).map(gather).collect();
+        let _ = writeln!(out, "    Ok(Batch::new(vec![{}], m))\n}}", all.join(", "));
+        return out;
+    };
+    let mut k = expr::Kernel::over_join(ns);
+    let (mut decls, mut pushes, mut finishes) = (String::new(), String::new(), Vec::new());
+    for (j, e) in project.iter().enumerate() {
+        if let darwin_plan::ExprKind::Column(i) = e.kind {
+            finishes.push(gather(i));
+            continue;
+        }
+        let v = k.expr(e);
+        let (decl, push, finish) = expr::output_column(j, e);
+        decls.push_str(&decl);
+        let _ = writeln!(pushes, "        {}", push.replace("{X}", &v));
+        finishes.push(finish);
+    }
+    if !pushes.is_empty() {
+        out.push_str("    // project\n");
+        out.push_str(&k.prelude);
+        out.push_str(&decls);
+        out.push_str("    for p in 0..m {\n        let (sr, tr) = (li[p] as usize, ri[p] as usize);\n");
+        out.push_str(&k.body);
+        out.push_str(&pushes);
+        out.push_str("    }\n");
+    }
+    let _ = writeln!(out, "    Ok(Batch::new(vec![{}], m))\n}}", finishes.join(", "));
+    out
 }
 
 fn calc_kernel(

@@ -300,6 +300,26 @@ pub fn calc_key(filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> u64 {
     json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
 }
 
+/// A Calc directly over an inner lookup join on one plain integer or string column without a
+/// residual: compiled mode fuses the probe and the Calc into one loop over (stream row, table
+/// row) pairs. Returns the key of that fused kernel.
+pub fn fused_lookup_key(node: &PhysNode) -> Option<u64> {
+    use darwin_common::types::PhysicalType as P;
+    let PhysNode::Calc { input, filter, project, .. } = node else { return None };
+    let PhysNode::LookupJoin { stream, join_type, stream_keys, table_keys, residual: None, .. } = &**input else {
+        return None;
+    };
+    let ([sk], [tk]) = (&stream_keys[..], &table_keys[..]) else { return None };
+    let plain = matches!((&sk.kind, &tk.kind), (ExprKind::Column(_), ExprKind::Column(_)));
+    let typed = sk.ty.physical() == tk.ty.physical() && matches!(sk.ty.physical(), P::I64 | P::I32 | P::Str);
+    if *join_type != JoinType::Inner || !plain || !typed {
+        return None;
+    }
+    let json = serde_json::to_string(&("fused lookup", filter, project, stream_keys, table_keys, stream.schema()))
+        .expect("expressions always serialise");
+    Some(json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)))
+}
+
 fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) -> PhysNode {
     let rec = |p: LogicalPlan| Box::new(lower(p, catalog, parallelism));
     match plan {

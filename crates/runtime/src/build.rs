@@ -110,6 +110,32 @@ impl Builder<'_> {
         })
     }
 
+    /// The table side is read whole by every worker (replicated), then the stream side is built.
+    fn lookup_join(
+        &mut self,
+        stream: &PhysNode,
+        table: &PhysNode,
+        join_type: darwin_plan::JoinType,
+        stream_keys: &[darwin_plan::Expr],
+        table_keys: &[darwin_plan::Expr],
+        residual: &Option<darwin_plan::Expr>,
+    ) -> Result<LookupJoinOp> {
+        let was = std::mem::replace(&mut self.replicated, true);
+        let table_op = self.build(table);
+        self.replicated = was;
+        let table_op = table_op?;
+        let stream_op = self.build(stream)?;
+        LookupJoinOp::new(
+            stream_op,
+            table_op,
+            table.schema().types(),
+            join_type,
+            stream_keys.to_vec(),
+            table_keys.to_vec(),
+            residual.clone(),
+        )
+    }
+
     fn build(&mut self, node: &PhysNode) -> Result<Box<dyn Operator>> {
         Ok(match node {
             PhysNode::Exchange { input, partitioning, .. } => {
@@ -133,6 +159,14 @@ impl Builder<'_> {
                 let wm = table.watermark.as_ref().map(|w| w.expr.clone());
                 let epochs = if all { None } else { self.epochs.clone().map(|e| (e, self.start_epoch)) };
                 self.stateful(SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs))?
+            }
+            PhysNode::Calc { input, .. } if self.kernels.probe(node).is_some() => {
+                let PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, .. } = &**input
+                else {
+                    unreachable!("fused_lookup_key matched a lookup join")
+                };
+                let op = self.lookup_join(stream, table, *join_type, stream_keys, table_keys, residual)?;
+                Box::new(op.fused(self.kernels.probe(node)))
             }
             PhysNode::Calc { input, filter, project, .. } => {
                 let kernel = self.kernels.calc(filter, project)?;
@@ -172,20 +206,7 @@ impl Builder<'_> {
                 self.stateful(op)?
             }
             PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, .. } => {
-                let was = std::mem::replace(&mut self.replicated, true);
-                let table_op = self.build(table);
-                self.replicated = was;
-                let table_op = table_op?;
-                let stream_op = self.build(stream)?;
-                Box::new(LookupJoinOp::new(
-                    stream_op,
-                    table_op,
-                    table.schema().types(),
-                    *join_type,
-                    stream_keys.clone(),
-                    table_keys.clone(),
-                    residual.clone(),
-                )?)
+                Box::new(self.lookup_join(stream, table, *join_type, stream_keys, table_keys, residual)?)
             }
             PhysNode::WindowJoin {
                 left,

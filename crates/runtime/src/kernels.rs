@@ -12,12 +12,16 @@ use std::collections::HashMap;
 /// A fused filter and projection: the rows of `batch` that pass the filter, projected.
 pub type CalcFn = fn(Batch) -> Result<Batch>;
 
+/// A lookup-join probe fused with the Calc above it: (stream batch, table, index) → the Calc's output.
+pub type ProbeFn = fn(Batch, &Batch, &crate::keys::JoinIndex) -> Result<Batch>;
+
 /// Kernels of a compiled query, keyed by [`calc_key`] of the plan node they implement. Keying
 /// by content (not by position) means equal nodes share a kernel and the builder needs no
 /// traversal order agreed with the code generator.
 #[derive(Default, Clone)]
 pub struct Kernels {
     calc: HashMap<u64, CalcFn>,
+    probe: HashMap<u64, ProbeFn>,
     /// Set in compiled mode: a Calc node without a kernel is then an error, never a silent
     /// fallback to the interpreter.
     pub required: bool,
@@ -25,10 +29,17 @@ pub struct Kernels {
 
 impl Kernels {
     pub fn compiled() -> Kernels {
-        Kernels { calc: HashMap::new(), required: true }
+        Kernels { calc: HashMap::new(), probe: HashMap::new(), required: true }
     }
     pub fn add_calc(&mut self, key: u64, f: CalcFn) {
         self.calc.insert(key, f);
+    }
+    pub fn add_probe(&mut self, key: u64, f: ProbeFn) {
+        self.probe.insert(key, f);
+    }
+    /// The fused probe kernel for a Calc over a lookup join (`fused_lookup_key`), if generated.
+    pub fn probe(&self, node: &darwin_plan::PhysNode) -> Option<ProbeFn> {
+        darwin_plan::physical::fused_lookup_key(node).and_then(|k| self.probe.get(&k).copied())
     }
     pub fn calc(&self, filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> Result<Option<CalcFn>> {
         match self.calc.get(&calc_key(filter, project)) {
@@ -41,13 +52,14 @@ impl Kernels {
         }
     }
     pub fn len(&self) -> usize {
-        self.calc.len()
+        self.calc.len() + self.probe.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.calc.is_empty()
+        self.len() == 0
     }
 }
 
+pub use crate::keys::JoinIndex;
 pub use crate::scalar::like;
 pub use darwin_plan::physical::calc_key;
 

@@ -19,6 +19,8 @@ pub struct LookupJoinOp {
     join_type: JoinType,
     stream_keys: Vec<Expr>,
     residual: Option<Expr>,
+    /// Compiled mode: the probe fused with the Calc above the join (which is then not built).
+    fused: Option<crate::kernels::ProbeFn>,
 }
 
 impl LookupJoinOp {
@@ -40,7 +42,13 @@ impl LookupJoinOp {
         let table = concat_batches(&batches, &table_types);
         let keys = eval_keys(&table_keys, &table)?;
         let index = JoinIndex::build(&keys, table.num_rows);
-        Ok(LookupJoinOp { stream, table, table_types, index, join_type, stream_keys, residual })
+        Ok(LookupJoinOp { stream, table, table_types, index, join_type, stream_keys, residual, fused: None })
+    }
+
+    /// Runs `f` on every stream batch instead of the generic probe (and the Calc above).
+    pub fn fused(mut self, f: Option<crate::kernels::ProbeFn>) -> Self {
+        self.fused = f;
+        self
     }
 }
 
@@ -52,6 +60,10 @@ impl Operator for LookupJoinOp {
         let Msg::Batch(batch) = msg else {
             return Ok(Some(msg));
         };
+        if let Some(f) = self.fused {
+            let out = f(batch, &self.table, &self.index)?;
+            return Ok(if out.num_rows > 0 { Some(Msg::Batch(out)) } else { crate::operator::absorbed() });
+        }
         let keys = eval_keys(&self.stream_keys, &batch)?;
         let (mut li, mut ri) = (Vec::new(), Vec::new());
         let mut buf = Vec::new();
