@@ -153,11 +153,26 @@ fn probe_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         let _ = writeln!(out, "    Ok(Batch::new(vec![{}], m))\n}}", all.join(", "));
         return out;
     };
-    let mut k = expr::Kernel::over_join(ns);
+    let head = "    for p in 0..m {\n        let (sr, tr) = (li[p] as usize, ri[p] as usize);\n";
+    let finishes = projection(&mut expr::Kernel::over_join(ns), project, &gather, head, &mut out);
+    let _ = writeln!(out, "    Ok(Batch::new(vec![{}], m))\n}}", finishes.join(", "));
+    out
+}
+
+/// The projection phase of both kernel kinds: plain column references become `plain(i)` (a
+/// gather or a move), computed ones a typed output column each, all filled in one loop that
+/// starts with `head`. Returns the output columns' expressions in order.
+fn projection(
+    k: &mut expr::Kernel,
+    project: &[darwin_plan::Expr],
+    plain: &dyn Fn(usize) -> String,
+    head: &str,
+    out: &mut String,
+) -> Vec<String> {
     let (mut decls, mut pushes, mut finishes) = (String::new(), String::new(), Vec::new());
     for (j, e) in project.iter().enumerate() {
         if let darwin_plan::ExprKind::Column(i) = e.kind {
-            finishes.push(gather(i));
+            finishes.push(plain(i));
             continue;
         }
         let v = k.expr(e);
@@ -170,13 +185,12 @@ fn probe_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         out.push_str("    // project\n");
         out.push_str(&k.prelude);
         out.push_str(&decls);
-        out.push_str("    for p in 0..m {\n        let (sr, tr) = (li[p] as usize, ri[p] as usize);\n");
+        out.push_str(head);
         out.push_str(&k.body);
         out.push_str(&pushes);
         out.push_str("    }\n");
     }
-    let _ = writeln!(out, "    Ok(Batch::new(vec![{}], m))\n}}", finishes.join(", "));
-    out
+    finishes
 }
 
 fn calc_kernel(
@@ -224,39 +238,16 @@ fn calc_kernel(
         return out;
     };
     out.push_str(if select { "    let m = sel.len();\n" } else { "    let m = n;\n" });
-    let mut proj = expr::Kernel::default();
-    let mut finishes = Vec::new();
-    let mut decls = String::new();
-    let mut pushes = String::new();
-    for (j, e) in project.iter().enumerate() {
-        if let darwin_plan::ExprKind::Column(i) = e.kind {
-            let uses = project.iter().filter(|p| p.kind == darwin_plan::ExprKind::Column(i)).count();
-            finishes.push(match (select, uses) {
-                (true, _) => format!("b.columns[{i}].take(&sel)"),
-                (false, 1) => format!("cols[{i}].take().expect(\"each column moves once\")"),
-                (false, _) => format!("cols[{i}].clone().expect(\"present\")"),
-            });
-            continue;
+    let plain = |i: usize| {
+        let uses = project.iter().filter(|p| p.kind == darwin_plan::ExprKind::Column(i)).count();
+        match (select, uses) {
+            (true, _) => format!("b.columns[{i}].take(&sel)"),
+            (false, 1) => format!("cols[{i}].take().expect(\"each column moves once\")"),
+            (false, _) => format!("cols[{i}].clone().expect(\"present\")"),
         }
-        let v = proj.expr(e);
-        let (decl, push, finish) = expr::output_column(j, e);
-        decls.push_str(&decl);
-        let _ = writeln!(pushes, "        {}", push.replace("{X}", &v));
-        finishes.push(finish);
-    }
-    if !pushes.is_empty() {
-        out.push_str("    // project\n");
-        out.push_str(&proj.prelude);
-        out.push_str(&decls);
-        out.push_str(if select {
-            "    for &r in &sel {\n        let row = r as usize;\n"
-        } else {
-            "    for row in 0..n {\n"
-        });
-        out.push_str(&proj.body);
-        out.push_str(&pushes);
-        out.push_str("    }\n");
-    }
+    };
+    let head = if select { "    for &r in &sel {\n        let row = r as usize;\n" } else { "    for row in 0..n {\n" };
+    let finishes = projection(&mut expr::Kernel::default(), project, &plain, head, &mut out);
     if !select {
         out.push_str("    let mut cols: Vec<Option<Column>> = b.columns.into_iter().map(Some).collect();\n");
     }
