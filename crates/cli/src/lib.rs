@@ -175,19 +175,24 @@ pub fn explain(c: &Compiled) -> String {
         out.push_str(&format!("- {r}\n"));
     }
     if c.physical.settings.executor != "interpreted" {
-        fn count(n: &darwin_plan::PhysNode, calc: &mut usize, other: &mut usize) {
+        // (filter/projection nodes, of them fused with the lookup join below, other nodes)
+        fn count(n: &darwin_plan::PhysNode, k: &mut (usize, usize, usize)) {
             match n {
-                darwin_plan::PhysNode::Calc { .. } => *calc += 1,
-                _ => *other += 1,
+                darwin_plan::PhysNode::Calc { .. } => {
+                    k.0 += 1;
+                    k.1 += usize::from(darwin_plan::physical::fused_lookup_key(n).is_some());
+                }
+                _ => k.2 += 1,
             }
-            n.children().into_iter().for_each(|c| count(c, calc, other));
+            n.children().into_iter().for_each(|c| count(c, k));
         }
-        let (mut calc, mut other) = (0, 0);
-        c.physical.pipelines.iter().for_each(|p| count(&p.root, &mut calc, &mut other));
+        let mut k = (0, 0, 0);
+        c.physical.pipelines.iter().for_each(|p| count(&p.root, &mut k));
+        let (calc, fused, other) = k;
         out.push_str(&format!(
-            "- compiled code: {calc} filter/projection node(s) become generated loops (`darwin explain --code`); \
-             the other {other} node(s) (sources, exchanges, windows, joins, aggregates) run the runtime's operator \
-             library, instantiated with those loops\n"
+            "- compiled code: {calc} filter/projection node(s) become generated loops, {fused} of them fused with \
+             the probe of the lookup join below (`darwin explain --code`); the other {other} node(s) (sources, \
+             exchanges, windows, joins, aggregates) run the runtime's operator library, instantiated with those loops\n"
         ));
     }
     out

@@ -269,3 +269,14 @@ fn random_expressions_of_every_type_agree_with_the_interpreter() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran >= 32, "only {ran} of 48 random queries ran (the others failed in both modes alike)");
 }
+
+#[test]
+fn explain_says_what_compiled_mode_generates() {
+    let ysb = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/ysb.sql");
+    let out = darwin(&["explain", "--mode", "compiled", ysb], false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("- executor: compiled"), "{text}");
+    assert!(text.contains("4 filter/projection node(s) become generated loops, 1 of them fused"), "{text}");
+    let code = String::from_utf8_lossy(&darwin(&["explain", "--code", ysb], false).stdout).into_owned();
+    assert!(code.contains("kernels.add_probe(") && code.contains("index.rows_int("), "{code}");
+}
