@@ -122,6 +122,34 @@ impl Job {
         c.output().expect("darwin runs")
     }
 
+    /// Runs from a fresh start until a run completes, SIGKILLing each run that is still going
+    /// after a random fraction (`wait`) of `took`, at most `max_kills` times. Returns the kills
+    /// and the completing run's output.
+    fn run_with_kills(
+        &self,
+        parallelism: usize,
+        extra: &[&str],
+        rng: &mut rand::rngs::SmallRng,
+        wait: std::ops::Range<f64>,
+        took: Duration,
+        max_kills: usize,
+    ) -> (usize, Output) {
+        let mut kills = 0;
+        let mut args: Vec<&str> = extra.to_vec();
+        args.push("--fresh");
+        loop {
+            let mut child = self.command(parallelism, &args).spawn().expect("darwin starts");
+            args.retain(|a| *a != "--fresh");
+            std::thread::sleep(Duration::from_secs_f64(rng.gen_range(wait.clone()) * took.as_secs_f64()));
+            if kills < max_kills && child.try_wait().unwrap().is_none() {
+                kill(child);
+                kills += 1;
+                continue;
+            }
+            return (kills, child.wait_with_output().unwrap());
+        }
+    }
+
     /// The output files, each as sorted lines.
     fn output(&self) -> Vec<Vec<String>> {
         SINKS
@@ -176,23 +204,9 @@ fn random_kills_give_exactly_the_uninterrupted_output() {
     while kills < 16 {
         rounds += 1;
         let parallelism = 1 + rounds % 2;
-        let mut first = true;
-        loop {
-            let fresh: &[&str] = if first { &["--fresh"] } else { &[] };
-            first = false;
-            let child = job.command(parallelism, fresh).spawn().expect("darwin starts");
-            let wait = rng.gen_range(0.02..1.3) * took.as_secs_f64();
-            std::thread::sleep(Duration::from_secs_f64(wait));
-            let mut child = child;
-            if child.try_wait().unwrap().is_none() {
-                kill(child);
-                kills += 1;
-                continue;
-            }
-            let out = child.wait_with_output().unwrap();
-            assert!(out.status.success(), "round {rounds}: {}", stderr(&out));
-            break;
-        }
+        let (k, out) = job.run_with_kills(parallelism, &[], &mut rng, 0.02..1.3, took, usize::MAX);
+        kills += k;
+        assert!(out.status.success(), "round {rounds}: {}", stderr(&out));
         assert_eq!(job.output(), expected, "round {rounds} (parallelism {parallelism}) after {kills} kills in all");
     }
     let _ = std::fs::remove_dir_all(&job.dir);
@@ -350,26 +364,8 @@ fn checkpoints_move_between_the_interpreter_and_compiled_code() {
     assert_eq!(job.output(), expected, "compiled checkpoint, interpreted resume");
 
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
-    let mut first = true;
-    let mut kills = 0;
-    loop {
-        let mut args = compiled.to_vec();
-        if first {
-            args.push("--fresh");
-            first = false;
-        }
-        let child = job.command(2, &args).spawn().expect("darwin starts");
-        std::thread::sleep(Duration::from_secs_f64(rng.gen_range(0.1..1.2) * took.as_secs_f64()));
-        let mut child = child;
-        if kills < 3 && child.try_wait().unwrap().is_none() {
-            kill(child);
-            kills += 1;
-            continue;
-        }
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        break;
-    }
+    let (kills, out) = job.run_with_kills(2, &compiled, &mut rng, 0.1..1.2, took, 3);
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(job.output(), expected, "compiled runs after {kills} kills of darwin");
     let _ = std::fs::remove_dir_all(&job.dir);
 }
