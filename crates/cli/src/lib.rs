@@ -175,24 +175,28 @@ pub fn explain(c: &Compiled) -> String {
         out.push_str(&format!("- {r}\n"));
     }
     if c.physical.settings.executor != "interpreted" {
-        // (filter/projection nodes, of them fused with the lookup join below, other nodes)
-        fn count(n: &darwin_plan::PhysNode, k: &mut (usize, usize, usize)) {
+        // (filter/projection nodes, of them fused with the lookup join below, window aggregates
+        // with a generated update, other nodes)
+        fn count(n: &darwin_plan::PhysNode, k: &mut (usize, usize, usize, usize)) {
             match n {
                 darwin_plan::PhysNode::Calc { .. } => {
                     k.0 += 1;
                     k.1 += usize::from(darwin_plan::physical::fused_lookup_key(n).is_some());
                 }
-                _ => k.2 += 1,
+                _ if darwin_plan::physical::agg_kernel_key(n).is_some() => k.2 += 1,
+                _ => k.3 += 1,
             }
             n.children().into_iter().for_each(|c| count(c, k));
         }
-        let mut k = (0, 0, 0);
+        let mut k = (0, 0, 0, 0);
         c.physical.pipelines.iter().for_each(|p| count(&p.root, &mut k));
-        let (calc, fused, other) = k;
+        let (calc, fused, aggs, other) = k;
         out.push_str(&format!(
             "- compiled code: {calc} filter/projection node(s) become generated loops, {fused} of them fused with \
-             the probe of the lookup join below (`darwin explain --code`); the other {other} node(s) (sources, \
-             exchanges, windows, joins, aggregates) run the runtime's operator library, instantiated with those loops\n"
+             the probe of the lookup join below; {aggs} window aggregate(s) get a generated update loop (window \
+             assignment, typed keys and accumulators, into the operator's own group tables) (`darwin explain \
+             --code`); the other {other} node(s) (sources, exchanges, window assignment, joins, session and \
+             other aggregates) run the runtime's operator library, instantiated with those loops\n"
         ));
     }
     out

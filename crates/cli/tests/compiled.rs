@@ -67,7 +67,7 @@ fn explain_code_prints_safe_generated_rust() {
     assert!(code.contains("#![forbid(unsafe_code)]"), "{code}");
     assert!(code.contains("// Plan node: Calc in pipeline 0 (SELECT to stdout)"), "{code}");
     // The literal arrives escaped: its quote cannot end the Rust string.
-    assert!(code.contains(r#"String::from("it's \"}; std::process::exit(3); //")"#), "{code}");
+    assert!(code.contains(r#"Some("it's \"}; std::process::exit(3); //")"#), "{code}");
     assert!(!code.lines().any(|l| l.trim_start().starts_with("std::process::exit(3)")), "{code}");
     // Expressions are inlined as typed code, not an expression tree.
     assert!(code.contains("x.wrapping_mul(y)") && code.contains("k::like("), "{code}");
@@ -279,4 +279,7 @@ fn explain_says_what_compiled_mode_generates() {
     assert!(text.contains("4 filter/projection node(s) become generated loops, 1 of them fused"), "{text}");
     let code = String::from_utf8_lossy(&darwin(&["explain", "--code", ysb], false).stdout).into_owned();
     assert!(code.contains("kernels.add_probe(") && code.contains("index.rows_int("), "{code}");
+    assert!(text.contains("2 window aggregate(s) get a generated update loop"), "{text}");
+    // The window size is a constant in the generated window assignment; keys are typed.
+    assert!(code.contains("ts.rem_euclid(10000i64)") && code.contains("tab.group_int("), "{code}");
 }

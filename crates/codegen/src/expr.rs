@@ -49,6 +49,11 @@ impl RustNames for RTy {
     }
 }
 
+/// The Rust type of an expression's values in generated code (`Option<i64>`, ...).
+pub fn option_type(t: DataType) -> String {
+    format!("Option<{}>", rty(t).name())
+}
+
 /// The `kernels` view function of a type's columns (`i64s`, `strs`, ...).
 pub fn view_of(t: DataType) -> String {
     rty(t).view()
@@ -155,6 +160,11 @@ impl Kernel {
                     self.body,
                     "        let {v}: {ty} = if v{i}.is_none_or(|m| m[{row}]) {{ Some({get}) }} else {{ None }};"
                 );
+            }
+            // A string is its own value: inline it (escaped by `{:?}`), so comparisons with it
+            // compile to fixed-length compares instead of calls to memcmp.
+            ExprKind::Literal(Value::Str(text)) if e.ty == DataType::Varchar => {
+                let _ = writeln!(self.body, "        let {v}: {ty} = Some({text:?});");
             }
             ExprKind::Literal(val) => {
                 let l = self.fresh("l");

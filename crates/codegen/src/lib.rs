@@ -6,8 +6,12 @@
 //! over the selected rows in one loop, expressions inlined as straight-line code on concrete
 //! types (no expression trees, no per-value dispatch, no intermediate columns). The kernels are
 //! registered with the runtime's builder, which instantiates the same operator library the
-//! interpreter uses (DESIGN.md: one operator library, two instantiations); windows, joins and
-//! aggregates are the library's operators, so their state and checkpoint format are shared.
+//! interpreter uses (DESIGN.md: one operator library, two instantiations). A Calc over a lookup
+//! join is fused with the probe; a TUMBLE/HOP window aggregate with at most one integer key and
+//! COUNT/SUM/MIN/MAX/AVG of numbers gets one loop from its input batch to its group tables
+//! (window assignment with constant sizes, typed key lookup, typed accumulator updates). The
+//! state those loops update is the library operator's own (group tables per window), so state,
+//! windows firing and the checkpoint format are shared with the interpreter.
 //!
 //! How it runs: the generated crate is a small binary depending only on `darwin-exec` (runtime
 //! and connectors, not the SQL front end or planner). It is run as a **child process** rather
@@ -21,6 +25,7 @@
 //! version plus a hash of the runtime sources, and the CPU (they are built for `target-cpu=native`).
 //! All queries share one cargo target directory, so the runtime crate is built once.
 
+mod agg;
 mod expr;
 pub mod toolchain;
 
@@ -65,7 +70,10 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
         fingerprints.join(", ")
     );
     for (key, code) in &kernels {
-        let kind = if code.contains(&format!("fn probe_{key:016x}")) { "probe" } else { "calc" };
+        let kind = ["probe", "agg", "calc"]
+            .into_iter()
+            .find(|kind| code.contains(&format!("fn {kind}_{key:016x}")))
+            .expect("every kernel is named after its kind");
         let _ = writeln!(out, "    kernels.add_{kind}({key:#x}, {kind}_{key:016x});");
     }
     out.push_str("    std::process::exit(darwin_exec::child::main(FINGERPRINTS, kernels));\n}\n");
@@ -77,6 +85,9 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
 }
 
 fn collect(node: &PhysNode, path: &str, kernels: &mut BTreeMap<u64, String>) {
+    if let Some(key) = darwin_plan::physical::agg_kernel_key(node) {
+        kernels.entry(key).or_insert_with(|| agg::agg_kernel(key, path, node));
+    }
     if let PhysNode::Calc { input, filter, project, .. } = node {
         let key = calc_key(filter, project);
         kernels.entry(key).or_insert_with(|| calc_kernel(key, path, input.schema(), filter, project));

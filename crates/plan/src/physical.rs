@@ -2,7 +2,7 @@
 //! Built from the logical plan by [`PhysicalPlan::from_logical`].
 
 use crate::logical::{JoinKind, JoinType, LogicalPlan, WindowKind};
-use crate::{AggCall, ConnectorCatalog, Expr, ExprKind, TableDef};
+use crate::{AggCall, AggFunc, ConnectorCatalog, Expr, ExprKind, TableDef};
 use darwin_common::{FieldRole, Schema};
 use serde::{Deserialize, Serialize};
 
@@ -317,6 +317,40 @@ pub fn fused_lookup_key(node: &PhysNode) -> Option<u64> {
     }
     let json = serde_json::to_string(&("fused lookup", filter, project, stream_keys, table_keys, stream.schema()))
         .expect("expressions always serialise");
+    Some(json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)))
+}
+
+/// A TUMBLE/HOP window aggregate (or one over existing windows) that compiled mode turns into one
+/// generated loop from batch to group-table update: at most one integer group key besides the
+/// window, and COUNT, or SUM/MIN/MAX/AVG of integers or doubles, without DISTINCT. Other
+/// aggregates run the library's generic update in both modes. Returns the kernel's key.
+pub fn agg_kernel_key(node: &PhysNode) -> Option<u64> {
+    use darwin_common::types::PhysicalType as P;
+    let PhysNode::WindowAggregate { input, spec, group, aggs, .. } = node else { return None };
+    if matches!(spec, WindowSpec::Assign { window: WindowKind::Session { .. }, .. }) {
+        return None;
+    }
+    let keys: Vec<&Expr> =
+        group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e) } else { None }).collect();
+    let int = |e: &Expr| matches!(e.ty.physical(), P::I64 | P::I32);
+    let keys_ok = match keys[..] {
+        [] => true,
+        [k] => int(k),
+        _ => false,
+    };
+    let aggs_ok = aggs.iter().all(|a| {
+        !a.distinct
+            && match (&a.func, &a.arg) {
+                (AggFunc::Count, _) => true,
+                (_, Some(arg)) => matches!(arg.ty.physical(), P::I64 | P::I32 | P::F64),
+                (_, None) => false,
+            }
+    });
+    if !keys_ok || !aggs_ok {
+        return None;
+    }
+    let json = serde_json::to_string(&("window aggregate", spec, group, aggs, input.schema()))
+        .expect("plans always serialise");
     Some(json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)))
 }
 

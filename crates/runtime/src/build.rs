@@ -197,7 +197,7 @@ impl Builder<'_> {
                             aggs.clone(),
                             self.counters.clone(),
                         );
-                        self.stateful(op)?
+                        self.stateful(op.with_kernel(self.kernels.agg(node)?))?
                     }
                 }
             }

@@ -208,6 +208,10 @@ impl ColumnBuilder {
         ColumnBuilder::new(ty, capacity)
     }
 
+    pub fn data_type(&self) -> DataType {
+        self.ty
+    }
+
     pub fn len(&self) -> usize {
         self.validity.len()
     }

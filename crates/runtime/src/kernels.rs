@@ -15,6 +15,8 @@ pub type CalcFn = fn(Batch) -> Result<Batch>;
 /// A lookup-join probe fused with the Calc above it: (stream batch, table, index) → the Calc's output.
 pub type ProbeFn = fn(Batch, &Batch, &crate::keys::JoinIndex) -> Result<Batch>;
 
+pub use crate::ops::window_agg::{AggFn, WindowTables};
+
 /// Kernels of a compiled query, keyed by [`calc_key`] of the plan node they implement. Keying
 /// by content (not by position) means equal nodes share a kernel and the builder needs no
 /// traversal order agreed with the code generator.
@@ -22,6 +24,7 @@ pub type ProbeFn = fn(Batch, &Batch, &crate::keys::JoinIndex) -> Result<Batch>;
 pub struct Kernels {
     calc: HashMap<u64, CalcFn>,
     probe: HashMap<u64, ProbeFn>,
+    agg: HashMap<u64, AggFn>,
     /// Set in compiled mode: a Calc node without a kernel is then an error, never a silent
     /// fallback to the interpreter.
     pub required: bool,
@@ -29,13 +32,25 @@ pub struct Kernels {
 
 impl Kernels {
     pub fn compiled() -> Kernels {
-        Kernels { calc: HashMap::new(), probe: HashMap::new(), required: true }
+        Kernels { required: true, ..Kernels::default() }
     }
     pub fn add_calc(&mut self, key: u64, f: CalcFn) {
         self.calc.insert(key, f);
     }
     pub fn add_probe(&mut self, key: u64, f: ProbeFn) {
         self.probe.insert(key, f);
+    }
+    pub fn add_agg(&mut self, key: u64, f: AggFn) {
+        self.agg.insert(key, f);
+    }
+    /// The generated update of a window aggregate, if the node has one (`agg_kernel_key`).
+    pub fn agg(&self, node: &darwin_plan::PhysNode) -> Result<Option<AggFn>> {
+        let Some(key) = darwin_plan::physical::agg_kernel_key(node) else { return Ok(None) };
+        match self.agg.get(&key) {
+            Some(f) => Ok(Some(*f)),
+            None if self.required => Err(missing("window aggregate")),
+            None => Ok(None),
+        }
     }
     /// The fused probe kernel for a Calc over a lookup join (`fused_lookup_key`), if generated.
     pub fn probe(&self, node: &darwin_plan::PhysNode) -> Option<ProbeFn> {
@@ -44,19 +59,23 @@ impl Kernels {
     pub fn calc(&self, filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> Result<Option<CalcFn>> {
         match self.calc.get(&calc_key(filter, project)) {
             Some(f) => Ok(Some(*f)),
-            None if self.required => Err(eval_err(
-                "the compiled query has no kernel for one of the plan's filter/projection nodes \
-                 (the binary was built for another plan); run with --mode interpreted or clear the compile cache",
-            )),
+            None if self.required => Err(missing("filter/projection")),
             None => Ok(None),
         }
     }
     pub fn len(&self) -> usize {
-        self.calc.len() + self.probe.len()
+        self.calc.len() + self.probe.len() + self.agg.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+fn missing(what: &str) -> crate::error::RuntimeError {
+    eval_err(format!(
+        "the compiled query has no kernel for one of the plan's {what} nodes (the binary was built for \
+         another plan); run with --mode interpreted or clear the compile cache"
+    ))
 }
 
 pub use crate::keys::JoinIndex;

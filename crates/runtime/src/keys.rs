@@ -105,6 +105,36 @@ mod tests {
         );
     }
 
+    /// Dense and sparse integer keys (negative, extreme, repeated) find the same rows, in the
+    /// same order, as a plain map of row lists.
+    #[test]
+    fn int_rows_agree_with_a_map() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..100 {
+            let spread = [1u64, 50, 3000, u64::MAX][round % 4];
+            let pairs: Vec<(i64, u32)> =
+                (0..rnd() % 2000).map(|r| (((rnd() % spread) as i64).wrapping_sub(25), r as u32)).collect();
+            let index = IntRows::build(&pairs);
+            let mut want: std::collections::HashMap<i64, Vec<u32>> = Default::default();
+            pairs.iter().for_each(|(k, r)| want.entry(*k).or_default().push(*r));
+            for (k, rows) in &want {
+                assert_eq!(index.get(*k), rows.as_slice());
+            }
+            for k in [i64::MIN, i64::MAX, -26, 3001, 0] {
+                assert_eq!(index.get(k), want.get(&k).map_or(&[][..], Vec::as_slice));
+            }
+            let dense = matches!(index, IntRows::Dense { .. });
+            assert!(dense || spread > 1024, "{spread}: small key ranges are dense");
+            assert!(!dense || spread < u64::MAX || pairs.len() < 2, "random 64-bit keys are not dense");
+        }
+    }
+
     #[test]
     fn doubles_group_zero_signs_together() {
         let b = Batch::from_rows(&[vec![Value::Double(0.0)], vec![Value::Double(-0.0)]], &[DataType::Double]);
@@ -163,7 +193,7 @@ pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault
 /// byte-keyed otherwise. Rows with a NULL key are not indexed (they never join).
 #[derive(Debug)]
 pub enum JoinIndex {
-    Int(FastMap<i64, Vec<u32>>),
+    Int(IntRows),
     /// One string key (YSB's ad ids): probed by `&str`, without encoding the key first.
     Str(FastMap<Box<str>, Vec<u32>>),
     Bytes(FastMap<Vec<u8>, Vec<u32>>),
@@ -186,13 +216,9 @@ impl JoinIndex {
     /// Indexes rows `0..n` of the key columns.
     pub fn build(cols: &[Column], n: usize) -> JoinIndex {
         if matches!(cols, [c] if matches!(c.data, ColumnData::I64(_) | ColumnData::I32(_))) {
-            let mut m: FastMap<i64, Vec<u32>> = FastMap::default();
-            for i in 0..n {
-                if let Some(Some(k)) = int_key(cols, i) {
-                    m.entry(k).or_default().push(i as u32);
-                }
-            }
-            return JoinIndex::Int(m);
+            let pairs: Vec<(i64, u32)> =
+                (0..n).filter_map(|i| int_key(cols, i).flatten().map(|k| (k, i as u32))).collect();
+            return JoinIndex::Int(IntRows::build(&pairs));
         }
         if let [c @ Column { data: ColumnData::Str(s), .. }] = cols {
             let mut m: FastMap<Box<str>, Vec<u32>> = FastMap::default();
@@ -216,7 +242,7 @@ impl JoinIndex {
     #[inline]
     pub fn rows_int(&self, k: i64) -> &[u32] {
         match self {
-            JoinIndex::Int(m) => m.get(&k).map_or(&[], |v| v.as_slice()),
+            JoinIndex::Int(m) => m.get(k),
             _ => &[],
         }
     }
@@ -235,17 +261,17 @@ impl JoinIndex {
     pub fn probe(&self, probe: &[Column], i: usize, buf: &mut Vec<u8>, mut f: impl FnMut(u32)) {
         let hits = match self {
             JoinIndex::Int(m) => match int_key(probe, i) {
-                Some(Some(k)) => m.get(&k),
+                Some(Some(k)) => Some(m.get(k)),
                 _ => None,
             },
             JoinIndex::Str(m) => match probe {
-                [c @ Column { data: ColumnData::Str(s), .. }] if c.is_valid(i) => m.get(s.get(i)),
+                [c @ Column { data: ColumnData::Str(s), .. }] if c.is_valid(i) => m.get(s.get(i)).map(Vec::as_slice),
                 _ => None,
             },
             JoinIndex::Bytes(m) => {
                 buf.clear();
                 if encode_row(probe, i, buf) {
-                    m.get(buf.as_slice())
+                    m.get(buf.as_slice()).map(Vec::as_slice)
                 } else {
                     None
                 }
@@ -253,6 +279,58 @@ impl JoinIndex {
         };
         if let Some(rows) = hits {
             rows.iter().for_each(|r| f(*r));
+        }
+    }
+}
+
+/// Integer join keys → indexed rows (ascending). While the keys are dense (ids, YSB's ad numbers)
+/// the rows of key `k` are found by offset `k - base` into one row array, without hashing;
+/// otherwise through a hash map.
+#[derive(Debug)]
+pub enum IntRows {
+    Dense { base: i64, starts: Vec<u32>, rows: Vec<u32> },
+    Map(FastMap<i64, Vec<u32>>),
+}
+
+impl IntRows {
+    /// Indexes `(key, row)` pairs given in ascending row order.
+    pub fn build(pairs: &[(i64, u32)]) -> IntRows {
+        let (lo, hi) = pairs.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (k, _)| (lo.min(*k), hi.max(*k)));
+        let span = (hi as i128 - lo as i128 + 1).max(0);
+        if span > 1024.max(8 * pairs.len() as i128) {
+            let mut m: FastMap<i64, Vec<u32>> = FastMap::default();
+            pairs.iter().for_each(|(k, r)| m.entry(*k).or_default().push(*r));
+            return IntRows::Map(m);
+        }
+        // Counting sort by key: stable, so each key's rows stay ascending.
+        let mut starts = vec![0u32; span as usize + 1];
+        pairs.iter().for_each(|(k, _)| starts[(k - lo) as usize + 1] += 1);
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut fill = starts.clone();
+        let mut rows = vec![0u32; pairs.len()];
+        for (k, r) in pairs {
+            let slot = &mut fill[(k - lo) as usize];
+            rows[*slot as usize] = *r;
+            *slot += 1;
+        }
+        IntRows::Dense { base: lo, starts, rows }
+    }
+
+    /// The rows with key `k`.
+    #[inline]
+    pub fn get(&self, k: i64) -> &[u32] {
+        match self {
+            IntRows::Dense { base, starts, rows } => {
+                let i = k.wrapping_sub(*base) as u64;
+                if i < (starts.len() - 1) as u64 {
+                    &rows[starts[i as usize] as usize..starts[i as usize + 1] as usize]
+                } else {
+                    &[]
+                }
+            }
+            IntRows::Map(m) => m.get(&k).map_or(&[], Vec::as_slice),
         }
     }
 }

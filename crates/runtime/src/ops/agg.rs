@@ -2,6 +2,7 @@
 //! indexed by group. Updates take a whole batch: `(group, row)` pairs, dispatched once per
 //! aggregate per batch.
 
+use super::int_index::IntIndex;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
@@ -535,7 +536,7 @@ pub struct GroupTable {
 #[derive(Debug)]
 enum KeyIndex {
     Single,
-    Int { map: FastMap<i64, u32>, null: Option<u32> },
+    Int(IntIndex),
     Bytes(FastMap<Vec<u8>, u32>),
 }
 
@@ -543,9 +544,7 @@ impl GroupTable {
     pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
         let index = match key_types {
             [] => KeyIndex::Single,
-            [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => {
-                KeyIndex::Int { map: FastMap::default(), null: None }
-            }
+            [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => KeyIndex::Int(IntIndex::default()),
             _ => KeyIndex::Bytes(FastMap::default()),
         };
         GroupTable {
@@ -560,6 +559,103 @@ impl GroupTable {
 
     pub fn groups(&self) -> usize {
         self.groups
+    }
+
+    /// The group of a row whose only key is the integer `key` (a compiled kernel's typed path),
+    /// created in first-seen order like [`GroupTable::update`] creates it.
+    #[inline]
+    pub fn group_int(&mut self, key: Option<i64>) -> usize {
+        let KeyIndex::Int(index) = &self.index else { unreachable!("a table with one integer key") };
+        match index.get(key) {
+            Some(g) => g as usize,
+            None => self.new_int_group(key),
+        }
+    }
+
+    fn new_int_group(&mut self, key: Option<i64>) -> usize {
+        let g = self.groups as u32;
+        match &mut self.index {
+            KeyIndex::Int(index) => index.insert(key, g, self.groups + 1),
+            _ => unreachable!("a table with one integer key"),
+        }
+        let value = match (key, self.keys[0].data_type().physical()) {
+            (None, _) => darwin_common::Value::Null,
+            (Some(k), PhysicalType::I32) => darwin_common::Value::Int(k as i32),
+            (Some(k), _) => darwin_common::Value::BigInt(k),
+        };
+        self.keys[0].push(&value);
+        self.grown()
+    }
+
+    /// The only group of a table without keys (a compiled kernel's typed path).
+    #[inline]
+    pub fn group_single(&mut self) -> usize {
+        if self.groups == 0 {
+            self.grown();
+        }
+        0
+    }
+
+    /// Counts one more group and sizes every accumulator for it; returns the new group.
+    fn grown(&mut self) -> usize {
+        self.groups += 1;
+        for a in &mut self.accs {
+            a.grow(self.groups);
+        }
+        self.groups - 1
+    }
+
+    /// Folds one row into aggregate `a` of group `g` (compiled kernels, typed): COUNT.
+    #[inline]
+    pub fn count(&mut self, a: usize, g: usize) {
+        match &mut self.accs[a].acc {
+            Acc::Count(c) => c[g] += 1,
+            acc => unreachable!("COUNT kernel on accumulator {acc:?}"),
+        }
+    }
+
+    /// Folds an integer into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
+    #[inline]
+    pub fn add_i64(&mut self, a: usize, g: usize, x: i64) {
+        match &mut self.accs[a].acc {
+            Acc::SumI(s, n) => {
+                s[g] = s[g].wrapping_add(x);
+                n[g] = true;
+            }
+            Acc::MinMaxI { v, seen, max } => {
+                if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                    v[g] = x;
+                    seen[g] = true;
+                }
+            }
+            Acc::AvgI(s, c) => {
+                s[g] = s[g].wrapping_add(x);
+                c[g] += 1;
+            }
+            acc => unreachable!("integer kernel on accumulator {acc:?}"),
+        }
+    }
+
+    /// Folds a double into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
+    #[inline]
+    pub fn add_f64(&mut self, a: usize, g: usize, x: f64) {
+        match &mut self.accs[a].acc {
+            Acc::SumF(s, n) => {
+                s[g] += x;
+                n[g] = true;
+            }
+            Acc::MinMaxF { v, seen, max } => {
+                if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                    v[g] = x;
+                    seen[g] = true;
+                }
+            }
+            Acc::AvgF(s, c) => {
+                s[g] += x;
+                c[g] += 1;
+            }
+            acc => unreachable!("double kernel on accumulator {acc:?}"),
+        }
     }
 
     /// Adds `rows` of a batch whose key columns are `key_cols`.
@@ -592,7 +688,7 @@ impl GroupTable {
                 }
                 self.pairs.extend(rows.iter().map(|r| (0, *r)));
             }
-            KeyIndex::Int { map, null } => {
+            KeyIndex::Int(index) => {
                 let c = &key_cols[0];
                 let wide;
                 let vals: &[i64] = match &c.data {
@@ -604,10 +700,14 @@ impl GroupTable {
                     _ => unreachable!("integer key column"),
                 };
                 for &r in rows {
-                    let g = if c.is_valid(r as usize) {
-                        *map.entry(vals[r as usize]).or_insert_with(|| new_group(r))
-                    } else {
-                        *null.get_or_insert_with(|| new_group(r))
+                    let key = c.is_valid(r as usize).then(|| vals[r as usize]);
+                    let g = match index.get(key) {
+                        Some(g) => g,
+                        None => {
+                            let g = new_group(r);
+                            index.insert(key, g, g as usize + 1);
+                            g
+                        }
                     };
                     self.pairs.push((g, r));
                 }
@@ -653,7 +753,7 @@ impl GroupTable {
         // Sized once: growing the index key by key rehashes it again and again.
         match &mut self.index {
             KeyIndex::Single => {}
-            KeyIndex::Int { map, .. } => map.reserve(groups),
+            KeyIndex::Int(index) => index.reserve(groups),
             KeyIndex::Bytes(map) => map.reserve(groups),
         }
         self.assign(&keys, &rows);
@@ -677,7 +777,11 @@ impl GroupTable {
 
     pub fn memory_bytes(&self) -> usize {
         let n = self.groups;
-        n * (48 + self.scratch.capacity().max(8)) + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
+        let index = match &self.index {
+            KeyIndex::Int(index) => index.memory_bytes(),
+            _ => 0,
+        };
+        index + n * (48 + self.scratch.capacity().max(8)) + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
     }
 }
 

@@ -12,19 +12,76 @@ use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::physical::{GroupKey, WindowSpec};
 use darwin_plan::{AggCall, Expr};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
+
+/// A window aggregate's update of one batch by compiled code: window assignment, late rows and
+/// the typed group-table updates in one loop (`darwin explain --code`).
+pub type AggFn = fn(&Batch, &mut WindowTables) -> Result<()>;
+
+/// The open windows of a window aggregate: one group table per window, ordered by (end, start).
+/// Few windows are open at a time and rows mostly go to the newest, so a sorted deque with a
+/// hint at the last one used beats a tree.
+pub struct WindowTables {
+    open: VecDeque<((i64, i64), GroupTable)>,
+    hint: usize,
+    key_types: Vec<DataType>,
+    aggs: Vec<AggCall>,
+    /// The operator's watermark: a window whose end - 1 is at or below it has fired.
+    pub watermark: i64,
+    /// Rows found late (or without a time) since the operator last counted them.
+    pub late: u64,
+}
+
+impl WindowTables {
+    fn new(key_types: Vec<DataType>, aggs: Vec<AggCall>) -> Self {
+        WindowTables { open: VecDeque::new(), hint: 0, key_types, aggs, watermark: i64::MIN, late: 0 }
+    }
+
+    /// The table of window [start, end), opened if new.
+    #[inline]
+    pub fn table(&mut self, start: i64, end: i64) -> &mut GroupTable {
+        if self.open.get(self.hint).is_some_and(|(w, _)| *w == (end, start)) {
+            return &mut self.open[self.hint].1;
+        }
+        self.find_or_open(start, end)
+    }
+
+    fn find_or_open(&mut self, start: i64, end: i64) -> &mut GroupTable {
+        let key = (end, start);
+        self.hint = match self.open.binary_search_by(|(w, _)| w.cmp(&key)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.open.insert(i, (key, GroupTable::new(&self.key_types, &self.aggs)));
+                i
+            }
+        };
+        &mut self.open[self.hint].1
+    }
+
+    /// Removes and returns the oldest window if it fires at watermark `wm`.
+    fn pop_fired(&mut self, wm: i64) -> Option<((i64, i64), GroupTable)> {
+        let (end, _) = self.open.front()?.0;
+        if end - 1 > wm {
+            return None;
+        }
+        self.hint = self.hint.saturating_sub(1);
+        self.open.pop_front()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.open.iter().map(|(_, t)| t.memory_bytes()).sum()
+    }
+}
 
 pub struct WindowAggOp {
     input: Box<dyn Operator>,
     spec: WindowSpec,
     group: Vec<GroupKey>,
     key_exprs: Vec<Expr>,
-    key_types: Vec<DataType>,
-    aggs: Vec<AggCall>,
-    /// Open windows by (end, start).
-    windows: BTreeMap<(i64, i64), GroupTable>,
-    watermark: i64,
+    windows: WindowTables,
+    /// Compiled mode's generated update (None: the generic one).
+    kernel: Option<AggFn>,
     pending: VecDeque<Msg>,
     done: bool,
     counters: Arc<Counters>,
@@ -47,10 +104,8 @@ impl WindowAggOp {
             spec,
             group,
             key_exprs,
-            key_types,
-            aggs,
-            windows: BTreeMap::new(),
-            watermark: i64::MIN,
+            windows: WindowTables::new(key_types, aggs),
+            kernel: None,
             pending: VecDeque::new(),
             done: false,
             counters,
@@ -58,7 +113,19 @@ impl WindowAggOp {
         }
     }
 
+    /// Runs compiled code's update (`agg_kernel_key`) instead of the generic one.
+    pub fn with_kernel(mut self, kernel: Option<AggFn>) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
     fn add(&mut self, batch: &Batch) -> Result<()> {
+        if let Some(kernel) = self.kernel {
+            kernel(batch, &mut self.windows)?;
+            self.counters.add_late(std::mem::take(&mut self.windows.late));
+            self.account();
+            return Ok(());
+        }
         let keys = eval_keys(&self.key_exprs, batch)?;
         // Rows per window, in order of first appearance.
         let mut per_window: Vec<((i64, i64), Vec<u32>)> = Vec::new();
@@ -86,7 +153,7 @@ impl WindowAggOp {
                     windows_of(*t, *window, &mut wins);
                     let before = late;
                     for w in &wins {
-                        push(*w, i as u32, &mut late, self.watermark);
+                        push(*w, i as u32, &mut late, self.windows.watermark);
                     }
                     // A HOP row late for some of its windows counts once.
                     late = before + u64::from(late > before);
@@ -99,14 +166,13 @@ impl WindowAggOp {
                         late += 1;
                         continue;
                     }
-                    push((s.i64s()[i], e.i64s()[i]), i as u32, &mut late, self.watermark);
+                    push((s.i64s()[i], e.i64s()[i]), i as u32, &mut late, self.windows.watermark);
                 }
             }
         }
         self.counters.add_late(late);
         for ((start, end), rows) in per_window {
-            let table =
-                self.windows.entry((end, start)).or_insert_with(|| GroupTable::new(&self.key_types, &self.aggs));
+            let table = self.windows.table(start, end);
             table.update(batch, &keys, &rows)?;
         }
         self.account();
@@ -114,17 +180,13 @@ impl WindowAggOp {
     }
 
     fn account(&mut self) {
-        let now: usize = self.windows.values().map(GroupTable::memory_bytes).sum();
+        let now = self.windows.memory_bytes();
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
 
     fn fire(&mut self, wm: i64) {
-        while let Some((&(end, start), _)) = self.windows.first_key_value() {
-            if end - 1 > wm {
-                break;
-            }
-            let table = self.windows.remove(&(end, start)).expect("present");
+        while let Some(((end, start), table)) = self.windows.pop_fired(wm) {
             let n = table.groups();
             let (keys, aggs) = table.finish();
             let mut keys = keys.into_iter();
@@ -164,8 +226,8 @@ impl Operator for WindowAggOp {
                 // join's other input, which keeps an interval join's buffer small (q7: 4x faster).
                 Some(Msg::Batch(b)) => self.add(&b)?,
                 Some(Msg::Watermark(w)) => {
-                    if w > self.watermark {
-                        self.watermark = w;
+                    if w > self.windows.watermark {
+                        self.windows.watermark = w;
                         self.fire(w);
                     }
                     self.pending.push_back(Msg::Watermark(w));
@@ -176,10 +238,10 @@ impl Operator for WindowAggOp {
     }
 
     fn snapshot(&self, e: &mut Enc) {
-        e.i64(self.watermark);
+        e.i64(self.windows.watermark);
         e.bool(self.done);
-        e.len(self.windows.len());
-        for ((end, start), table) in &self.windows {
+        e.len(self.windows.open.len());
+        for ((end, start), table) in &self.windows.open {
             e.i64(*end);
             e.i64(*start);
             table.snapshot(e);
@@ -187,14 +249,16 @@ impl Operator for WindowAggOp {
     }
 
     fn restore(&mut self, d: &mut Dec) -> Result<()> {
-        self.watermark = d.i64()?;
+        self.windows.watermark = d.i64()?;
         self.done = d.bool()?;
         let n = d.len(16)?;
         for _ in 0..n {
             let (end, start) = (d.i64()?, d.i64()?);
-            let mut table = GroupTable::new(&self.key_types, &self.aggs);
+            let table = self.windows.table(start, end);
+            if table.groups() > 0 {
+                return Err(d.error("the checkpoint holds the same window twice"));
+            }
             table.restore(d)?;
-            self.windows.insert((end, start), table);
         }
         self.account();
         Ok(())

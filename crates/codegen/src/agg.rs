@@ -1,0 +1,204 @@
+//! Rust for a window aggregate's update: one loop over the batch that evaluates the group key and
+//! the aggregates' arguments and filters, assigns each row its windows with the window size as a
+//! constant, skips late rows, and folds the row into its group through the group table's typed
+//! entry points (no key encoding, no per-window row lists, no per-aggregate passes).
+
+use crate::expr::{self, comment_text};
+use darwin_common::types::PhysicalType;
+use darwin_plan::explain::expr_to_string;
+use darwin_plan::physical::{GroupKey, WindowSpec};
+use darwin_plan::{AggFunc, PhysNode, WindowKind};
+use std::fmt::Write;
+
+/// The kernel for a node accepted by `agg_kernel_key`, named `agg_{key}`.
+pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
+    let PhysNode::WindowAggregate { input, spec, group, aggs, .. } = node else { unreachable!("a window aggregate") };
+    let schema = input.schema();
+    let name = |i: usize| comment_text(&schema.fields[i].name);
+    let show = |e: &darwin_plan::Expr| comment_text(&expr_to_string(e, schema));
+    let mut out = String::new();
+    let _ = writeln!(out, "// Plan node: WindowAggregate in {path}");
+    let window = match spec {
+        WindowSpec::Assign { window: WindowKind::Tumble { size }, time_col } => {
+            format!("TUMBLE(size {size} ms) on {}", name(*time_col))
+        }
+        WindowSpec::Assign { window: WindowKind::Hop { slide, size }, time_col } => {
+            format!("HOP(slide {slide} ms, size {size} ms) on {}", name(*time_col))
+        }
+        WindowSpec::Assign { window: WindowKind::Session { .. }, .. } => unreachable!("sessions have no kernel"),
+        WindowSpec::Existing { start_col, end_col } => {
+            format!("existing windows [{}, {}]", name(*start_col), name(*end_col))
+        }
+    };
+    let _ = writeln!(out, "//   window:  {window}");
+    let key_expr = group.iter().find_map(|k| if let GroupKey::Expr(e) = k { Some(e) } else { None });
+    if let Some(e) = key_expr {
+        let _ = writeln!(out, "//   group:   {}", show(e));
+    }
+    let list: Vec<String> = aggs
+        .iter()
+        .map(|a| {
+            let arg = a.arg.as_ref().map_or("*".to_string(), &show);
+            let distinct = if a.distinct { "DISTINCT " } else { "" };
+            let filter = a.filter.as_ref().map_or(String::new(), |f| format!(" FILTER (WHERE {})", show(f)));
+            format!("{:?}({distinct}{arg}){filter}", a.func).to_uppercase()
+        })
+        .collect();
+    let _ = writeln!(out, "//   aggs:    {}", list.join(", "));
+
+    let mut k = expr::Kernel::default();
+    // Per row: the key (its errors at once: the interpreter evaluates keys over the whole batch
+    // first), then each aggregate's argument and filter, whose errors count only if some row of
+    // the batch reaches a window (the interpreter evaluates them per window), in aggregate order.
+    let mut row = String::new();
+    let key_var = match key_expr {
+        Some(e) => {
+            let v = k.expr(e);
+            row.push_str(&std::mem::take(&mut k.body));
+            Some(v)
+        }
+        None => None,
+    };
+    let mut update = String::new();
+    let mut checks = String::new();
+    let group_of = match &key_var {
+        Some(v) => format!("tab.group_int({v}.map(|x| x as i64))"),
+        None => "tab.group_single()".into(),
+    };
+    let _ = writeln!(update, "{{\n            let g = {group_of};");
+    for (a, call) in aggs.iter().enumerate() {
+        // COUNT needs only whether its argument is NULL.
+        let count = call.func == AggFunc::Count;
+        let arg = call.arg.as_ref().map(|e| deferred(&mut k, e, &format!("a{a}"), count, &mut row, &mut checks));
+        let filter = call.filter.as_ref().map(|e| deferred(&mut k, e, &format!("f{a}"), false, &mut row, &mut checks));
+        let mut conds: Vec<String> = Vec::new();
+        if let Some(f) = &filter {
+            conds.push(format!("{f} == Some(true)"));
+        }
+        let fold = match (&call.func, &call.arg) {
+            (AggFunc::Count, _) => {
+                if let Some(v) = &arg {
+                    conds.push(format!("{v}.is_some()"));
+                }
+                format!("tab.count({a}, g)")
+            }
+            (_, Some(e)) if e.ty.physical() == PhysicalType::F64 => format!("tab.add_f64({a}, g, x)"),
+            (_, _) => format!("tab.add_i64({a}, g, x as i64)"),
+        };
+        let cond = conds.join(" && ");
+        let _ = match (&call.func, &arg, conds.is_empty()) {
+            (AggFunc::Count, _, true) | (_, None, true) => writeln!(update, "            {fold};"),
+            (AggFunc::Count, _, false) | (_, None, false) => writeln!(update, "            if {cond} {{ {fold}; }}"),
+            (_, Some(v), true) => writeln!(update, "            if let Some(x) = {v} {{ {fold}; }}"),
+            (_, Some(v), false) => writeln!(update, "            if let (Some(x), true) = ({v}, {cond}) {{ {fold}; }}"),
+        };
+    }
+    update.push_str("        }");
+
+    let _ = writeln!(
+        out,
+        "fn agg_{key:016x}(b: &Batch, st: &mut k::WindowTables) -> Result<()> {{\n    let n = b.num_rows;"
+    );
+    out.push_str(&k.prelude);
+    let fallible = !checks.is_empty();
+    if fallible {
+        out.push_str("    let mut reached = false;\n");
+    }
+    out.push_str(
+        &checks.lines().filter(|l| l.starts_with("    let mut")).map(|l| format!("{l}\n")).collect::<String>(),
+    );
+    // Only needed to decide whether deferred errors count.
+    let reached = if fallible { "reached = true;\n        " } else { "" };
+    let body = match spec {
+        WindowSpec::Assign { window, time_col } => {
+            let _ = writeln!(
+                out,
+                "    let dt = k::i64s(&b.columns[{time_col}]);\n    let vt = k::validity(&b.columns[{time_col}]);"
+            );
+            let head = "        if !vt.is_none_or(|m| m[row]) {\n            st.late += 1;\n            continue;\n        }\n        let ts = dt[row];\n";
+            match window {
+                WindowKind::Tumble { size } => format!(
+                    "{head}        let start = ts - ts.rem_euclid({size}i64);\n        let end = start + {size}i64;\n        \
+                     if end - 1 <= st.watermark {{\n            st.late += 1;\n            continue;\n        }}\n        \
+                     {reached}let tab = st.table(start, end);\n        {update}\n"
+                ),
+                WindowKind::Hop { slide, size } => format!(
+                    "{head}        // every window of the row (a row late for some of them counts once)\n        \
+                     let mut late = false;\n        let mut start = ts - ts.rem_euclid({slide}i64);\n        \
+                     while start > ts - {size}i64 {{\n            let end = start + {size}i64;\n            \
+                     if end - 1 <= st.watermark {{\n                late = true;\n            }} else {{\n                \
+                     {}let tab = st.table(start, end);\n                {}\n            }}\n            \
+                     start -= {slide}i64;\n        }}\n        st.late += u64::from(late);\n",
+                    reached.replace("\n        ", "\n                "),
+                    update.replace("\n", "\n        ")
+                ),
+                WindowKind::Session { .. } => unreachable!("sessions have no kernel"),
+            }
+        }
+        WindowSpec::Existing { start_col, end_col } => {
+            let _ = writeln!(
+                out,
+                "    let ds = k::i64s(&b.columns[{start_col}]);\n    let vs = k::validity(&b.columns[{start_col}]);\n    \
+                 let de = k::i64s(&b.columns[{end_col}]);\n    let ve = k::validity(&b.columns[{end_col}]);"
+            );
+            format!(
+                "        if !(vs.is_none_or(|m| m[row]) && ve.is_none_or(|m| m[row])) {{\n            st.late += 1;\n            \
+                 continue;\n        }}\n        let (start, end) = (ds[row], de[row]);\n        \
+                 if end - 1 <= st.watermark {{\n            st.late += 1;\n            continue;\n        }}\n        \
+                 {reached}let tab = st.table(start, end);\n        {update}\n"
+            )
+        }
+    };
+    out.push_str("    for row in 0..n {\n");
+    out.push_str(&row);
+    out.push_str(&body);
+    out.push_str("    }\n");
+    let returns: Vec<String> = checks
+        .lines()
+        .filter_map(|l| l.strip_prefix("    let mut ").and_then(|l| l.split(':').next()))
+        .map(String::from)
+        .collect();
+    if !returns.is_empty() {
+        out.push_str("    if reached {\n");
+        for r in returns {
+            let _ = writeln!(out, "        if let Some(e) = {r} {{\n            return Err(e);\n        }}");
+        }
+        out.push_str("    }\n");
+    }
+    out.push_str("    Ok(())\n}\n");
+    out
+}
+
+/// Emits `e` into the row code as `let {name} = ...`; an expression that can fail is evaluated in
+/// a closure whose first error is kept in `err_{name}` (declared through `checks`) instead of
+/// returned at once. With `presence`, only whether the value is NULL is kept (`Option<()>`).
+/// Returns `name`.
+fn deferred(
+    k: &mut expr::Kernel,
+    e: &darwin_plan::Expr,
+    name: &str,
+    presence: bool,
+    row: &mut String,
+    checks: &mut String,
+) -> String {
+    let v = k.expr(e);
+    let code = std::mem::take(&mut k.body);
+    let (ty, v) =
+        if presence { ("Option<()>".to_string(), format!("{v}.map(|_| ())")) } else { (expr::option_type(e.ty), v) };
+    if code.contains('?') || code.contains("return Err") {
+        let _ = writeln!(
+            checks,
+            "    let mut err_{name}: Option<darwin_exec::darwin_runtime::error::RuntimeError> = None;"
+        );
+        let _ = writeln!(
+            row,
+            "        let {name}: {ty} = match (|| -> Result<{ty}> {{\n{}            Ok({v})\n        }})() {{\n            \
+             Ok(x) => x,\n            Err(e) => {{\n                err_{name}.get_or_insert(e);\n                None\n            }}\n        }};",
+            code.replace("\n        ", "\n            ").replacen("        ", "            ", 1)
+        );
+    } else {
+        row.push_str(&code);
+        let _ = writeln!(row, "        let {name}: {ty} = {v};");
+    }
+    name.to_string()
+}
