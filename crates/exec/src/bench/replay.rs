@@ -85,14 +85,17 @@ impl SourceReader for ReplaySource {
         let mut cols = Vec::with_capacity(src.columns.len());
         let mut max_ts = i64::MIN;
         for (i, c) in src.columns.iter().enumerate() {
-            let c = if take < src.num_rows { c.take(&(0..take as u32).collect::<Vec<_>>()) } else { c.clone() };
             if self.time_cols.contains(&i) {
-                let ColumnData::I64(v) = c.data else { unreachable!("timestamps are i64") };
-                let shifted: Vec<i64> = v.iter().map(|t| t + shift).collect();
+                // Shifted straight from the recording: one pass, no copy first.
+                let ColumnData::I64(v) = &c.data else { unreachable!("timestamps are i64") };
+                let shifted: Vec<i64> = v[..take].iter().map(|t| t + shift).collect();
                 max_ts = max_ts.max(shifted.iter().copied().max().unwrap_or(i64::MIN));
-                cols.push(Column::new(ColumnData::I64(shifted), c.validity));
+                let validity = c.validity.as_ref().map(|m| m[..take].to_vec());
+                cols.push(Column::new(ColumnData::I64(shifted), validity));
+            } else if take < src.num_rows {
+                cols.push(c.take(&(0..take as u32).collect::<Vec<_>>()));
             } else {
-                cols.push(c);
+                cols.push(c.clone());
             }
         }
         let next = if bi + 1 == parts.len() { (lp + 1, 0) } else { (lp, bi + 1) };
