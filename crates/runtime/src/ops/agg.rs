@@ -578,12 +578,13 @@ impl GroupTable {
             KeyIndex::Int(index) => index.insert(key, g, self.groups + 1),
             _ => unreachable!("a table with one integer key"),
         }
-        let value = match (key, self.keys[0].data_type().physical()) {
-            (None, _) => darwin_common::Value::Null,
-            (Some(k), PhysicalType::I32) => darwin_common::Value::Int(k as i32),
-            (Some(k), _) => darwin_common::Value::BigInt(k),
-        };
-        self.keys[0].push(&value);
+        match key {
+            None => self.keys[0].push_null(),
+            Some(k) if self.keys[0].data_type().physical() == PhysicalType::I32 => {
+                self.keys[0].push(&darwin_common::Value::Int(k as i32))
+            }
+            Some(k) => self.keys[0].push_i64(k),
+        }
         self.grown()
     }
 

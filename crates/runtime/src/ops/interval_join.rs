@@ -8,7 +8,7 @@ use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
 use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, Column};
+use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
 use crate::eval::eval_mask;
 use crate::keys::encode_row;
@@ -31,26 +31,94 @@ pub struct IntervalJoinSpec {
     pub right_types: Vec<DataType>,
 }
 
+/// Buffered rows of one side, indexed by key. Each key's rows form a chain through `entries`
+/// in arrival order, so buffering a row costs one map lookup and one push, with no allocation
+/// per row or per key (a row list per key made allocation the join's main cost).
 #[derive(Default)]
 struct Store {
     batches: Vec<Batch>,
-    index: FastMap<Vec<u8>, Vec<(u32, u32)>>,
+    /// One integer key column: keyed by the value; otherwise by the encoded key.
+    int: FastMap<i64, (u32, u32)>,
+    bytes: FastMap<Vec<u8>, (u32, u32)>,
+    /// (batch, row, next entry of the same key or `END`).
+    entries: Vec<(u32, u32, u32)>,
     rows: usize,
 }
 
+const END: u32 = u32::MAX;
+
+/// Row `i`'s key if the key is one integer column (None inside: a NULL key).
+fn int_key(keys: &[Column], i: usize) -> Option<Option<i64>> {
+    match keys {
+        [c] => match &c.data {
+            ColumnData::I64(v) => Some(c.is_valid(i).then(|| v[i])),
+            ColumnData::I32(v) => Some(c.is_valid(i).then(|| v[i] as i64)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl Store {
+    /// An empty store sized for `like`'s keys (compaction rebuilds a store of similar size).
+    fn sized_like(like: &Store) -> Store {
+        let mut s = Store::default();
+        s.int.reserve(like.int.len());
+        s.bytes.reserve(like.bytes.len());
+        s.entries.reserve(like.entries.len());
+        s
+    }
+
     /// Buffers a batch whose key columns are `keys` (rows with a NULL key never match).
     fn push(&mut self, batch: Batch, keys: &[Column]) {
         let bi = self.batches.len() as u32;
         let mut buf = Vec::new();
         for i in 0..batch.num_rows {
-            buf.clear();
-            if encode_row(keys, i, &mut buf) {
-                self.index.entry(buf.clone()).or_default().push((bi, i as u32));
+            let e = self.entries.len() as u32;
+            let chain = match int_key(keys, i) {
+                Some(None) => continue,
+                Some(Some(k)) => self.int.entry(k).or_insert((e, e)),
+                None => {
+                    buf.clear();
+                    if !encode_row(keys, i, &mut buf) {
+                        continue;
+                    }
+                    match self.bytes.get_mut(buf.as_slice()) {
+                        Some(chain) => chain,
+                        None => self.bytes.entry(buf.clone()).or_insert((e, e)),
+                    }
+                }
+            };
+            let tail = std::mem::replace(&mut chain.1, e);
+            if tail != e {
+                self.entries[tail as usize].2 = e;
             }
+            self.entries.push((bi, i as u32, END));
         }
         self.rows += batch.num_rows;
         self.batches.push(batch);
+    }
+
+    /// Calls `f(batch, row)` for each buffered row whose key equals row `i` of `keys`, oldest first.
+    fn probe(&self, keys: &[Column], i: usize, buf: &mut Vec<u8>, mut f: impl FnMut(u32, u32)) {
+        let head = match int_key(keys, i) {
+            Some(None) => None,
+            Some(Some(k)) => self.int.get(&k),
+            None => {
+                buf.clear();
+                if encode_row(keys, i, buf) {
+                    self.bytes.get(buf.as_slice())
+                } else {
+                    None
+                }
+            }
+        };
+        let mut e = head.map_or(END, |c| c.0);
+        while e != END {
+            let (b, r, next) = self.entries[e as usize];
+            f(b, r);
+            e = next;
+        }
     }
 }
 
@@ -109,22 +177,15 @@ impl IntervalJoinOp {
         let mut buf = Vec::new();
         let store = &self.stores[other];
         for (i, t) in times.iter().enumerate() {
-            buf.clear();
-            if !encode_row(&keys, i, &mut buf) {
-                continue;
-            }
-            let Some(cands) = store.index.get(buf.as_slice()) else {
-                continue;
-            };
-            for (b, r) in cands {
-                let ot = store.batches[*b as usize].columns[other_tcol].i64s()[*r as usize];
+            store.probe(&keys, i, &mut buf, |b, r| {
+                let ot = store.batches[b as usize].columns[other_tcol].i64s()[r as usize];
                 let (lt, rt) = if side == Side::Left { (*t, ot) } else { (ot, *t) };
                 if rt.saturating_add(lower) <= lt && lt <= rt.saturating_add(upper) {
-                    let e = pairs.entry(*b).or_default();
+                    let e = pairs.entry(b).or_default();
                     e.0.push(i as u32);
-                    e.1.push(*r);
+                    e.1.push(r);
                 }
-            }
+            });
         }
         let mut bs: Vec<u32> = pairs.keys().copied().collect();
         bs.sort_unstable();
@@ -169,7 +230,7 @@ impl IntervalJoinOp {
 
     fn account(&mut self) {
         let now: usize =
-            self.stores.iter().map(|s| s.batches.iter().map(Batch::size_bytes).sum::<usize>() + s.rows * 24).sum();
+            self.stores.iter().map(|s| s.batches.iter().map(Batch::size_bytes).sum::<usize>() + s.rows * 28).sum();
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
@@ -194,7 +255,7 @@ impl IntervalJoinOp {
                 Side::Right => t.saturating_add(self.spec.upper) <= wl,
             };
             let old = std::mem::take(&mut self.stores[side as usize]);
-            let mut store = Store::default();
+            let mut store = Store::sized_like(&old);
             for b in old.batches {
                 let ts = b.columns[tcol].i64s();
                 let keep: Vec<u32> = (0..b.num_rows as u32).filter(|i| !expired(ts[*i as usize])).collect();

@@ -44,6 +44,11 @@ impl WindowTables {
         if self.open.get(self.hint).is_some_and(|(w, _)| *w == (end, start)) {
             return &mut self.open[self.hint].1;
         }
+        // Rows of a HOP (one copy per window, in window order) visit the windows in turn.
+        if self.open.get(self.hint + 1).is_some_and(|(w, _)| *w == (end, start)) {
+            self.hint += 1;
+            return &mut self.open[self.hint].1;
+        }
         self.find_or_open(start, end)
     }
 
