@@ -208,6 +208,25 @@ impl ColumnBuilder {
         ColumnBuilder::new(ty, capacity)
     }
 
+    /// Whether value `g` so far and row `r` of `col` are the same group key: NULLs are equal,
+    /// and doubles group as `keys::encode_row` groups them (-0.0 = 0.0, NaN = NaN).
+    #[inline]
+    pub fn same_key(&self, g: usize, col: &Column, r: usize) -> bool {
+        let (a, b) = (self.validity[g], col.is_valid(r));
+        if !a || !b {
+            return a == b;
+        }
+        match (&self.data, &col.data) {
+            (ColumnData::Bool(x), ColumnData::Bool(y)) => x[g] == y[r],
+            (ColumnData::I32(x), ColumnData::I32(y)) => x[g] == y[r],
+            (ColumnData::I64(x), ColumnData::I64(y)) => x[g] == y[r],
+            (ColumnData::I128(x), ColumnData::I128(y)) => x[g] == y[r],
+            (ColumnData::F64(x), ColumnData::F64(y)) => x[g] == y[r] || (x[g].is_nan() && y[r].is_nan()),
+            (ColumnData::Str(x), ColumnData::Str(y)) => x.get(g) == y.get(r),
+            _ => false,
+        }
+    }
+
     pub fn data_type(&self) -> DataType {
         self.ty
     }

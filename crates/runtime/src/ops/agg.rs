@@ -2,13 +2,14 @@
 //! indexed by group. Updates take a whole batch: `(group, row)` pairs, dispatched once per
 //! aggregate per batch.
 
+use super::hashed_keys::{hash_rows, HashedKeys};
 use super::int_index::IntIndex;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
 use crate::eval::{eval, eval_mask};
 use crate::keys::encode_row;
-use crate::keys::{FastMap, FastSet};
+use crate::keys::FastSet;
 use darwin_common::types::PhysicalType;
 use darwin_common::DataType;
 use darwin_plan::{AggCall, AggFunc, Expr};
@@ -527,17 +528,17 @@ pub struct GroupTable {
     groups: usize,
     keys: Vec<ColumnBuilder>,
     accs: Vec<Accumulator>,
-    scratch: Vec<u8>,
+    hashes: Vec<u64>,
     pairs: Vec<(u32, u32)>,
 }
 
 /// Key → group. One integer key (the common case: ids, campaigns) probes an integer table;
-/// other keys are encoded to bytes; no key at all is a single group.
+/// other keys go by hash, compared with the key columns; no key at all is a single group.
 #[derive(Debug)]
 enum KeyIndex {
     Single,
     Int(IntIndex),
-    Bytes(FastMap<Vec<u8>, u32>),
+    Hashed(HashedKeys),
 }
 
 impl GroupTable {
@@ -545,14 +546,14 @@ impl GroupTable {
         let index = match key_types {
             [] => KeyIndex::Single,
             [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => KeyIndex::Int(IntIndex::default()),
-            _ => KeyIndex::Bytes(FastMap::default()),
+            _ => KeyIndex::Hashed(HashedKeys::default()),
         };
         GroupTable {
             index,
             groups: 0,
             keys: key_types.iter().map(|t| ColumnBuilder::new(*t, 16)).collect(),
             accs: aggs.iter().map(Accumulator::new).collect(),
-            scratch: Vec::new(),
+            hashes: Vec::new(),
             pairs: Vec::new(),
         }
     }
@@ -713,16 +714,18 @@ impl GroupTable {
                     self.pairs.push((g, r));
                 }
             }
-            KeyIndex::Bytes(map) => {
-                for &r in rows {
-                    self.scratch.clear();
-                    encode_row(key_cols, r as usize, &mut self.scratch);
-                    let g = match map.get(self.scratch.as_slice()) {
-                        Some(g) => *g,
+            KeyIndex::Hashed(index) => {
+                hash_rows(key_cols, rows, &mut self.hashes);
+                for (&r, &h) in rows.iter().zip(&self.hashes) {
+                    let g = match index.find(h, keys, key_cols, r as usize) {
+                        Some(g) => g,
                         None => {
-                            let g = new_group(r);
-                            map.insert(self.scratch.clone(), g);
-                            g
+                            for (b, c) in keys.iter_mut().zip(key_cols) {
+                                b.push_from(c, r as usize);
+                            }
+                            index.insert(h, next);
+                            next += 1;
+                            next - 1
                         }
                     };
                     self.pairs.push((g, r));
@@ -755,7 +758,7 @@ impl GroupTable {
         match &mut self.index {
             KeyIndex::Single => {}
             KeyIndex::Int(index) => index.reserve(groups),
-            KeyIndex::Bytes(map) => map.reserve(groups),
+            KeyIndex::Hashed(index) => index.reserve(groups),
         }
         self.assign(&keys, &rows);
         if self.groups != groups {
@@ -779,10 +782,12 @@ impl GroupTable {
     pub fn memory_bytes(&self) -> usize {
         let n = self.groups;
         let index = match &self.index {
+            KeyIndex::Single => 0,
             KeyIndex::Int(index) => index.memory_bytes(),
-            _ => 0,
+            KeyIndex::Hashed(index) => index.memory_bytes(),
         };
-        index + n * (48 + self.scratch.capacity().max(8)) + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
+        let keys: usize = self.keys.iter().map(|k| k.len() * 9).sum();
+        index + keys + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
     }
 }
 
