@@ -17,12 +17,13 @@
 //! flight needs saving).
 
 use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::Batch;
+use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
 use crate::eval::eval;
 use crate::keys::encode_row;
 use crate::operator::{Msg, Operator};
 use darwin_plan::physical::Partitioning;
+use darwin_plan::ExprKind;
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 
@@ -67,8 +68,29 @@ fn hash_bytes(b: &[u8]) -> u64 {
     for chunk in b.chunks(8) {
         let mut w = [0u8; 8];
         w[..chunk.len()].copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(SEED);
     }
+    h ^ (h >> 29)
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// `hash_bytes(encode_row(..))` of one integer key column, computed from the value without
+/// encoding it: rows go to exactly the same workers (checkpoints depend on it).
+#[inline]
+fn hash_int_key(c: &Column, i: usize) -> u64 {
+    let h = match &c.data {
+        _ if !c.is_valid(i) => 0,
+        ColumnData::I64(v) => {
+            // Bytes [1, x0..x7]: chunks [1, x0..x6] and [x7].
+            let x = v[i] as u64;
+            let h = (1 | (x << 8)).wrapping_mul(SEED);
+            (h.rotate_left(5) ^ (x >> 56)).wrapping_mul(SEED)
+        }
+        // Bytes [1, x0..x3]: one chunk.
+        ColumnData::I32(v) => (1 | ((v[i] as u32 as u64) << 8)).wrapping_mul(SEED),
+        _ => unreachable!("an integer key column"),
+    };
     h ^ (h >> 29)
 }
 
@@ -133,12 +155,26 @@ impl ExchangeOp {
         match &self.partitioning {
             Partitioning::Gather => self.send(0, Packet::Batch(batch)),
             Partitioning::Hash(keys) => {
-                let cols = keys.iter().map(|k| eval(k, &batch)).collect::<Result<Vec<_>>>()?;
                 let mut parts: Vec<Vec<u32>> = vec![Vec::new(); n];
-                for i in 0..batch.num_rows {
-                    self.scratch.clear();
-                    encode_row(&cols, i, &mut self.scratch);
-                    parts[(hash_bytes(&self.scratch) % n as u64) as usize].push(i as u32);
+                let int_col = match &keys[..] {
+                    [k] => match k.kind {
+                        ExprKind::Column(c) => Some(&batch.columns[c])
+                            .filter(|c| matches!(c.data, ColumnData::I64(_) | ColumnData::I32(_))),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(c) = int_col {
+                    for i in 0..batch.num_rows {
+                        parts[(hash_int_key(c, i) % n as u64) as usize].push(i as u32);
+                    }
+                } else {
+                    let cols = keys.iter().map(|k| eval(k, &batch)).collect::<Result<Vec<_>>>()?;
+                    for i in 0..batch.num_rows {
+                        self.scratch.clear();
+                        encode_row(&cols, i, &mut self.scratch);
+                        parts[(hash_bytes(&self.scratch) % n as u64) as usize].push(i as u32);
+                    }
                 }
                 for (to, rows) in parts.into_iter().enumerate() {
                     if rows.len() == batch.num_rows {
@@ -292,5 +328,38 @@ mod tests {
             counts[(super::hash_bytes(&k.to_le_bytes()) % 2) as usize] += 1;
         }
         assert!(counts[0] > 400 && counts[1] > 400, "{counts:?}");
+    }
+
+    /// The integer fast path routes every value (NULL, extremes, both widths) exactly as the
+    /// encoded-bytes hash does, so checkpoints restore onto the same workers.
+    #[test]
+    fn integer_key_hash_equals_the_encoded_hash() {
+        use crate::column::Batch;
+        use darwin_common::{DataType, Value};
+        let mut vals: Vec<i64> = vec![0, 1, -1, i64::MIN, i64::MAX, 255, 256, 1 << 56, -(1 << 40)];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            vals.push(x as i64);
+        }
+        for ty in [DataType::BigInt, DataType::Int] {
+            let rows: Vec<Vec<Value>> = vals
+                .iter()
+                .map(|v| match ty {
+                    DataType::Int => Value::Int(*v as i32),
+                    _ => Value::BigInt(*v),
+                })
+                .chain([Value::Null])
+                .map(|v| vec![v])
+                .collect();
+            let b = Batch::from_rows(&rows, &[ty]);
+            for i in 0..b.num_rows {
+                let mut bytes = Vec::new();
+                crate::keys::encode_row(&b.columns, i, &mut bytes);
+                assert_eq!(super::hash_int_key(&b.columns[0], i), super::hash_bytes(&bytes), "{ty} row {i}");
+            }
+        }
     }
 }
