@@ -3,7 +3,8 @@
 //! checkpoint interval; the process is SIGKILLed at random moments and at chosen points of the
 //! checkpoint protocol, restarted until it finishes, and its output must equal an
 //! uninterrupted run's exactly (nothing lost, nothing duplicated). Damaged checkpoints, a
-//! changed query and a failing checkpoint write are checked with real files.
+//! changed query, a failing checkpoint write and a full disk (a real file-size limit) are
+//! checked with real files.
 
 use rand::{Rng, SeedableRng};
 use std::path::{Path, PathBuf};
@@ -368,4 +369,93 @@ fn checkpoints_move_between_the_interpreter_and_compiled_code() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(job.output(), expected, "compiled runs after {kills} kills of darwin");
     let _ = std::fs::remove_dir_all(&job.dir);
+}
+
+/// A full disk, as the kernel reports it mid-write: the process may write no file larger than
+/// 256 KiB (RLIMIT_FSIZE, with SIGXFSZ ignored so writes fail with EFBIG instead of killing
+/// it). The aggregate's state outgrows that while its output stays tiny, so checkpoints start
+/// failing part-way: each failure is reported with the file and the OS error and the run goes
+/// on. The process is then SIGKILLed, and a restart (space back) resumes from the last
+/// checkpoint that was complete before the failures and writes exactly the uninterrupted output.
+#[test]
+fn a_full_disk_during_checkpoints_is_reported_and_the_previous_checkpoint_stays_valid() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("darwin-recovery-full-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // 60,000 distinct keys (~2 MB of state), then 40 keys seen twice: the only output rows.
+    let mut csv = String::new();
+    for i in 0..60_000u64 {
+        csv += &format!("{i},{},{}\n", i % 97, ts(i as i64));
+    }
+    for i in 0..40u64 {
+        csv += &format!("{},{},{}\n", i * 1000, 1, ts(60_000 + i as i64));
+    }
+    std::fs::write(dir.join("t.csv"), csv).unwrap();
+    let script = |out: &str| {
+        format!(
+            "SET 'batch-size' = '256';\n\
+             CREATE TABLE t (k BIGINT, v BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'filesystem', \
+             'path' = '{}', 'format' = 'csv');\n\
+             CREATE TABLE o (k BIGINT, n BIGINT, s BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', \
+             'format' = 'csv');\n\
+             INSERT INTO o SELECT k, COUNT(*), SUM(v) FROM t GROUP BY k HAVING COUNT(*) > 1;\n",
+            dir.join("t.csv").display(),
+            dir.join(out).display()
+        )
+    };
+    std::fs::write(dir.join("ref.sql"), script("ref.csv")).unwrap();
+    std::fs::write(dir.join("q.sql"), script("o.csv")).unwrap();
+    let darwin = env!("CARGO_BIN_EXE_darwin");
+    let reference = Command::new(darwin).arg("run").arg(dir.join("ref.sql")).output().unwrap();
+    assert!(reference.status.success(), "{}", stderr(&reference));
+    let args = |c: &mut Command| {
+        c.arg("run").arg(dir.join("q.sql")).arg("--checkpoint-dir").arg(dir.join("ckpt"));
+        c.args(["--checkpoint-interval", "2ms", "--parallelism", "2"]);
+    };
+    let mut full = Command::new("bash");
+    // `exec`: the child is darwin itself, so the kill below reaches it.
+    full.arg("-c").arg("trap '' XFSZ; ulimit -f 256 && exec \"$0\" \"$@\"").arg(darwin);
+    args(&mut full);
+    let mut child = full.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut failure = None;
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains("failed") {
+            failure = Some(line);
+            break;
+        }
+    }
+    let exited_first = child.try_wait().unwrap().is_some();
+    kill(child);
+    let failure = failure.expect("a checkpoint larger than the file-size limit fails");
+    assert!(!exited_first, "the run ended before it could be killed: {failure}");
+    assert!(
+        failure.contains("warning: checkpoint") && failure.contains("the previous checkpoint stays valid"),
+        "{failure}"
+    );
+    assert!(failure.contains("File too large"), "the OS error is named: {failure}");
+    let epoch: u64 = failure.split("checkpoint ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    assert!(epoch > 1, "the first checkpoints fit: {failure}");
+    // Space is back: the restart resumes from a checkpoint taken before the failure.
+    let mut again = Command::new(darwin);
+    args(&mut again);
+    let second = again.output().unwrap();
+    let err = stderr(&second);
+    assert!(second.status.success(), "{err}");
+    let restored: u64 = err
+        .split("restored from checkpoint ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the restart resumes:\n{err}"));
+    assert!(restored < epoch, "restored {restored}, failed {epoch}");
+    let rows = |f: &str| {
+        let mut v: Vec<String> = std::fs::read_to_string(dir.join(f)).unwrap().lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(rows("o.csv"), rows("ref.csv"));
+    assert_eq!(rows("ref.csv").len(), 40);
+    let _ = std::fs::remove_dir_all(&dir);
 }
