@@ -109,13 +109,7 @@ mod tests {
     /// same order, as a plain map of row lists.
     #[test]
     fn int_rows_agree_with_a_map() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..100 {
             let spread = [1u64, 50, 3000, u64::MAX][round % 4];
             let pairs: Vec<(i64, u32)> =
@@ -199,9 +193,10 @@ pub enum JoinIndex {
     Bytes(FastMap<Vec<u8>, Vec<u32>>),
 }
 
-/// Row `i`'s single integer key, if the key columns are one integer column.
+/// Row `i`'s single integer key, if the key columns are one integer column (None inside: a
+/// NULL key).
 #[inline]
-fn int_key(cols: &[Column], i: usize) -> Option<Option<i64>> {
+pub fn int_key(cols: &[Column], i: usize) -> Option<Option<i64>> {
     match cols {
         [c] => match &c.data {
             ColumnData::I64(v) => Some(c.is_valid(i).then(|| v[i])),

@@ -20,3 +20,17 @@ pub use build::{run, run_with, ConnectorFactory, RunSummary};
 pub use column::{Batch, Column, ColumnBuilder, ColumnData};
 pub use error::{Result, RuntimeError};
 pub use operator::{Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader};
+
+/// Helpers shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// A small deterministic xorshift generator: property tests without a dependency.
+    pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+}

@@ -337,13 +337,8 @@ mod tests {
         use crate::column::Batch;
         use darwin_common::{DataType, Value};
         let mut vals: Vec<i64> = vec![0, 1, -1, i64::MIN, i64::MAX, 255, 256, 1 << 56, -(1 << 40)];
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..1000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            vals.push(x as i64);
-        }
+        let mut rnd = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        vals.extend((0..1000).map(|_| rnd() as i64));
         for ty in [DataType::BigInt, DataType::Int] {
             let rows: Vec<Vec<Value>> = vals
                 .iter()

@@ -113,13 +113,8 @@ mod tests {
     /// as the byte encoding groups them, in first-seen order, across batches.
     #[test]
     fn groups_like_the_byte_encoding() {
-        let mut seed = 0x1234_5678_9abc_def1u64;
-        let mut rnd = move |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut next = crate::testing::xorshift(0x1234_5678_9abc_def1u64);
+        let mut rnd = move |n: u64| next() % n;
         let types = [DataType::Double, DataType::Varchar, DataType::Int];
         for _ in 0..30 {
             let mut table = GroupTable::new(&types, &[]);

@@ -99,13 +99,7 @@ mod tests {
     /// the same groups as a plain hash map.
     #[test]
     fn agrees_with_a_hash_map() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = crate::testing::xorshift(0x2545_f491_4f6c_dd1du64);
         for round in 0..200 {
             let (mut index, mut want) = (IntIndex::default(), HashMap::new());
             let spread = [4u64, 100, 5000, u64::MAX][round % 4];

@@ -8,11 +8,11 @@ use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
 use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, Column, ColumnData};
+use crate::column::{Batch, Column};
 use crate::error::Result;
 use crate::eval::eval_mask;
-use crate::keys::encode_row;
 use crate::keys::FastMap;
+use crate::keys::{encode_row, int_key};
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::Expr;
@@ -46,18 +46,6 @@ struct Store {
 }
 
 const END: u32 = u32::MAX;
-
-/// Row `i`'s key if the key is one integer column (None inside: a NULL key).
-fn int_key(keys: &[Column], i: usize) -> Option<Option<i64>> {
-    match keys {
-        [c] => match &c.data {
-            ColumnData::I64(v) => Some(c.is_valid(i).then(|| v[i])),
-            ColumnData::I32(v) => Some(c.is_valid(i).then(|| v[i] as i64)),
-            _ => None,
-        },
-        _ => None,
-    }
-}
 
 impl Store {
     /// An empty store sized for `like`'s keys (compaction rebuilds a store of similar size).
