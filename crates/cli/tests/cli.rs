@@ -85,6 +85,19 @@ fn explain_shows_plans_and_choices() {
     }
 }
 
+/// A window join over two-phase aggregates (q8) repartitions each side once: the merge's
+/// exchange hashes by the join keys and window start, and the join adds none of its own.
+#[test]
+fn a_join_over_aggregates_reuses_their_partitioning() {
+    let out = darwin(&["explain", "examples/nexmark_q8.sql", "--parallelism", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    let plan = &s[s.find("== Physical plan ==").unwrap()..s.find("== Choices").unwrap()];
+    assert_eq!(plan.matches("Exchange hash").count(), 2, "{plan}");
+    assert!(plan.contains("Exchange hash [id, window_start]"), "{plan}");
+    assert!(plan.contains("Exchange hash [seller, window_start]"), "{plan}");
+}
+
 #[test]
 fn gen_writes_files_other_systems_can_read() {
     let dir = std::env::temp_dir().join(format!("darwin-gen-{}", std::process::id()));

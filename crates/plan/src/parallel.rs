@@ -10,10 +10,16 @@
 //! per window, and only those partial rows cross workers to be merged when the window closes.
 //! At most one row per group, window and worker moves instead of every input row, so it is
 //! chosen whenever it applies; sessions, DISTINCT and decimal averages repartition rows.
+//!
+//! A join over such aggregates (Nexmark q8: new persons joined with new sellers per window)
+//! asks each input for rows hashed by its join keys and window start; the merge's exchange then
+//! hashes by exactly those (a subset of its group keys is as good a partitioning for the
+//! aggregate), and the join needs no exchange of its own: one repartitioning per side instead
+//! of two.
 
 use crate::decompose;
 use crate::physical::{GroupKey, Partitioning, PhysNode, SinkTarget, WindowSpec};
-use crate::{AggCall, Expr, WindowKind};
+use crate::{AggCall, Expr, ExprKind, WindowKind};
 use darwin_common::{DataType, Schema};
 
 /// Adds the exchanges a plan needs to run on `parallelism` workers (none for one worker).
@@ -21,7 +27,7 @@ pub fn distribute(root: PhysNode, sink: &SinkTarget, parallelism: usize) -> Phys
     if parallelism <= 1 {
         return root;
     }
-    let root = place(root);
+    let root = place(root, None);
     let parallel_sink = matches!(sink, SinkTarget::Table(t) if t.connector == "blackhole");
     if parallel_sink {
         root
@@ -43,7 +49,9 @@ fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
     }
 }
 
-fn place(node: PhysNode) -> PhysNode {
+/// Places the exchanges below `node`. `want`: the hash partitioning (over `node`'s columns) the
+/// consumer would like; honoured where a two-phase aggregate can choose its exchange's keys.
+fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
     match node {
         PhysNode::Source { .. } | PhysNode::Exchange { .. } => node,
         PhysNode::WindowAggregate { input, spec, group, aggs, schema } if is_sliced(&input) => {
@@ -57,8 +65,8 @@ fn place(node: PhysNode) -> PhysNode {
             else {
                 unreachable!("checked by is_sliced")
             };
-            let rows = place(*rows);
-            let slices = match two_phase(&rows, &sspec, &sgroup, &saggs, &sschema, false) {
+            let rows = place(*rows, None);
+            let slices = match two_phase(&rows, &sspec, &sgroup, &saggs, &sschema, false, None) {
                 Some(two) => two,
                 None => unreachable!("slices only exist for mergeable aggregates"),
             };
@@ -66,8 +74,8 @@ fn place(node: PhysNode) -> PhysNode {
             PhysNode::WindowAggregate { input: Box::new(assign), spec, group, aggs, schema }
         }
         PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
-            let input = place(*input);
-            if let Some(two) = two_phase(&input, &spec, &group, &aggs, &schema, true) {
+            let input = place(*input, None);
+            if let Some(two) = two_phase(&input, &spec, &group, &aggs, &schema, true, want) {
                 return two;
             }
             let mut keys: Vec<Expr> =
@@ -81,19 +89,83 @@ fn place(node: PhysNode) -> PhysNode {
             PhysNode::WindowAggregate { input: Box::new(input), spec, group, aggs, schema }
         }
         PhysNode::GlobalAggregate { input, group, aggs, schema } => {
-            let input = exchange(place(*input), hash_or_gather(group.clone()));
+            let input = exchange(place(*input, None), hash_or_gather(group.clone()));
             PhysNode::GlobalAggregate { input: Box::new(input), group, aggs, schema }
         }
         PhysNode::LookupJoin { .. } => {
             // The build side is read whole by every worker: only the stream (first input) is placed.
             let mut stream = true;
-            node.map_inputs(&mut |input| if std::mem::take(&mut stream) { place(input) } else { input })
+            node.map_inputs(&mut |input| if std::mem::take(&mut stream) { place(input, None) } else { input })
         }
         PhysNode::WindowJoin { .. } | PhysNode::IntervalJoin { .. } => {
             let mut sides = join_partitionings(&node).into_iter();
-            node.map_inputs(&mut |input| exchange(place(input), sides.next().expect("a join has two inputs")))
+            node.map_inputs(&mut |input| {
+                let wanted = sides.next().expect("a join has two inputs");
+                let keys = match &wanted {
+                    Partitioning::Hash(k) => Some(k.as_slice()),
+                    Partitioning::Gather => None,
+                };
+                let placed = place(input, keys);
+                // Already hashed by exactly these keys (same order and types): both sides of
+                // the join use the same hash, so rows that join are on the same worker.
+                if keys.is_some_and(|k| partitioning_of(&placed).as_deref() == Some(k)) {
+                    placed
+                } else {
+                    exchange(placed, wanted)
+                }
+            })
         }
-        PhysNode::Calc { .. } | PhysNode::WindowAssign { .. } => node.map_inputs(&mut place),
+        PhysNode::Calc { ref project, .. } => {
+            // The wanted keys in the Calc's input columns, if each is a column passed through.
+            let inner: Option<Vec<Expr>> = want.and_then(|w| {
+                w.iter()
+                    .map(|k| match (&k.kind, project) {
+                        (ExprKind::Column(i), Some(p)) => match p.get(*i)?.kind {
+                            ExprKind::Column(j) => Some(Expr::column(j, k.ty)),
+                            _ => None,
+                        },
+                        (ExprKind::Column(_), None) => Some(k.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            });
+            node.map_inputs(&mut |input| place(input, inner.as_deref()))
+        }
+        PhysNode::WindowAssign { .. } => node.map_inputs(&mut |input| place(input, None)),
+    }
+}
+
+/// The hash partitioning of a node's output, as expressions over its own columns, if the node
+/// is (through filters, projections and window aggregates over carried windows) an exchange.
+fn partitioning_of(node: &PhysNode) -> Option<Vec<Expr>> {
+    let column = |k: &Expr| if let ExprKind::Column(j) = k.kind { Some(j) } else { None };
+    match node {
+        PhysNode::Exchange { partitioning: Partitioning::Hash(keys), .. } => Some(keys.clone()),
+        PhysNode::Calc { input, project: None, .. } => partitioning_of(input),
+        PhysNode::Calc { input, project: Some(p), .. } => partitioning_of(input)?
+            .iter()
+            .map(|k| {
+                let j = column(k)?;
+                let i = p.iter().position(|e| e.kind == ExprKind::Column(j))?;
+                Some(Expr::column(i, k.ty))
+            })
+            .collect(),
+        // Output column i is group key i.
+        PhysNode::WindowAggregate { input, spec: WindowSpec::Existing { start_col, end_col }, group, .. } => {
+            partitioning_of(input)?
+                .iter()
+                .map(|k| {
+                    let j = column(k)?;
+                    let i = group.iter().position(|g| match g {
+                        GroupKey::Expr(e) => e.kind == ExprKind::Column(j),
+                        GroupKey::WindowStart => *start_col == j,
+                        GroupKey::WindowEnd => *end_col == j,
+                    })?;
+                    Some(Expr::column(i, k.ty))
+                })
+                .collect()
+        }
+        _ => None,
     }
 }
 
@@ -130,6 +202,7 @@ fn two_phase(
     aggs: &[AggCall],
     schema: &Schema,
     by_window: bool,
+    want: Option<&[Expr]>,
 ) -> Option<PhysNode> {
     if matches!(spec, WindowSpec::Assign { window: WindowKind::Session { .. }, .. }) {
         return None;
@@ -145,15 +218,29 @@ fn two_phase(
         aggs: split.partial_aggs.clone(),
         schema: partial_schema.clone(),
     };
-    let mut keys: Vec<Expr> = group
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| matches!(k, GroupKey::Expr(_)))
-        .map(|(i, _)| Expr::column(i, partial_schema.fields[i].data_type))
-        .collect();
-    if by_window {
-        keys.push(Expr::column(start, DataType::Timestamp));
-    }
+    // Output column i of the aggregate (and of the partial rows) is group key i, so wanted keys
+    // that are all group columns can partition the partial rows directly.
+    let wanted = want.filter(|w| {
+        !w.is_empty()
+            && w.iter().all(|k| {
+                matches!(k.kind, ExprKind::Column(i) if i < group.len() && partial_schema.fields[i].data_type == k.ty)
+            })
+    });
+    let keys: Vec<Expr> = match wanted {
+        Some(w) => w.to_vec(),
+        None => {
+            let mut keys: Vec<Expr> = group
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| matches!(k, GroupKey::Expr(_)))
+                .map(|(i, _)| Expr::column(i, partial_schema.fields[i].data_type))
+                .collect();
+            if by_window {
+                keys.push(Expr::column(start, DataType::Timestamp));
+            }
+            keys
+        }
+    };
     let moved = exchange(partial, hash_or_gather(keys));
     let spec = WindowSpec::Existing { start_col: start, end_col: end };
     Some(decompose::merge(moved, &partial_schema, group, spec, &split, aggs, schema))

@@ -43,6 +43,8 @@ struct Store {
     /// (batch, row, next entry of the same key or `END`).
     entries: Vec<(u32, u32, u32)>,
     rows: usize,
+    /// Bytes of `batches`, kept as they are pushed (summed per batch, accounting was quadratic).
+    size: usize,
 }
 
 const END: u32 = u32::MAX;
@@ -84,6 +86,7 @@ impl Store {
             self.entries.push((bi, i as u32, END));
         }
         self.rows += batch.num_rows;
+        self.size += batch.size_bytes();
         self.batches.push(batch);
     }
 
@@ -217,8 +220,7 @@ impl IntervalJoinOp {
     }
 
     fn account(&mut self) {
-        let now: usize =
-            self.stores.iter().map(|s| s.batches.iter().map(Batch::size_bytes).sum::<usize>() + s.rows * 28).sum();
+        let now: usize = self.stores.iter().map(|s| s.size + s.rows * 28).sum();
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }

@@ -38,6 +38,9 @@ pub struct WindowJoinOp {
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
+    /// Bytes of the buffered batches, kept as they come and go (summing them per batch made
+    /// the join quadratic in the batches a window buffers).
+    buffered: usize,
 }
 
 impl WindowJoinOp {
@@ -56,6 +59,7 @@ impl WindowJoinOp {
             done: false,
             counters,
             accounted: 0,
+            buffered: 0,
         }
     }
 
@@ -79,6 +83,7 @@ impl WindowJoinOp {
         for (w, rows) in groups {
             let entry = self.windows.entry(w).or_default();
             let part = if rows.len() == batch.num_rows { batch.clone() } else { batch.take(&rows) };
+            self.buffered += part.size_bytes();
             if side == Side::Left {
                 entry.0.push(part)
             } else {
@@ -89,8 +94,7 @@ impl WindowJoinOp {
     }
 
     fn account(&mut self) {
-        let now: usize =
-            self.windows.values().map(|(l, r)| l.iter().chain(r).map(Batch::size_bytes).sum::<usize>()).sum();
+        let now = self.buffered;
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
@@ -101,6 +105,7 @@ impl WindowJoinOp {
                 break;
             }
             let (l, r) = self.windows.remove(&(end, start)).expect("present");
+            self.buffered -= l.iter().chain(&r).map(Batch::size_bytes).sum::<usize>();
             let left = concat_batches(&l, &self.spec.left_types);
             let right = concat_batches(&r, &self.spec.right_types);
             let out = hash_join(&left, &right, &self.spec)?;
@@ -202,6 +207,7 @@ impl Operator for WindowJoinOp {
                 *side = (0..k).map(|_| d.batch()).collect::<Result<_>>()?;
             }
             let [l, r] = sides;
+            self.buffered += l.iter().chain(&r).map(Batch::size_bytes).sum::<usize>();
             self.windows.insert(key, (l, r));
         }
         self.account();
