@@ -36,6 +36,9 @@ pub struct SessionAggOp {
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
+    /// Bytes of the live batches, kept as they come and go (summing the batch list after every
+    /// batch grew with the length of the run).
+    buffered: usize,
 }
 
 impl SessionAggOp {
@@ -64,6 +67,7 @@ impl SessionAggOp {
             done: false,
             counters,
             accounted: 0,
+            buffered: 0,
         }
     }
 
@@ -104,13 +108,16 @@ impl SessionAggOp {
         }
         self.counters.add_late(late);
         self.live_rows.push(live);
+        if live > 0 {
+            self.buffered += batch.size_bytes();
+        }
         self.batches.push(if live > 0 { Some(batch) } else { None });
         self.account();
         Ok(())
     }
 
     fn account(&mut self) {
-        let now: usize = self.batches.iter().flatten().map(Batch::size_bytes).sum::<usize>() + self.sessions.len() * 64;
+        let now = self.buffered + self.sessions.len() * 64;
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
@@ -158,7 +165,9 @@ impl SessionAggOp {
             key_cols_of.insert(*b, eval_keys(&self.key_exprs, batch)?);
             self.live_rows[*b as usize] -= per_batch[b].len();
             if self.live_rows[*b as usize] == 0 {
-                self.batches[*b as usize] = None;
+                if let Some(freed) = self.batches[*b as usize].take() {
+                    self.buffered -= freed.size_bytes();
+                }
             }
         }
         for (b, r) in first_rows.into_iter().flatten() {
@@ -261,6 +270,7 @@ impl Operator for SessionAggOp {
         }
         if next > 0 {
             self.live_rows.push(next as usize);
+            self.buffered += batch.size_bytes();
             self.batches.push(Some(batch));
         }
         self.account();
