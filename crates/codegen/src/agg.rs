@@ -60,7 +60,8 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         None => None,
     };
     let mut update = String::new();
-    let mut checks = String::new();
+    // Variables holding the deferred errors, in the order they count.
+    let mut errors: Vec<String> = Vec::new();
     let group_of = match &key_var {
         Some(v) => format!("tab.group_int({v}.map(|x| x as i64))"),
         None => "tab.group_single()".into(),
@@ -69,8 +70,8 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     for (a, call) in aggs.iter().enumerate() {
         // COUNT needs only whether its argument is NULL.
         let count = call.func == AggFunc::Count;
-        let arg = call.arg.as_ref().map(|e| deferred(&mut k, e, &format!("a{a}"), count, &mut row, &mut checks));
-        let filter = call.filter.as_ref().map(|e| deferred(&mut k, e, &format!("f{a}"), false, &mut row, &mut checks));
+        let arg = call.arg.as_ref().map(|e| deferred(&mut k, e, &format!("a{a}"), count, &mut row, &mut errors));
+        let filter = call.filter.as_ref().map(|e| deferred(&mut k, e, &format!("f{a}"), false, &mut row, &mut errors));
         let mut conds: Vec<String> = Vec::new();
         if let Some(f) = &filter {
             conds.push(format!("{f} == Some(true)"));
@@ -100,13 +101,13 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         "fn agg_{key:016x}(b: &Batch, st: &mut k::WindowTables) -> Result<()> {{\n    let n = b.num_rows;"
     );
     out.push_str(&k.prelude);
-    let fallible = !checks.is_empty();
+    let fallible = !errors.is_empty();
     if fallible {
         out.push_str("    let mut reached = false;\n");
     }
-    out.push_str(
-        &checks.lines().filter(|l| l.starts_with("    let mut")).map(|l| format!("{l}\n")).collect::<String>(),
-    );
+    for e in &errors {
+        let _ = writeln!(out, "    let mut {e}: Option<darwin_exec::darwin_runtime::error::RuntimeError> = None;");
+    }
     // Only needed to decide whether deferred errors count.
     let reached = if fallible { "reached = true;\n        " } else { "" };
     let body = match spec {
@@ -153,14 +154,9 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     out.push_str(&row);
     out.push_str(&body);
     out.push_str("    }\n");
-    let returns: Vec<String> = checks
-        .lines()
-        .filter_map(|l| l.strip_prefix("    let mut ").and_then(|l| l.split(':').next()))
-        .map(String::from)
-        .collect();
-    if !returns.is_empty() {
+    if fallible {
         out.push_str("    if reached {\n");
-        for r in returns {
+        for r in &errors {
             let _ = writeln!(out, "        if let Some(e) = {r} {{\n            return Err(e);\n        }}");
         }
         out.push_str("    }\n");
@@ -170,7 +166,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
 }
 
 /// Emits `e` into the row code as `let {name} = ...`; an expression that can fail is evaluated in
-/// a closure whose first error is kept in `err_{name}` (declared through `checks`) instead of
+/// a closure whose first error is kept in `err_{name}` (added to `errors`) instead of
 /// returned at once. With `presence`, only whether the value is NULL is kept (`Option<()>`).
 /// Returns `name`.
 fn deferred(
@@ -179,17 +175,14 @@ fn deferred(
     name: &str,
     presence: bool,
     row: &mut String,
-    checks: &mut String,
+    errors: &mut Vec<String>,
 ) -> String {
     let v = k.expr(e);
     let code = std::mem::take(&mut k.body);
     let (ty, v) =
         if presence { ("Option<()>".to_string(), format!("{v}.map(|_| ())")) } else { (expr::option_type(e.ty), v) };
     if code.contains('?') || code.contains("return Err") {
-        let _ = writeln!(
-            checks,
-            "    let mut err_{name}: Option<darwin_exec::darwin_runtime::error::RuntimeError> = None;"
-        );
+        errors.push(format!("err_{name}"));
         let _ = writeln!(
             row,
             "        let {name}: {ty} = match (|| -> Result<{ty}> {{\n{}            Ok({v})\n        }})() {{\n            \
