@@ -86,7 +86,7 @@ struct Builder<'a> {
     /// state to restore (operator id → bytes). Stateful operators are numbered in build order.
     events: Option<Sender<Event>>,
     epochs: Option<Arc<AtomicU64>>,
-    restore: std::collections::BTreeMap<usize, Vec<u8>>,
+    restore: crate::checkpoint::store::WorkerStates,
     next_op: usize,
     /// The last epoch before this run (the restored checkpoint's, or 0).
     start_epoch: u64,
@@ -568,6 +568,12 @@ pub fn run_kernels(
             if let Some(c) = coord.as_mut() {
                 if c.stats.resume_time.is_zero() && shared.built.load(Ordering::Relaxed) == n as u64 {
                     c.stats.resume_time = start.elapsed();
+                    if let Some(e) = c.stats.restored_from {
+                        eprintln!(
+                            "darwin: checkpoint {e} restored; processing again after {:.1} ms",
+                            c.stats.resume_time.as_secs_f64() * 1e3
+                        );
+                    }
                 }
             }
             match coord.as_mut() {

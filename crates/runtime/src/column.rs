@@ -80,6 +80,15 @@ impl Column {
     }
 
     #[inline]
+    /// Whether rows `i` and `j` hold the same group key (NULLs equal, -0.0 = 0.0, NaN = NaN).
+    pub fn same_key(&self, i: usize, j: usize) -> bool {
+        let (a, b) = (self.is_valid(i), self.is_valid(j));
+        if !a || !b {
+            return a == b;
+        }
+        same_value(&self.data, i, &self.data, j)
+    }
+
     pub fn is_valid(&self, i: usize) -> bool {
         self.validity.as_ref().is_none_or(|v| v[i])
     }
@@ -182,6 +191,20 @@ pub struct ColumnBuilder {
     has_null: bool,
 }
 
+/// Whether value `g` of `x` and value `r` of `y` are the same group key (both valid).
+#[inline]
+fn same_value(x: &ColumnData, g: usize, y: &ColumnData, r: usize) -> bool {
+    match (x, y) {
+        (ColumnData::Bool(x), ColumnData::Bool(y)) => x[g] == y[r],
+        (ColumnData::I32(x), ColumnData::I32(y)) => x[g] == y[r],
+        (ColumnData::I64(x), ColumnData::I64(y)) => x[g] == y[r],
+        (ColumnData::I128(x), ColumnData::I128(y)) => x[g] == y[r],
+        (ColumnData::F64(x), ColumnData::F64(y)) => x[g] == y[r] || (x[g].is_nan() && y[r].is_nan()),
+        (ColumnData::Str(x), ColumnData::Str(y)) => x.get(g) == y.get(r),
+        _ => false,
+    }
+}
+
 impl ColumnBuilder {
     pub fn new(ty: DataType, capacity: usize) -> Self {
         let data = match ty.physical() {
@@ -216,15 +239,27 @@ impl ColumnBuilder {
         if !a || !b {
             return a == b;
         }
-        match (&self.data, &col.data) {
-            (ColumnData::Bool(x), ColumnData::Bool(y)) => x[g] == y[r],
-            (ColumnData::I32(x), ColumnData::I32(y)) => x[g] == y[r],
-            (ColumnData::I64(x), ColumnData::I64(y)) => x[g] == y[r],
-            (ColumnData::I128(x), ColumnData::I128(y)) => x[g] == y[r],
-            (ColumnData::F64(x), ColumnData::F64(y)) => x[g] == y[r] || (x[g].is_nan() && y[r].is_nan()),
-            (ColumnData::Str(x), ColumnData::Str(y)) => x.get(g) == y.get(r),
-            _ => false,
+        same_value(&self.data, g, &col.data, r)
+    }
+
+    /// A builder holding `col`'s values (a restored table's keys), if `col` has the physical
+    /// type of `ty`.
+    pub fn from_column(ty: DataType, col: Column) -> Option<Self> {
+        let fits = matches!(
+            (ty.physical(), &col.data),
+            (PhysicalType::Bool, ColumnData::Bool(_))
+                | (PhysicalType::I32, ColumnData::I32(_))
+                | (PhysicalType::I64, ColumnData::I64(_))
+                | (PhysicalType::F64, ColumnData::F64(_))
+                | (PhysicalType::I128, ColumnData::I128(_))
+                | (PhysicalType::Str, ColumnData::Str(_))
+        );
+        if !fits {
+            return None;
         }
+        let n = col.len();
+        let has_null = col.validity.as_ref().is_some_and(|v| v.contains(&false));
+        Some(ColumnBuilder { ty, data: col.data, validity: col.validity.unwrap_or_else(|| vec![true; n]), has_null })
     }
 
     pub fn data_type(&self) -> DataType {

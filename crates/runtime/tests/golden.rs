@@ -202,8 +202,8 @@ fn interval_join_state_is_pinned() {
 #[test]
 fn state_file_and_manifest_are_pinned() {
     let mut states = store::WorkerStates::new();
-    states.insert(0, vec![1, 2, 3]);
-    states.insert(4, b"state".to_vec());
+    states.insert(0, vec![1, 2, 3].into());
+    states.insert(4, b"state".to_vec().into());
     let bytes = store::encode_worker(&states);
     assert_eq!(bytes, golden("worker.state", &bytes));
     let m = store::Manifest {

@@ -44,6 +44,7 @@ impl Enc {
     }
     pub fn i64s(&mut self, v: &[i64]) {
         self.len(v.len());
+        self.buf.reserve(v.len() * 8);
         v.iter().for_each(|x| self.i64(*x));
     }
     pub fn bools(&mut self, v: &[bool]) {
@@ -52,10 +53,12 @@ impl Enc {
     }
     pub fn f64s(&mut self, v: &[f64]) {
         self.len(v.len());
+        self.buf.reserve(v.len() * 8);
         v.iter().for_each(|x| self.f64(*x));
     }
     pub fn i128s(&mut self, v: &[i128]) {
         self.len(v.len());
+        self.buf.reserve(v.len() * 16);
         v.iter().for_each(|x| self.i128(*x));
     }
 
@@ -178,21 +181,35 @@ impl<'a> Dec<'a> {
         let b = self.bytes()?;
         std::str::from_utf8(b).map_err(|_| self.error("invalid UTF-8 in a string"))
     }
+    /// `n` fixed-width values in one bounds check (a restore decodes millions of them).
+    fn fixed<const N: usize, T>(&mut self, n: usize, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
+        let bytes = self.take(n * N)?;
+        Ok(bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))).collect())
+    }
     pub fn i64s(&mut self) -> Result<Vec<i64>> {
         let n = self.len(8)?;
-        (0..n).map(|_| self.i64()).collect()
+        self.fixed(n, i64::from_le_bytes)
+    }
+    pub fn i32s(&mut self) -> Result<Vec<i32>> {
+        let n = self.len(4)?;
+        self.fixed(n, i32::from_le_bytes)
     }
     pub fn bools(&mut self) -> Result<Vec<bool>> {
         let n = self.len(1)?;
-        (0..n).map(|_| self.bool()).collect()
+        let bytes = self.take(n)?;
+        if let Some(i) = bytes.iter().position(|b| *b > 1) {
+            self.pos -= n - i;
+            return Err(self.error(format!("invalid boolean {}", bytes[i])));
+        }
+        Ok(bytes.iter().map(|b| *b == 1).collect())
     }
     pub fn f64s(&mut self) -> Result<Vec<f64>> {
         let n = self.len(8)?;
-        (0..n).map(|_| self.f64()).collect()
+        self.fixed(n, |b| f64::from_bits(u64::from_le_bytes(b)))
     }
     pub fn i128s(&mut self) -> Result<Vec<i128>> {
         let n = self.len(16)?;
-        (0..n).map(|_| self.i128()).collect()
+        self.fixed(n, i128::from_le_bytes)
     }
     /// Fails unless the value read equals what this plan expects (a shape check on restore).
     pub fn expect(&self, what: &str, found: u64, expected: u64) -> Result<()> {
@@ -206,10 +223,7 @@ impl<'a> Dec<'a> {
     pub fn column(&mut self) -> Result<Column> {
         let data = match self.u8()? {
             0 => ColumnData::Bool(self.bools()?),
-            1 => {
-                let n = self.len(4)?;
-                ColumnData::I32((0..n).map(|_| Ok(i32::from_le_bytes(self.arr()?))).collect::<Result<_>>()?)
-            }
+            1 => ColumnData::I32(self.i32s()?),
             2 => ColumnData::I64(self.i64s()?),
             3 => ColumnData::F64(self.f64s()?),
             4 => ColumnData::I128(self.i128s()?),

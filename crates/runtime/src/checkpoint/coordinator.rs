@@ -2,7 +2,7 @@
 //! as workers pass barriers, writes each complete checkpoint and then commits its output. Runs
 //! on the driver thread, beside the workers (so writing never stops processing).
 
-use super::store::{self, Manifest, SinkCommit, WorkerStates};
+use super::store::{self, Manifest, SinkCommit, StateBytes, WorkerStates};
 use super::{commit, crash_point, CheckpointConfig, Event, StagedFile};
 use crate::error::{Result, RuntimeError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,8 +48,8 @@ pub struct Coordinator {
     next_epoch: u64,
     in_flight: Option<(u64, Instant)>,
     last: Instant,
-    states: BTreeMap<u64, BTreeMap<(usize, usize), Vec<u8>>>,
-    finals: BTreeMap<(usize, usize), Vec<u8>>,
+    states: BTreeMap<u64, BTreeMap<(usize, usize), StateBytes>>,
+    finals: BTreeMap<(usize, usize), StateBytes>,
     done: BTreeSet<(usize, usize)>,
     passed: BTreeMap<u64, BTreeSet<(usize, usize)>>,
     /// Staged output not yet committed, tagged with the first epoch whose checkpoint holds it.
@@ -201,10 +201,10 @@ impl Coordinator {
         match ev {
             Event::Output { target } => self.register_output(target)?,
             Event::State { worker, op, epoch: Some(e), bytes } => {
-                self.states.entry(e).or_default().insert((worker, op), bytes);
+                self.states.entry(e).or_default().insert((worker, op), bytes.into());
             }
             Event::State { worker, op, epoch: None, bytes } => {
-                self.finals.insert((worker, op), bytes);
+                self.finals.insert((worker, op), bytes.into());
             }
             Event::Barrier { worker, pipeline, epoch, staged } => {
                 self.passed.entry(epoch).or_default().insert((worker, pipeline));

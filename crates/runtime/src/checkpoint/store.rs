@@ -61,7 +61,31 @@ pub struct SinkCommit {
 }
 
 /// Operator states of one worker: operator id → encoded state.
-pub type WorkerStates = BTreeMap<usize, Vec<u8>>;
+pub type WorkerStates = BTreeMap<usize, StateBytes>;
+
+/// One operator's encoded state: a range of a shared buffer (a state file read once, or what
+/// the operator sent), so handing states to workers and carrying an ended operator's state into
+/// every later checkpoint copies nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateBytes {
+    buf: std::sync::Arc<Vec<u8>>,
+    start: usize,
+    end: usize,
+}
+
+impl From<Vec<u8>> for StateBytes {
+    fn from(v: Vec<u8>) -> Self {
+        let end = v.len();
+        StateBytes { buf: std::sync::Arc::new(v), start: 0, end }
+    }
+}
+
+impl std::ops::Deref for StateBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+}
 
 /// A checkpoint read back and verified.
 #[derive(Debug)]
@@ -108,7 +132,10 @@ pub fn encode_worker(states: &WorkerStates) -> Vec<u8> {
     e.buf
 }
 
-pub fn decode_worker(bytes: &[u8], what: &str) -> Result<WorkerStates> {
+/// Splits a state file into its operators' states (ranges of the file's buffer, not copies).
+pub fn decode_worker(file: Vec<u8>, what: &str) -> Result<WorkerStates> {
+    let buf = std::sync::Arc::new(file);
+    let bytes = &buf[..];
     let mut d = Dec::new(bytes, what);
     if bytes.get(..8) != Some(STATE_MAGIC.as_slice()) {
         return Err(d.error("not a Darwin state file"));
@@ -118,7 +145,10 @@ pub fn decode_worker(bytes: &[u8], what: &str) -> Result<WorkerStates> {
     let mut out = WorkerStates::new();
     for _ in 0..n {
         let op = d.u64()? as usize;
-        out.insert(op, d.bytes()?.to_vec());
+        let state = d.bytes()?;
+        // `state` lies inside `bytes`: its offset is where it starts.
+        let start = state.as_ptr() as usize - bytes.as_ptr() as usize;
+        out.insert(op, StateBytes { buf: buf.clone(), start, end: start + state.len() });
     }
     if !d.is_at_end() {
         return Err(d.error("trailing bytes"));
@@ -189,25 +219,31 @@ pub fn read(path: &Path) -> Result<Loaded> {
         Err(e) => return Err(io_err(&mpath, e)),
     };
     let manifest = parse_manifest(&text, path)?;
-    let mut workers = Vec::new();
-    for f in &manifest.files {
-        let fpath = path.join(&f.name);
-        if f.name.contains(['/', '\\']) || f.name.starts_with('.') {
-            return Err(damaged(path, format!("bad file name {:?} in the manifest", f.name)));
-        }
-        let bytes = fs::read(&fpath).map_err(|e| damaged(path, format!("{}: {e}", f.name)))?;
-        if bytes.len() as u64 != f.bytes {
-            return Err(damaged(path, format!("{} has {} bytes, the manifest says {}", f.name, bytes.len(), f.bytes)));
-        }
-        if crc32fast::hash(&bytes) != f.crc32 {
-            return Err(damaged(path, format!("{}: checksum mismatch", f.name)));
-        }
-        workers.push(decode_worker(&bytes, &fpath.display().to_string())?);
+    if let Some(f) = manifest.files.iter().find(|f| f.name.contains(['/', '\\']) || f.name.starts_with('.')) {
+        return Err(damaged(path, format!("bad file name {:?} in the manifest", f.name)));
     }
+    // One thread per state file: reading, checksumming and splitting run on every core.
+    let workers = std::thread::scope(|s| {
+        let reads: Vec<_> = manifest.files.iter().map(|f| s.spawn(|| read_state_file(path, f))).collect();
+        reads.into_iter().map(|r| r.join().expect("a state file reader panicked")).collect::<Result<Vec<_>>>()
+    })?;
     if workers.len() != manifest.parallelism {
         return Err(damaged(path, format!("{} state files for {} workers", workers.len(), manifest.parallelism)));
     }
     Ok(Loaded { path: path.to_path_buf(), manifest, workers })
+}
+
+/// Reads, verifies and splits one worker's state file.
+fn read_state_file(path: &Path, f: &FileEntry) -> Result<WorkerStates> {
+    let fpath = path.join(&f.name);
+    let bytes = fs::read(&fpath).map_err(|e| damaged(path, format!("{}: {e}", f.name)))?;
+    if bytes.len() as u64 != f.bytes {
+        return Err(damaged(path, format!("{} has {} bytes, the manifest says {}", f.name, bytes.len(), f.bytes)));
+    }
+    if crc32fast::hash(&bytes) != f.crc32 {
+        return Err(damaged(path, format!("{}: checksum mismatch", f.name)));
+    }
+    decode_worker(bytes, &fpath.display().to_string())
 }
 
 /// Complete checkpoint directories (by name), newest first.
@@ -295,12 +331,14 @@ mod tests {
     #[test]
     fn worker_states_round_trip_and_reject_damage() {
         let mut s = WorkerStates::new();
-        s.insert(0, vec![1, 2, 3]);
-        s.insert(7, vec![]);
+        s.insert(0, vec![1, 2, 3].into());
+        s.insert(7, vec![].into());
         let b = encode_worker(&s);
-        assert_eq!(decode_worker(&b, "t").unwrap(), s);
-        assert!(decode_worker(&b[..b.len() - 1], "t").is_err());
-        assert!(decode_worker(b"garbage!", "t").is_err());
+        let back = decode_worker(b.clone(), "t").unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!((&back[&0][..], &back[&7][..]), (&[1u8, 2, 3][..], &[][..]));
+        assert!(decode_worker(b[..b.len() - 1].to_vec(), "t").is_err());
+        assert!(decode_worker(b"garbage!".to_vec(), "t").is_err());
     }
 
     #[test]

@@ -753,17 +753,45 @@ impl GroupTable {
         if keys.iter().any(|k| k.len() != groups) {
             return Err(d.error("a key column's length differs from the number of groups"));
         }
-        let rows: Vec<u32> = (0..groups as u32).collect();
-        // Sized once: growing the index key by key rehashes it again and again.
+        // The keys are indexed as they are, without a probe per group for an equal key: a
+        // checkpoint's keys are distinct unless it is damaged, and a damaged one is still
+        // caught (equal keys meet in the index).
+        let twice = || d.error("the checkpoint holds the same group twice");
         match &mut self.index {
+            KeyIndex::Single if groups > 1 => return Err(twice()),
             KeyIndex::Single => {}
-            KeyIndex::Int(index) => index.reserve(groups),
-            KeyIndex::Hashed(index) => index.reserve(groups),
+            KeyIndex::Int(index) => {
+                let key = &keys[0];
+                let val = |g: usize| match &key.data {
+                    ColumnData::I64(v) => v[g],
+                    ColumnData::I32(v) => i64::from(v[g]),
+                    _ => unreachable!("checked below"),
+                };
+                if !matches!(key.data, ColumnData::I64(_) | ColumnData::I32(_)) {
+                    return Err(d.error("an integer key column holds other values"));
+                }
+                for g in 0..groups {
+                    let k = key.is_valid(g).then(|| val(g));
+                    if index.get(k).is_some() {
+                        return Err(twice());
+                    }
+                    index.insert(k, g as u32, g + 1);
+                }
+            }
+            KeyIndex::Hashed(index) => {
+                let rows: Vec<u32> = (0..groups as u32).collect();
+                hash_rows(&keys, &rows, &mut self.hashes);
+                let same = |a: u32, b: u32| keys.iter().all(|c| c.same_key(a as usize, b as usize));
+                index.restore(&self.hashes, same).map_err(|_| twice())?;
+                self.hashes = Vec::new();
+            }
         }
-        self.assign(&keys, &rows);
-        if self.groups != groups {
-            return Err(d.error("the checkpoint holds the same group twice"));
-        }
+        let builders = std::mem::take(&mut self.keys).into_iter().zip(keys);
+        self.keys = builders
+            .map(|(b, c)| ColumnBuilder::from_column(b.data_type(), c))
+            .collect::<Option<_>>()
+            .ok_or_else(|| d.error("a key column's type differs from this plan"))?;
+        self.groups = groups;
         let n = d.u64()?;
         d.expect("the number of aggregates", n, self.accs.len() as u64)?;
         for a in &mut self.accs {
