@@ -143,6 +143,10 @@ enum Command {
         /// Take checkpoints at this interval during the replayed run (to measure their cost).
         #[arg(long, value_parser = parse_duration)]
         checkpoint_interval: Option<std::time::Duration>,
+        /// YSB events as fixed-width records of 78 bytes (16-byte ids, type strings) or 64 bytes
+        /// (64-bit integers), decoded in the timed run; default: generated straight into columns.
+        #[arg(long, value_parser = ["78", "64"])]
+        layout: Option<String>,
     },
     /// Write a built-in generator's data to files, for other systems and tests.
     Gen {
@@ -236,7 +240,17 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             });
             run(&c, cfg, &exec)
         }
-        Command::Bench { benchmark, query, events, parallelism, batch_size, exec, json, checkpoint_interval } => {
+        Command::Bench {
+            benchmark,
+            query,
+            events,
+            parallelism,
+            batch_size,
+            exec,
+            json,
+            checkpoint_interval,
+            layout,
+        } => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let args = darwin::bench::BenchArgs {
                 benchmark: match benchmark {
@@ -249,6 +263,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 batch_size,
                 checkpoint_interval,
                 mode: String::new(),
+                layout,
             };
             let report = darwin::bench::run_bench(&args, exec.mode, &exec.cache())?;
             if json {

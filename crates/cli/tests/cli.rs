@@ -55,6 +55,43 @@ fn ysb_counts_match_the_closed_form() {
     assert!(rows.iter().all(|r| r.ends_with(", 666]") || r.ends_with(", 667]")), "uneven counts");
 }
 
+/// YSB over 78- and 64-byte records (seeded random events) counts exactly what YSB over
+/// events generated as columns counts; `darwin bench` checks its layouts against the closed form.
+#[test]
+fn ysb_record_layouts_count_like_generated_columns() {
+    let sql = |event_type: &str, view: &str, layout: &str| {
+        format!(
+            "CREATE TABLE events (ad_id BIGINT, event_type {event_type}, event_time TIMESTAMP(3),
+               WATERMARK FOR event_time AS event_time - INTERVAL '1' SECOND)
+             WITH ('connector' = 'ysb', 'table' = 'events', 'events' = '300000', 'rate' = '20000', 'seed' = '7'{layout});
+             CREATE TABLE campaigns (ad_id BIGINT, campaign_id BIGINT) WITH ('connector' = 'ysb', 'table' = 'campaigns');
+             CREATE VIEW views AS SELECT e.event_time, c.campaign_id FROM events e JOIN campaigns c ON e.ad_id = c.ad_id
+               WHERE e.event_type = {view};
+             SELECT window_start, campaign_id, COUNT(*) AS views
+             FROM TABLE(TUMBLE(TABLE views, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
+             GROUP BY window_start, window_end, campaign_id;"
+        )
+    };
+    let rows = |sql: String| {
+        let out = darwin(&["run", "-e", &sql, "--parallelism", "2"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut rows: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+        rows.sort();
+        rows
+    };
+    let columns = rows(sql("VARCHAR", "'view'", ""));
+    assert_eq!(columns.len(), 201, "a header and two windows of 100 campaigns");
+    assert_eq!(rows(sql("VARCHAR", "'view'", ", 'layout' = '78'")), columns);
+    assert_eq!(rows(sql("BIGINT", "0", ", 'layout' = '64'")), columns);
+    for layout in ["78", "64"] {
+        let out = darwin(&["bench", "ysb", "--layout", layout, "--events", "2400000", "--parallelism", "2", "--json"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let json = text(&out.stdout);
+        assert!(json.contains(&format!("\"bytes_per_event\":{layout}.0")), "{json}");
+        assert!(json.contains("\"check\":\"passed"), "{json}");
+    }
+}
+
 #[test]
 fn sql_errors_exit_non_zero_with_a_caret() {
     let out = darwin(&["run", "-e", "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');\nSELECT b FROM t"]);

@@ -3,6 +3,7 @@
 //! event number, so partition `p` of `n` generates events `p, p + n, ...` and can replay from
 //! any sequence number.
 
+use crate::records::{encode_events, Layout, Recorded};
 use darwin_common::time::parse_timestamp;
 use darwin_common::{DataType, Value};
 use darwin_plan::TableDef;
@@ -140,7 +141,11 @@ pub fn validate_ysb(t: &TableDef) -> std::result::Result<(), String> {
     if !matches!(table, "events" | "campaigns") {
         return Err(format!("unknown ysb table '{table}'; valid tables: events, campaigns"));
     }
-    map_columns(t, ysb_columns(table))?;
+    match layout(t)? {
+        Some(_) if table == "campaigns" => return Err("option 'layout' applies to the events table".into()),
+        Some(l) => map_columns(t, &l.columns())?,
+        None => map_columns(t, ysb_columns(table))?,
+    };
     num_option(t, "events")?;
     num_option(t, "seed")?;
     if num_option(t, "rate")? == Some(0) {
@@ -292,8 +297,40 @@ impl SourceReader for NexmarkSource {
     }
 }
 
-const AD_TYPES: [&str; 5] = ["banner", "modal", "sponsored-search", "mail", "mobile"];
-const EVENT_TYPES: [&str; 3] = ["view", "click", "purchase"];
+pub(crate) const AD_TYPES: [&str; 5] = ["banner", "modal", "sponsored-search", "mail", "mobile"];
+pub(crate) const EVENT_TYPES: [&str; 3] = ["view", "click", "purchase"];
+
+/// The YSB events table's record layout ('layout' = '78' or '64'), if it names one.
+fn layout(t: &TableDef) -> std::result::Result<Option<Layout>, String> {
+    t.option("layout")
+        .map(|v| {
+            Layout::parse(v)
+                .ok_or_else(|| format!("option 'layout' must be '78' or '64' (bytes per record), not '{v}'"))
+        })
+        .transpose()
+}
+
+/// A YSB events table with a record layout, generated as records for the benchmark's replay:
+/// per partition `p` of `partitions`, events `p, p + partitions, ...` below `events`. Returns
+/// the layout, the declared columns' fields in it, and the records (None: no layout).
+pub fn ysb_records(t: &TableDef, partitions: usize, events: u64) -> Result<Option<Recorded>> {
+    let c = |m| conn("ysb", m);
+    let Some(l) = layout(t).map_err(c)? else { return Ok(None) };
+    let params = (
+        num_option(t, "seed").map_err(c)?,
+        num_option(t, "rate").map_err(c)?.unwrap_or(1_000_000),
+        base_time(t).map_err(c)?,
+    );
+    let n = partitions.max(1) as u64;
+    let parts = (0..n)
+        .map(|p| {
+            let mut out = Vec::new();
+            encode_events(l, p, n, events, usize::MAX, params, &mut out);
+            out
+        })
+        .collect();
+    Ok(Some((l, map_columns(t, &l.columns()).map_err(c)?, parts)))
+}
 
 /// SplitMix64: a cheap, well-mixed hash of the event number for the seeded variant.
 fn mix(seed: u64, i: u64) -> u64 {
@@ -332,6 +369,9 @@ pub struct YsbSource {
     base: i64,
     cols: Vec<usize>,
     types: Vec<DataType>,
+    /// With a record layout: events are written as records into `records`, then decoded.
+    layout: Option<Layout>,
+    records: Vec<u8>,
 }
 
 impl YsbSource {
@@ -348,8 +388,14 @@ impl YsbSource {
             seed: num_option(t, "seed").map_err(c)?,
             rate: num_option(t, "rate").map_err(c)?.unwrap_or(1_000_000),
             base: base_time(t).map_err(c)?,
-            cols: map_columns(t, ysb_columns(if campaigns { "campaigns" } else { "events" })).map_err(c)?,
+            cols: match layout(t).map_err(c)? {
+                Some(l) => map_columns(t, &l.columns()),
+                None => map_columns(t, ysb_columns(if campaigns { "campaigns" } else { "events" })),
+            }
+            .map_err(c)?,
             types: t.schema.types(),
+            layout: layout(t).map_err(c)?,
+            records: Vec::new(),
         })
     }
 }
@@ -362,6 +408,13 @@ impl SourceReader for YsbSource {
     fn next_batch(&mut self, p: usize, max_rows: usize) -> Result<Option<Batch>> {
         if self.next[p] >= self.end {
             return Ok(None);
+        }
+        if let Some(l) = self.layout {
+            self.records.clear();
+            let params = (self.seed, self.rate, self.base);
+            self.next[p] =
+                encode_events(l, self.next[p], self.step, self.end, max_rows.max(1), params, &mut self.records);
+            return Ok(Some(l.decode(&self.records, &self.cols, 0)));
         }
         let mut builders: Vec<ColumnBuilder> = self.types.iter().map(|t| ColumnBuilder::new(*t, max_rows)).collect();
         let mut rows = 0;

@@ -5,6 +5,7 @@ pub mod filesystem;
 pub mod format;
 pub mod generators;
 pub mod print;
+pub mod records;
 
 use darwin_plan::{ConnectorCatalog, SinkTarget, TableDef};
 use darwin_runtime::{ConnectorFactory, Result, RuntimeError, SinkContext, SinkWriter, SourceReader};
@@ -37,7 +38,7 @@ impl ConnectorCatalog for Registry {
                 generators::validate_nexmark(t)
             }
             "ysb" => {
-                allowed(t, &["table", "events", "rate", "seed", "base-time"])?;
+                allowed(t, &["table", "events", "rate", "seed", "base-time", "layout"])?;
                 generators::validate_ysb(t)
             }
             "print" => allowed(t, &["print-identifier"]),

@@ -17,7 +17,7 @@ pub mod scalar;
 pub mod state;
 
 pub use build::{run, run_with, ConnectorFactory, RunSummary};
-pub use column::{Batch, Column, ColumnBuilder, ColumnData};
+pub use column::{Batch, Column, ColumnBuilder, ColumnData, StrVec};
 pub use error::{Result, RuntimeError};
 pub use operator::{Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader};
 

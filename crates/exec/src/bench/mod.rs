@@ -32,6 +32,9 @@ pub struct BenchArgs {
     pub checkpoint_interval: Option<std::time::Duration>,
     /// `interpreted` or `compiled`: what the report says ran.
     pub mode: String,
+    /// YSB's record layout (`78` or `64` bytes), or None for events generated as columns.
+    #[serde(default)]
+    pub layout: Option<String>,
 }
 
 /// The plans a benchmark runs, made from SQL by the caller (the planner is not part of this
@@ -234,8 +237,11 @@ pub fn setup(args: &BenchArgs) -> std::result::Result<Setup, String> {
     let bad = |m: String| m;
     match args.benchmark.as_str() {
         "ysb" => Ok(Setup {
-            sql: queries::ysb(),
-            name: "YSB".into(),
+            sql: queries::ysb(args.layout.as_deref())?,
+            name: match &args.layout {
+                Some(l) => format!("YSB ({l}-byte records)"),
+                None => "YSB".into(),
+            },
             // A multiple of 3,000 (the ad/type pattern), of the events per ms, and of common
             // worker counts, so replayed events equal the generator's: the check stays exact.
             buffer: 1_200_000,

@@ -6,21 +6,29 @@
 /// and window latency is measured.
 pub const YSB_RATE: u64 = 100_000;
 
-pub fn ysb() -> String {
-    format!(
-        "CREATE TABLE events (ad_id BIGINT, event_type VARCHAR, event_time TIMESTAMP(3),
+/// YSB, on events generated as columns (`layout` None) or as 78- or 64-byte records; the
+/// 64-byte layout codes the event type as a number (0 is a view), as LightSaber's does.
+pub fn ysb(layout: Option<&str>) -> Result<String, String> {
+    let (event_type, view, option) = match layout {
+        None => ("VARCHAR", "'view'", String::new()),
+        Some("78") => ("VARCHAR", "'view'", ", 'layout' = '78'".into()),
+        Some("64") => ("BIGINT", "0", ", 'layout' = '64'".into()),
+        Some(other) => return Err(format!("unknown YSB record layout '{other}'; available: 78, 64")),
+    };
+    Ok(format!(
+        "CREATE TABLE events (ad_id BIGINT, event_type {event_type}, event_time TIMESTAMP(3),
            WATERMARK FOR event_time AS event_time - INTERVAL '1' SECOND)
-         WITH ('connector' = 'ysb', 'table' = 'events', 'events' = '${{EVENTS}}', 'rate' = '{YSB_RATE}');
+         WITH ('connector' = 'ysb', 'table' = 'events', 'events' = '${{EVENTS}}', 'rate' = '{YSB_RATE}'{option});
          CREATE TABLE campaigns (ad_id BIGINT, campaign_id BIGINT) WITH ('connector' = 'ysb', 'table' = 'campaigns');
          CREATE VIEW views AS
            SELECT e.ad_id, c.campaign_id, e.event_time FROM events e JOIN campaigns c ON e.ad_id = c.ad_id
-           WHERE e.event_type = 'view';
+           WHERE e.event_type = {view};
          CREATE TABLE results (window_end TIMESTAMP(3), campaign_id BIGINT, views BIGINT) WITH ('connector' = 'print');
          INSERT INTO results
          SELECT window_end, campaign_id, COUNT(*)
          FROM TABLE(TUMBLE(TABLE views, DESCRIPTOR(event_time), INTERVAL '10' SECOND))
          GROUP BY window_start, window_end, campaign_id;"
-    )
+    ))
 }
 
 const BID: &str = "CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP(3), extra VARCHAR,

@@ -5,6 +5,8 @@
 //! moment the window's rows reach the sink.
 
 use darwin_common::{DataType, FieldRole};
+use darwin_connectors::generators::ysb_records;
+use darwin_connectors::records::Recorded;
 use darwin_connectors::Registry;
 use darwin_plan::{SinkTarget, TableDef};
 use darwin_runtime::{Batch, Column, ColumnData, ConnectorFactory, Result, SinkWriter, SourceReader};
@@ -18,6 +20,9 @@ pub type WatermarkLog = Arc<Mutex<Vec<Vec<(i64, Instant)>>>>;
 /// Pre-generated batches of one table, per partition, and how far one replay advances time.
 pub struct Recording {
     pub batches: Vec<Vec<Batch>>,
+    /// A YSB table with a record layout holds records instead of batches: the layout, the
+    /// declared columns' fields, and per partition the records, decoded during the timed run.
+    pub records: Option<Recorded>,
     pub events: u64,
     pub span_ms: i64,
     pub bytes: usize,
@@ -28,6 +33,12 @@ pub struct Recording {
 pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, batch: usize) -> Result<Recording> {
     let mut t = table.clone();
     t.options.insert("events".into(), events.to_string());
+    if let Some((layout, fields, parts)) = ysb_records(&t, partitions, events)? {
+        let bytes: usize = parts.iter().map(Vec::len).sum();
+        let n = (bytes / layout.record_size()) as u64;
+        let batches = vec![Vec::new(); parts.len()];
+        return Ok(Recording { batches, records: Some((layout, fields, parts)), events: n, span_ms, bytes });
+    }
     let mut reader = Registry.open_source(&t, partitions)?;
     let mut batches = vec![Vec::new(); partitions];
     let (mut n, mut bytes) = (0u64, 0usize);
@@ -38,7 +49,7 @@ pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, ba
             out.push(b);
         }
     }
-    Ok(Recording { batches, events: n, span_ms, bytes })
+    Ok(Recording { batches, records: None, events: n, span_ms, bytes })
 }
 
 /// Replays a recording: loop `k` adds `k * span` to every timestamp column.
@@ -68,12 +79,39 @@ impl ReplaySource {
     }
 }
 
+impl ReplaySource {
+    /// The next records of partition `p`, decoded with timestamps shifted for the loop.
+    fn next_records(&mut self, p: usize, max_rows: usize) -> Option<Batch> {
+        let rec = self.rec.clone();
+        let (layout, fields, parts) = rec.records.as_ref()?;
+        let recs = &parts[p];
+        let (lp, at, left) = self.pos[p];
+        let size = layout.record_size();
+        let total = recs.len() / size;
+        if left == 0 || total == 0 {
+            return None;
+        }
+        let take = ((total - at) as u64).min(left).min(max_rows.max(1) as u64) as usize;
+        let batch = layout.decode(&recs[at * size..(at + take) * size], fields, lp * self.rec.span_ms);
+        self.pos[p] =
+            if at + take == total { (lp + 1, 0, left - take as u64) } else { (lp, at + take, left - take as u64) };
+        let max_ts = self.time_cols.iter().filter_map(|&c| batch.columns[c].i64s().iter().copied().max()).max();
+        if let Some(ts) = max_ts {
+            self.log.lock().expect("not poisoned")[p].push((ts - self.wm_delay, Instant::now()));
+        }
+        Some(batch)
+    }
+}
+
 impl SourceReader for ReplaySource {
     fn partitions(&self) -> usize {
         self.pos.len()
     }
 
     fn next_batch(&mut self, p: usize, max_rows: usize) -> Result<Option<Batch>> {
+        if self.rec.records.is_some() {
+            return Ok(self.next_records(p, max_rows));
+        }
         let (lp, bi, left) = self.pos[p];
         let parts = &self.rec.batches[p];
         if left == 0 || parts.is_empty() {
