@@ -11,6 +11,7 @@ pub mod error;
 pub mod eval;
 pub mod kernels;
 pub mod keys;
+pub mod memory;
 pub mod operator;
 pub mod ops;
 pub mod scalar;

@@ -184,7 +184,9 @@ impl<'a> Dec<'a> {
     /// `n` fixed-width values in one bounds check (a restore decodes millions of them).
     fn fixed<const N: usize, T>(&mut self, n: usize, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
         let bytes = self.take(n * N)?;
-        Ok(bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))).collect())
+        let mut out = crate::memory::vec_with_capacity(n);
+        out.extend(bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))));
+        Ok(out)
     }
     pub fn i64s(&mut self) -> Result<Vec<i64>> {
         let n = self.len(8)?;
@@ -201,7 +203,9 @@ impl<'a> Dec<'a> {
             self.pos -= n - i;
             return Err(self.error(format!("invalid boolean {}", bytes[i])));
         }
-        Ok(bytes.iter().map(|b| *b == 1).collect())
+        let mut out = crate::memory::vec_with_capacity(n);
+        out.extend(bytes.iter().map(|b| *b == 1));
+        Ok(out)
     }
     pub fn f64s(&mut self) -> Result<Vec<f64>> {
         let n = self.len(8)?;

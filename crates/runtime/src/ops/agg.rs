@@ -780,6 +780,7 @@ impl GroupTable {
             }
             KeyIndex::Hashed(index) => {
                 let rows: Vec<u32> = (0..groups as u32).collect();
+                self.hashes = crate::memory::vec_with_capacity(groups);
                 hash_rows(&keys, &rows, &mut self.hashes);
                 let same = |a: u32, b: u32| keys.iter().all(|c| c.same_key(a as usize, b as usize));
                 index.restore(&self.hashes, same).map_err(|_| twice())?;

@@ -89,7 +89,7 @@ fn by_home(hashes: &[u64], bits: u32) -> Vec<u64> {
     for i in 1..next.len() {
         next[i] += next[i - 1];
     }
-    let mut out = vec![0u64; hashes.len()];
+    let mut out = crate::memory::vec_filled(0u64, hashes.len());
     for (g, &h) in hashes.iter().enumerate() {
         let p = part(h);
         out[next[p]] = slot(g, h);
@@ -188,7 +188,7 @@ impl HashedKeys {
             bits += 1;
         }
         assert!(bits <= 32, "more than 2^32 slots of group keys");
-        let old = std::mem::replace(&mut self.slots, vec![0; 1 << bits]);
+        let old = std::mem::replace(&mut self.slots, crate::memory::vec_filled(0, 1 << bits));
         self.bits = bits;
         for s in old.into_iter().filter(|s| *s != 0) {
             self.place(s >> 32, (s as u32) - 1);
