@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Darwin beside Apache Flink on this machine, in one run: YSB and Nexmark q0, q1, q2, q5, q7.
+# Darwin beside Apache Flink on this machine, in one run: YSB and Nexmark q0, q1, q2, q5, q7, q8.
 # Flink runs each query as a local mini-cluster job on its fastest built-in source (datagen, values
 # computed from a sequence: ../../../shared/peers/flink); Darwin runs `darwin bench` on the same
 # number of events, end to end (generator in the timed run) and replayed from memory.
@@ -39,3 +39,9 @@ for q in q0 q1 q2 q5 q7; do
   d=$("$darwin" bench nexmark --query "$q" --events "$events" --parallelism "$par" --json)
   row "Nexmark $q" "$f" "$d"
 done
+# q8 reads persons (1 in 50 events) and auctions (3 in 50), each from its own datagen table.
+persons=$(( events / 50 )); auctions=$(( events * 3 / 50 ))
+out=$("$venv/bin/python" "$peers/flink_sql.py" "$here/q8.sql" --parallelism "$par" --var PERSONS="$persons" --var AUCTIONS="$auctions" 2>/dev/null | tail -1)
+f=$(python3 -c "import json,sys; print(f'{int(sys.argv[2])/json.loads(sys.argv[1])[\"net_runtime_s\"]:.0f}')" "$out" $(( persons + auctions )))
+d=$("$darwin" bench nexmark --query q8 --events "$events" --parallelism "$par" --json)
+row "Nexmark q8" "$f" "$d"
