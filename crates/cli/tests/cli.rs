@@ -135,6 +135,49 @@ fn a_join_over_aggregates_reuses_their_partitioning() {
     assert!(plan.contains("Exchange hash [seller, window_start]"), "{plan}");
 }
 
+/// A join whose one side holds one row per window (q5's and q7's maximum per window) copies that
+/// side to every worker and leaves the other where it is; a left join's preserved side never
+/// moves that way. Results equal a single worker's, on 2 and 3 workers.
+#[test]
+fn joins_with_one_row_per_window_broadcast_it() {
+    let left_join = |small_left: bool| {
+        let max = "(SELECT MAX(price) AS maxprice, window_start AS s, window_end AS e
+                   FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '10' SECOND)) GROUP BY window_start, window_end) M";
+        let top = "(SELECT auction, MAX(price) AS top, window_start AS s, window_end AS e
+                   FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '10' SECOND)) GROUP BY auction, window_start, window_end) A";
+        let (l, r) = if small_left { (max, top) } else { (top, max) };
+        format!(
+            "CREATE TABLE bid (auction BIGINT, price BIGINT, date_time TIMESTAMP(3), WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
+             WITH ('connector' = 'nexmark', 'table' = 'bid', 'events' = '200000');
+             SELECT M.maxprice, A.auction, A.top, M.e FROM {l} LEFT JOIN {r}
+             ON M.s = A.s AND M.e = A.e AND M.maxprice = A.top;"
+        )
+    };
+    let cases = [
+        (std::fs::read_to_string("../../examples/nexmark_q5.sql").unwrap(), true),
+        (std::fs::read_to_string("../../examples/nexmark_q7.sql").unwrap(), true),
+        (left_join(false), true),
+        (left_join(true), false),
+    ];
+    for (sql, broadcast) in cases {
+        let out = darwin(&["explain", "-e", &sql, "--parallelism", "2"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let s = text(&out.stdout);
+        assert_eq!(s.contains("Exchange broadcast"), broadcast, "{s}");
+        let rows = |p: &str| {
+            let out = darwin(&["run", "-e", &sql, "--parallelism", p]);
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let mut rows: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+            rows.sort();
+            rows
+        };
+        let one = rows("1");
+        assert!(one.len() > 1, "no rows:\n{sql}");
+        assert_eq!(rows("2"), one, "{sql}");
+        assert_eq!(rows("3"), one, "{sql}");
+    }
+}
+
 #[test]
 fn gen_writes_files_other_systems_can_read() {
     let dir = std::env::temp_dir().join(format!("darwin-gen-{}", std::process::id()));

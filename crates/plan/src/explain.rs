@@ -182,6 +182,10 @@ fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
                 format!("Exchange hash [{}] (rows with equal keys meet on one worker)", list(keys, input.schema()))
             }
             crate::physical::Partitioning::Gather => "Exchange gather (all rows to worker 0)".to_string(),
+            crate::physical::Partitioning::Broadcast => {
+                "Exchange broadcast (one row per window, copied to every worker: the join's other input does not move)"
+                    .to_string()
+            }
         },
         PhysNode::Source { table, partitions } => {
             let wm = if table.watermark.is_some() { "per-partition watermarks, min-combined" } else { "no watermark" };

@@ -18,6 +18,7 @@
 //! of two.
 
 use crate::decompose;
+use crate::logical::JoinType;
 use crate::physical::{GroupKey, Partitioning, PhysNode, SinkTarget, WindowSpec};
 use crate::{AggCall, Expr, ExprKind, WindowKind};
 use darwin_common::{DataType, Schema};
@@ -97,13 +98,28 @@ fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
             let mut stream = true;
             node.map_inputs(&mut |input| if std::mem::take(&mut stream) { place(input, None) } else { input })
         }
+        PhysNode::WindowJoin { .. } | PhysNode::IntervalJoin { .. } if broadcast_side(&node).is_some() => {
+            // One input holds at most one row per window: copy it to every worker and leave the
+            // other input where it is (placed for its own operators), instead of moving both.
+            let small = broadcast_side(&node);
+            let mut side = 0;
+            node.map_inputs(&mut |input| {
+                let placed = place(input, None);
+                side += 1;
+                if Some(side - 1) == small {
+                    exchange(placed, Partitioning::Broadcast)
+                } else {
+                    placed
+                }
+            })
+        }
         PhysNode::WindowJoin { .. } | PhysNode::IntervalJoin { .. } => {
             let mut sides = join_partitionings(&node).into_iter();
             node.map_inputs(&mut |input| {
                 let wanted = sides.next().expect("a join has two inputs");
                 let keys = match &wanted {
                     Partitioning::Hash(k) => Some(k.as_slice()),
-                    Partitioning::Gather => None,
+                    Partitioning::Gather | Partitioning::Broadcast => None,
                 };
                 let placed = place(input, keys);
                 // Already hashed by exactly these keys (same order and types): both sides of
@@ -183,6 +199,33 @@ fn join_partitionings(node: &PhysNode) -> [Partitioning; 2] {
         }
         PhysNode::IntervalJoin { left_keys, right_keys, .. } => [with(left_keys, None), with(right_keys, None)],
         other => unreachable!("not a two-input join: {other:?}"),
+    }
+}
+
+/// The input of a join (0 left, 1 right) that holds at most one row per window: a window
+/// aggregate grouped by nothing but its window, under filters and projections (Nexmark q5's
+/// and q7's maximum per window). Copying it to every worker joins every row of the other input
+/// where it already is. A left join's left input keeps its rows where they are (its unmatched
+/// rows must come out once), so only its right input can be copied.
+fn broadcast_side(node: &PhysNode) -> Option<usize> {
+    fn one_per_window(n: &PhysNode) -> bool {
+        match n {
+            PhysNode::Calc { input, .. } => one_per_window(input),
+            PhysNode::WindowAggregate { group, .. } => group.iter().all(|g| !matches!(g, GroupKey::Expr(_))),
+            _ => false,
+        }
+    }
+    let (left, right, left_outer) = match node {
+        PhysNode::WindowJoin { left, right, join_type, .. } => (left, right, *join_type == JoinType::Left),
+        PhysNode::IntervalJoin { left, right, .. } => (left, right, false),
+        _ => return None,
+    };
+    if one_per_window(right) {
+        Some(1)
+    } else if !left_outer && one_per_window(left) {
+        Some(0)
+    } else {
+        None
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Partitioning {
     Hash(Vec<Expr>),
     /// Every row goes to worker 0 (a single-writer sink, or state without keys).
     Gather,
+    /// Every row goes to every worker: the small side of a join whose other side stays put.
+    Broadcast,
 }
 
 /// One grouping key of a window aggregate.

@@ -154,6 +154,12 @@ impl ExchangeOp {
         let n = self.senders.len();
         match &self.partitioning {
             Partitioning::Gather => self.send(0, Packet::Batch(batch)),
+            Partitioning::Broadcast => {
+                for to in 1..n {
+                    self.send(to, Packet::Batch(batch.clone()));
+                }
+                self.send(0, Packet::Batch(batch));
+            }
             Partitioning::Hash(keys) => {
                 let mut parts: Vec<Vec<u32>> = vec![Vec::new(); n];
                 let int_col = match &keys[..] {
