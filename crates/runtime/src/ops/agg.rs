@@ -779,12 +779,12 @@ impl GroupTable {
                 }
             }
             KeyIndex::Hashed(index) => {
-                let rows: Vec<u32> = (0..groups as u32).collect();
-                self.hashes = crate::memory::vec_with_capacity(groups);
-                hash_rows(&keys, &rows, &mut self.hashes);
+                let hash = |range: std::ops::Range<usize>, out: &mut Vec<u64>| {
+                    let rows: Vec<u32> = (range.start as u32..range.end as u32).collect();
+                    hash_rows(&keys, &rows, out);
+                };
                 let same = |a: u32, b: u32| keys.iter().all(|c| c.same_key(a as usize, b as usize));
-                index.restore(&self.hashes, same).map_err(|_| twice())?;
-                self.hashes = Vec::new();
+                index.restore(groups, &hash, same).map_err(|_| twice())?;
             }
         }
         let builders = std::mem::take(&mut self.keys).into_iter().zip(keys);

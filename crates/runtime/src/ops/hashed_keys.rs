@@ -70,31 +70,45 @@ pub fn hash_rows(cols: &[Column], rows: &[u32], out: &mut Vec<u64>) {
     }
 }
 
-/// The slot values (`tag << 32 | group + 1`) of groups with key hashes `hashes`, ordered by
-/// the top bits of their home slot in a table of `1 << bits` slots (a counting sort), so that
-/// inserting them writes the table front to back: a restored table of millions of groups is far
-/// larger than the caches, and inserting in group order would miss on nearly every write.
-fn by_home(hashes: &[u64], bits: u32) -> Vec<u64> {
+/// Key hashes of groups `range` into the vector (cleared first).
+pub type HashGroups<'a> = dyn Fn(std::ops::Range<usize>, &mut Vec<u64>) + 'a;
+
+/// Groups hashed per chunk: a restore never holds a hash for every group at once (8 bytes a
+/// group of fresh memory, which costs more to touch than hashing twice).
+const CHUNK: usize = 1 << 16;
+
+/// The slot values (`tag << 32 | group + 1`) of `groups` groups, ordered by the top bits of
+/// their home slot in a table of `1 << bits` slots (a counting sort), so that inserting them
+/// writes the table front to back: a restored table of millions of groups is far larger than
+/// the caches, and inserting in group order would miss on nearly every write.
+fn by_home(groups: usize, bits: u32, hash: &HashGroups) -> Vec<u64> {
     let slot = |g: usize, h: u64| (h >> 32) << 32 | (g as u64 + 1);
+    let mut hashes = Vec::with_capacity(CHUNK.min(groups));
+    let mut chunks = |f: &mut dyn FnMut(usize, u64)| {
+        for start in (0..groups).step_by(CHUNK) {
+            hash(start..(start + CHUNK).min(groups), &mut hashes);
+            hashes.iter().enumerate().for_each(|(i, &h)| f(start + i, h));
+        }
+    };
     // Parts of at most 2^15 slots (256 KiB): each part's writes stay in the core's cache.
     let part_bits = bits.saturating_sub(15).min(16);
+    let mut out = crate::memory::vec_with_capacity(groups);
     if part_bits == 0 {
-        return hashes.iter().enumerate().map(|(g, &h)| slot(g, h)).collect();
+        chunks(&mut |g, h| out.push(slot(g, h)));
+        return out;
     }
     let part = |h: u64| (h >> (64 - part_bits)) as usize;
     let mut next = vec![0usize; (1 << part_bits) + 1];
-    for &h in hashes {
-        next[part(h) + 1] += 1;
-    }
+    chunks(&mut |_, h| next[part(h) + 1] += 1);
     for i in 1..next.len() {
         next[i] += next[i - 1];
     }
-    let mut out = crate::memory::vec_filled(0u64, hashes.len());
-    for (g, &h) in hashes.iter().enumerate() {
+    out.resize(groups, 0);
+    chunks(&mut |g, h| {
         let p = part(h);
         out[next[p]] = slot(g, h);
         next[p] += 1;
-    }
+    });
     out
 }
 
@@ -151,14 +165,19 @@ impl HashedKeys {
         i
     }
 
-    /// Indexes groups `0..hashes.len()` of a restored table (the index starts empty), whose
-    /// key hashes are `hashes`. `same(a, b)` compares two groups' keys; it is asked only when
+    /// Indexes groups `0..groups` of a restored table (the index starts empty), whose key
+    /// hashes `hash` computes. `same(a, b)` compares two groups' keys; it is asked only when
     /// two groups' tags are equal, so a checkpoint holding one key twice is still caught.
-    pub fn restore(&mut self, hashes: &[u64], same: impl Fn(u32, u32) -> bool) -> Result<(), (u32, u32)> {
+    pub fn restore(
+        &mut self,
+        groups: usize,
+        hash: &HashGroups,
+        same: impl Fn(u32, u32) -> bool,
+    ) -> Result<(), (u32, u32)> {
         debug_assert_eq!(self.groups, 0);
-        self.reserve(hashes.len());
+        self.reserve(groups);
         let mask = self.slots.len().wrapping_sub(1);
-        for slot in by_home(hashes, self.bits) {
+        for slot in by_home(groups, self.bits, hash) {
             let (tag, g) = (slot >> 32, (slot as u32).wrapping_sub(1) as usize);
             let mut i = self.home(tag);
             loop {
@@ -174,7 +193,7 @@ impl HashedKeys {
             }
             self.slots[i] = slot;
         }
-        self.groups = hashes.len();
+        self.groups = groups;
         Ok(())
     }
 
