@@ -223,7 +223,7 @@ impl HashedKeys {
 mod tests {
     use crate::column::Batch;
     use crate::keys::encode_row;
-    use crate::ops::agg::GroupTable;
+    use crate::ops::group_table::GroupTable;
     use darwin_common::{DataType, Value};
     use std::collections::HashMap;
 

@@ -3,6 +3,7 @@
 pub mod agg;
 pub mod calc;
 pub mod exchange;
+pub mod group_table;
 pub mod hashed_keys;
 pub mod int_index;
 pub mod interval_join;

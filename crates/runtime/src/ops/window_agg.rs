@@ -3,7 +3,8 @@
 //! fires, is emitted and is freed when the watermark reaches its end - 1 ms. A row whose window
 //! has already fired is late: it is dropped and counted.
 
-use super::agg::{eval_keys, GroupTable};
+use super::agg::eval_keys;
+use super::group_table::GroupTable;
 use super::window_assign::windows_of;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};

@@ -1,0 +1,314 @@
+//! Groups of one aggregation scope: finds or creates the group of each row (by an integer
+//! index, a hash index compared in place, or the single group of a keyless aggregate), keeps
+//! the key values in group order and one accumulator per aggregate call, and restores all of it
+//! from a checkpoint without rebuilding the index row by row.
+
+use super::agg::{Acc, Accumulator};
+use super::hashed_keys::{hash_rows, HashedKeys};
+use super::int_index::IntIndex;
+use crate::checkpoint::codec::{Dec, Enc};
+use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
+use crate::error::Result;
+use darwin_common::types::PhysicalType;
+use darwin_common::DataType;
+use darwin_plan::AggCall;
+
+/// Groups of one aggregation scope (one window, or the whole input): key bytes to group index,
+/// the key values in group order, and one accumulator per aggregate call.
+#[derive(Debug)]
+pub struct GroupTable {
+    index: KeyIndex,
+    groups: usize,
+    keys: Vec<ColumnBuilder>,
+    accs: Vec<Accumulator>,
+    hashes: Vec<u64>,
+    pairs: Vec<(u32, u32)>,
+}
+
+/// Key → group. One integer key (the common case: ids, campaigns) probes an integer table;
+/// other keys go by hash, compared with the key columns; no key at all is a single group.
+#[derive(Debug)]
+enum KeyIndex {
+    Single,
+    Int(IntIndex),
+    Hashed(HashedKeys),
+}
+
+impl GroupTable {
+    pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
+        let index = match key_types {
+            [] => KeyIndex::Single,
+            [t] if matches!(t.physical(), PhysicalType::I64 | PhysicalType::I32) => KeyIndex::Int(IntIndex::default()),
+            _ => KeyIndex::Hashed(HashedKeys::default()),
+        };
+        GroupTable {
+            index,
+            groups: 0,
+            keys: key_types.iter().map(|t| ColumnBuilder::new(*t, 16)).collect(),
+            accs: aggs.iter().map(Accumulator::new).collect(),
+            hashes: Vec::new(),
+            pairs: Vec::new(),
+        }
+    }
+
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+
+    /// The group of a row whose only key is the integer `key` (a compiled kernel's typed path),
+    /// created in first-seen order like [`GroupTable::update`] creates it.
+    #[inline]
+    pub fn group_int(&mut self, key: Option<i64>) -> usize {
+        let KeyIndex::Int(index) = &self.index else { unreachable!("a table with one integer key") };
+        match index.get(key) {
+            Some(g) => g as usize,
+            None => self.new_int_group(key),
+        }
+    }
+
+    fn new_int_group(&mut self, key: Option<i64>) -> usize {
+        let g = self.groups as u32;
+        match &mut self.index {
+            KeyIndex::Int(index) => index.insert(key, g, self.groups + 1),
+            _ => unreachable!("a table with one integer key"),
+        }
+        match key {
+            None => self.keys[0].push_null(),
+            Some(k) if self.keys[0].data_type().physical() == PhysicalType::I32 => {
+                self.keys[0].push(&darwin_common::Value::Int(k as i32))
+            }
+            Some(k) => self.keys[0].push_i64(k),
+        }
+        self.grown()
+    }
+
+    /// The only group of a table without keys (a compiled kernel's typed path).
+    #[inline]
+    pub fn group_single(&mut self) -> usize {
+        if self.groups == 0 {
+            self.grown();
+        }
+        0
+    }
+
+    /// Counts one more group and sizes every accumulator for it; returns the new group.
+    fn grown(&mut self) -> usize {
+        self.groups += 1;
+        for a in &mut self.accs {
+            a.grow(self.groups);
+        }
+        self.groups - 1
+    }
+
+    /// Folds one row into aggregate `a` of group `g` (compiled kernels, typed): COUNT.
+    #[inline]
+    pub fn count(&mut self, a: usize, g: usize) {
+        match &mut self.accs[a].acc {
+            Acc::Count(c) => c[g] += 1,
+            acc => unreachable!("COUNT kernel on accumulator {acc:?}"),
+        }
+    }
+
+    /// Folds an integer into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
+    #[inline]
+    pub fn add_i64(&mut self, a: usize, g: usize, x: i64) {
+        match &mut self.accs[a].acc {
+            Acc::SumI(s, n) => {
+                s[g] = s[g].wrapping_add(x);
+                n[g] = true;
+            }
+            Acc::MinMaxI { v, seen, max } => {
+                if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                    v[g] = x;
+                    seen[g] = true;
+                }
+            }
+            Acc::AvgI(s, c) => {
+                s[g] = s[g].wrapping_add(x);
+                c[g] += 1;
+            }
+            acc => unreachable!("integer kernel on accumulator {acc:?}"),
+        }
+    }
+
+    /// Folds a double into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
+    #[inline]
+    pub fn add_f64(&mut self, a: usize, g: usize, x: f64) {
+        match &mut self.accs[a].acc {
+            Acc::SumF(s, n) => {
+                s[g] += x;
+                n[g] = true;
+            }
+            Acc::MinMaxF { v, seen, max } => {
+                if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
+                    v[g] = x;
+                    seen[g] = true;
+                }
+            }
+            Acc::AvgF(s, c) => {
+                s[g] += x;
+                c[g] += 1;
+            }
+            acc => unreachable!("double kernel on accumulator {acc:?}"),
+        }
+    }
+
+    /// Adds `rows` of a batch whose key columns are `key_cols`.
+    pub fn update(&mut self, batch: &Batch, key_cols: &[Column], rows: &[u32]) -> Result<()> {
+        self.assign(key_cols, rows);
+        for a in &mut self.accs {
+            a.update(self.groups, batch, &self.pairs)?;
+        }
+        Ok(())
+    }
+
+    /// Finds or creates the group of each row; fills `pairs` with (group, row).
+    fn assign(&mut self, key_cols: &[Column], rows: &[u32]) {
+        self.pairs.clear();
+        let empty = self.groups == 0;
+        let mut next = self.groups as u32;
+        let keys = &mut self.keys;
+        let mut new_group = |r: u32| {
+            for (b, c) in keys.iter_mut().zip(key_cols) {
+                b.push_from(c, r as usize);
+            }
+            let g = next;
+            next += 1;
+            g
+        };
+        match &mut self.index {
+            KeyIndex::Single => {
+                if let (true, Some(first)) = (empty, rows.first()) {
+                    new_group(*first);
+                }
+                self.pairs.extend(rows.iter().map(|r| (0, *r)));
+            }
+            KeyIndex::Int(index) => {
+                let c = &key_cols[0];
+                let wide;
+                let vals: &[i64] = match &c.data {
+                    ColumnData::I64(v) => v,
+                    ColumnData::I32(v) => {
+                        wide = v.iter().map(|x| *x as i64).collect::<Vec<_>>();
+                        &wide
+                    }
+                    _ => unreachable!("integer key column"),
+                };
+                for &r in rows {
+                    let key = c.is_valid(r as usize).then(|| vals[r as usize]);
+                    let g = match index.get(key) {
+                        Some(g) => g,
+                        None => {
+                            let g = new_group(r);
+                            index.insert(key, g, g as usize + 1);
+                            g
+                        }
+                    };
+                    self.pairs.push((g, r));
+                }
+            }
+            KeyIndex::Hashed(index) => {
+                hash_rows(key_cols, rows, &mut self.hashes);
+                for (&r, &h) in rows.iter().zip(&self.hashes) {
+                    let g = match index.find(h, keys, key_cols, r as usize) {
+                        Some(g) => g,
+                        None => {
+                            for (b, c) in keys.iter_mut().zip(key_cols) {
+                                b.push_from(c, r as usize);
+                            }
+                            index.insert(h, next);
+                            next += 1;
+                            next - 1
+                        }
+                    };
+                    self.pairs.push((g, r));
+                }
+            }
+        }
+        self.groups = next as usize;
+    }
+
+    /// Encodes the groups: the key columns (group order) and each accumulator.
+    pub fn snapshot(&self, e: &mut Enc) {
+        e.len(self.groups);
+        e.len(self.keys.len());
+        self.keys.iter().for_each(|k| e.column(&k.to_column()));
+        e.len(self.accs.len());
+        self.accs.iter().for_each(|a| a.snapshot(e));
+    }
+
+    /// Restores into an empty table built for the same keys and aggregates.
+    pub fn restore(&mut self, d: &mut Dec) -> Result<()> {
+        let groups = d.u64()? as usize;
+        let n = d.u64()?;
+        d.expect("the number of group keys", n, self.keys.len() as u64)?;
+        let keys = (0..self.keys.len()).map(|_| d.column()).collect::<Result<Vec<_>>>()?;
+        if keys.iter().any(|k| k.len() != groups) {
+            return Err(d.error("a key column's length differs from the number of groups"));
+        }
+        // The keys are indexed as they are, without a probe per group for an equal key: a
+        // checkpoint's keys are distinct unless it is damaged, and a damaged one is still
+        // caught (equal keys meet in the index).
+        let twice = || d.error("the checkpoint holds the same group twice");
+        match &mut self.index {
+            KeyIndex::Single if groups > 1 => return Err(twice()),
+            KeyIndex::Single => {}
+            KeyIndex::Int(index) => {
+                let key = &keys[0];
+                let val = |g: usize| match &key.data {
+                    ColumnData::I64(v) => v[g],
+                    ColumnData::I32(v) => i64::from(v[g]),
+                    _ => unreachable!("checked below"),
+                };
+                if !matches!(key.data, ColumnData::I64(_) | ColumnData::I32(_)) {
+                    return Err(d.error("an integer key column holds other values"));
+                }
+                for g in 0..groups {
+                    let k = key.is_valid(g).then(|| val(g));
+                    if index.get(k).is_some() {
+                        return Err(twice());
+                    }
+                    index.insert(k, g as u32, g + 1);
+                }
+            }
+            KeyIndex::Hashed(index) => {
+                let hash = |range: std::ops::Range<usize>, out: &mut Vec<u64>| {
+                    let rows: Vec<u32> = (range.start as u32..range.end as u32).collect();
+                    hash_rows(&keys, &rows, out);
+                };
+                let same = |a: u32, b: u32| keys.iter().all(|c| c.same_key(a as usize, b as usize));
+                index.restore(groups, &hash, same).map_err(|_| twice())?;
+            }
+        }
+        let builders = std::mem::take(&mut self.keys).into_iter().zip(keys);
+        self.keys = builders
+            .map(|(b, c)| ColumnBuilder::from_column(b.data_type(), c))
+            .collect::<Option<_>>()
+            .ok_or_else(|| d.error("a key column's type differs from this plan"))?;
+        self.groups = groups;
+        let n = d.u64()?;
+        d.expect("the number of aggregates", n, self.accs.len() as u64)?;
+        for a in &mut self.accs {
+            a.restore(d, groups)?;
+        }
+        Ok(())
+    }
+
+    /// Key columns and aggregate columns, groups in first-seen order.
+    pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
+        let n = self.groups;
+        let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
+        (self.keys.into_iter().map(ColumnBuilder::finish).collect(), aggs)
+    }
+
+    pub fn memory_bytes(&self) -> usize {
+        let n = self.groups;
+        let index = match &self.index {
+            KeyIndex::Single => 0,
+            KeyIndex::Int(index) => index.memory_bytes(),
+            KeyIndex::Hashed(index) => index.memory_bytes(),
+        };
+        let keys: usize = self.keys.iter().map(|k| k.len() * 9).sum();
+        index + keys + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
+    }
+}
