@@ -380,6 +380,7 @@ impl YsbSource {
         let campaigns = t.option("table") == Some("campaigns");
         let n = if campaigns { 1 } else { partitions.max(1) as u64 };
         let end = if campaigns { 1000 } else { num_option(t, "events").map_err(c)?.unwrap_or(u64::MAX) };
+        let layout = layout(t).map_err(c)?;
         Ok(YsbSource {
             campaigns,
             next: (0..n).collect(),
@@ -388,13 +389,13 @@ impl YsbSource {
             seed: num_option(t, "seed").map_err(c)?,
             rate: num_option(t, "rate").map_err(c)?.unwrap_or(1_000_000),
             base: base_time(t).map_err(c)?,
-            cols: match layout(t).map_err(c)? {
+            cols: match layout {
                 Some(l) => map_columns(t, &l.columns()),
                 None => map_columns(t, ysb_columns(if campaigns { "campaigns" } else { "events" })),
             }
             .map_err(c)?,
             types: t.schema.types(),
-            layout: layout(t).map_err(c)?,
+            layout,
             records: Vec::new(),
         })
     }

@@ -77,9 +77,7 @@ impl ReplaySource {
         log.lock().expect("not poisoned").resize(parts as usize, Vec::new());
         ReplaySource { rec, pos, time_cols, wm_delay, log }
     }
-}
 
-impl ReplaySource {
     /// The next records of partition `p`, decoded with timestamps shifted for the loop.
     fn next_records(&mut self, p: usize, max_rows: usize) -> Option<Batch> {
         let rec = self.rec.clone();

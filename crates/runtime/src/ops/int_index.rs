@@ -81,10 +81,6 @@ impl IntIndex {
         true
     }
 
-    pub fn reserve(&mut self, groups: usize) {
-        self.map.reserve(groups);
-    }
-
     pub fn memory_bytes(&self) -> usize {
         self.slots.capacity() * 4 + self.map.capacity() * 16
     }
