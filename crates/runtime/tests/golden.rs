@@ -11,7 +11,7 @@ use darwin_runtime::checkpoint::codec::{Dec, Enc};
 use darwin_runtime::checkpoint::store;
 use darwin_runtime::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use darwin_runtime::ops::session_agg::SessionAggOp;
-use darwin_runtime::ops::window_agg::WindowAggOp;
+use darwin_runtime::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use darwin_runtime::{Batch, Counters, Msg, Operator, Result};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -69,6 +69,19 @@ fn window_agg(input: Vec<Msg>) -> Box<dyn Operator> {
         WindowSpec::Assign { window: WindowKind::Hop { slide: 1000, size: 2000 }, time_col: 3 },
         vec![GroupKey::Expr(Expr::column(0, DataType::BigInt)), GroupKey::WindowEnd],
         aggs,
+        Arc::new(Counters::default()),
+    ))
+}
+
+/// GROUP BY two columns: a group table indexed by hash, whose index the checkpoint holds.
+fn global_agg(input: Vec<Msg>) -> Box<dyn Operator> {
+    Box::new(GlobalAggOp::new(
+        Box::new(Script(input.into())),
+        vec![Expr::column(0, DataType::BigInt), Expr::column(1, DataType::Varchar)],
+        vec![
+            agg(AggFunc::Count, None, false, DataType::BigInt),
+            agg(AggFunc::Max, Some(Expr::column(2, DataType::BigInt)), false, DataType::BigInt),
+        ],
         Arc::new(Counters::default()),
     ))
 }
@@ -187,6 +200,11 @@ fn check(name: &str, build: fn(Vec<Msg>) -> Box<dyn Operator>) {
 #[test]
 fn window_aggregate_state_is_pinned() {
     check("window_agg", window_agg);
+}
+
+#[test]
+fn hash_keyed_group_state_is_pinned() {
+    check("global_agg", global_agg);
 }
 
 #[test]

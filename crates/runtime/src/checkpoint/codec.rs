@@ -130,6 +130,10 @@ impl<'a> Dec<'a> {
         self.pos == self.buf.len()
     }
 
+    /// The next `n` bytes as they are (a layout the caller reads in place).
+    pub fn raw(&mut self, n: usize) -> Result<&'a [u8]> {
+        self.take(n)
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.buf.len() - self.pos < n {
             return Err(self.error(format!("needs {n} more bytes, {} left", self.buf.len() - self.pos)));

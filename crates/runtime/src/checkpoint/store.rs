@@ -22,7 +22,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Version of the layout and of the state encoding; a checkpoint of another version is refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const STATE_MAGIC: &[u8; 8] = b"DARWINST";
 const CRC_PREFIX: &str = "crc32 ";
 

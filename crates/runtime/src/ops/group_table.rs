@@ -4,7 +4,7 @@
 //! from a checkpoint without rebuilding the index row by row.
 
 use super::agg::{Acc, Accumulator};
-use super::hashed_keys::{hash_rows, HashedKeys};
+use super::hashed_keys::{hash_rows, HashedKeys, IndexDamage};
 use super::int_index::IntIndex;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
@@ -233,6 +233,9 @@ impl GroupTable {
         e.len(self.groups);
         e.len(self.keys.len());
         self.keys.iter().for_each(|k| e.column(&k.to_column()));
+        if let KeyIndex::Hashed(index) = &self.index {
+            index.snapshot(e);
+        }
         e.len(self.accs.len());
         self.accs.iter().for_each(|a| a.snapshot(e));
     }
@@ -249,9 +252,9 @@ impl GroupTable {
         // The keys are indexed as they are, without a probe per group for an equal key: a
         // checkpoint's keys are distinct unless it is damaged, and a damaged one is still
         // caught (equal keys meet in the index).
-        let twice = || d.error("the checkpoint holds the same group twice");
+        const TWICE: &str = "the checkpoint holds the same group twice";
         match &mut self.index {
-            KeyIndex::Single if groups > 1 => return Err(twice()),
+            KeyIndex::Single if groups > 1 => return Err(d.error(TWICE)),
             KeyIndex::Single => {}
             KeyIndex::Int(index) => {
                 let key = &keys[0];
@@ -266,18 +269,26 @@ impl GroupTable {
                 for g in 0..groups {
                     let k = key.is_valid(g).then(|| val(g));
                     if index.get(k).is_some() {
-                        return Err(twice());
+                        return Err(d.error(TWICE));
                     }
                     index.insert(k, g as u32, g + 1);
                 }
             }
             KeyIndex::Hashed(index) => {
+                let size = (d.u64()?, d.u64()?);
+                let n = d.len(8)?;
+                let stored = d.raw(n * 8)?;
                 let hash = |range: std::ops::Range<usize>, out: &mut Vec<u64>| {
                     let rows: Vec<u32> = (range.start as u32..range.end as u32).collect();
                     hash_rows(&keys, &rows, out);
                 };
                 let same = |a: u32, b: u32| keys.iter().all(|c| c.same_key(a as usize, b as usize));
-                index.restore(groups, &hash, same).map_err(|_| twice())?;
+                if let Err(e) = index.restore(groups, size, stored, &hash, same) {
+                    return Err(match e {
+                        IndexDamage::Twice(..) => d.error(TWICE),
+                        IndexDamage::Invalid(m) => d.error(m),
+                    });
+                }
             }
         }
         let builders = std::mem::take(&mut self.keys).into_iter().zip(keys);

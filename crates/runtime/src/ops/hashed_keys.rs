@@ -2,8 +2,10 @@
 //! of each key on the heap: an open-addressing table of 8-byte slots, each the key hash's upper
 //! half (the tag) and the group, equality checked against the key values the group table keeps
 //! anyway in its key columns. A slot's position is the top bits of the hash, which the tag holds,
-//! so growing the table and restoring it from a checkpoint never hash or compare a key again.
+//! so growing the table never hashes or compares a key again. A checkpoint holds the slots in
+//! probe order, so a restore writes the table front to back in one pass instead of rebuilding it.
 
+use crate::checkpoint::codec::Enc;
 use crate::column::{Column, ColumnBuilder, ColumnData};
 
 const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -73,43 +75,41 @@ pub fn hash_rows(cols: &[Column], rows: &[u32], out: &mut Vec<u64>) {
 /// Key hashes of groups `range` into the vector (cleared first).
 pub type HashGroups<'a> = dyn Fn(std::ops::Range<usize>, &mut Vec<u64>) + 'a;
 
-/// Groups hashed per chunk: a restore never holds a hash for every group at once (8 bytes a
-/// group of fresh memory, which costs more to touch than hashing twice).
+/// Groups hashed per chunk on restore: never a hash for every group at once (8 bytes a group of
+/// fresh memory, which costs more to touch than the hashing).
 const CHUNK: usize = 1 << 16;
 
-/// The slot values (`tag << 32 | group + 1`) of `groups` groups, ordered by the top bits of
-/// their home slot in a table of `1 << bits` slots (a counting sort), so that inserting them
-/// writes the table front to back: a restored table of millions of groups is far larger than
-/// the caches, and inserting in group order would miss on nearly every write.
-fn by_home(groups: usize, bits: u32, hash: &HashGroups) -> Vec<u64> {
-    let slot = |g: usize, h: u64| (h >> 32) << 32 | (g as u64 + 1);
-    let mut hashes = Vec::with_capacity(CHUNK.min(groups));
-    let mut chunks = |f: &mut dyn FnMut(usize, u64)| {
-        for start in (0..groups).step_by(CHUNK) {
-            hash(start..(start + CHUNK).min(groups), &mut hashes);
-            hashes.iter().enumerate().for_each(|(i, &h)| f(start + i, h));
-        }
-    };
-    // Parts of at most 2^15 slots (256 KiB): each part's writes stay in the core's cache.
-    let part_bits = bits.saturating_sub(15).min(16);
-    let mut out = crate::memory::vec_with_capacity(groups);
-    if part_bits == 0 {
-        chunks(&mut |g, h| out.push(slot(g, h)));
-        return out;
+/// The table size (log2 of its slots) for `groups` groups at a load of at most 3/4: a live
+/// table grows to exactly this, and a restore checks a checkpoint's size against it.
+fn bits_for(groups: usize) -> u32 {
+    if groups == 0 {
+        return 0;
     }
-    let part = |h: u64| (h >> (64 - part_bits)) as usize;
-    let mut next = vec![0usize; (1 << part_bits) + 1];
-    chunks(&mut |_, h| next[part(h) + 1] += 1);
-    for i in 1..next.len() {
-        next[i] += next[i - 1];
+    let mut bits = 3;
+    while groups * 4 > (3usize << bits) {
+        bits += 1;
     }
-    out.resize(groups, 0);
-    chunks(&mut |g, h| {
-        let p = part(h);
-        out[next[p]] = slot(g, h);
-        next[p] += 1;
-    });
-    out
+    bits
+}
+
+/// What a restored key index got wrong.
+#[derive(Debug, PartialEq)]
+pub enum IndexDamage {
+    /// Two groups hold the same key.
+    Twice(u32, u32),
+    /// The index does not fit the groups or their keys.
+    Invalid(String),
+}
+
+/// An order-independent fingerprint term of one group and its tag: the sum over the index's
+/// slots must equal the sum over the key columns' hashes, so every group is in the index once,
+/// under its own key's tag (a wrong, missing or repeated entry changes the sum).
+#[inline]
+fn term(g: u32, tag: u64) -> u64 {
+    let mut x = (u64::from(g) << 32 | (tag & 0xffff_ffff)).wrapping_add(SEED);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 impl HashedKeys {
@@ -165,35 +165,110 @@ impl HashedKeys {
         i
     }
 
-    /// Indexes groups `0..groups` of a restored table (the index starts empty), whose key
-    /// hashes `hash` computes. `same(a, b)` compares two groups' keys; it is asked only when
-    /// two groups' tags are equal, so a checkpoint holding one key twice is still caught.
+    /// Encodes the index for [`HashedKeys::restore`]: the table size, a start slot that follows
+    /// an empty one (so no run of full slots wraps past the scan's end), and the slots in probe
+    /// order from there: by home slot, then tag (each run of full slots sorted). Placing them in
+    /// this order, each at its home or just after the one before, rebuilds a valid table with
+    /// sequential writes, and equal tags are neighbours, which the restore compares.
+    pub fn snapshot(&self, e: &mut Enc) {
+        e.u64(u64::from(self.bits));
+        if self.groups == 0 {
+            e.u64(0);
+            e.len(0);
+            return;
+        }
+        let (size, mask) = (self.slots.len(), self.slots.len() - 1);
+        let empty = self.slots.iter().position(|s| *s == 0).expect("a table at most 3/4 full has an empty slot");
+        let start = (empty + 1) & mask;
+        e.u64(start as u64);
+        e.len(self.groups);
+        e.buf.reserve(self.groups * 8);
+        let start_tag = ((start as u64) << (32 - self.bits)) as u32;
+        let order = |s: &u64| (((*s >> 32) as u32).wrapping_sub(start_tag), *s as u32);
+        let mut run = Vec::new();
+        for k in 0..=size {
+            let s = if k < size { self.slots[(start + k) & mask] } else { 0 };
+            if s != 0 {
+                run.push(s);
+            } else {
+                run.sort_unstable_by_key(order);
+                run.drain(..).for_each(|s| e.u64(s));
+            }
+        }
+    }
+
+    /// Restores the index of a table whose `groups` key columns are restored: `bits`, `start`
+    /// and the slots (little-endian, `groups` of them) as [`HashedKeys::snapshot`] wrote them.
+    /// `hash` hashes the restored keys, `same(a, b)` compares two groups' keys; every check a
+    /// rebuild would make is made (each group once, under its key's tag; no key twice), in one
+    /// sequential pass over the slots and one over the keys.
     pub fn restore(
         &mut self,
         groups: usize,
+        (bits, start): (u64, u64),
+        stored: &[u8],
         hash: &HashGroups,
         same: impl Fn(u32, u32) -> bool,
-    ) -> Result<(), (u32, u32)> {
+    ) -> Result<(), IndexDamage> {
         debug_assert_eq!(self.groups, 0);
-        self.reserve(groups);
-        let mask = self.slots.len().wrapping_sub(1);
-        for slot in by_home(groups, self.bits, hash) {
-            let (tag, g) = (slot >> 32, (slot as u32).wrapping_sub(1) as usize);
-            let mut i = self.home(tag);
-            loop {
-                let s = self.slots[i];
-                if s == 0 {
-                    break;
-                }
-                let other = (s as u32).wrapping_sub(1);
-                if s >> 32 == tag && same(other, g as u32) {
-                    return Err((other, g as u32));
-                }
-                i = (i + 1) & mask;
-            }
-            self.slots[i] = slot;
+        let invalid = |m: String| Err(IndexDamage::Invalid(m));
+        if bits != u64::from(bits_for(groups)) {
+            return invalid(format!("a key index of 2^{bits} slots for {groups} groups"));
         }
-        self.groups = groups;
+        if stored.len() != groups * 8 {
+            return invalid(format!("{} bytes of key index for {groups} groups", stored.len()));
+        }
+        if groups == 0 {
+            return Ok(());
+        }
+        let (size, bits) = (1usize << bits, bits as u32);
+        if start >= size as u64 {
+            return invalid(format!("a key index starting at slot {start} of {size}"));
+        }
+        let start = start as usize;
+        let start_tag = ((start as u64) << (32 - bits)) as u32;
+        // Filled in slot order (from `start` on, then the few that wrapped around to the front):
+        // writes run front to back through a table far larger than the caches.
+        let mut slots = crate::memory::vec_filled(0u64, size);
+        let (mut next, mut last, mut fingerprint) = (0usize, None, 0u64);
+        let mut equal_tags: Vec<u32> = Vec::new();
+        for b in stored.chunks_exact(8) {
+            let s = u64::from_le_bytes(b.try_into().expect("chunks of 8 bytes"));
+            let g = (s as u32).wrapping_sub(1);
+            if g as usize >= groups {
+                return invalid(format!("a key index entry for group {g} of {groups}"));
+            }
+            let tag = ((s >> 32) as u32).wrapping_sub(start_tag);
+            match last {
+                Some(t) if tag < t => return invalid("key index entries out of order".into()),
+                Some(t) if tag == t => {
+                    if let Some(&other) = equal_tags.iter().find(|&&o| same(o, g)) {
+                        return Err(IndexDamage::Twice(other, g));
+                    }
+                }
+                _ => equal_tags.clear(),
+            }
+            equal_tags.push(g);
+            last = Some(tag);
+            let pos = next.max((tag >> (32 - bits)) as usize);
+            if pos >= size {
+                return invalid("the key index overflows its table".into());
+            }
+            slots[(pos + start) & (size - 1)] = s;
+            next = pos + 1;
+            fingerprint = fingerprint.wrapping_add(term(g, s >> 32));
+        }
+        let mut hashes = Vec::with_capacity(CHUNK.min(groups));
+        for first in (0..groups).step_by(CHUNK) {
+            hash(first..(first + CHUNK).min(groups), &mut hashes);
+            for (i, h) in hashes.iter().enumerate() {
+                fingerprint = fingerprint.wrapping_sub(term((first + i) as u32, h >> 32));
+            }
+        }
+        if fingerprint != 0 {
+            return invalid("the key index does not match the key columns".into());
+        }
+        (self.slots, self.bits, self.groups) = (slots, bits, groups);
         Ok(())
     }
 
@@ -202,10 +277,7 @@ impl HashedKeys {
         if groups * 4 <= self.slots.len() * 3 {
             return;
         }
-        let mut bits = self.bits.max(3);
-        while groups * 4 > (3usize << bits) {
-            bits += 1;
-        }
+        let bits = bits_for(groups).max(self.bits);
         assert!(bits <= 32, "more than 2^32 slots of group keys");
         let old = std::mem::replace(&mut self.slots, crate::memory::vec_filled(0, 1 << bits));
         self.bits = bits;
@@ -328,9 +400,86 @@ mod tests {
             twice.len(2);
             twice.len(types.len());
             two.columns.iter().for_each(|c| twice.column(c));
+            if types.len() == 2 {
+                // An index that holds both groups under their (equal) hash, as a table that
+                // was never checked would hold them.
+                let mut hashes = Vec::new();
+                super::hash_rows(&two.columns, &[0, 1], &mut hashes);
+                let mut index = super::HashedKeys::default();
+                index.insert(hashes[0], 0);
+                index.insert(hashes[1], 1);
+                index.snapshot(&mut twice);
+            }
             twice.len(0);
             let err = GroupTable::new(&types, &[]).restore(&mut Dec::new(&twice.buf, "t")).unwrap_err();
             assert!(err.to_string().contains("same group twice"), "{err}");
+        }
+    }
+
+    /// A damaged key index (entries out of order, a wrong group or tag, a wrong size) is
+    /// refused with a message, never restored into a table that would lose or split groups.
+    #[test]
+    fn damaged_key_indexes_are_refused() {
+        use super::{hash_rows, HashedKeys, IndexDamage};
+        use crate::checkpoint::codec::{Dec, Enc};
+        use crate::column::Column;
+        let mut rnd = crate::testing::xorshift(0x005e_ed0f_1de8_u64);
+        let n = 5000;
+        let keys: Vec<i64> = (0..n).map(|i| i * 7919 + 3).collect();
+        let col = Column::new(crate::column::ColumnData::I64(keys.clone()), None);
+        let mut hashes = Vec::new();
+        hash_rows(std::slice::from_ref(&col), &(0..n as u32).collect::<Vec<_>>(), &mut hashes);
+        let mut index = HashedKeys::default();
+        hashes.iter().enumerate().for_each(|(g, h)| index.insert(*h, g as u32));
+        let mut e = Enc::default();
+        index.snapshot(&mut e);
+        let mut d = Dec::new(&e.buf, "index");
+        let size = (d.u64().unwrap(), d.u64().unwrap());
+        let len = d.len(8).unwrap();
+        let stored = d.raw(len * 8).unwrap().to_vec();
+        let hash = |r: std::ops::Range<usize>, out: &mut Vec<u64>| {
+            out.clear();
+            out.extend_from_slice(&hashes[r]);
+        };
+        let same = |a: u32, b: u32| keys[a as usize] == keys[b as usize];
+        let restore =
+            |size: (u64, u64), stored: &[u8]| HashedKeys::default().restore(n as usize, size, stored, &hash, same);
+        assert_eq!(restore(size, &stored), Ok(()));
+        let entry = |b: &[u8], i: usize| u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap());
+        let set = |b: &mut Vec<u8>, i: usize, v: u64| b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        for round in 0..200 {
+            let mut bad = stored.clone();
+            let i = (rnd() % n as u64) as usize;
+            let j = (i + 1 + (rnd() % (n as u64 - 1)) as usize) % n as usize;
+            let (a, b) = (entry(&bad, i), entry(&bad, j));
+            let bad_size = match round % 6 {
+                0 if a >> 32 != b >> 32 => {
+                    set(&mut bad, i, b);
+                    set(&mut bad, j, a);
+                    size
+                }
+                0 | 1 => {
+                    set(&mut bad, i, a & !0xffff_ffff | (b & 0xffff_ffff));
+                    size
+                }
+                2 => {
+                    set(&mut bad, i, a ^ 1 << (32 + rnd() % 32));
+                    size
+                }
+                3 => {
+                    set(&mut bad, i, a & !0xffff_ffff | (n as u64 + 1 + rnd() % 10));
+                    size
+                }
+                4 => (size.0 + 1, size.1),
+                _ => {
+                    bad.truncate(bad.len() - 8);
+                    size
+                }
+            };
+            match restore(bad_size, &bad) {
+                Err(IndexDamage::Invalid(m)) => assert!(!m.is_empty()),
+                other => panic!("round {round}: a damaged index gave {other:?}"),
+            }
         }
     }
 }
