@@ -347,6 +347,11 @@ impl ColumnBuilder {
     }
 
     /// The values so far, as a column (a copy; the builder goes on).
+    /// The values and (if any is NULL) the validity, as [`ColumnBuilder::to_column`] would hold them.
+    pub fn parts(&self) -> (&ColumnData, Option<&[bool]>) {
+        (&self.data, self.has_null.then_some(self.validity.as_slice()))
+    }
+
     pub fn to_column(&self) -> Column {
         Column::new(self.data.clone(), if self.has_null { Some(self.validity.clone()) } else { None })
     }

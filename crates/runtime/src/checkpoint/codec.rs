@@ -63,7 +63,13 @@ impl Enc {
     }
 
     pub fn column(&mut self, c: &Column) {
-        match &c.data {
+        self.column_parts(&c.data, c.validity.as_deref());
+    }
+
+    /// A column from its values and validity, as [`Enc::column`] writes it (a group table's
+    /// key builders are encoded without a copy into a `Column` first).
+    pub fn column_parts(&mut self, data: &ColumnData, validity: Option<&[bool]>) {
+        match data {
             ColumnData::Bool(v) => {
                 self.u8(0);
                 self.bools(v);
@@ -93,7 +99,7 @@ impl Enc {
                 }
             }
         }
-        match &c.validity {
+        match validity {
             None => self.bool(false),
             Some(v) => {
                 self.bool(true);

@@ -70,16 +70,21 @@ pub struct Checkpointed<O> {
     op: usize,
     events: Sender<Event>,
     ended: bool,
+    /// Size of the last snapshot.
+    last_bytes: usize,
 }
 
 impl<O: Operator> Checkpointed<O> {
     pub fn new(inner: O, worker: usize, op: usize, events: Sender<Event>) -> Self {
-        Checkpointed { inner, worker, op, events, ended: false }
+        Checkpointed { inner, worker, op, events, ended: false, last_bytes: 0 }
     }
 
-    fn send(&self, epoch: Option<u64>) {
-        let mut e = Enc::default();
+    fn send(&mut self, epoch: Option<u64>) {
+        // Sized by the last snapshot: a large state grows little between checkpoints, and
+        // growing the buffer by doubling would copy it again and again.
+        let mut e = Enc { buf: Vec::with_capacity(self.last_bytes + self.last_bytes / 8) };
         self.inner.snapshot(&mut e);
+        self.last_bytes = e.buf.len();
         // The coordinator only goes away when the run is over.
         let _ = self.events.send(Event::State { worker: self.worker, op: self.op, epoch, bytes: e.buf });
     }

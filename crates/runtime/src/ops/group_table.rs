@@ -232,7 +232,10 @@ impl GroupTable {
     pub fn snapshot(&self, e: &mut Enc) {
         e.len(self.groups);
         e.len(self.keys.len());
-        self.keys.iter().for_each(|k| e.column(&k.to_column()));
+        for k in &self.keys {
+            let (data, validity) = k.parts();
+            e.column_parts(data, validity);
+        }
         if let KeyIndex::Hashed(index) = &self.index {
             index.snapshot(e);
         }
