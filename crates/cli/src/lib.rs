@@ -174,6 +174,14 @@ pub fn explain(c: &Compiled) -> String {
     for r in &c.physical.settings.reasons {
         out.push_str(&format!("- {r}\n"));
     }
+    let shared: usize = c.physical.pipelines.iter().map(|p| darwin_plan::share::shared_subplans(&p.root).len()).sum();
+    if shared > 0 {
+        out.push_str(&format!(
+            "- shared sub-plans: {shared} (an aggregate or join that occurs more than once is computed once per \
+             worker and its output handed to each reader; repeated plain scans are not shared, so their readers \
+             need not advance in lockstep)\n"
+        ));
+    }
     if c.physical.settings.executor != "interpreted" {
         // (filter/projection nodes, of them fused with the lookup join below, window aggregates
         // with a generated update, other nodes)

@@ -169,12 +169,38 @@ pub fn physical_to_string(plan: &PhysicalPlan) -> String {
             SinkTarget::Stdout { .. } => "stdout (SELECT)".into(),
         };
         let _ = writeln!(out, "Pipeline {} -> {target}", i + 1);
-        phys_rec(&p.root, 1, &mut out);
+        let shared = crate::share::shared_subplans(&p.root);
+        phys_rec(&p.root, 1, &Shared { nodes: &shared, shown: std::cell::RefCell::new(Vec::new()) }, &mut out);
     }
     out
 }
 
-fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
+/// The pipeline's shared sub-plans, and those already printed (later readers refer to them).
+struct Shared<'a> {
+    nodes: &'a [(&'a PhysNode, usize)],
+    shown: std::cell::RefCell<Vec<usize>>,
+}
+
+fn phys_rec(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    if let Some(k) = shared.nodes.iter().position(|(n, _)| *n == node) {
+        if shared.shown.borrow().contains(&k) {
+            let _ = writeln!(out, "{pad}Shared #{}: reads the sub-plan above (computed once)", k + 1);
+            return;
+        }
+        shared.shown.borrow_mut().push(k);
+        let readers = shared.nodes[k].1;
+        let _ = writeln!(
+            out,
+            "{pad}Shared #{} (this sub-plan occurs {readers} times: computed once, read {readers} times)",
+            k + 1
+        );
+        return phys_node(node, depth + 1, shared, out);
+    }
+    phys_node(node, depth, shared, out)
+}
+
+fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
     let pad = "  ".repeat(depth);
     let line = match node {
         PhysNode::Exchange { input, partitioning, .. } => match partitioning {
@@ -263,6 +289,6 @@ fn phys_rec(node: &PhysNode, depth: usize, out: &mut String) {
     };
     let _ = writeln!(out, "{pad}{line}");
     for c in node.children() {
-        phys_rec(c, depth + 1, out);
+        phys_rec(c, depth + 1, shared, out);
     }
 }

@@ -9,6 +9,7 @@ pub mod logical;
 pub mod optimize;
 pub mod parallel;
 pub mod physical;
+pub mod share;
 
 pub use catalog::{ConnectorCatalog, TableDef, WatermarkDef};
 pub use expr::{AggCall, AggFunc, BinOp, Expr, ExprKind, Func};

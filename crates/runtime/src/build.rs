@@ -16,11 +16,15 @@ use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use crate::ops::lookup_join::LookupJoinOp;
 use crate::ops::session_agg::SessionAggOp;
 use crate::ops::source::SourceOp;
+use crate::ops::tee::Tee;
 use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use crate::ops::window_assign::WindowAssignOp;
 use crate::ops::window_join::{WindowJoinOp, WindowJoinSpec};
 use darwin_plan::physical::{Partitioning, WindowSpec};
+use darwin_plan::share::shared_subplans;
 use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget, TableDef, WindowKind};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
@@ -90,6 +94,8 @@ struct Builder<'a> {
     next_op: usize,
     /// The last epoch before this run (the restored checkpoint's, or 0).
     start_epoch: u64,
+    /// The current pipeline's shared sub-plans, with their one computation once built.
+    shared: Vec<(PhysNode, Option<Rc<RefCell<Tee>>>)>,
 }
 
 impl Builder<'_> {
@@ -136,7 +142,19 @@ impl Builder<'_> {
         )
     }
 
+    /// Builds `node`, or another reader of it if it is a shared sub-plan built already.
     fn build(&mut self, node: &PhysNode) -> Result<Box<dyn Operator>> {
+        let shared = if self.replicated { None } else { self.shared.iter().position(|(n, _)| n == node) };
+        let Some(i) = shared else { return self.build_node(node) };
+        if let Some(tee) = &self.shared[i].1 {
+            return Ok(Box::new(Tee::reader(tee)));
+        }
+        let tee = Tee::new(self.build_node(node)?);
+        self.shared[i].1 = Some(tee.clone());
+        Ok(Box::new(Tee::reader(&tee)))
+    }
+
+    fn build_node(&mut self, node: &PhysNode) -> Result<Box<dyn Operator>> {
         Ok(match node {
             PhysNode::Exchange { input, partitioning, .. } => {
                 let id = self.next_exchange;
@@ -272,9 +290,25 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
-fn count_exchanges(node: &PhysNode) -> usize {
-    usize::from(matches!(node, PhysNode::Exchange { .. }))
-        + node.children().iter().map(|c| count_exchanges(c)).sum::<usize>()
+/// Exchanges the workers build for a pipeline: a shared sub-plan's once.
+fn count_exchanges(root: &PhysNode) -> usize {
+    type Seen<'a> = Vec<&'a PhysNode>;
+    fn count<'a>(node: &'a PhysNode, replicated: bool, shared: &[(&PhysNode, usize)], seen: &mut Seen<'a>) -> usize {
+        if !replicated && shared.iter().any(|(s, _)| *s == node) {
+            if seen.contains(&node) {
+                return 0;
+            }
+            seen.push(node);
+        }
+        let own = usize::from(matches!(node, PhysNode::Exchange { .. }));
+        match node {
+            PhysNode::LookupJoin { stream, table, .. } => {
+                own + count(stream, replicated, shared, seen) + count(table, true, shared, seen)
+            }
+            _ => own + node.children().iter().map(|c| count(c, replicated, shared, seen)).sum::<usize>(),
+        }
+    }
+    count(root, false, &shared_subplans(root), &mut Vec::new())
 }
 
 /// Whether worker `w` writes this pipeline's rows: all workers for a parallel sink, worker 0
@@ -338,6 +372,7 @@ fn worker(
         restore: ckpt.as_ref().and_then(|c| c.restore.clone()).unwrap_or_default(),
         next_op: 0,
         start_epoch: ckpt.as_ref().map_or(0, |c| c.first_epoch - 1),
+        shared: Vec::new(),
     };
     let ctx = SinkContext {
         worker: w,
@@ -346,6 +381,7 @@ fn worker(
     };
     let mut pipes = Vec::new();
     for p in &plan.pipelines {
+        b.shared = shared_subplans(&p.root).into_iter().map(|(n, _)| (n.clone(), None)).collect();
         let root = b.build(&p.root)?;
         let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink, &ctx)?) } else { None };
         if let (Some(c), Some(target)) = (&ckpt, sink.as_ref().and_then(|s| s.output_file())) {

@@ -10,6 +10,7 @@ pub mod interval_join;
 pub mod lookup_join;
 pub mod session_agg;
 pub mod source;
+pub mod tee;
 pub mod two_inputs;
 pub mod window_agg;
 pub mod window_assign;
