@@ -60,6 +60,11 @@ impl ConnectorCatalog for Registry {
         matches!(t.connector.as_str(), "filesystem" | "print" | "blackhole")
     }
 
+    fn finds_columns_by_name(&self, t: &TableDef) -> bool {
+        // The generators map each declared column to a generated field by its name.
+        matches!(t.connector.as_str(), "nexmark" | "ysb")
+    }
+
     fn partitions(&self, t: &TableDef, parallelism: usize) -> usize {
         match t.connector.as_str() {
             "filesystem" => filesystem::files_of(t).map_or(1, |f| f.len().max(1)),

@@ -38,4 +38,9 @@ pub trait ConnectorCatalog {
     fn is_sink(&self, table: &TableDef) -> bool;
     /// Number of partitions the source would be read with at the given parallelism.
     fn partitions(&self, table: &TableDef, parallelism: usize) -> usize;
+    /// Whether the source finds its declared columns by name, so it can be asked for fewer
+    /// (files read by position cannot).
+    fn finds_columns_by_name(&self, _table: &TableDef) -> bool {
+        false
+    }
 }

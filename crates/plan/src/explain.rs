@@ -215,7 +215,8 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
         },
         PhysNode::Source { table, partitions } => {
             let wm = if table.watermark.is_some() { "per-partition watermarks, min-combined" } else { "no watermark" };
-            format!("Source {} [{}] partitions={partitions} ({wm})", table.name, table.connector)
+            let cols: Vec<&str> = table.schema.fields.iter().map(|f| f.name.as_str()).collect();
+            format!("Source {} [{}] reads [{}] partitions={partitions} ({wm})", table.name, table.connector, cols.join(", "))
         }
         PhysNode::Calc { input, filter, project, .. } => {
             let s = input.schema();

@@ -9,6 +9,7 @@ pub mod logical;
 pub mod optimize;
 pub mod parallel;
 pub mod physical;
+pub mod prune;
 pub mod share;
 
 pub use catalog::{ConnectorCatalog, TableDef, WatermarkDef};

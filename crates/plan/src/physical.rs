@@ -279,6 +279,7 @@ impl PhysicalPlan {
             .into_iter()
             .map(|(sink, plan)| {
                 let root = lower(crate::optimize::optimize(plan), catalog, settings.parallelism);
+                let root = crate::prune::prune_sources(root, catalog);
                 let root = crate::decompose::slice_hops(root);
                 let root = crate::parallel::distribute(root, &sink, settings.parallelism);
                 Pipeline { sink, root }

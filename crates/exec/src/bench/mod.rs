@@ -196,13 +196,14 @@ impl BenchReport {
     }
 }
 
-/// The event tables of a plan (those a generator produces), by name.
+/// The event tables of a plan (those a generator produces). One table read with different
+/// column sets (sources read only the columns their query uses) is recorded once per set.
 fn event_tables(plan: &PhysicalPlan) -> Vec<TableDef> {
     fn walk(n: &PhysNode, out: &mut Vec<TableDef>) {
         if let PhysNode::Source { table: t, .. } = n {
             let generated = matches!(t.connector.as_str(), "nexmark")
                 || (t.connector == "ysb" && t.option("table") == Some("events"));
-            if generated && !out.iter().any(|o| o.name == t.name) {
+            if generated && !out.contains(t) {
                 out.push(t.clone());
             }
         }
@@ -361,7 +362,7 @@ pub fn run_bench(args: &BenchArgs, plans: &BenchPlans, kernels: &Kernels) -> Res
         let rec = record(t, args.parallelism, s.buffer, s.span_ms, batch)?;
         bytes += rec.bytes;
         recorded += rec.events;
-        recordings.insert(t.name.clone(), Arc::new(rec));
+        recordings.insert(replay::recording_key(t), Arc::new(rec));
         totals.insert(t.name.clone(), table_events(t, args.events));
     }
     let bytes_per_event = bytes as f64 / recorded.max(1) as f64;
@@ -424,7 +425,7 @@ fn nexmark_check(
     let mut totals = HashMap::new();
     for t in &tables {
         recordings.insert(
-            t.name.clone(),
+            replay::recording_key(t),
             Arc::new(record(t, args.parallelism, small, s.span_ms, parallel.settings.batch_size)?),
         );
         totals.insert(t.name.clone(), table_events(t, small));

@@ -210,6 +210,12 @@ impl SinkWriter for BenchSink {
     }
 }
 
+/// Which recording a source replays: its table and the columns it reads.
+pub fn recording_key(t: &TableDef) -> String {
+    let cols: Vec<&str> = t.schema.fields.iter().map(|f| f.name.as_str()).collect();
+    format!("{}({})", t.name, cols.join(","))
+}
+
 /// Sources of the benchmarked tables replay recordings; everything else is the real connector.
 pub struct BenchFactory {
     pub recordings: HashMap<String, Arc<Recording>>,
@@ -221,7 +227,7 @@ pub struct BenchFactory {
 
 impl ConnectorFactory for BenchFactory {
     fn open_source(&self, table: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>> {
-        match self.recordings.get(&table.name) {
+        match self.recordings.get(&recording_key(table)) {
             Some(rec) => Ok(Box::new(ReplaySource::new(
                 rec.clone(),
                 table,
