@@ -28,27 +28,27 @@ pub fn prune_sources(root: PhysNode, catalog: &dyn ConnectorCatalog) -> PhysNode
 /// Input columns read by an operator whose output is built from expressions over its input
 /// (so its input can be narrowed); None for operators that pass input columns through.
 fn used_columns(node: &PhysNode) -> Option<Vec<usize>> {
-    let mut used = Vec::new();
-    let mut add = |e: &Expr| e.visit_columns(&mut |c| used.push(c));
-    match node {
+    let agg_exprs = |aggs: &[crate::AggCall]| -> Vec<Expr> {
+        aggs.iter().flat_map(|a| a.arg.iter().chain(a.filter.iter())).cloned().collect()
+    };
+    let (mut used, exprs): (Vec<usize>, Vec<Expr>) = match node {
         PhysNode::Calc { filter, project: Some(project), .. } => {
-            filter.iter().chain(project).for_each(&mut add);
+            (vec![], filter.iter().chain(project).cloned().collect())
         }
         PhysNode::WindowAggregate { spec, group, aggs, .. } => {
-            match spec {
-                WindowSpec::Assign { time_col, .. } => used.push(*time_col),
-                WindowSpec::Existing { start_col, end_col } => used.extend([*start_col, *end_col]),
-            }
-            let mut add = |e: &Expr| e.visit_columns(&mut |c| used.push(c));
-            group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e) } else { None }).for_each(&mut add);
-            aggs.iter().flat_map(|a| a.arg.iter().chain(a.filter.iter())).for_each(&mut add);
+            let cols = match spec {
+                WindowSpec::Assign { time_col, .. } => vec![*time_col],
+                WindowSpec::Existing { start_col, end_col } => vec![*start_col, *end_col],
+            };
+            let keys = group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None });
+            (cols, keys.chain(agg_exprs(aggs)).collect())
         }
         PhysNode::GlobalAggregate { group, aggs, .. } => {
-            group.iter().for_each(&mut add);
-            aggs.iter().flat_map(|a| a.arg.iter().chain(a.filter.iter())).for_each(&mut add);
+            (vec![], group.iter().cloned().chain(agg_exprs(aggs)).collect())
         }
         _ => return None,
-    }
+    };
+    exprs.iter().for_each(|e| e.visit_columns(&mut |c| used.push(c)));
     Some(used)
 }
 
