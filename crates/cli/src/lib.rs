@@ -283,7 +283,7 @@ pub fn execute_mode(
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let job = darwin_exec::child::Job::Run { plan: c.physical.clone(), checkpoint, progress: show };
     match darwin_exec::child::spawn(&binary, &job).map_err(DarwinError::Compiled)? {
-        darwin_exec::child::Outcome::Run(s) => Ok(s),
+        darwin_exec::child::Outcome::Run(s) => Ok(*s),
         darwin_exec::child::Outcome::Failed(m) => Err(DarwinError::Compiled(m)),
         darwin_exec::child::Outcome::Bench(_) => {
             Err(DarwinError::Compiled("the compiled query answered a run with a benchmark".into()))

@@ -327,7 +327,14 @@ fn run(
             k.last_epoch.map_or("-".to_string(), |e| e.to_string()),
             k.last_state_bytes / 1024,
             k.max_duration.as_secs_f64() * 1e3,
-            k.max_write.as_secs_f64() * 1e3
+            k.max_write.as_secs_f64() * 1e3,
+        );
+        eprintln!(
+            "checkpoint capture: workers paused at most {:.1} ms; {} of the {} KiB written were copied unchanged \
+             from the previous checkpoint, not captured again",
+            k.max_capture.as_secs_f64() * 1e3,
+            k.reused_bytes / 1024,
+            k.written_bytes / 1024
         );
     }
     let read = summary.records_read();

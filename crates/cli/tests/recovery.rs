@@ -459,3 +459,102 @@ fn a_full_disk_during_checkpoints_is_reported_and_the_previous_checkpoint_stays_
     assert_eq!(rows("ref.csv").len(), 40);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Checkpoints of a large GROUP BY (tens of thousands of groups, updates mostly to recent
+/// ones) copy the chunks of state nothing changed from the previous checkpoint instead of
+/// capturing them again; kills at random and while such a checkpoint is written still give
+/// exactly the uninterrupted run's result (integer and hashed string keys).
+#[test]
+fn incremental_checkpoints_of_a_large_group_by_survive_kills() {
+    let dir = std::env::temp_dir().join(format!("darwin-recovery-incremental-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("rows")).unwrap();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
+    for p in 0..3i64 {
+        let mut s = String::new();
+        for i in 0..60_000i64 {
+            let newest = p * 1_000_000 + i / 3;
+            let k = if i % 3 == 0 { newest } else { (newest - rng.gen_range(0..400)).max(p * 1_000_000) };
+            s.push_str(&format!("{k},s{},{}\n", k % 5, rng.gen_range(-1000..1000)));
+        }
+        std::fs::write(dir.join(format!("rows/part{p}.csv")), s).unwrap();
+    }
+    let d = dir.display();
+    let sql = dir.join("q.sql");
+    std::fs::write(
+        &sql,
+        format!(
+            "CREATE TABLE t (k BIGINT, s VARCHAR, v BIGINT) WITH ('connector' = 'filesystem', 'path' = '{d}/rows', 'format' = 'csv');
+             CREATE TABLE a (k BIGINT, n BIGINT, total BIGINT, top BIGINT)
+             WITH ('connector' = 'filesystem', 'path' = '{d}/out/a.csv', 'format' = 'csv');
+             CREATE TABLE b (k BIGINT, s VARCHAR, n BIGINT, low BIGINT, mean BIGINT)
+             WITH ('connector' = 'filesystem', 'path' = '{d}/out/b.csv', 'format' = 'csv');
+             INSERT INTO a SELECT k, COUNT(*), SUM(v), MAX(v) FROM t GROUP BY k;
+             INSERT INTO b SELECT k, s, COUNT(*), MIN(v), CAST(AVG(v) AS BIGINT) FROM t GROUP BY k, s;"
+        ),
+    )
+    .unwrap();
+    let output = || -> Vec<Vec<String>> {
+        ["a.csv", "b.csv"]
+            .iter()
+            .map(|f| {
+                let mut l: Vec<String> = std::fs::read_to_string(dir.join("out").join(f))
+                    .unwrap_or_default()
+                    .lines()
+                    .map(String::from)
+                    .collect();
+                l.sort();
+                l
+            })
+            .collect()
+    };
+    let run = |extra: &[&str], crash: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));
+        c.arg("run").arg(&sql).args(["--parallelism", "2", "--checkpoint-interval", "20ms"]);
+        c.arg("--checkpoint-dir").arg(dir.join("ckpt")).args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
+        if let Some(p) = crash {
+            c.env("DARWIN_CRASH_AT", p);
+        }
+        c
+    };
+    // Uninterrupted, with checkpoints: the expected result, and proof that chunks were reused.
+    let t = Instant::now();
+    let out = run(&["--fresh"], None).output().unwrap();
+    let took = t.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expected = output();
+    assert_eq!(expected[0].len(), 60_000, "one row per key");
+    let reused = stderr(&out)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("checkpoint capture: ")?.split("; ").nth(1)?.split(' ').next()?.parse::<u64>().ok()
+        })
+        .expect("the summary reports reused state");
+    assert!(reused > 0, "some state is copied unchanged: {}", stderr(&out));
+    // Kills while an incremental checkpoint is written, then at random moments.
+    for point in ["after-state-files:6", "before-rename:9"] {
+        let out = run(&["--fresh"], Some(point)).output().unwrap();
+        assert_eq!(out.status.code(), None, "{point}: killed: {}", stderr(&out));
+        let out = run(&[], None).output().unwrap();
+        assert!(out.status.success(), "{point}: {}", stderr(&out));
+        assert!(stderr(&out).contains("resuming from checkpoint"), "{point}: {}", stderr(&out));
+        assert_eq!(output(), expected, "after a kill at {point}");
+    }
+    let mut kills = 0;
+    let mut args = vec!["--fresh"];
+    loop {
+        let mut child = run(&args, None).spawn().unwrap();
+        args.clear();
+        std::thread::sleep(took.mul_f64(rng.gen_range(0.1..0.6)));
+        if kills < 6 && child.try_wait().unwrap().is_none() {
+            kill(child);
+            kills += 1;
+            continue;
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        break;
+    }
+    assert_eq!(output(), expected, "after {kills} random kills");
+    let _ = std::fs::remove_dir_all(&dir);
+}

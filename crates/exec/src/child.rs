@@ -35,7 +35,7 @@ impl Job {
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Outcome {
-    Run(RunSummary),
+    Run(Box<RunSummary>),
     Bench(Box<BenchReport>),
     Failed(String),
 }
@@ -91,7 +91,7 @@ fn run(job: &Job, fingerprints: &[u64], kernels: &Kernels) -> Outcome {
                 }
             };
             match darwin_runtime::build::run_kernels(plan, &factory, &mut show, checkpoint.clone(), kernels) {
-                Ok(s) => Outcome::Run(s),
+                Ok(s) => Outcome::Run(Box::new(s)),
                 Err(e) => Outcome::Failed(e.to_string()),
             }
         }

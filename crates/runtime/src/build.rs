@@ -88,7 +88,7 @@ struct Builder<'a> {
     replicated: bool,
     /// Checkpointing: where operator state goes, the epoch sources are asked to start, and the
     /// state to restore (operator id → bytes). Stateful operators are numbered in build order.
-    events: Option<Sender<Event>>,
+    events: Option<(Sender<Event>, Arc<AtomicU64>)>,
     epochs: Option<Arc<AtomicU64>>,
     restore: crate::checkpoint::store::WorkerStates,
     next_op: usize,
@@ -108,10 +108,13 @@ impl Builder<'_> {
         self.next_op += 1;
         if let Some(bytes) = self.restore.remove(&id) {
             let what = format!("state of operator {id} of worker {}", self.worker);
-            op.restore(&mut Dec::new(&bytes, &what))?;
+            let bytes = bytes.as_slice().ok_or_else(|| RuntimeError::Checkpoint {
+                message: format!("{what} is not in one piece (a restore reads states from files)"),
+            })?;
+            op.restore(&mut Dec::new(bytes, &what))?;
         }
         Ok(match &self.events {
-            Some(tx) => Box::new(Checkpointed::new(op, self.worker, id, tx.clone())),
+            Some((tx, durable)) => Box::new(Checkpointed::new(op, self.worker, id, tx.clone(), durable.clone())),
             None => Box::new(op),
         })
     }
@@ -335,6 +338,7 @@ struct Running {
 struct WorkerCheckpoint {
     events: Sender<Event>,
     epochs: Arc<AtomicU64>,
+    durable: Arc<AtomicU64>,
     restore: Option<crate::checkpoint::store::WorkerStates>,
     staging: std::path::PathBuf,
     first_epoch: u64,
@@ -352,7 +356,7 @@ fn worker(
     let workers = plan.settings.parallelism.max(1);
     let restoring = ckpt.as_ref().is_some_and(|c| c.restore.is_some());
     let (events, epochs) = match &ckpt {
-        Some(c) => (Some(c.events.clone()), Some(c.epochs.clone())),
+        Some(c) => (Some((c.events.clone(), c.durable.clone())), Some(c.epochs.clone())),
         None => (None, None),
     };
     let mut b = Builder {
@@ -553,6 +557,7 @@ pub fn run_kernels(
             coord.as_ref().map(|c| WorkerCheckpoint {
                 events: events_tx.clone(),
                 epochs: c.epochs.clone(),
+                durable: c.durable.clone(),
                 restore: restore.as_ref().map(|r| r.workers.get(w).cloned().unwrap_or_default()),
                 staging: c.staging_dir(),
                 first_epoch: c.first_epoch(),

@@ -45,7 +45,7 @@ pub trait Operator {
     /// Encodes the operator's own state (not its inputs'). Called when the operator has just
     /// returned a barrier or has ended, so the state is exactly that of the epoch boundary.
     /// Stateless operators write nothing.
-    fn snapshot(&self, _enc: &mut Enc) {}
+    fn snapshot(&mut self, _enc: &mut Enc) {}
     /// Restores what `snapshot` wrote, before the first `next`.
     fn restore(&mut self, _dec: &mut Dec) -> Result<()> {
         Ok(())

@@ -133,13 +133,14 @@ impl BenchReport {
             + &match &self.checkpoints {
                 None => "}".to_string(),
                 Some((every, k)) => format!(
-                    ",\"checkpoints\":{{\"interval_ms\":{},\"taken\":{},\"failed\":{},\"max_ms\":{:.3},\"mean_ms\":{:.3},\"max_write_ms\":{:.3},\"last_state_bytes\":{}}}}}",
+                    ",\"checkpoints\":{{\"interval_ms\":{},\"taken\":{},\"failed\":{},\"max_ms\":{:.3},\"mean_ms\":{:.3},\"max_write_ms\":{:.3},\"max_capture_ms\":{:.3},\"last_state_bytes\":{}}}}}",
                     every.as_millis(),
                     k.taken,
                     k.failed,
                     k.max_duration.as_secs_f64() * 1e3,
                     k.total_duration.as_secs_f64() * 1e3 / k.taken.max(1) as f64,
                     k.max_write.as_secs_f64() * 1e3,
+                    k.max_capture.as_secs_f64() * 1e3,
                     k.last_state_bytes
                 ),
             }
@@ -177,13 +178,14 @@ impl BenchReport {
         if let Some((every, k)) = &self.checkpoints {
             s += &format!(
                 "checkpoints every {:?} during the replayed run: {} taken ({} failed), barrier to durable mean {:.1} ms, \
-                 max {:.1} ms (write max {:.1} ms), last {} KiB of state\n",
+                 max {:.1} ms (write max {:.1} ms), workers paused to capture at most {:.1} ms, last {} KiB of state\n",
                 every,
                 k.taken,
                 k.failed,
                 k.total_duration.as_secs_f64() * 1e3 / k.taken.max(1) as f64,
                 k.max_duration.as_secs_f64() * 1e3,
                 k.max_write.as_secs_f64() * 1e3,
+                k.max_capture.as_secs_f64() * 1e3,
                 k.last_state_bytes / 1024
             );
         }

@@ -2,7 +2,8 @@
 //! as workers pass barriers, writes each complete checkpoint and then commits its output. Runs
 //! on the driver thread, beside the workers (so writing never stops processing).
 
-use super::store::{self, Manifest, SinkCommit, StateBytes, WorkerStates};
+use super::codec::Encoded;
+use super::store::{self, Manifest, Previous, SinkCommit, StateBytes, WorkerStates};
 use super::{commit, crash_point, CheckpointConfig, Event, StagedFile};
 use crate::error::{Result, RuntimeError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +37,12 @@ pub struct CheckpointStats {
     pub max_duration: Duration,
     pub total_duration: Duration,
     pub max_write: Duration,
+    /// The longest a worker paused to capture its operators' state for one checkpoint.
+    pub max_capture: Duration,
+    /// State bytes written over the run, and how many of them were copied unchanged from the
+    /// previous checkpoint instead of being captured again.
+    pub written_bytes: u64,
+    pub reused_bytes: u64,
 }
 
 pub struct Coordinator {
@@ -45,10 +52,19 @@ pub struct Coordinator {
     pipelines: usize,
     /// The epoch sources are asked to start; they read it between batches.
     pub epochs: Arc<AtomicU64>,
+    /// The last complete checkpoint (0: none), whose bytes operators may refer to instead of
+    /// encoding unchanged state again, and its states, mapped from its files.
+    pub durable: Arc<AtomicU64>,
+    prev: Option<Previous>,
     next_epoch: u64,
     in_flight: Option<(u64, Instant)>,
     last: Instant,
-    states: BTreeMap<u64, BTreeMap<(usize, usize), StateBytes>>,
+    /// States sent at barriers, kept as sent until their checkpoint is written: finishing
+    /// their deferred encoding then, once every worker has captured, keeps it from competing
+    /// with captures still going on for cores.
+    states: BTreeMap<u64, BTreeMap<(usize, usize), Encoded>>,
+    /// Capture time per epoch and worker (summed over its operators).
+    captures: BTreeMap<u64, BTreeMap<usize, Duration>>,
     finals: BTreeMap<(usize, usize), StateBytes>,
     done: BTreeSet<(usize, usize)>,
     passed: BTreeMap<u64, BTreeSet<(usize, usize)>>,
@@ -93,6 +109,7 @@ impl Coordinator {
         let fingerprint = format!("{fingerprint:016x}");
         let mut outputs = BTreeMap::new();
         let mut restore = None;
+        let mut prev = None;
         if cfg.fresh {
             store::wipe(&dir)?;
         } else {
@@ -134,6 +151,7 @@ impl Coordinator {
                 for s in &m.sinks {
                     outputs.insert(s.target.clone(), s.committed + s.pending.iter().map(|p| p.bytes).sum::<u64>());
                 }
+                prev = Some(Previous { epoch: m.epoch, workers: l.workers.clone() });
                 restore =
                     Some(Restore { epoch: m.epoch, path: l.path.clone(), finished: m.finished, workers: l.workers });
             }
@@ -164,10 +182,13 @@ impl Coordinator {
             workers,
             pipelines,
             epochs: Arc::new(AtomicU64::new(start)),
+            durable: Arc::new(AtomicU64::new(start)),
+            prev,
             next_epoch: start + 1,
             in_flight: None,
             last: Instant::now(),
             states: BTreeMap::new(),
+            captures: BTreeMap::new(),
             finals,
             done: BTreeSet::new(),
             passed: BTreeMap::new(),
@@ -200,10 +221,11 @@ impl Coordinator {
     pub fn handle(&mut self, ev: Event) -> Result<()> {
         match ev {
             Event::Output { target } => self.register_output(target)?,
-            Event::State { worker, op, epoch: Some(e), bytes } => {
-                self.states.entry(e).or_default().insert((worker, op), bytes.into());
+            Event::State { worker, op, epoch: Some(e), bytes, capture } => {
+                self.states.entry(e).or_default().insert((worker, op), bytes);
+                *self.captures.entry(e).or_default().entry(worker).or_default() += capture;
             }
-            Event::State { worker, op, epoch: None, bytes } => {
+            Event::State { worker, op, epoch: None, bytes, .. } => {
                 self.finals.insert((worker, op), bytes.into());
             }
             Event::Barrier { worker, pipeline, epoch, staged } => {
@@ -250,8 +272,11 @@ impl Coordinator {
     }
 
     fn take(&mut self, epoch: u64, finished: bool, started: Instant) -> Result<()> {
-        let mut now = self.states.remove(&epoch).unwrap_or_default();
+        let mut now: BTreeMap<(usize, usize), StateBytes> =
+            self.states.remove(&epoch).unwrap_or_default().into_iter().map(|(k, v)| (k, v.into())).collect();
         self.states.retain(|e, _| *e > epoch);
+        let capture = self.captures.remove(&epoch).and_then(|w| w.into_values().max()).unwrap_or_default();
+        self.captures.retain(|e, _| *e > epoch);
         self.passed.retain(|e, _| *e > epoch);
         for (k, v) in &self.finals {
             now.entry(*k).or_insert_with(|| v.clone());
@@ -289,20 +314,33 @@ impl Coordinator {
             sinks,
         };
         let t = Instant::now();
-        match store::write(&self.cfg.dir, manifest, &workers) {
-            Ok(_) => {
+        match store::write(&self.cfg.dir, manifest, &workers, self.prev.as_ref()) {
+            Ok(path) => {
                 let write = t.elapsed();
                 crash_point("before-commit");
                 commit::commit(&pending)?;
                 for s in &pending {
                     *self.outputs.entry(s.target.clone()).or_insert(0) += s.bytes;
                 }
+                // Mapped before older checkpoints go: the next one may copy from this one. If
+                // it cannot be mapped, operators go on referring to the previous one (still
+                // mapped, even once deleted), or encode everything again.
+                match store::map_written(&path, epoch, self.workers) {
+                    Ok(p) => {
+                        self.prev = Some(p);
+                        self.durable.store(epoch, Ordering::Release);
+                    }
+                    Err(e) => note(&format!("warning: checkpoint {epoch} written but not mapped ({e})")),
+                }
                 store::retain(&self.cfg.dir, self.cfg.retained)?;
                 let st = &mut self.stats;
                 st.taken += 1;
                 st.last_epoch = Some(epoch);
-                st.last_state_bytes = workers.iter().flat_map(|w| w.values()).map(|v| v.len() as u64).sum();
+                st.last_state_bytes = workers.iter().flat_map(|w| w.values()).map(StateBytes::len).sum();
+                st.written_bytes += st.last_state_bytes;
+                st.reused_bytes += workers.iter().flat_map(|w| w.values()).map(StateBytes::reused).sum::<u64>();
                 st.max_write = st.max_write.max(write);
+                st.max_capture = st.max_capture.max(capture);
                 st.max_duration = st.max_duration.max(started.elapsed());
                 st.total_duration += started.elapsed();
                 Ok(())

@@ -3,9 +3,14 @@
 //! A run with a checkpoint directory is cut into epochs. The coordinator (the driver thread of
 //! `build::run`) asks the sources for a new epoch; each source emits a barrier between two
 //! batches; barriers flow through every operator and worker and are aligned where inputs meet
-//! (two-input operators, exchanges). When an operator passes a barrier it encodes its state
-//! (`Operator::snapshot`) and sends it to the coordinator, and goes on processing: only the
-//! encoding is on the workers' path, writing happens on the coordinator's thread. When every
+//! (two-input operators, exchanges). When an operator passes a barrier it captures its state
+//! (`Operator::snapshot`) and sends it to the coordinator, and goes on processing. Capture is
+//! incremental where state is large: a group table encodes only the chunks of its keys and
+//! accumulators that changed or grew since its last snapshot and refers to the others in the
+//! last complete checkpoint (`codec::Enc::chunked`), and its hash index is copied, not encoded
+//! (`codec::Enc::later`). Writing, copying the unchanged chunks from the previous checkpoint's
+//! file and finishing deferred encodings happen on the coordinator's thread. Every checkpoint
+//! is still complete on its own: a restore never reads two checkpoints. When every
 //! pipeline of every worker has passed the barrier (or ended), the checkpoint is complete: the
 //! coordinator writes it atomically (`store`) and then commits the sinks' output of the epoch
 //! (`commit`, the second phase of the two-phase commit).
@@ -20,10 +25,12 @@ pub mod store;
 
 use crate::error::Result;
 use crate::operator::{Msg, Operator};
-use codec::{Dec, Enc};
+use codec::{Dec, Enc, Encoded};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a run takes checkpoints.
@@ -52,8 +59,8 @@ pub struct StagedFile {
 #[derive(Debug)]
 pub enum Event {
     /// An operator's state at a barrier (`epoch`) or at its end (`None`: valid for every later
-    /// checkpoint).
-    State { worker: usize, op: usize, epoch: Option<u64>, bytes: Vec<u8> },
+    /// checkpoint), and how long the worker paused to capture it.
+    State { worker: usize, op: usize, epoch: Option<u64>, bytes: Encoded, capture: Duration },
     /// A pipeline passed a barrier; its sink staged `staged` for the epoch.
     Barrier { worker: usize, pipeline: usize, epoch: u64, staged: Vec<StagedFile> },
     /// A pipeline ended; its sink staged `staged` after its last barrier (`epoch` is the first
@@ -69,24 +76,35 @@ pub struct Checkpointed<O> {
     worker: usize,
     op: usize,
     events: Sender<Event>,
+    /// The coordinator's last complete checkpoint (0: none), which a snapshot may refer to.
+    durable: Arc<AtomicU64>,
     ended: bool,
     /// Size of the last snapshot.
     last_bytes: usize,
 }
 
 impl<O: Operator> Checkpointed<O> {
-    pub fn new(inner: O, worker: usize, op: usize, events: Sender<Event>) -> Self {
-        Checkpointed { inner, worker, op, events, ended: false, last_bytes: 0 }
+    pub fn new(inner: O, worker: usize, op: usize, events: Sender<Event>, durable: Arc<AtomicU64>) -> Self {
+        Checkpointed { inner, worker, op, events, durable, ended: false, last_bytes: 0 }
     }
 
     fn send(&mut self, epoch: Option<u64>) {
         // Sized by the last snapshot: a large state grows little between checkpoints, and
-        // growing the buffer by doubling would copy it again and again.
-        let mut e = Enc { buf: Vec::with_capacity(self.last_bytes + self.last_bytes / 8) };
+        // growing the buffer by doubling would copy it (and fault its pages in) again.
+        let t = std::time::Instant::now();
+        // A final state is kept by the coordinator for every later checkpoint, so it must not
+        // refer to one (which retention deletes).
+        let durable = match (epoch, self.durable.load(Ordering::Acquire)) {
+            (None, _) | (_, 0) => None,
+            (_, d) => Some(d),
+        };
+        let mut e = Enc::for_checkpoint(epoch, durable, self.last_bytes + self.last_bytes / 4);
         self.inner.snapshot(&mut e);
         self.last_bytes = e.buf.len();
+        let bytes = e.finish();
+        let capture = t.elapsed();
         // The coordinator only goes away when the run is over.
-        let _ = self.events.send(Event::State { worker: self.worker, op: self.op, epoch, bytes: e.buf });
+        let _ = self.events.send(Event::State { worker: self.worker, op: self.op, epoch, bytes, capture });
     }
 }
 
@@ -104,7 +122,7 @@ impl<O: Operator> Operator for Checkpointed<O> {
         Ok(m)
     }
 
-    fn snapshot(&self, enc: &mut Enc) {
+    fn snapshot(&mut self, enc: &mut Enc) {
         self.inner.snapshot(enc)
     }
 

@@ -12,7 +12,7 @@
 //! complete unless damaged afterwards, and damage is caught by the checksums (the manifest
 //! carries its own on its last line).
 
-use super::codec::{Dec, Enc};
+use super::codec::{Dec, Enc, Encoded, Source};
 use super::StagedFile;
 use crate::error::{Result, RuntimeError};
 use serde::{Deserialize, Serialize};
@@ -63,14 +63,54 @@ pub struct SinkCommit {
 /// Operator states of one worker: operator id → encoded state.
 pub type WorkerStates = BTreeMap<usize, StateBytes>;
 
-/// One operator's encoded state: a range of a shared buffer (a state file read once, or what
+/// One operator's encoded state: ranges of shared buffers (a state file read once, or what
 /// the operator sent), so handing states to workers and carrying an ended operator's state into
-/// every later checkpoint copies nothing.
+/// every later checkpoint copies nothing; and ranges of the same operator's state in the last
+/// complete checkpoint, for chunks the operator did not encode again.
 #[derive(Clone, Debug, Default)]
 pub struct StateBytes {
-    buf: std::sync::Arc<Buffer>,
-    start: usize,
-    end: usize,
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug)]
+enum Part {
+    Slice { buf: std::sync::Arc<Buffer>, start: usize, end: usize },
+    Prev { epoch: u64, offset: u64, len: u64 },
+}
+
+impl StateBytes {
+    fn slice(buf: &std::sync::Arc<Buffer>, start: usize, end: usize) -> StateBytes {
+        StateBytes { parts: vec![Part::Slice { buf: buf.clone(), start, end }] }
+    }
+
+    pub fn len(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Slice { start, end, .. } => (end - start) as u64,
+                Part::Prev { len, .. } => *len,
+            })
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes taken unchanged from the last complete checkpoint.
+    pub fn reused(&self) -> u64 {
+        self.parts.iter().map(|p| if let Part::Prev { len, .. } = p { *len } else { 0 }).sum()
+    }
+
+    /// The bytes, when they are all in memory in one piece: a state read from a checkpoint,
+    /// or one encoded whole.
+    pub fn as_slice(&self) -> Option<&[u8]> {
+        match self.parts.as_slice() {
+            [] => Some(&[]),
+            [Part::Slice { buf, start, end }] => Some(&buf[*start..*end]),
+            _ => None,
+        }
+    }
 }
 
 /// Where states live: in memory (sent by operators) or in a state file mapped read-only. A
@@ -101,15 +141,45 @@ impl std::ops::Deref for Buffer {
 impl From<Vec<u8>> for StateBytes {
     fn from(v: Vec<u8>) -> Self {
         let end = v.len();
-        StateBytes { buf: std::sync::Arc::new(Buffer::Heap(v)), start: 0, end }
+        StateBytes::slice(&std::sync::Arc::new(Buffer::Heap(v)), 0, end)
     }
 }
 
-impl std::ops::Deref for StateBytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        &self.buf[self.start..self.end]
+/// Runs the deferred encodings (on the coordinator's thread, which converts).
+impl From<Encoded> for StateBytes {
+    fn from(e: Encoded) -> Self {
+        let end = e.buf.len();
+        let buf = std::sync::Arc::new(Buffer::Heap(e.buf));
+        let mut parts = Vec::with_capacity(2 * e.inserts.len() + 1);
+        let mut from = 0;
+        for i in e.inserts {
+            if i.at > from {
+                parts.push(Part::Slice { buf: buf.clone(), start: from, end: i.at });
+            }
+            parts.push(match i.source {
+                Source::Prev { epoch, offset } => Part::Prev { epoch, offset, len: i.len },
+                Source::Later(encode) => {
+                    let mut bytes = crate::memory::vec_filled(0u8, i.len as usize);
+                    encode(&mut bytes);
+                    let end = bytes.len();
+                    Part::Slice { buf: std::sync::Arc::new(Buffer::Heap(bytes)), start: 0, end }
+                }
+            });
+            from = i.at;
+        }
+        if end > from || parts.is_empty() {
+            parts.push(Part::Slice { buf, start: from, end });
+        }
+        StateBytes { parts }
     }
+}
+
+/// The states of the last complete checkpoint, mapped from its files: what pieces of the next
+/// checkpoint that refer to it are copied from.
+#[derive(Debug, Clone)]
+pub struct Previous {
+    pub epoch: u64,
+    pub workers: Vec<WorkerStates>,
 }
 
 /// A checkpoint read back and verified.
@@ -146,15 +216,61 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| io_err(dir, e))
 }
 
+/// A worker's state file as bytes (the golden test pins it); states must be in memory.
 pub fn encode_worker(states: &WorkerStates) -> Vec<u8> {
-    let mut e = Enc::default();
-    e.buf.extend_from_slice(STATE_MAGIC);
-    e.len(states.len());
-    for (op, bytes) in states {
+    let mut out = Vec::new();
+    write_worker(&mut out, states, 0, None, Path::new("memory")).expect("states in memory write to a vector");
+    out
+}
+
+/// Writes a worker's state file: the magic, the number of operators, and each operator's id
+/// and length-prefixed state, whose ranges of the previous checkpoint are copied from its
+/// mapped file. Returns the file's length and CRC32.
+fn write_worker(
+    out: &mut impl Write,
+    states: &WorkerStates,
+    w: usize,
+    prev: Option<&Previous>,
+    path: &Path,
+) -> Result<(u64, u32)> {
+    let mut crc = crc32fast::Hasher::new();
+    let mut n = 0u64;
+    let mut put = |b: &[u8]| -> std::io::Result<()> {
+        crc.update(b);
+        n += b.len() as u64;
+        out.write_all(b)
+    };
+    let io = |e| io_err(path, e);
+    let mut head = Enc::default();
+    head.buf.extend_from_slice(STATE_MAGIC);
+    head.len(states.len());
+    put(&head.buf).map_err(io)?;
+    for (op, state) in states {
+        let mut e = Enc::default();
         e.len(*op);
-        e.bytes(bytes);
+        e.u64(state.len());
+        put(&e.buf).map_err(io)?;
+        for p in &state.parts {
+            match p {
+                Part::Slice { buf, start, end } => put(&buf[*start..*end]).map_err(io)?,
+                Part::Prev { epoch, offset, len } => {
+                    let bytes = prev
+                        .filter(|p| p.epoch == *epoch)
+                        .and_then(|p| p.workers.get(w)?.get(op)?.as_slice())
+                        .and_then(|b| b.get(*offset as usize..(*offset + *len) as usize))
+                        .ok_or_else(|| RuntimeError::Checkpoint {
+                            message: format!(
+                                "operator {op} of worker {w} refers to bytes {offset}..{} of its state in checkpoint \
+                                 {epoch}, which is not the last complete checkpoint or does not hold them",
+                                offset + len
+                            ),
+                        })?;
+                    put(bytes).map_err(io)?;
+                }
+            }
+        }
     }
-    e.buf
+    Ok((n, crc.finalize()))
 }
 
 /// Splits a state file into its operators' states (ranges of the file's buffer, not copies).
@@ -176,7 +292,7 @@ fn split_worker(buf: std::sync::Arc<Buffer>, what: &str) -> Result<WorkerStates>
         let state = d.bytes()?;
         // `state` lies inside `bytes`: its offset is where it starts.
         let start = state.as_ptr() as usize - bytes.as_ptr() as usize;
-        out.insert(op, StateBytes { buf: buf.clone(), start, end: start + state.len() });
+        out.insert(op, StateBytes::slice(&buf, start, start + state.len()));
     }
     if !d.is_at_end() {
         return Err(d.error("trailing bytes"));
@@ -206,8 +322,9 @@ pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
     Ok(m)
 }
 
-/// Writes a checkpoint atomically; `manifest.files` is filled in here. Returns its directory.
-pub fn write(dir: &Path, mut manifest: Manifest, workers: &[WorkerStates]) -> Result<PathBuf> {
+/// Writes a checkpoint atomically; `manifest.files` is filled in here. Pieces of state that
+/// refer to the last complete checkpoint are copied from `prev`. Returns its directory.
+pub fn write(dir: &Path, mut manifest: Manifest, workers: &[WorkerStates], prev: Option<&Previous>) -> Result<PathBuf> {
     let name = checkpoint_name(manifest.epoch);
     let tmp = dir.join(format!("{name}.tmp"));
     if tmp.is_dir() {
@@ -218,10 +335,14 @@ pub fn write(dir: &Path, mut manifest: Manifest, workers: &[WorkerStates]) -> Re
     manifest.state_bytes = 0;
     for (w, states) in workers.iter().enumerate() {
         let file = format!("worker-{w}.state");
-        let bytes = encode_worker(states);
-        write_synced(&tmp.join(&file), &bytes)?;
-        manifest.state_bytes += states.values().map(|v| v.len() as u64).sum::<u64>();
-        manifest.files.push(FileEntry { name: file, bytes: bytes.len() as u64, crc32: crc32fast::hash(&bytes) });
+        let path = tmp.join(&file);
+        let f = fs::File::create(&path).map_err(|e| io_err(&path, e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, f);
+        let (bytes, crc32) = write_worker(&mut out, states, w, prev, &path)?;
+        let f = out.into_inner().map_err(|e| io_err(&path, e.into_error()))?;
+        f.sync_all().map_err(|e| io_err(&path, e))?;
+        manifest.state_bytes += states.values().map(StateBytes::len).sum::<u64>();
+        manifest.files.push(FileEntry { name: file, bytes, crc32 });
     }
     super::crash_point("after-state-files");
     write_synced(&tmp.join("manifest.json"), manifest_text(&manifest).as_bytes())?;
@@ -261,17 +382,37 @@ pub fn read(path: &Path) -> Result<Loaded> {
     Ok(Loaded { path: path.to_path_buf(), manifest, workers })
 }
 
+/// Maps a state file read-only (`populate`: read it all in now).
+fn map_file(path: &Path, populate: bool) -> std::io::Result<memmap2::Mmap> {
+    let file = fs::File::open(path)?;
+    let mut options = memmap2::MmapOptions::new();
+    if populate {
+        options.populate();
+    }
+    // SAFETY: a state file is written once (temporary directory, fsync, rename) and never
+    // modified; checkpoints are only ever deleted whole, and unlinking a mapped file keeps its
+    // pages. Only another process truncating Darwin's own checkpoint directory while it is
+    // mapped could fault the mapping.
+    unsafe { options.map(&file) }
+}
+
+/// The states of a checkpoint this process has just written, mapped (not read) from its files:
+/// the next checkpoint copies its operators' unchanged chunks from them.
+pub fn map_written(path: &Path, epoch: u64, workers: usize) -> Result<Previous> {
+    let workers = (0..workers)
+        .map(|w| {
+            let fpath = path.join(format!("worker-{w}.state"));
+            let map = map_file(&fpath, false).map_err(|e| io_err(&fpath, e))?;
+            split_worker(std::sync::Arc::new(Buffer::Mapped(map)), &fpath.display().to_string())
+        })
+        .collect::<Result<_>>()?;
+    Ok(Previous { epoch, workers })
+}
+
 /// Reads, verifies and splits one worker's state file.
 fn read_state_file(path: &Path, f: &FileEntry) -> Result<WorkerStates> {
     let fpath = path.join(&f.name);
-    let map = |file: fs::File| {
-        // SAFETY: a state file is written once (temporary directory, fsync, rename) and never
-        // modified; checkpoints are only ever deleted whole, and unlinking a mapped file keeps
-        // its pages. Only another process truncating Darwin's own checkpoint directory during a
-        // restore could fault the mapping.
-        unsafe { memmap2::MmapOptions::new().populate().map(&file) }
-    };
-    let bytes = fs::File::open(&fpath).and_then(map).map_err(|e| damaged(path, format!("{}: {e}", f.name)))?;
+    let bytes = map_file(&fpath, true).map_err(|e| damaged(path, format!("{}: {e}", f.name)))?;
     if bytes.len() as u64 != f.bytes {
         return Err(damaged(path, format!("{} has {} bytes, the manifest says {}", f.name, bytes.len(), f.bytes)));
     }
@@ -367,13 +508,69 @@ mod tests {
     fn worker_states_round_trip_and_reject_damage() {
         let mut s = WorkerStates::new();
         s.insert(0, vec![1, 2, 3].into());
-        s.insert(7, vec![].into());
+        s.insert(7, Vec::<u8>::new().into());
         let b = encode_worker(&s);
         let back = decode_worker(b.clone(), "t").unwrap();
         assert_eq!(back.len(), 2);
-        assert_eq!((&back[&0][..], &back[&7][..]), (&[1u8, 2, 3][..], &[][..]));
+        assert_eq!((back[&0].as_slice(), back[&7].as_slice()), (Some(&[1u8, 2, 3][..]), Some(&[][..])));
         assert!(decode_worker(b[..b.len() - 1].to_vec(), "t").is_err());
         assert!(decode_worker(b"garbage!".to_vec(), "t").is_err());
+    }
+
+    fn manifest(epoch: u64, parallelism: usize) -> Manifest {
+        Manifest {
+            format: FORMAT_VERSION,
+            darwin_version: "0".into(),
+            epoch,
+            fingerprint: "ab".into(),
+            plan: "p".into(),
+            parallelism,
+            finished: false,
+            created_unix_ms: 0,
+            state_bytes: 0,
+            files: vec![],
+            sinks: vec![],
+        }
+    }
+
+    /// A state that refers to ranges of the last checkpoint is written with those bytes copied
+    /// from its file (read back, it is whole and its checksum holds); one that refers to a
+    /// checkpoint that is not the last, or to bytes it does not hold, fails the write and
+    /// leaves no checkpoint behind.
+    #[test]
+    fn states_copy_their_unchanged_parts_from_the_last_checkpoint() {
+        use crate::checkpoint::codec::{Encoded, Insert, Source};
+        let dir = std::env::temp_dir().join(format!("darwin-store-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let first: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let mut w = WorkerStates::new();
+        w.insert(3, first.clone().into());
+        let path = write(&dir, manifest(1, 1), &[w], None).unwrap();
+        let prev = map_written(&path, 1, 1).unwrap();
+        let state = |epoch: u64, offset: u64| -> WorkerStates {
+            let e = Encoded {
+                buf: b"headtail".to_vec(),
+                inserts: vec![
+                    Insert { at: 4, len: 100, source: Source::Prev { epoch, offset } },
+                    Insert { at: 4, len: 3, source: Source::Later(Box::new(|out| out.copy_from_slice(b"new"))) },
+                ],
+            };
+            [(3, e.into())].into_iter().collect()
+        };
+        let path = write(&dir, manifest(2, 1), &[state(1, 500)], Some(&prev)).unwrap();
+        let back = read(&path).unwrap();
+        let mut want = b"head".to_vec();
+        want.extend_from_slice(&first[500..600]);
+        want.extend_from_slice(b"newtail");
+        assert_eq!(back.workers[0][&3].as_slice(), Some(&want[..]));
+        for (epoch, offset) in [(2, 0), (1, 9_950)] {
+            let err = write(&dir, manifest(3, 1), &[state(epoch, offset)], Some(&prev)).unwrap_err();
+            assert!(err.to_string().contains("not the last complete checkpoint"), "{err}");
+            remove_partial(&dir).unwrap();
+            assert_eq!(list(&dir).unwrap().len(), 2);
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! groups is `group_table.rs`). Updates take a whole batch: `(group, row)` pairs, dispatched
 //! once per aggregate per batch.
 
-use crate::checkpoint::codec::{Dec, Enc};
+use crate::checkpoint::codec::{ChunkCache, Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
 use crate::eval::{eval, eval_mask};
@@ -42,6 +42,8 @@ pub struct Accumulator {
     call: AggCall,
     pub(super) acc: Acc,
     distinct: Option<Vec<FastSet<Vec<u8>>>>,
+    /// Where the chunks of the (up to two) vectors were in the last snapshot.
+    chunks: [ChunkCache; 2],
 }
 
 impl Accumulator {
@@ -62,7 +64,7 @@ impl Accumulator {
             (_, Some(DataType::Boolean)) => Acc::MinMaxB { v: vec![], max },
             (_, _) => Acc::MinMaxI { v: vec![], seen: vec![], max },
         };
-        Accumulator { call: call.clone(), acc, distinct: call.distinct.then(Vec::new) }
+        Accumulator { call: call.clone(), acc, distinct: call.distinct.then(Vec::new), chunks: Default::default() }
     }
 
     pub(super) fn grow(&mut self, groups: usize) {
@@ -330,35 +332,35 @@ impl Accumulator {
 
     /// Encodes the accumulator values of every group (tag first, so a restore into a different
     /// aggregate is caught).
-    pub fn snapshot(&self, e: &mut Enc) {
+    /// `changed(c)` tells whether a group of chunk `c` changed since the last snapshot.
+    pub fn snapshot(&mut self, e: &mut Enc, changed: &dyn Fn(usize) -> bool) {
         e.u8(self.kind());
+        let [c0, c1] = &mut self.chunks;
         match &self.acc {
-            Acc::Count(c) => {
-                e.i64s(c);
-            }
+            Acc::Count(c) => e.fixed_chunked(c, c0, changed),
             Acc::SumI(s, n) => {
-                e.i64s(s);
-                e.bools(n);
+                e.fixed_chunked(s, c0, changed);
+                e.fixed_chunked(n, c1, changed);
             }
             Acc::SumF(s, n) => {
-                e.f64s(s);
-                e.bools(n);
+                e.fixed_chunked(s, c0, changed);
+                e.fixed_chunked(n, c1, changed);
             }
             Acc::SumD(s, n) => {
-                e.i128s(s);
-                e.bools(n);
+                e.fixed_chunked(s, c0, changed);
+                e.fixed_chunked(n, c1, changed);
             }
             Acc::MinMaxI { v, seen, .. } => {
-                e.i64s(v);
-                e.bools(seen);
+                e.fixed_chunked(v, c0, changed);
+                e.fixed_chunked(seen, c1, changed);
             }
             Acc::MinMaxF { v, seen, .. } => {
-                e.f64s(v);
-                e.bools(seen);
+                e.fixed_chunked(v, c0, changed);
+                e.fixed_chunked(seen, c1, changed);
             }
             Acc::MinMaxD { v, seen, .. } => {
-                e.i128s(v);
-                e.bools(seen);
+                e.fixed_chunked(v, c0, changed);
+                e.fixed_chunked(seen, c1, changed);
             }
             Acc::MinMaxS { v, .. } => {
                 e.len(v.len());
@@ -372,16 +374,16 @@ impl Accumulator {
                 v.iter().for_each(|x| e.u8(x.map_or(0, |b| 1 + u8::from(b))));
             }
             Acc::AvgI(s, c) => {
-                e.i64s(s);
-                e.i64s(c);
+                e.fixed_chunked(s, c0, changed);
+                e.fixed_chunked(c, c1, changed);
             }
             Acc::AvgF(s, c) => {
-                e.f64s(s);
-                e.i64s(c);
+                e.fixed_chunked(s, c0, changed);
+                e.fixed_chunked(c, c1, changed);
             }
             Acc::AvgD(s, c) => {
-                e.i128s(s);
-                e.i64s(c);
+                e.fixed_chunked(s, c0, changed);
+                e.fixed_chunked(c, c1, changed);
             }
         }
         match &self.distinct {

@@ -291,7 +291,7 @@ impl Operator for ExchangeOp {
         }
     }
 
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         self.encode(e);
     }
 

@@ -112,6 +112,38 @@ fn term(g: u32, tag: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Writes the full slots of a table in probe order into `out` (8 bytes each): one sort by
+/// (tag rotated to start at `start`, group). Every entry sits at or after its home slot and no
+/// run of full slots crosses `start` (it follows an empty slot), so later runs hold larger
+/// rotated tags and only entries within a run can be out of order: the slots are compacted in
+/// scan order without a branch, then an insertion sort fixes the few entries out of order.
+fn probe_order(mut slots: Vec<u64>, start: usize, start_tag: u32, out: &mut [u8]) {
+    let key = |s: u64| u64::from(((s >> 32) as u32).wrapping_sub(start_tag)) << 32 | (s & 0xffff_ffff);
+    slots.rotate_left(start);
+    let mut w = 0;
+    for k in 0..slots.len() {
+        let s = slots[k];
+        slots[w] = s;
+        w += usize::from(s != 0);
+    }
+    let full = &mut slots[..w];
+    for i in 1..w {
+        let s = full[i];
+        if key(full[i - 1]) > key(s) {
+            let mut j = i;
+            while j > 0 && key(full[j - 1]) > key(s) {
+                full[j] = full[j - 1];
+                j -= 1;
+            }
+            full[j] = s;
+        }
+    }
+    debug_assert_eq!(out.len(), w * 8);
+    for (o, s) in out.chunks_exact_mut(8).zip(full.iter()) {
+        o.copy_from_slice(&s.to_le_bytes());
+    }
+}
+
 impl HashedKeys {
     /// The slot where probing for `tag` starts: the tag's top `bits` bits (multiplicative
     /// hashing leaves its best bits on top).
@@ -177,24 +209,17 @@ impl HashedKeys {
             e.len(0);
             return;
         }
-        let (size, mask) = (self.slots.len(), self.slots.len() - 1);
+        let mask = self.slots.len() - 1;
         let empty = self.slots.iter().position(|s| *s == 0).expect("a table at most 3/4 full has an empty slot");
         let start = (empty + 1) & mask;
         e.u64(start as u64);
         e.len(self.groups);
-        e.buf.reserve(self.groups * 8);
         let start_tag = ((start as u64) << (32 - self.bits)) as u32;
-        let order = |s: &u64| (((*s >> 32) as u32).wrapping_sub(start_tag), *s as u32);
-        let mut run = Vec::new();
-        for k in 0..=size {
-            let s = if k < size { self.slots[(start + k) & mask] } else { 0 };
-            if s != 0 {
-                run.push(s);
-            } else {
-                run.sort_unstable_by_key(order);
-                run.drain(..).for_each(|s| e.u64(s));
-            }
-        }
+        // The worker only copies the slots (a memory copy); ordering them is left to the
+        // checkpoint coordinator's thread, off the worker's path.
+        let slots = self.slots.clone();
+        let groups = self.groups;
+        e.later(groups * 8, Box::new(move |out| probe_order(slots, start, start_tag, out)));
     }
 
     /// Restores the index of a table whose `groups` key columns are restored: `bits`, `start`

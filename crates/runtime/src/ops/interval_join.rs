@@ -299,7 +299,7 @@ impl Operator for IntervalJoinOp {
     }
 
     /// The buffered rows of both sides; the key index is rebuilt on restore.
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         self.inputs.snapshot(e);
         e.i64(self.out_watermark);
         e.i64(self.compacted_at);

@@ -224,7 +224,7 @@ impl Operator for SessionAggOp {
 
     /// The open sessions (sorted, so equal state encodes to equal bytes) and their rows,
     /// gathered into one batch.
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         e.i64(self.watermark);
         e.bool(self.done);
         let mut open: Vec<(&Vec<u8>, &Session)> =

@@ -128,7 +128,7 @@ impl Operator for SourceOp {
         }
     }
 
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         e.bool(self.finished);
         e.i64(self.emitted_wm);
         e.len(self.next_part);

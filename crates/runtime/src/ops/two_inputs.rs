@@ -89,7 +89,7 @@ impl TwoInputs {
         Ok(if self.done == [true; 2] { None } else { Some((Side::Left, Msg::Idle)) })
     }
 
-    pub fn snapshot(&self, e: &mut Enc) {
+    pub fn snapshot(&mut self, e: &mut Enc) {
         self.done.iter().for_each(|d| e.bool(*d));
         self.wm.iter().for_each(|w| e.i64(*w));
     }

@@ -243,11 +243,11 @@ impl Operator for WindowAggOp {
         }
     }
 
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         e.i64(self.windows.watermark);
         e.bool(self.done);
         e.len(self.windows.open.len());
-        for ((end, start), table) in &self.windows.open {
+        for ((end, start), table) in &mut self.windows.open {
             e.i64(*end);
             e.i64(*start);
             table.snapshot(e);
@@ -322,9 +322,9 @@ impl Operator for GlobalAggOp {
         }
     }
 
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         e.bool(self.table.is_some());
-        if let Some(t) = &self.table {
+        if let Some(t) = &mut self.table {
             t.snapshot(e);
         }
     }

@@ -179,7 +179,7 @@ impl Operator for WindowJoinOp {
         }
     }
 
-    fn snapshot(&self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         self.inputs.snapshot(e);
         e.i64(self.watermark);
         e.bool(self.done);
