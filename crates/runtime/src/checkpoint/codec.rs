@@ -104,7 +104,47 @@ pub struct ChunkCache {
     chunks: Vec<(u32, u64, u64)>,
 }
 
+/// Where each of a list of buffered batches lay in the operator's state of the last snapshot
+/// taken for a checkpoint (`None`: not there as it is now). Buffered batches do not change, so
+/// those already in the last complete checkpoint are referred to, not encoded again. The
+/// operator keeps `spans` parallel to its batches: a batch appended has no span, one dropped
+/// or rewritten takes its span with it ([`BatchCache::keep`]).
+#[derive(Debug, Default)]
+pub struct BatchCache {
+    epoch: u64,
+    spans: Vec<Option<(u64, u64)>>,
+}
+
+impl BatchCache {
+    /// After the batches were replaced by a selection of them: `kept[i]` is the old index of
+    /// new batch `i` if it is unchanged, `None` if it is new or rewritten.
+    pub fn keep(&mut self, kept: impl Iterator<Item = Option<usize>>) {
+        let old = std::mem::take(&mut self.spans);
+        self.spans = kept.map(|k| k.and_then(|i| old.get(i).copied().flatten())).collect();
+    }
+}
+
 impl Enc {
+    /// Buffered batches as [`Enc::batch`] writes them, each preceded by the count; batches
+    /// with a span in the cache come from the last complete checkpoint.
+    pub fn batches_cached(&mut self, batches: &[Batch], cache: &mut BatchCache) {
+        self.len(batches.len());
+        let usable = self.epoch.is_some() && self.durable == Some(cache.epoch);
+        let mut now = Vec::with_capacity(batches.len());
+        for (i, b) in batches.iter().enumerate() {
+            let at = self.position();
+            match cache.spans.get(i).copied().flatten() {
+                Some((offset, len)) if usable => self.reuse(cache.epoch, offset, len),
+                _ => self.batch(b),
+            }
+            now.push(Some((at, self.position() - at)));
+        }
+        match self.epoch {
+            Some(e) => *cache = BatchCache { epoch: e, spans: now },
+            None => cache.spans.clear(),
+        }
+    }
+
     /// An encoder for the snapshot of checkpoint `epoch` (`None`: an operator's final state,
     /// kept by the coordinator for every later checkpoint, so it never refers to a file);
     /// `durable` is the last complete checkpoint.

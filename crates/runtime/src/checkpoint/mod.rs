@@ -8,7 +8,8 @@
 //! incremental where state is large: a group table encodes only the chunks of its keys and
 //! accumulators that changed or grew since its last snapshot and refers to the others in the
 //! last complete checkpoint (`codec::Enc::chunked`), and its hash index is copied, not encoded
-//! (`codec::Enc::later`). Writing, copying the unchanged chunks from the previous checkpoint's
+//! (`codec::Enc::later`); window and interval joins encode only the batches they buffered (or
+//! trimmed) since (`codec::Enc::batches_cached`). Writing, copying the unchanged chunks from the previous checkpoint's
 //! file and finishing deferred encodings happen on the coordinator's thread. Every checkpoint
 //! is still complete on its own: a restore never reads two checkpoints. When every
 //! pipeline of every worker has passed the barrier (or ended), the checkpoint is complete: the

@@ -7,7 +7,7 @@ use super::agg::eval_keys;
 use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
-use crate::checkpoint::codec::{Dec, Enc};
+use crate::checkpoint::codec::{BatchCache, Dec, Enc};
 use crate::column::{Batch, Column};
 use crate::error::Result;
 use crate::eval::eval_mask;
@@ -123,6 +123,9 @@ pub struct IntervalJoinOp {
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
+    /// Where each side's batches were in the last snapshot: a checkpoint captures only the
+    /// batches buffered or trimmed since.
+    cached: [BatchCache; 2],
 }
 
 impl IntervalJoinOp {
@@ -136,6 +139,7 @@ impl IntervalJoinOp {
             inputs: TwoInputs::new(left, right),
             spec,
             stores: [Store::default(), Store::default()],
+            cached: Default::default(),
             out_watermark: i64::MIN,
             compacted_at: i64::MIN,
             pending: VecDeque::new(),
@@ -246,17 +250,21 @@ impl IntervalJoinOp {
             };
             let old = std::mem::take(&mut self.stores[side as usize]);
             let mut store = Store::sized_like(&old);
-            for b in old.batches {
+            let mut kept = Vec::with_capacity(old.batches.len());
+            for (i, b) in old.batches.into_iter().enumerate() {
                 let ts = b.columns[tcol].i64s();
                 let keep: Vec<u32> = (0..b.num_rows as u32).filter(|i| !expired(ts[*i as usize])).collect();
                 if keep.is_empty() {
                     continue;
                 }
-                let b = if keep.len() == b.num_rows { b } else { b.take(&keep) };
+                let whole = keep.len() == b.num_rows;
+                kept.push(whole.then_some(i));
+                let b = if whole { b } else { b.take(&keep) };
                 let keys = eval_keys(&keys_e, &b)?;
                 store.push(b, &keys);
             }
             self.stores[side as usize] = store;
+            self.cached[side as usize].keep(kept.into_iter());
         }
         self.account();
         Ok(())
@@ -304,9 +312,8 @@ impl Operator for IntervalJoinOp {
         e.i64(self.out_watermark);
         e.i64(self.compacted_at);
         e.bool(self.done);
-        for store in &self.stores {
-            e.len(store.batches.len());
-            store.batches.iter().for_each(|b| e.batch(b));
+        for (store, cache) in self.stores.iter().zip(&mut self.cached) {
+            e.batches_cached(&store.batches, cache);
         }
     }
 

@@ -6,7 +6,7 @@ use super::agg::eval_keys;
 use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
-use crate::checkpoint::codec::{Dec, Enc};
+use crate::checkpoint::codec::{BatchCache, Dec, Enc};
 use crate::column::{concat_batches, Batch};
 use crate::error::Result;
 use crate::eval::eval_mask;
@@ -41,6 +41,9 @@ pub struct WindowJoinOp {
     /// Bytes of the buffered batches, kept as they come and go (summing them per batch made
     /// the join quadratic in the batches a window buffers).
     buffered: usize,
+    /// Where each open window's batches were in the last snapshot (a window only gains
+    /// batches until it fires, so a checkpoint captures only those it gained).
+    cached: BTreeMap<(i64, i64), [BatchCache; 2]>,
 }
 
 impl WindowJoinOp {
@@ -60,6 +63,7 @@ impl WindowJoinOp {
             counters,
             accounted: 0,
             buffered: 0,
+            cached: BTreeMap::new(),
         }
     }
 
@@ -184,13 +188,14 @@ impl Operator for WindowJoinOp {
         e.i64(self.watermark);
         e.bool(self.done);
         e.len(self.windows.len());
-        for ((end, start), (l, r)) in &self.windows {
+        let mut old = std::mem::take(&mut self.cached);
+        for (key @ (end, start), (l, r)) in &self.windows {
             e.i64(*end);
             e.i64(*start);
-            for side in [l, r] {
-                e.len(side.len());
-                side.iter().for_each(|b| e.batch(b));
-            }
+            let [mut cl, mut cr] = old.remove(key).unwrap_or_default();
+            e.batches_cached(l, &mut cl);
+            e.batches_cached(r, &mut cr);
+            self.cached.insert(*key, [cl, cr]);
         }
     }
 
