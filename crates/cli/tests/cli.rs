@@ -249,6 +249,55 @@ fn narrowed_sources_give_the_results_of_whole_files() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Phase 1 of a two-phase window aggregate that passes rows through as one-row partials (made
+/// to decide at once by the test hook) gives the results of a single worker, for every kind of
+/// partial aggregate: COUNT(*), COUNT(x), FILTER, SUM of INT (widened), MIN/MAX of strings,
+/// AVG (a SUM and a COUNT), over TUMBLE, sliced HOP, and q8's join of two aggregates.
+#[test]
+fn pre_aggregation_passing_rows_through_gives_the_same_results() {
+    let tables = "CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP(3),
+                    extra VARCHAR, WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
+                  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events' = '30000');
+                  CREATE TABLE person (id BIGINT, name VARCHAR, date_time TIMESTAMP(3), WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
+                  WITH ('connector' = 'nexmark', 'table' = 'person', 'events' = '30000');
+                  CREATE TABLE auction (seller BIGINT, date_time TIMESTAMP(3), WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
+                  WITH ('connector' = 'nexmark', 'table' = 'auction', 'events' = '30000');";
+    let queries = [
+        "SELECT auction, COUNT(*), COUNT(NULLIF(MOD(price, 3), 0)) FILTER (WHERE price > 5000), SUM(CAST(price AS INT)), MIN(channel), MAX(url),
+                MAX(CASE WHEN MOD(price, 2) = 0 THEN bidder END) FILTER (WHERE price > 3000),
+                AVG(price), AVG(CAST(price AS DOUBLE)), window_end
+         FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '5' SECOND)) GROUP BY auction, window_start, window_end;",
+        "SELECT bidder, COUNT(*), MAX(price), window_end FROM TABLE(HOP(TABLE bid, DESCRIPTOR(date_time), INTERVAL '2' SECOND, INTERVAL '6' SECOND))
+         GROUP BY bidder, window_start, window_end;",
+        "SELECT P.id, P.name, P.endtime
+         FROM (SELECT id, name, window_start AS starttime, window_end AS endtime
+               FROM TABLE(TUMBLE(TABLE person, DESCRIPTOR(date_time), INTERVAL '10' SECOND)) GROUP BY id, name, window_start, window_end) P
+         JOIN (SELECT seller, window_start AS starttime, window_end AS endtime
+               FROM TABLE(TUMBLE(TABLE auction, DESCRIPTOR(date_time), INTERVAL '10' SECOND)) GROUP BY seller, window_start, window_end) A
+         ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime;",
+    ];
+    let rows = |q: &str, p: &str, probe: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));
+        c.args(["run", "-e", &format!("{tables}{q}"), "--parallelism", p]);
+        if let Some(n) = probe {
+            c.env("DARWIN_PREAGG_PROBE_ROWS", n);
+        }
+        let out = c.output().expect("darwin runs");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let mut rows: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+        rows.sort();
+        rows
+    };
+    for q in queries {
+        let out = darwin(&["explain", "-e", &format!("{tables}{q}"), "--parallelism", "2"]);
+        assert!(text(&out.stdout).contains("or passes them on as they come"), "{}", text(&out.stdout));
+        let want = rows(q, "1", None);
+        assert!(want.len() > 10, "too few rows to mean much: {q}");
+        assert_eq!(rows(q, "2", Some("0")), want, "passing rows through: {q}");
+        assert_eq!(rows(q, "2", None), want, "aggregating: {q}");
+    }
+}
+
 #[test]
 fn late_and_malformed_records_are_reported() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sql");

@@ -101,6 +101,7 @@ pub fn merge(
         group: final_group,
         aggs: merge_aggs,
         schema: merged_schema.clone(),
+        partial: false,
     };
     if split.parts.iter().all(|p| p.len() == 1) {
         // Same layout as the aggregate: rename the columns only.
@@ -134,6 +135,7 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         group,
         aggs,
         schema,
+        partial,
     } = node
     else {
         return node;
@@ -144,6 +146,7 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         group: group.clone(),
         aggs: aggs.clone(),
         schema: schema.clone(),
+        partial,
     };
     let (Some(split), Some(start)) = (split(&aggs), group.iter().position(|k| *k == GroupKey::WindowStart)) else {
         return rebuild(input);
@@ -158,6 +161,7 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         group: group.clone(),
         aggs: split.partial_aggs.clone(),
         schema: slice_schema.clone(),
+        partial: false,
     };
     // A slice [a, a + slide) lies in exactly the HOP windows that contain its start a.
     let n = slice_schema.len();

@@ -231,9 +231,12 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
         PhysNode::WindowAssign { input, window, time_col, .. } => {
             format!("WindowAssign {} on {}", window_to_string(window), input.schema().fields[*time_col].name)
         }
-        PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
             let phase = match schema.fields.last().map(|f| f.name.as_str()) {
-                Some(n) if n.starts_with("partial$") => "phase 1 of 2: pre-aggregates this worker's rows per window;",
+                _ if *partial => {
+                    "phase 1 of 2: pre-aggregates this worker's rows per window, or passes them on as they \
+                     come if that does not reduce them;"
+                }
                 Some(n) if n.starts_with("merged$") => "merges partial rows when the window closes;",
                 Some(n) if n.starts_with("slice$") => "HOP slices: each row aggregated once, per slide;",
                 _ => "",

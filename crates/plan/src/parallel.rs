@@ -55,14 +55,15 @@ fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
 fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
     match node {
         PhysNode::Source { .. } | PhysNode::Exchange { .. } => node,
-        PhysNode::WindowAggregate { input, spec, group, aggs, schema } if is_sliced(&input) => {
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } if is_sliced(&input) => {
             // A sliced HOP: pre-aggregate slices per worker, bring every slice of a key to one
             // worker (hash by the keys alone), then assign and merge windows there, locally.
             let PhysNode::WindowAssign { input: slices, window, time_col, schema: assigned } = *input else {
                 unreachable!("checked by is_sliced")
             };
-            let PhysNode::WindowAggregate { input: rows, spec: sspec, group: sgroup, aggs: saggs, schema: sschema } =
-                *slices
+            let PhysNode::WindowAggregate {
+                input: rows, spec: sspec, group: sgroup, aggs: saggs, schema: sschema, ..
+            } = *slices
             else {
                 unreachable!("checked by is_sliced")
             };
@@ -72,9 +73,9 @@ fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
                 None => unreachable!("slices only exist for mergeable aggregates"),
             };
             let assign = PhysNode::WindowAssign { input: Box::new(slices), window, time_col, schema: assigned };
-            PhysNode::WindowAggregate { input: Box::new(assign), spec, group, aggs, schema }
+            PhysNode::WindowAggregate { input: Box::new(assign), spec, group, aggs, schema, partial }
         }
-        PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
             let input = place(*input, None);
             if let Some(two) = two_phase(&input, &spec, &group, &aggs, &schema, true, want) {
                 return two;
@@ -87,7 +88,7 @@ fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
                 keys.push(Expr::column(*start_col, DataType::Timestamp));
             }
             let input = exchange(input, hash_or_gather(keys));
-            PhysNode::WindowAggregate { input: Box::new(input), spec, group, aggs, schema }
+            PhysNode::WindowAggregate { input: Box::new(input), spec, group, aggs, schema, partial }
         }
         PhysNode::GlobalAggregate { input, group, aggs, schema } => {
             let input = exchange(place(*input, None), hash_or_gather(group.clone()));
@@ -260,6 +261,7 @@ fn two_phase(
         group: group.to_vec(),
         aggs: split.partial_aggs.clone(),
         schema: partial_schema.clone(),
+        partial: true,
     };
     // Output column i of the aggregate (and of the partial rows) is group key i, so wanted keys
     // that are all group columns can partition the partial rows directly.

@@ -60,13 +60,17 @@ pub enum PhysNode {
         time_col: usize,
         schema: Schema,
     },
-    /// Output: the group keys in order, then the aggregates.
+    /// Output: the group keys in order, then the aggregates. `partial`: phase 1 of a two-phase
+    /// aggregate (a merge follows), which may pass rows through as one-row partials when
+    /// aggregating them does not reduce them.
     WindowAggregate {
         input: Box<PhysNode>,
         spec: WindowSpec,
         group: Vec<GroupKey>,
         aggs: Vec<AggCall>,
         schema: Schema,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        partial: bool,
     },
     /// A GROUP BY without a window: emits its result once, when the input ends.
     GlobalAggregate {
@@ -150,8 +154,8 @@ impl PhysNode {
             PhysNode::WindowAssign { input, window, time_col, schema } => {
                 PhysNode::WindowAssign { input: g(input), window, time_col, schema }
             }
-            PhysNode::WindowAggregate { input, spec, group, aggs, schema } => {
-                PhysNode::WindowAggregate { input: g(input), spec, group, aggs, schema }
+            PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
+                PhysNode::WindowAggregate { input: g(input), spec, group, aggs, schema, partial }
             }
             PhysNode::GlobalAggregate { input, group, aggs, schema } => {
                 PhysNode::GlobalAggregate { input: g(input), group, aggs, schema }
@@ -388,6 +392,7 @@ fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) 
                 group: keys,
                 aggs,
                 schema,
+                partial: false,
             }
         }
         LogicalPlan::Aggregate { input, group, window: None, aggs, schema } => {
@@ -477,6 +482,7 @@ fn lower_aggregate(
                 group: keys(group),
                 aggs,
                 schema,
+                partial: false,
             };
         }
     }
@@ -488,6 +494,7 @@ fn lower_aggregate(
         group: keys(group),
         aggs,
         schema,
+        partial: false,
     }
 }
 

@@ -94,8 +94,9 @@ fn renumber(node: PhysNode, source: PhysNode, new: &dyn Fn(usize) -> usize) -> P
             project: project.map(|p| p.iter().map(|e| e.map_columns(new)).collect()),
             schema,
         },
-        PhysNode::WindowAggregate { spec, group, aggs, schema, .. } => PhysNode::WindowAggregate {
+        PhysNode::WindowAggregate { spec, group, aggs, schema, partial, .. } => PhysNode::WindowAggregate {
             input,
+            partial,
             spec: match spec {
                 WindowSpec::Assign { window, time_col } => WindowSpec::Assign { window, time_col: new(time_col) },
                 WindowSpec::Existing { start_col, end_col } => {
@@ -177,6 +178,7 @@ mod tests {
             group: vec![GroupKey::WindowStart, GroupKey::WindowEnd],
             aggs: vec![max],
             schema: Schema::new(vec![]),
+            partial: false,
         };
         assert_eq!(prune_sources(plan.clone(), &Catalog(false)), plan);
         let PhysNode::WindowAggregate { input, spec, aggs, .. } = prune_sources(plan, &Catalog(true)) else {

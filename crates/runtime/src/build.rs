@@ -196,7 +196,7 @@ impl Builder<'_> {
             PhysNode::WindowAssign { input, window, time_col, .. } => {
                 Box::new(WindowAssignOp::new(self.build(input)?, *window, *time_col, self.counters.clone()))
             }
-            PhysNode::WindowAggregate { input, spec, group, aggs, .. } => {
+            PhysNode::WindowAggregate { input, spec, group, aggs, partial, .. } => {
                 let input_op = self.build(input)?;
                 match spec {
                     WindowSpec::Assign { window: WindowKind::Session { gap }, time_col } => {
@@ -218,7 +218,7 @@ impl Builder<'_> {
                             aggs.clone(),
                             self.counters.clone(),
                         );
-                        self.stateful(op.with_kernel(self.kernels.agg(node)?))?
+                        self.stateful(op.with_kernel(self.kernels.agg(node)?).partial(*partial))?
                     }
                 }
             }

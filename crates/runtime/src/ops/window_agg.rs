@@ -5,6 +5,7 @@
 
 use super::agg::eval_keys;
 use super::group_table::GroupTable;
+use super::pass_through::{one_row_partial, Probe};
 use super::window_assign::windows_of;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
@@ -19,6 +20,9 @@ use std::sync::Arc;
 /// A window aggregate's update of one batch by compiled code: window assignment, late rows and
 /// the typed group-table updates in one loop (`darwin explain --code`).
 pub type AggFn = fn(&Batch, &mut WindowTables) -> Result<()>;
+
+/// Rows of a batch per window ((start, end), row numbers).
+type WindowRows = Vec<((i64, i64), Vec<u32>)>;
 
 /// The open windows of a window aggregate: one group table per window, ordered by (end, start).
 /// Few windows are open at a time and rows mostly go to the newest, so a sorted deque with a
@@ -78,6 +82,10 @@ impl WindowTables {
     fn memory_bytes(&self) -> usize {
         self.open.iter().map(|(_, t)| t.memory_bytes()).sum()
     }
+
+    fn groups(&self) -> usize {
+        self.open.iter().map(|(_, t)| t.groups()).sum()
+    }
 }
 
 pub struct WindowAggOp {
@@ -92,6 +100,9 @@ pub struct WindowAggOp {
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
+    /// Phase 1 of a two-phase aggregate: whether aggregating reduces the rows (else they pass
+    /// through as one-row partials, `pass_through.rs`).
+    probe: Option<Probe>,
 }
 
 impl WindowAggOp {
@@ -116,7 +127,14 @@ impl WindowAggOp {
             done: false,
             counters,
             accounted: 0,
+            probe: None,
         }
+    }
+
+    /// Marks the operator as phase 1 of a two-phase aggregate, free to pass rows through.
+    pub fn partial(mut self, partial: bool) -> Self {
+        self.probe = partial.then(Probe::default);
+        self
     }
 
     /// Runs compiled code's update (`agg_kernel_key`) instead of the generic one.
@@ -126,6 +144,46 @@ impl WindowAggOp {
     }
 
     fn add(&mut self, batch: &Batch) -> Result<()> {
+        match &self.probe {
+            Some(p) if p.pass_through => self.pass_on(batch),
+            Some(p) if p.watching() => {
+                let before = self.windows.groups();
+                self.aggregate(batch)?;
+                let new_groups = self.windows.groups() - before;
+                if let Some(p) = &mut self.probe {
+                    p.observe(batch.num_rows, new_groups, &self.windows.aggs);
+                }
+                Ok(())
+            }
+            _ => self.aggregate(batch),
+        }
+    }
+
+    /// Sends each row on, per window, as the partial aggregate of that row alone.
+    fn pass_on(&mut self, batch: &Batch) -> Result<()> {
+        let (per_window, late) = self.rows_per_window(batch);
+        self.counters.add_late(late);
+        let keys = eval_keys(&self.key_exprs, batch)?;
+        let partials = self.windows.aggs.iter().map(|a| one_row_partial(a, batch)).collect::<Result<Vec<_>>>()?;
+        for ((start, end), rows) in per_window {
+            let n = rows.len();
+            let mut keys = keys.iter();
+            let mut cols: Vec<Column> = self
+                .group
+                .iter()
+                .map(|k| match k {
+                    GroupKey::Expr(_) => keys.next().expect("one key column per key expression").take(&rows),
+                    GroupKey::WindowStart => Column::new(ColumnData::I64(vec![start; n]), None),
+                    GroupKey::WindowEnd => Column::new(ColumnData::I64(vec![end; n]), None),
+                })
+                .collect();
+            cols.extend(partials.iter().map(|c| c.take(&rows)));
+            self.pending.push_back(Msg::Batch(Batch::new(cols, n)));
+        }
+        Ok(())
+    }
+
+    fn aggregate(&mut self, batch: &Batch) -> Result<()> {
         if let Some(kernel) = self.kernel {
             kernel(batch, &mut self.windows)?;
             self.counters.add_late(std::mem::take(&mut self.windows.late));
@@ -133,7 +191,19 @@ impl WindowAggOp {
             return Ok(());
         }
         let keys = eval_keys(&self.key_exprs, batch)?;
-        // Rows per window, in order of first appearance.
+        let (per_window, late) = self.rows_per_window(batch);
+        self.counters.add_late(late);
+        for ((start, end), rows) in per_window {
+            let table = self.windows.table(start, end);
+            table.update(batch, &keys, &rows)?;
+        }
+        self.account();
+        Ok(())
+    }
+
+    /// The rows of each window (in order of first appearance) that are not late, and the
+    /// number of late rows.
+    fn rows_per_window(&self, batch: &Batch) -> (WindowRows, u64) {
         let mut per_window: Vec<((i64, i64), Vec<u32>)> = Vec::new();
         let mut late = 0u64;
         let mut push = |w: (i64, i64), r: u32, late: &mut u64, wm: i64| {
@@ -176,13 +246,7 @@ impl WindowAggOp {
                 }
             }
         }
-        self.counters.add_late(late);
-        for ((start, end), rows) in per_window {
-            let table = self.windows.table(start, end);
-            table.update(batch, &keys, &rows)?;
-        }
-        self.account();
-        Ok(())
+        (per_window, late)
     }
 
     fn account(&mut self) {
