@@ -6,7 +6,7 @@
 use darwin_common::{DataType, Value};
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, AggFunc, Expr, JoinType, WindowKind, WindowSpec};
-use darwin_runtime::checkpoint::codec::{Enc, Encoded, Source};
+use darwin_runtime::checkpoint::codec::Enc;
 use darwin_runtime::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use darwin_runtime::ops::session_agg::SessionAggOp;
 use darwin_runtime::ops::window_agg::{GlobalAggOp, WindowAggOp};
@@ -164,30 +164,6 @@ fn build(kind: &str, m: Vec<Msg>) -> Box<dyn Operator> {
     }
 }
 
-/// The snapshot's bytes with the parts it refers to filled in; and how many were referred to.
-fn resolve(e: Encoded, prev: Option<&(u64, Vec<u8>)>) -> (Vec<u8>, usize) {
-    let (mut out, mut reused, mut from) = (Vec::new(), 0, 0);
-    for i in e.inserts {
-        out.extend_from_slice(&e.buf[from..i.at]);
-        match i.source {
-            Source::Prev { epoch, offset } => {
-                let (durable, bytes) = prev.expect("a state refers to a checkpoint only when there is one");
-                assert_eq!(epoch, *durable, "states refer to the last complete checkpoint");
-                out.extend_from_slice(&bytes[offset as usize..(offset + i.len) as usize]);
-                reused += i.len as usize;
-            }
-            Source::Later(encode) => {
-                let at = out.len();
-                out.resize(at + i.len as usize, 0);
-                encode(&mut out[at..]);
-            }
-        }
-        from = i.at;
-    }
-    out.extend_from_slice(&e.buf[from..]);
-    (out, reused)
-}
-
 #[test]
 fn incremental_snapshots_equal_full_ones_for_every_stateful_operator() {
     for kind in ["window aggregate", "GROUP BY", "session", "interval join", "window join"] {
@@ -203,7 +179,7 @@ fn incremental_snapshots_equal_full_ones_for_every_stateful_operator() {
             let full = full.into_bytes();
             let mut e = Enc::for_checkpoint(Some(epoch), durable.as_ref().map(|d| d.0), 0);
             live.snapshot(&mut e);
-            let (bytes, r) = resolve(e.finish(), durable.as_ref());
+            let (bytes, r) = e.finish().resolve(durable.as_ref().map(|(e, b)| (*e, b.as_slice())));
             // Not assert_eq: the states are kilobytes long; the first difference says enough.
             let first = bytes.iter().zip(&full).position(|(a, b)| a != b);
             assert!(

@@ -22,6 +22,34 @@ pub struct Encoded {
     pub inserts: Vec<Insert>,
 }
 
+impl Encoded {
+    /// The state's bytes, given `prev`: the last complete checkpoint's epoch and this
+    /// operator's bytes in it; and how many bytes came from there. (What the checkpoint writer
+    /// produces, in memory: for tests.)
+    pub fn resolve(self, prev: Option<(u64, &[u8])>) -> (Vec<u8>, usize) {
+        let (mut out, mut reused, mut from) = (Vec::new(), 0, 0);
+        for i in self.inserts {
+            out.extend_from_slice(&self.buf[from..i.at]);
+            match i.source {
+                Source::Prev { epoch, offset } => {
+                    let (durable, bytes) = prev.expect("a state refers to a checkpoint only when there is one");
+                    assert_eq!(epoch, durable, "states refer to the last complete checkpoint");
+                    out.extend_from_slice(&bytes[offset as usize..(offset + i.len) as usize]);
+                    reused += i.len as usize;
+                }
+                Source::Later(encode) => {
+                    let at = out.len();
+                    out.resize(at + i.len as usize, 0);
+                    encode(&mut out[at..]);
+                }
+            }
+            from = i.at;
+        }
+        out.extend_from_slice(&self.buf[from..]);
+        (out, reused)
+    }
+}
+
 /// `len` bytes inserted before byte `at` of the new bytes.
 #[derive(Debug)]
 pub struct Insert {

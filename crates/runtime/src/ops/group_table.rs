@@ -352,36 +352,12 @@ impl GroupTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::codec::{Encoded, Source, CHUNK};
+    use crate::checkpoint::codec::CHUNK;
     use darwin_common::Value;
     use darwin_plan::{AggFunc, Expr};
 
     fn call(func: AggFunc, arg: Option<Expr>, ty: DataType) -> AggCall {
         AggCall { func, arg, distinct: false, filter: None, ty }
-    }
-
-    /// Pieces resolved against the bytes of the last complete checkpoint's state.
-    fn resolve(e: Encoded, prev: Option<(u64, &[u8])>) -> (Vec<u8>, usize) {
-        let (mut out, mut reused, mut from) = (Vec::new(), 0, 0);
-        for i in e.inserts {
-            out.extend_from_slice(&e.buf[from..i.at]);
-            match i.source {
-                Source::Prev { epoch, offset } => {
-                    let (e, bytes) = prev.expect("a state refers to a checkpoint only when there is one");
-                    assert_eq!(epoch, e, "states refer to the last complete checkpoint");
-                    out.extend_from_slice(&bytes[offset as usize..(offset + i.len) as usize]);
-                    reused += i.len as usize;
-                }
-                Source::Later(encode) => {
-                    let at = out.len();
-                    out.resize(at + i.len as usize, 0);
-                    encode(&mut out[at..]);
-                }
-            }
-            from = i.at;
-        }
-        out.extend_from_slice(&e.buf[from..]);
-        (out, reused)
     }
 
     /// Snapshots that refer to unchanged chunks of the last checkpoint give, once resolved,
@@ -442,7 +418,7 @@ mod tests {
                 let full = full.into_bytes();
                 let mut e = Enc::for_checkpoint(Some(round), durable.as_ref().map(|d| d.0), 0);
                 live.snapshot(&mut e);
-                let (bytes, reused) = resolve(e.finish(), durable.as_ref().map(|(e, b)| (*e, b.as_slice())));
+                let (bytes, reused) = e.finish().resolve(durable.as_ref().map(|(e, b)| (*e, b.as_slice())));
                 assert_eq!(bytes, full, "round {round}, hashed keys {hashed}");
                 if round == 8 {
                     assert_eq!(reused, 0, "round 8 may not refer to round 7's failed checkpoint");
