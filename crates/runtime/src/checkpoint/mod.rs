@@ -9,9 +9,10 @@
 //! accumulators that changed or grew since its last snapshot and refers to the others in the
 //! last complete checkpoint (`codec::Enc::chunked`), and its hash index is copied, not encoded
 //! (`codec::Enc::later`); window and interval joins encode only the batches they buffered (or
-//! trimmed) since (`codec::Enc::batches_cached`). Writing, copying the unchanged chunks from the previous checkpoint's
-//! file and finishing deferred encodings happen on the coordinator's thread. Every checkpoint
-//! is still complete on its own: a restore never reads two checkpoints. When every
+//! trimmed) since (`codec::Enc::batches_cached`). Writing, copying the unchanged chunks from
+//! the previous checkpoint's file and finishing deferred encodings happen on the coordinator's
+//! thread. Every checkpoint is still complete on its own: a restore never reads two
+//! checkpoints. When every
 //! pipeline of every worker has passed the barrier (or ended), the checkpoint is complete: the
 //! coordinator writes it atomically (`store`) and then commits the sinks' output of the epoch
 //! (`commit`, the second phase of the two-phase commit).
@@ -80,7 +81,7 @@ pub struct Checkpointed<O> {
     /// The coordinator's last complete checkpoint (0: none), which a snapshot may refer to.
     durable: Arc<AtomicU64>,
     ended: bool,
-    /// Size of the last snapshot.
+    /// Bytes the last snapshot encoded (not those it referred to).
     last_bytes: usize,
 }
 
@@ -90,8 +91,6 @@ impl<O: Operator> Checkpointed<O> {
     }
 
     fn send(&mut self, epoch: Option<u64>) {
-        // Sized by the last snapshot: a large state grows little between checkpoints, and
-        // growing the buffer by doubling would copy it (and fault its pages in) again.
         let t = std::time::Instant::now();
         // A final state is kept by the coordinator for every later checkpoint, so it must not
         // refer to one (which retention deletes).
@@ -99,6 +98,9 @@ impl<O: Operator> Checkpointed<O> {
             (None, _) | (_, 0) => None,
             (_, d) => Some(d),
         };
+        // Sized by the last snapshot's new bytes: a large state grows little between
+        // checkpoints, and growing the buffer by doubling would copy it (and fault its pages
+        // in) again.
         let mut e = Enc::for_checkpoint(epoch, durable, self.last_bytes + self.last_bytes / 4);
         self.inner.snapshot(&mut e);
         self.last_bytes = e.buf.len();
