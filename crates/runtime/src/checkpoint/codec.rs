@@ -309,54 +309,13 @@ impl Enc {
     }
 
     pub fn column(&mut self, c: &Column) {
-        self.column_parts(&c.data, c.validity.as_deref());
+        self.column_chunked(&c.data, c.validity.as_deref(), &mut Default::default());
     }
 
-    /// A column from its values and validity, as [`Enc::column`] writes it (a group table's
-    /// key builders are encoded without a copy into a `Column` first).
-    pub fn column_parts(&mut self, data: &ColumnData, validity: Option<&[bool]>) {
-        match data {
-            ColumnData::Bool(v) => {
-                self.u8(0);
-                self.bools(v);
-            }
-            ColumnData::I32(v) => {
-                self.u8(1);
-                self.len(v.len());
-                put_all(&mut self.buf, v);
-            }
-            ColumnData::I64(v) => {
-                self.u8(2);
-                self.i64s(v);
-            }
-            ColumnData::F64(v) => {
-                self.u8(3);
-                self.f64s(v);
-            }
-            ColumnData::I128(v) => {
-                self.u8(4);
-                self.i128s(v);
-            }
-            ColumnData::Str(s) => {
-                self.u8(5);
-                self.len(s.len());
-                for i in 0..s.len() {
-                    self.str(s.get(i));
-                }
-            }
-        }
-        match validity {
-            None => self.bool(false),
-            Some(v) => {
-                self.bool(true);
-                self.bools(v);
-            }
-        }
-    }
-
-    /// A column as [`Enc::column_parts`] writes it, in chunks of its values and validity
-    /// (`caches[0]` and `caches[1]`): for columns whose rows never change once written (group
-    /// keys), so only chunks that were not complete in the last snapshot are encoded again.
+    /// A column from its values and validity, in chunks of its values and validity (`caches[0]`
+    /// and `caches[1]`): for columns whose rows never change once written (group keys, encoded
+    /// from their builders without a copy into a `Column`), only chunks that were not complete
+    /// in the last snapshot are encoded again. With empty caches it is [`Enc::column`].
     pub fn column_chunked(&mut self, data: &ColumnData, validity: Option<&[bool]>, caches: &mut [ChunkCache; 2]) {
         let [values, valid] = caches;
         let same = &|_| false;
