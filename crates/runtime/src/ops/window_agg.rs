@@ -30,6 +30,13 @@ type WindowRows = Vec<((i64, i64), Vec<u32>)>;
 pub struct WindowTables {
     open: VecDeque<((i64, i64), GroupTable)>,
     hint: usize,
+    /// The memory each open table had when last accounted (parallel to `open`), their sum, and
+    /// the range of tables used since (`touched`). Memory is accounted after every batch, and
+    /// summing every open table instead cost 37% of q5 on 2 workers, where a merging aggregate
+    /// behind an exchange holds 100+ windows while the slower worker catches up.
+    bytes: VecDeque<usize>,
+    total_bytes: usize,
+    touched: (usize, usize),
     key_types: Vec<DataType>,
     aggs: Vec<AggCall>,
     /// The operator's watermark: a window whose end - 1 is at or below it has fired.
@@ -40,7 +47,17 @@ pub struct WindowTables {
 
 impl WindowTables {
     fn new(key_types: Vec<DataType>, aggs: Vec<AggCall>) -> Self {
-        WindowTables { open: VecDeque::new(), hint: 0, key_types, aggs, watermark: i64::MIN, late: 0 }
+        WindowTables {
+            open: VecDeque::new(),
+            hint: 0,
+            bytes: VecDeque::new(),
+            total_bytes: 0,
+            touched: (0, 0),
+            key_types,
+            aggs,
+            watermark: i64::MIN,
+            late: 0,
+        }
     }
 
     /// The table of window [start, end), opened if new.
@@ -52,6 +69,7 @@ impl WindowTables {
         // Rows of a HOP (one copy per window, in window order) visit the windows in turn.
         if self.open.get(self.hint + 1).is_some_and(|(w, _)| *w == (end, start)) {
             self.hint += 1;
+            self.touched.1 = self.touched.1.max(self.hint);
             return &mut self.open[self.hint].1;
         }
         self.find_or_open(start, end)
@@ -63,9 +81,15 @@ impl WindowTables {
             Ok(i) => i,
             Err(i) => {
                 self.open.insert(i, (key, GroupTable::new(&self.key_types, &self.aggs)));
+                self.bytes.insert(i, 0);
+                // Tables at or after `i` moved up one.
+                let (lo, hi) = &mut self.touched;
+                *lo += usize::from(*lo >= i);
+                *hi += usize::from(*hi >= i);
                 i
             }
         };
+        self.touched = (self.touched.0.min(self.hint), self.touched.1.max(self.hint));
         &mut self.open[self.hint].1
     }
 
@@ -76,11 +100,23 @@ impl WindowTables {
             return None;
         }
         self.hint = self.hint.saturating_sub(1);
+        self.touched = (self.touched.0.saturating_sub(1), self.touched.1.saturating_sub(1));
+        self.total_bytes -= self.bytes.pop_front().expect("one entry per open table");
         self.open.pop_front()
     }
 
-    fn memory_bytes(&self) -> usize {
-        self.open.iter().map(|(_, t)| t.memory_bytes()).sum()
+    /// The memory of the open tables: re-measures only the tables used since the last call
+    /// (every table used was the hint at some point; the hint itself stays touched).
+    fn memory_bytes(&mut self) -> usize {
+        let (lo, hi) = self.touched;
+        for i in lo..(hi + 1).min(self.open.len()) {
+            let now = self.open[i].1.memory_bytes();
+            self.total_bytes = self.total_bytes + now - self.bytes[i];
+            self.bytes[i] = now;
+        }
+        self.touched = (self.hint, self.hint);
+        debug_assert_eq!(self.total_bytes, self.open.iter().map(|(_, t)| t.memory_bytes()).sum::<usize>());
+        self.total_bytes
     }
 
     fn groups(&self) -> usize {
