@@ -147,6 +147,9 @@ enum Command {
         /// (64-bit integers), decoded in the timed run; default: generated straight into columns.
         #[arg(long, value_parser = ["78", "64"])]
         layout: Option<String>,
+        /// Only the replayed run: skip the end-to-end run (for profiles and long runs).
+        #[arg(long)]
+        replay_only: bool,
     },
     /// Write a built-in generator's data to files, for other systems and tests.
     Gen {
@@ -250,6 +253,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             json,
             checkpoint_interval,
             layout,
+            replay_only,
         } => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let args = darwin::bench::BenchArgs {
@@ -264,6 +268,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
                 checkpoint_interval,
                 mode: String::new(),
                 layout,
+                replay_only,
             };
             let report = darwin::bench::run_bench(&args, exec.mode, &exec.cache())?;
             if json {

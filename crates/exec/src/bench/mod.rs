@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// YSB's record layout (`78` or `64` bytes), or None for events generated as columns.
     #[serde(default)]
     pub layout: Option<String>,
+    /// Skip the end-to-end run (for profiling and long replayed runs).
+    #[serde(default)]
+    pub replay_only: bool,
 }
 
 /// The plans a benchmark runs, made from SQL by the caller (the planner is not part of this
@@ -74,7 +77,8 @@ pub struct BenchReport {
     pub stream_events: Option<u64>,
     pub parallelism: usize,
     pub replay: RunNumbers,
-    pub end_to_end: RunNumbers,
+    /// None with `replay_only`.
+    pub end_to_end: Option<RunNumbers>,
     pub bytes_per_event: f64,
     pub memory_bandwidth: f64,
     pub peak_rss_bytes: u64,
@@ -102,9 +106,19 @@ impl BenchReport {
 
     pub fn to_json(&self) -> String {
         let r = &self.replay;
-        let e = &self.end_to_end;
+        let end_to_end = self.end_to_end.as_ref().map_or("null".to_string(), |e| {
+            format!(
+                "{{\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{}}}",
+                e.events,
+                e.seconds,
+                e.events_per_sec(),
+                e.events_per_sec() / self.parallelism as f64,
+                fmt_opt(e.latency_p50_ms),
+                fmt_opt(e.latency_p99_ms),
+            )
+        });
         format!(
-            "{{\"benchmark\":\"{}\",\"mode\":\"{}\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"end_to_end\":{{\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{}}}}}",
+            "{{\"benchmark\":\"{}\",\"mode\":\"{}\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"end_to_end\":{}}}",
             self.name,
             self.mode,
             self.parallelism,
@@ -120,12 +134,7 @@ impl BenchReport {
             self.roofline(),
             self.check.replace('"', "'"),
             self.stream_events.map_or("null".to_string(), |n| n.to_string()),
-            e.events,
-            e.seconds,
-            e.events_per_sec(),
-            e.events_per_sec() / self.parallelism as f64,
-            fmt_opt(e.latency_p50_ms),
-            fmt_opt(e.latency_p99_ms),
+            end_to_end,
         )
         .strip_suffix('}')
         .expect("a JSON object")
@@ -160,7 +169,10 @@ impl BenchReport {
         };
         let mut s = format!("{} ({}, {} workers)\n", self.name, self.mode, self.parallelism);
         s += &row("replayed from memory:", &self.replay);
-        s += &row("end to end (generator):", &self.end_to_end);
+        match &self.end_to_end {
+            Some(e) => s += &row("end to end (generator):", e),
+            None => s += "end to end (generator):   not run (--replay-only)\n",
+        }
         s += &format!(
             "in-memory event size {:.1} B; memory read bandwidth {:.1} GB/s -> roofline {:.0} events/s ({:.1}% reached)\n",
             self.bytes_per_event,
@@ -395,7 +407,10 @@ pub fn run_bench(args: &BenchArgs, plans: &BenchPlans, kernels: &Kernels) -> Res
     };
     let peak_rss_bytes = machine::peak_rss_bytes();
     // End to end: the same query with the generators inside the timed run.
-    let (end_to_end, _, _) = run_once(&plans.main, HashMap::new(), totals, s.wm_delay, false, None, kernels)?;
+    let end_to_end = match args.replay_only {
+        true => None,
+        false => Some(run_once(&plans.main, HashMap::new(), totals, s.wm_delay, false, None, kernels)?.0),
+    };
     Ok(BenchReport {
         mode: args.mode.clone(),
         stream_events: (!is_ysb).then_some(args.events),
