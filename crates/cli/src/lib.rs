@@ -182,6 +182,14 @@ pub fn explain(c: &Compiled) -> String {
              need not advance in lockstep)\n"
         ));
     }
+    let roots: Vec<&darwin_plan::PhysNode> = c.physical.pipelines.iter().map(|p| &p.root).collect();
+    if let Some(d) = darwin_plan::parallel::alignment_drift(&roots, c.physical.settings.parallelism) {
+        out.push_str(&format!(
+            "- source alignment: a worker's instance of a source waits while its watermark is more than {d} ms (the \
+             largest window) ahead of the slowest worker's, so operators behind exchanges, whose watermark is the \
+             slowest sender's, hold a bounded number of windows open\n"
+        ));
+    }
     if c.physical.settings.executor != "interpreted" {
         // (filter/projection nodes, of them fused with the lookup join below, window aggregates
         // with a generated update, other nodes)

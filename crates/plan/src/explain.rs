@@ -276,23 +276,35 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
             list(table_keys, table.schema())
         ),
         PhysNode::WindowJoin { left, right, join_type, left_keys, right_keys, .. } => format!(
-            "WindowJoin {:?} [{}] = [{}] (rows buffered per window, joined and freed when the watermark passes the window end)",
+            "WindowJoin {:?} [{}] = [{}] (rows buffered per window, joined and freed when the watermark passes the window end{})",
             join_type,
             list(left_keys, left.schema()),
-            list(right_keys, right.schema())
+            list(right_keys, right.schema()),
+            held_back(left, right)
         ),
         PhysNode::IntervalJoin { left, right, left_time, right_time, lower, upper, left_keys, right_keys, .. } => format!(
-            "IntervalJoin [{}] = [{}] {} between {} + {} and + {} (rows freed once no partner can arrive)",
+            "IntervalJoin [{}] = [{}] {} between {} + {} and + {} (rows freed once no partner can arrive{})",
             list(left_keys, left.schema()),
             list(right_keys, right.schema()),
             left.schema().fields[*left_time].name,
             right.schema().fields[*right_time].name,
             format_interval(*lower),
-            format_interval(*upper)
+            format_interval(*upper),
+            held_back(left, right)
         ),
     };
     let _ = writeln!(out, "{pad}{line}");
     for c in node.children() {
         phys_rec(c, depth + 1, shared, out);
+    }
+}
+
+/// What a join says about holding back an input that runs ahead (`PhysNode::runs_locally`).
+fn held_back(left: &PhysNode, right: &PhysNode) -> &'static str {
+    match (left.runs_locally(), right.runs_locally()) {
+        (true, true) => "; an input more than the largest window ahead of the other, and buffered more, waits",
+        (true, false) => "; the left input waits while it is more than the largest window ahead and buffered more",
+        (false, true) => "; the right input waits while it is more than the largest window ahead and buffered more",
+        (false, false) => "",
     }
 }

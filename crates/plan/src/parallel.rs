@@ -290,3 +290,41 @@ fn two_phase(
     let spec = WindowSpec::Existing { start_col: start, end_col: end };
     Some(decompose::merge(moved, &partial_schema, group, spec, &split, aggs, schema))
 }
+
+/// The largest window (TUMBLE/HOP size, session gap, interval-join span) of a plan, in
+/// event-time ms: the scale of the state its windows hold anyway, and so the bound on how far
+/// one input may run ahead of another (sources across workers, `alignment_drift`; a join's two
+/// inputs, the runtime's `TwoInputs::lead`). None without event-time windows.
+pub fn window_extent(roots: &[&PhysNode]) -> Option<i64> {
+    fn walk(n: &PhysNode, extent: &mut Option<i64>) {
+        let own = match n {
+            PhysNode::WindowAssign { window, .. }
+            | PhysNode::WindowAggregate { spec: WindowSpec::Assign { window, .. }, .. } => Some(match *window {
+                WindowKind::Tumble { size } | WindowKind::Hop { size, .. } => size,
+                WindowKind::Session { gap } => gap,
+            }),
+            PhysNode::IntervalJoin { lower, upper, .. } => Some(upper.saturating_sub(*lower)),
+            _ => None,
+        };
+        if let Some(e) = own {
+            *extent = Some(extent.map_or(e, |x| x.max(e)));
+        }
+        n.children().into_iter().for_each(|c| walk(c, extent));
+    }
+    let mut extent = None;
+    roots.iter().for_each(|r| walk(r, &mut extent));
+    extent.map(|e| e.max(1))
+}
+
+/// How far (event-time ms) one worker's instance of a source may run ahead of the slowest
+/// worker's before it waits, or None when nothing needs it: one worker, no exchange, or no
+/// event-time state. Behind an exchange, an operator's watermark is the minimum over the
+/// sending workers, so its windows close only as the slowest sender advances; without a bound,
+/// a worker that runs ahead fills windows that cannot close yet (Nexmark q5 on 2 workers held
+/// 100+ open windows and 10x the memory of one worker). The bound is `window_extent`.
+pub fn alignment_drift(roots: &[&PhysNode], parallelism: usize) -> Option<i64> {
+    fn has_exchange(n: &PhysNode) -> bool {
+        matches!(n, PhysNode::Exchange { .. }) || n.children().into_iter().any(has_exchange)
+    }
+    (parallelism > 1 && roots.iter().any(|r| has_exchange(r))).then(|| window_extent(roots)).flatten()
+}

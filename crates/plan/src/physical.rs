@@ -130,6 +130,15 @@ impl PhysNode {
         }
     }
 
+    /// Whether this sub-plan runs on its worker alone: a scan with filters, projections and
+    /// window assignment, with no exchange and no shared sub-plan (those are aggregates or
+    /// joins) below it. A join may hold back such an input when it runs ahead (the runtime's
+    /// `TwoInputs`); not pulling any other input could stop an exchange that other workers wait on.
+    pub fn runs_locally(&self) -> bool {
+        matches!(self, PhysNode::Source { .. } | PhysNode::Calc { .. } | PhysNode::WindowAssign { .. })
+            && self.children().into_iter().all(PhysNode::runs_locally)
+    }
+
     /// Whether the operator keeps state across batches (and so needs a state backend).
     pub fn stateful_operators(&self) -> usize {
         let own = usize::from(!matches!(

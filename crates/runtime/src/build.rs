@@ -15,7 +15,7 @@ use crate::ops::exchange::{ExchangeOp, Packet, INBOX_CAPACITY};
 use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use crate::ops::lookup_join::LookupJoinOp;
 use crate::ops::session_agg::SessionAggOp;
-use crate::ops::source::SourceOp;
+use crate::ops::source::{Alignment, SourceOp};
 use crate::ops::tee::Tee;
 use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use crate::ops::window_assign::WindowAssignOp;
@@ -68,6 +68,10 @@ struct Shared {
     built: AtomicU64,
     /// Compiled mode's generated kernels (empty for the interpreter).
     kernels: crate::kernels::Kernels,
+    /// Source alignment: the allowed drift, and each source's watermarks per worker (sources
+    /// numbered in build order, which is the same on every worker).
+    drift: Option<i64>,
+    clocks: std::sync::Mutex<Vec<Arc<[std::sync::atomic::AtomicI64]>>>,
 }
 
 struct Builder<'a> {
@@ -83,6 +87,12 @@ struct Builder<'a> {
     senders: Vec<Vec<SyncSender<Channel>>>,
     inboxes: Vec<Option<Receiver<Channel>>>,
     next_exchange: usize,
+    /// Source alignment (`Shared::clocks`) and the number of aligned sources built so far.
+    drift: Option<i64>,
+    /// How far a join's input may run ahead of its other input (`TwoInputs::lead`).
+    lead: Option<i64>,
+    clocks: &'a std::sync::Mutex<Vec<Arc<[std::sync::atomic::AtomicI64]>>>,
+    next_source: usize,
     /// Inside the build side of a lookup join: every worker reads all of it (again after a
     /// restore, so it is not checkpointed).
     replicated: bool,
@@ -99,6 +109,18 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// This worker's place in the next aligned source's clock (created by the first worker to
+    /// build that source).
+    fn alignment(&mut self, drift: i64) -> Alignment {
+        let k = self.next_source;
+        self.next_source += 1;
+        let mut clocks = self.clocks.lock().unwrap_or_else(|e| e.into_inner());
+        while clocks.len() <= k {
+            clocks.push((0..self.workers).map(|_| std::sync::atomic::AtomicI64::new(i64::MIN)).collect());
+        }
+        Alignment { clock: clocks[k].clone(), worker: self.worker, drift }
+    }
+
     /// Restores a stateful operator's state and wraps it to report its state at barriers.
     fn stateful<O: Operator + 'static>(&mut self, mut op: O) -> Result<Box<dyn Operator>> {
         if self.replicated {
@@ -179,7 +201,13 @@ impl Builder<'_> {
                 let (w, n, all) = (self.worker, self.workers, self.replicated);
                 let wm = table.watermark.as_ref().map(|w| w.expr.clone());
                 let epochs = if all { None } else { self.epochs.clone().map(|e| (e, self.start_epoch)) };
-                self.stateful(SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs))?
+                // Replicated (lookup) tables are read whole by every worker: nothing to align.
+                let align = match self.drift {
+                    Some(drift) if !all && wm.is_some() => Some(self.alignment(drift)),
+                    _ => None,
+                };
+                let op = SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs);
+                self.stateful(op.aligned(align))?
             }
             PhysNode::Calc { input, .. } if self.kernels.probe(node).is_some() => {
                 let PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, .. } = &**input
@@ -253,6 +281,7 @@ impl Builder<'_> {
                     right_types: right.schema().types(),
                 };
                 let op = WindowJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone());
+                let op = op.lead(self.lead, [left.runs_locally(), right.runs_locally()]);
                 self.stateful(op)?
             }
             PhysNode::IntervalJoin {
@@ -279,6 +308,7 @@ impl Builder<'_> {
                     right_types: right.schema().types(),
                 };
                 let op = IntervalJoinOp::new(self.build(left)?, self.build(right)?, spec, self.counters.clone());
+                let op = op.lead(self.lead, [left.runs_locally(), right.runs_locally()]);
                 self.stateful(op)?
             }
         })
@@ -370,6 +400,10 @@ fn worker(
         senders,
         inboxes,
         next_exchange: 0,
+        drift: shared.drift,
+        lead: darwin_plan::parallel::window_extent(&plan.pipelines.iter().map(|p| &p.root).collect::<Vec<_>>()),
+        clocks: &shared.clocks,
+        next_source: 0,
         replicated: false,
         events,
         epochs,
@@ -582,6 +616,8 @@ pub fn run_kernels(
         abort: AtomicBool::new(false),
         built: AtomicU64::new(0),
         kernels: kernels.clone(),
+        drift: darwin_plan::parallel::alignment_drift(&plan.pipelines.iter().map(|p| &p.root).collect::<Vec<_>>(), n),
+        clocks: Default::default(),
     };
     let mut coord_err: Option<RuntimeError> = None;
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {

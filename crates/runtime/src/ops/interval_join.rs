@@ -129,6 +129,12 @@ pub struct IntervalJoinOp {
 }
 
 impl IntervalJoinOp {
+    /// Holds back a local input that runs ahead in event time (`TwoInputs::lead`).
+    pub fn lead(mut self, lead: Option<i64>, may_hold: [bool; 2]) -> Self {
+        self.inputs = self.inputs.lead(lead, may_hold);
+        self
+    }
+
     pub fn new(
         left: Box<dyn Operator>,
         right: Box<dyn Operator>,
@@ -224,7 +230,9 @@ impl IntervalJoinOp {
     }
 
     fn account(&mut self) {
-        let now: usize = self.stores.iter().map(|s| s.size + s.rows * 28).sum();
+        let [l, r] = [0, 1].map(|i| self.stores[i].size + self.stores[i].rows * 28);
+        self.inputs.set_buffered([l, r]);
+        let now = l + r;
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
@@ -335,3 +343,4 @@ impl Operator for IntervalJoinOp {
         Ok(())
     }
 }
+

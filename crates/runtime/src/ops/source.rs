@@ -6,6 +6,12 @@
 //! With checkpoints on, the source starts each epoch: when the coordinator asks for a new epoch,
 //! it emits that epoch's barrier between two batches. Its state at the barrier is the replay
 //! offset and watermark of each partition.
+//!
+//! On several workers a source may be aligned (`Alignment`): each worker's instance publishes
+//! its watermark, and one that is more than the allowed drift ahead of the slowest answers
+//! `Idle` (after any barrier due) until that one catches up. The slowest never waits, so
+//! alignment cannot deadlock; it bounds the event-time skew between workers, and with it the
+//! windows that operators behind an exchange hold open.
 
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::error::Result;
@@ -13,7 +19,7 @@ use crate::eval::eval;
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
 use darwin_plan::Expr;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub struct SourceOp {
@@ -30,6 +36,24 @@ pub struct SourceOp {
     /// The epoch the coordinator asks for, and the last one this source started.
     epochs: Option<Arc<AtomicU64>>,
     epoch: u64,
+    align: Option<Alignment>,
+}
+
+/// One worker's instance of a source among all workers' (see the module docs).
+pub struct Alignment {
+    /// Each worker's published watermark (i64::MAX once its share of the source has ended).
+    pub clock: Arc<[AtomicI64]>,
+    pub worker: usize,
+    /// Event-time milliseconds this instance may be ahead of the slowest.
+    pub drift: i64,
+}
+
+impl Alignment {
+    /// Whether a source at watermark `wm` is too far ahead of the slowest worker's instance.
+    fn ahead(&self, wm: i64) -> bool {
+        let slowest = self.clock.iter().map(|c| c.load(Ordering::Relaxed)).min().unwrap_or(i64::MAX);
+        wm > slowest.saturating_add(self.drift)
+    }
 }
 
 impl SourceOp {
@@ -62,6 +86,22 @@ impl SourceOp {
             counters,
             epochs,
             epoch,
+            align: None,
+        }
+    }
+
+    /// Aligns this instance with the other workers' (see the module docs).
+    pub fn aligned(mut self, align: Option<Alignment>) -> Self {
+        self.align = align;
+        self.publish();
+        self
+    }
+
+    /// Tells the other workers' instances how far this one has come.
+    fn publish(&self) {
+        if let Some(a) = &self.align {
+            let wm = if self.finished { i64::MAX } else { self.combined() };
+            a.clock[a.worker].store(wm, Ordering::Relaxed);
         }
     }
 
@@ -74,6 +114,7 @@ impl SourceOp {
             return;
         }
         let wm = self.combined();
+        self.publish();
         if wm > self.emitted_wm && wm != i64::MAX {
             self.emitted_wm = wm;
             self.pending.push_back(Msg::Watermark(wm));
@@ -97,9 +138,15 @@ impl Operator for SourceOp {
                     return Ok(Some(Msg::Barrier(want)));
                 }
             }
+            // (Once every partition has ended, nothing is left to wait for: go on to the end.)
+            let wm = self.combined();
+            if wm != i64::MAX && self.align.as_ref().is_some_and(|a| a.ahead(wm)) {
+                return Ok(Some(Msg::Idle));
+            }
             let n = self.done.len();
             let Some(p) = (0..n).map(|k| (self.next_part + k) % n).find(|p| !self.done[*p]) else {
                 self.finished = true;
+                self.publish();
                 self.counters.skipped.store(self.reader.skipped(), Ordering::Relaxed);
                 // The end of a bounded input: every window closes.
                 self.pending.push_back(Msg::Watermark(i64::MAX));
@@ -155,6 +202,113 @@ impl Operator for SourceOp {
             }
         }
         self.next_part %= self.done.len().max(1);
+        self.publish();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::column::Batch;
+    use darwin_common::{DataType, Value};
+
+    /// One partition of single-column batches (the column is the event time).
+    struct Times(Vec<Vec<i64>>, usize);
+
+    impl SourceReader for Times {
+        fn partitions(&self) -> usize {
+            1
+        }
+        fn next_batch(&mut self, _: usize, _: usize) -> Result<Option<Batch>> {
+            let Some(ts) = self.0.get(self.1) else { return Ok(None) };
+            self.1 += 1;
+            let rows: Vec<Vec<Value>> = ts.iter().map(|t| vec![Value::BigInt(*t)]).collect();
+            Ok(Some(Batch::from_rows(&rows, &[DataType::BigInt])))
+        }
+        fn offset(&self, _: usize) -> u64 {
+            self.1 as u64
+        }
+        fn seek(&mut self, _: usize, offset: u64) -> Result<()> {
+            self.1 = offset as usize;
+            Ok(())
+        }
+    }
+
+    fn source(times: Vec<Vec<i64>>, clock: &Arc<[AtomicI64]>, epochs: Option<Arc<AtomicU64>>) -> SourceOp {
+        let reader = Box::new(Times(times, 0));
+        let wm = Some(darwin_plan::Expr::column(0, DataType::BigInt));
+        let op = SourceOp::new(reader, wm, 16, Default::default(), &|_| true, epochs.map(|e| (e, 0)));
+        op.aligned(Some(Alignment { clock: clock.clone(), worker: 0, drift: 10 }))
+    }
+
+    /// An aligned source reads while it is at most `drift` ahead of the slowest worker's
+    /// instance, then answers Idle (still starting epochs) until that one catches up, and
+    /// publishes its own watermark (+infinity once it has ended).
+    #[test]
+    fn an_aligned_source_waits_for_the_slowest_worker() {
+        let clock: Arc<[AtomicI64]> = (0..2).map(|_| AtomicI64::new(i64::MIN)).collect();
+        let epochs = Arc::new(AtomicU64::new(0));
+        let mut op = source(vec![vec![5, 3], vec![12], vec![30]], &clock, Some(epochs.clone()));
+        let mut next = || op.next().unwrap();
+        // The first batch may be read: nothing is known yet, so this instance is not ahead.
+        clock[1].store(0, Ordering::Relaxed);
+        assert!(matches!(next(), Some(Msg::Batch(b)) if b.num_rows == 2));
+        assert!(matches!(next(), Some(Msg::Watermark(5))));
+        assert_eq!(clock[0].load(Ordering::Relaxed), 5);
+        // 5 is within 10 of worker 1's 0: read on; 12 is not.
+        assert!(matches!(next(), Some(Msg::Batch(_))));
+        assert!(matches!(next(), Some(Msg::Watermark(12))));
+        for _ in 0..3 {
+            assert!(matches!(next(), Some(Msg::Idle)));
+        }
+        // A barrier due is emitted while waiting.
+        epochs.store(1, Ordering::Relaxed);
+        assert!(matches!(next(), Some(Msg::Barrier(1))));
+        assert!(matches!(next(), Some(Msg::Idle)));
+        // Worker 1 catches up to 2: 12 is within 10 of it.
+        clock[1].store(2, Ordering::Relaxed);
+        assert!(matches!(next(), Some(Msg::Batch(_))));
+        assert!(matches!(next(), Some(Msg::Watermark(30))));
+        assert!(matches!(next(), Some(Msg::Idle)));
+        // Worker 1's share ends: nothing holds this one back any more.
+        clock[1].store(i64::MAX, Ordering::Relaxed);
+        assert!(matches!(next(), Some(Msg::Watermark(i64::MAX))));
+        assert!(next().is_none());
+        assert_eq!(clock[0].load(Ordering::Relaxed), i64::MAX);
+    }
+
+    /// A worker whose share has ended (or that owns no partition) ends at once, however far
+    /// behind the others are: it must not hold back their watermarks while it waits.
+    #[test]
+    fn an_ended_share_does_not_wait() {
+        let clock: Arc<[AtomicI64]> = (0..2).map(|_| AtomicI64::new(i64::MIN)).collect();
+        let wm = Some(darwin_plan::Expr::column(0, DataType::BigInt));
+        let reader = Box::new(Times(vec![vec![1]], 0));
+        let op = SourceOp::new(reader, wm, 16, Default::default(), &|_| false, None);
+        let mut op = op.aligned(Some(Alignment { clock: clock.clone(), worker: 0, drift: 10 }));
+        assert_eq!(clock[0].load(Ordering::Relaxed), i64::MAX);
+        assert!(matches!(op.next().unwrap(), Some(Msg::Watermark(i64::MAX))));
+        assert!(op.next().unwrap().is_none());
+    }
+
+    /// The slowest instance never waits, so some worker can always go on.
+    #[test]
+    fn the_slowest_source_never_waits() {
+        let clock: Arc<[AtomicI64]> = (0..2).map(|_| AtomicI64::new(i64::MIN)).collect();
+        clock[1].store(1_000, Ordering::Relaxed);
+        let mut op = source((0..50).map(|i| vec![i * 20]).collect(), &clock, None);
+        let mut batches = 0;
+        while let Some(m) = op.next().unwrap() {
+            match m {
+                Msg::Batch(_) => batches += 1,
+                Msg::Idle => panic!("the slowest instance waited at {}", clock[0].load(Ordering::Relaxed)),
+                _ => {}
+            }
+            if clock[0].load(Ordering::Relaxed) >= 990 {
+                break;
+            }
+        }
+        assert_eq!(batches, 50);
     }
 }

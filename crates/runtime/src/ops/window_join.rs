@@ -39,14 +39,20 @@ pub struct WindowJoinOp {
     counters: Arc<Counters>,
     accounted: usize,
     /// Bytes of the buffered batches, kept as they come and go (summing them per batch made
-    /// the join quadratic in the batches a window buffers).
-    buffered: usize,
+    /// the join quadratic in the batches a window buffers), per input.
+    buffered: [usize; 2],
     /// Where each open window's batches were in the last snapshot (a window only gains
     /// batches until it fires, so a checkpoint captures only those it gained).
     cached: BTreeMap<(i64, i64), [BatchCache; 2]>,
 }
 
 impl WindowJoinOp {
+    /// Holds back a local input that runs ahead in event time (`TwoInputs::lead`).
+    pub fn lead(mut self, lead: Option<i64>, may_hold: [bool; 2]) -> Self {
+        self.inputs = self.inputs.lead(lead, may_hold);
+        self
+    }
+
     pub fn new(
         left: Box<dyn Operator>,
         right: Box<dyn Operator>,
@@ -62,7 +68,7 @@ impl WindowJoinOp {
             done: false,
             counters,
             accounted: 0,
-            buffered: 0,
+            buffered: [0; 2],
             cached: BTreeMap::new(),
         }
     }
@@ -87,7 +93,7 @@ impl WindowJoinOp {
         for (w, rows) in groups {
             let entry = self.windows.entry(w).or_default();
             let part = if rows.len() == batch.num_rows { batch.clone() } else { batch.take(&rows) };
-            self.buffered += part.size_bytes();
+            self.buffered[side as usize] += part.size_bytes();
             if side == Side::Left {
                 entry.0.push(part)
             } else {
@@ -98,7 +104,8 @@ impl WindowJoinOp {
     }
 
     fn account(&mut self) {
-        let now = self.buffered;
+        self.inputs.set_buffered(self.buffered);
+        let now = self.buffered[0] + self.buffered[1];
         self.counters.state_delta(now as i64 - self.accounted as i64);
         self.accounted = now;
     }
@@ -109,7 +116,8 @@ impl WindowJoinOp {
                 break;
             }
             let (l, r) = self.windows.remove(&(end, start)).expect("present");
-            self.buffered -= l.iter().chain(&r).map(Batch::size_bytes).sum::<usize>();
+            self.buffered[0] -= l.iter().map(Batch::size_bytes).sum::<usize>();
+            self.buffered[1] -= r.iter().map(Batch::size_bytes).sum::<usize>();
             let left = concat_batches(&l, &self.spec.left_types);
             let right = concat_batches(&r, &self.spec.right_types);
             let out = hash_join(&left, &right, &self.spec)?;
@@ -212,7 +220,8 @@ impl Operator for WindowJoinOp {
                 *side = (0..k).map(|_| d.batch()).collect::<Result<_>>()?;
             }
             let [l, r] = sides;
-            self.buffered += l.iter().chain(&r).map(Batch::size_bytes).sum::<usize>();
+            self.buffered[0] += l.iter().map(Batch::size_bytes).sum::<usize>();
+            self.buffered[1] += r.iter().map(Batch::size_bytes).sum::<usize>();
             self.windows.insert(key, (l, r));
         }
         self.account();
