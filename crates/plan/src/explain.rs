@@ -283,7 +283,8 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
             held_back(left, right)
         ),
         PhysNode::IntervalJoin { left, right, left_time, right_time, lower, upper, left_keys, right_keys, .. } => format!(
-            "IntervalJoin [{}] = [{}] {} between {} + {} and + {} (rows freed once no partner can arrive{})",
+            "IntervalJoin [{}] = [{}] {} between {} + {} and + {} (rows freed once no partner can arrive, rows that \
+             cannot meet a later row of the other side not buffered{})",
             list(left_keys, left.schema()),
             list(right_keys, right.schema()),
             left.schema().fields[*left_time].name,

@@ -224,7 +224,25 @@ impl IntervalJoinOp {
                 self.pending.push_back(Msg::Batch(o));
             }
         }
-        self.stores[side as usize].push(batch, &keys);
+        // Rows that no later row of the other side can match (its watermark has passed their
+        // interval) are not buffered; compaction would only drop them. When one side runs
+        // behind the other, none of its rows are.
+        let other_wm = self.inputs.side_watermark(if other == 0 { Side::Left } else { Side::Right });
+        let live: Vec<u32> = (0..times.len() as u32)
+            .filter(|&i| {
+                let t = times[i as usize];
+                match side {
+                    Side::Left => t > other_wm.saturating_add(lower),
+                    Side::Right => t.saturating_add(upper) > other_wm,
+                }
+            })
+            .collect();
+        if live.len() == batch.num_rows {
+            self.stores[side as usize].push(batch, &keys);
+        } else if !live.is_empty() {
+            let keys: Vec<Column> = keys.iter().map(|k| k.take(&live)).collect();
+            self.stores[side as usize].push(batch.take(&live), &keys);
+        }
         self.account();
         Ok(())
     }
@@ -344,3 +362,61 @@ impl Operator for IntervalJoinOp {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use darwin_common::Value;
+
+    struct Script(VecDeque<Msg>);
+
+    impl Operator for Script {
+        fn next(&mut self) -> Result<Option<Msg>> {
+            Ok(self.0.pop_front())
+        }
+    }
+
+    fn rows(keys_times: &[(i64, i64)]) -> Batch {
+        let v: Vec<Vec<Value>> =
+            keys_times.iter().map(|(k, t)| vec![Value::BigInt(*k), Value::Timestamp(*t)]).collect();
+        Batch::from_rows(&v, &[DataType::BigInt, DataType::Timestamp])
+    }
+
+    /// Rows that the other side's watermark has already passed by more than the interval are
+    /// joined with what is buffered but not buffered themselves: a side running behind the
+    /// other holds nothing.
+    #[test]
+    fn rows_no_later_row_can_match_are_not_buffered() {
+        let (expired, live, right) = (rows(&[(1, 100), (1, 4500)]), rows(&[(1, 4800)]), rows(&[(1, 5100)]));
+        // The right side's watermark (5000) arrives first; left rows at or before 5000 - 500
+        // cannot meet a later right row.
+        let left = vec![Msg::Idle, Msg::Idle, Msg::Batch(expired), Msg::Batch(live.clone())];
+        let right = vec![Msg::Watermark(5000), Msg::Idle, Msg::Idle, Msg::Idle, Msg::Idle, Msg::Batch(right.clone())];
+        let types = vec![DataType::BigInt, DataType::Timestamp];
+        let spec = IntervalJoinSpec {
+            left_time: 1,
+            right_time: 1,
+            lower: -500,
+            upper: 500,
+            left_keys: vec![Expr::column(0, DataType::BigInt)],
+            right_keys: vec![Expr::column(0, DataType::BigInt)],
+            residual: None,
+            left_types: types.clone(),
+            right_types: types,
+        };
+        let counters = Arc::new(Counters::default());
+        let mut op =
+            IntervalJoinOp::new(Box::new(Script(left.into())), Box::new(Script(right.into())), spec, counters.clone());
+        let mut out = vec![];
+        while let Some(m) = op.next().unwrap() {
+            if let Msg::Batch(b) = m {
+                let types = [DataType::BigInt, DataType::Timestamp, DataType::BigInt, DataType::Timestamp];
+                out.extend((0..b.num_rows).map(|i| b.row(i, &types)));
+            }
+        }
+        let t = |ms| Value::Timestamp(ms);
+        assert_eq!(out, vec![vec![Value::BigInt(1), t(4800), Value::BigInt(1), t(5100)]]);
+        let peak = counters.peak_state_bytes.load(std::sync::atomic::Ordering::Relaxed) as usize;
+        // Only the live left row was ever held: the right row came after the left side ended.
+        assert_eq!(peak, live.size_bytes() + 28);
+    }
+}
