@@ -317,6 +317,15 @@ fn run(
     }
     eprintln!("late records dropped: {}", summary.late_records);
     eprintln!("peak operator state: {} KiB", summary.peak_state_bytes / 1024);
+    if summary.worker_idle.len() > 1 {
+        let secs = summary.elapsed.as_secs_f64().max(1e-9);
+        let idle: Vec<String> =
+            summary.worker_idle.iter().map(|d| format!("{:.0}%", 100.0 * d.as_secs_f64() / secs)).collect();
+        eprintln!(
+            "workers idle: {} of the run (waiting for other workers, a source's alignment or a join's other input)",
+            idle.join(" / ")
+        );
+    }
     if let Some(k) = &summary.checkpoints {
         if let Some(e) = k.restored_from {
             eprintln!(

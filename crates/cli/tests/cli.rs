@@ -160,6 +160,26 @@ fn explain_shows_event_time_flow_control() {
     assert!(!explain("q1", "2").contains("source alignment"));
 }
 
+/// The summary says how much of the run each worker had nothing to do, on several workers.
+#[test]
+fn the_summary_reports_idle_workers() {
+    let idle = |workers: &str| {
+        let out = darwin(&["run", "examples/nexmark_q5.sql", "--parallelism", workers]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr).lines().find(|l| l.starts_with("workers idle: ")).map(String::from)
+    };
+    let line = idle("2").expect("a workers idle line");
+    let shares: Vec<f64> = line["workers idle: ".len()..]
+        .split(" of the run")
+        .next()
+        .expect("shares")
+        .split(" / ")
+        .map(|p| p.trim_end_matches('%').parse().expect("a percentage"))
+        .collect();
+    assert!(shares.len() == 2 && shares.iter().all(|p| (0.0..=100.0).contains(p)), "{line}");
+    assert_eq!(idle("1"), None);
+}
+
 /// Regression: q8 on 2 workers over 1M events deadlocked every time when each worker's join
 /// could hold back an input with an exchange below it. It must finish (the limit only detects
 /// a hang: the run takes about a second) with the rows of one worker.

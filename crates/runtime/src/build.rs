@@ -47,6 +47,10 @@ pub struct RunSummary {
     pub workers: usize,
     pub elapsed: Duration,
     pub checkpoints: Option<CheckpointStats>,
+    /// Per worker: time it had nothing to do (waiting for rows from other workers, for a
+    /// source's alignment, or for the other input of a join). Busy cores are the point of
+    /// parallelism; this says where they were not.
+    pub worker_idle: Vec<Duration>,
 }
 
 impl RunSummary {
@@ -353,6 +357,7 @@ fn writes_sink(root: &PhysNode, worker: usize) -> bool {
 struct WorkerResult {
     sources: Vec<(String, u64, u64)>,
     written: Vec<u64>,
+    idle: Duration,
 }
 
 struct Running {
@@ -439,6 +444,8 @@ fn worker(
     shared.built.fetch_add(1, Ordering::Relaxed);
     let mut last_read = 0;
     let mut idle_rounds = 0u32;
+    // Time with nothing to do: clocked only when the worker turns idle and busy again.
+    let (mut idle_since, mut idle_total) = (None::<Instant>, Duration::ZERO);
     while pipes.iter().any(|p| !p.done) {
         if shared.abort.load(Ordering::Relaxed) {
             return Err(RuntimeError::Connector {
@@ -496,6 +503,7 @@ fn worker(
         // Waiting for rows from other workers: spin briefly, then yield the core, and sleep only
         // after a long wait (a short sleep costs ~60 us on Linux, far more than a batch takes).
         if idle {
+            idle_since.get_or_insert_with(Instant::now);
             idle_rounds += 1;
             if idle_rounds < 64 {
                 std::hint::spin_loop();
@@ -506,8 +514,12 @@ fn worker(
             }
         } else {
             idle_rounds = 0;
+            if let Some(t) = idle_since.take() {
+                idle_total += t.elapsed();
+            }
         }
     }
+    idle_total += idle_since.map_or(Duration::ZERO, |t| t.elapsed());
     Ok(WorkerResult {
         sources: b
             .sources
@@ -515,6 +527,7 @@ fn worker(
             .map(|s| (s.name.clone(), s.read.load(Ordering::Relaxed), s.skipped.load(Ordering::Relaxed)))
             .collect(),
         written: pipes.iter().map(|p| p.written).collect(),
+        idle: idle_total,
     })
 }
 
@@ -748,5 +761,6 @@ pub fn run_kernels(
         workers: n,
         elapsed: start.elapsed(),
         checkpoints: coord.map(|c| c.stats),
+        worker_idle: ok.iter().map(|r| r.idle).collect(),
     })
 }

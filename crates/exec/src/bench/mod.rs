@@ -56,6 +56,8 @@ pub struct RunNumbers {
     pub seconds: f64,
     pub latency_p50_ms: Option<f64>,
     pub latency_p99_ms: Option<f64>,
+    /// Per worker: % of the run it had nothing to do.
+    pub idle_pct: Vec<f64>,
 }
 
 impl RunNumbers {
@@ -118,7 +120,7 @@ impl BenchReport {
             )
         });
         format!(
-            "{{\"benchmark\":\"{}\",\"mode\":\"{}\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"end_to_end\":{}}}",
+            "{{\"benchmark\":\"{}\",\"mode\":\"{}\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"worker_idle_pct\":[{}],\"end_to_end\":{}}}",
             self.name,
             self.mode,
             self.parallelism,
@@ -134,6 +136,7 @@ impl BenchReport {
             self.roofline(),
             self.check.replace('"', "'"),
             self.stream_events.map_or("null".to_string(), |n| n.to_string()),
+            r.idle_pct.iter().map(|p| format!("{p:.1}")).collect::<Vec<_>>().join(","),
             end_to_end,
         )
         .strip_suffix('}')
@@ -158,13 +161,20 @@ impl BenchReport {
     pub fn to_text(&self) -> String {
         let row = |label: &str, r: &RunNumbers| {
             format!(
-                "{label:<26}{:>14} events {:>9.3} s {:>14.0} events/s {:>13.0} /core   latency p50 {} ms, p99 {} ms\n",
+                "{label:<26}{:>14} events {:>9.3} s {:>14.0} events/s {:>13.0} /core   latency p50 {} ms, p99 {} ms{}\n",
                 r.events,
                 r.seconds,
                 r.events_per_sec(),
                 r.events_per_sec() / self.parallelism as f64,
                 fmt_opt(r.latency_p50_ms),
-                fmt_opt(r.latency_p99_ms)
+                fmt_opt(r.latency_p99_ms),
+                match r.idle_pct.len() {
+                    0 | 1 => String::new(),
+                    _ => format!(
+                        "; workers idle {}",
+                        r.idle_pct.iter().map(|p| format!("{p:.0}%")).collect::<Vec<_>>().join(" / ")
+                    ),
+                }
             )
         };
         let mut s = format!("{} ({}, {} workers)\n", self.name, self.mode, self.parallelism);
@@ -319,7 +329,8 @@ fn run_once(
     let mut c = out.lock().expect("not poisoned");
     let p50 = percentile(&mut c.latencies_ms, 0.5);
     let p99 = percentile(&mut c.latencies_ms, 0.99);
-    let numbers = RunNumbers { events, seconds, latency_p50_ms: p50, latency_p99_ms: p99 };
+    let idle_pct = summary.worker_idle.iter().map(|d| 100.0 * d.as_secs_f64() / seconds.max(1e-9)).collect();
+    let numbers = RunNumbers { events, seconds, latency_p50_ms: p50, latency_p99_ms: p99, idle_pct };
     Ok((numbers, std::mem::take(&mut c.rows), summary.checkpoints))
 }
 
