@@ -34,4 +34,13 @@ pub(crate) mod testing {
             seed
         }
     }
+
+    /// An input that plays fixed messages, then ends.
+    pub struct Script(pub std::collections::VecDeque<crate::Msg>);
+
+    impl crate::Operator for Script {
+        fn next(&mut self) -> crate::Result<Option<crate::Msg>> {
+            Ok(self.0.pop_front())
+        }
+    }
 }

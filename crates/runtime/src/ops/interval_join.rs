@@ -367,13 +367,7 @@ mod tests {
     use super::*;
     use darwin_common::Value;
 
-    struct Script(VecDeque<Msg>);
-
-    impl Operator for Script {
-        fn next(&mut self) -> Result<Option<Msg>> {
-            Ok(self.0.pop_front())
-        }
-    }
+    use crate::testing::Script;
 
     fn rows(keys_times: &[(i64, i64)]) -> Batch {
         let v: Vec<Vec<Value>> =

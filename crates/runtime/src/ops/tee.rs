@@ -83,13 +83,7 @@ mod tests {
     use crate::column::Batch;
     use darwin_common::{DataType, Value};
 
-    struct Script(VecDeque<Msg>);
-
-    impl Operator for Script {
-        fn next(&mut self) -> Result<Option<Msg>> {
-            Ok(self.0.pop_front())
-        }
-    }
+    use crate::testing::Script;
 
     /// Every reader sees every message in order, however their pulls interleave; idle
     /// answers reach only the reader that asked; no queue grows past the lag bound.
