@@ -228,20 +228,18 @@ impl IntervalJoinOp {
         // interval) are not buffered; compaction would only drop them. When one side runs
         // behind the other, none of its rows are.
         let other_wm = self.inputs.side_watermark(if other == 0 { Side::Left } else { Side::Right });
-        let live: Vec<u32> = (0..times.len() as u32)
-            .filter(|&i| {
-                let t = times[i as usize];
-                match side {
-                    Side::Left => t > other_wm.saturating_add(lower),
-                    Side::Right => t.saturating_add(upper) > other_wm,
-                }
-            })
-            .collect();
-        if live.len() == batch.num_rows {
+        let live = |t: i64| match side {
+            Side::Left => t > other_wm.saturating_add(lower),
+            Side::Right => t.saturating_add(upper) > other_wm,
+        };
+        if times.iter().all(|t| live(*t)) {
             self.stores[side as usize].push(batch, &keys);
-        } else if !live.is_empty() {
-            let keys: Vec<Column> = keys.iter().map(|k| k.take(&live)).collect();
-            self.stores[side as usize].push(batch.take(&live), &keys);
+        } else {
+            let rows: Vec<u32> = (0..times.len() as u32).filter(|&i| live(times[i as usize])).collect();
+            if !rows.is_empty() {
+                let keys: Vec<Column> = keys.iter().map(|k| k.take(&rows)).collect();
+                self.stores[side as usize].push(batch.take(&rows), &keys);
+            }
         }
         self.account();
         Ok(())
