@@ -76,6 +76,8 @@ struct Shared {
     /// numbered in build order, which is the same on every worker).
     drift: Option<i64>,
     clocks: std::sync::Mutex<Vec<Arc<[std::sync::atomic::AtomicI64]>>>,
+    /// How far a join's input may run ahead of its other input (`TwoInputs::lead`).
+    lead: Option<i64>,
 }
 
 struct Builder<'a> {
@@ -406,7 +408,7 @@ fn worker(
         inboxes,
         next_exchange: 0,
         drift: shared.drift,
-        lead: darwin_plan::parallel::window_extent(&plan.pipelines.iter().map(|p| &p.root).collect::<Vec<_>>()),
+        lead: shared.lead,
         clocks: &shared.clocks,
         next_source: 0,
         replicated: false,
@@ -622,6 +624,7 @@ pub fn run_kernels(
         }
         senders.push(txs);
     }
+    let roots: Vec<&PhysNode> = plan.pipelines.iter().map(|p| &p.root).collect();
     let shared = Shared {
         counters: Arc::new(Counters::default()),
         read: AtomicU64::new(0),
@@ -629,8 +632,9 @@ pub fn run_kernels(
         abort: AtomicBool::new(false),
         built: AtomicU64::new(0),
         kernels: kernels.clone(),
-        drift: darwin_plan::parallel::alignment_drift(&plan.pipelines.iter().map(|p| &p.root).collect::<Vec<_>>(), n),
+        drift: darwin_plan::parallel::alignment_drift(&roots, n),
         clocks: Default::default(),
+        lead: darwin_plan::parallel::window_extent(&roots),
     };
     let mut coord_err: Option<RuntimeError> = None;
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {

@@ -139,8 +139,10 @@ impl Operator for SourceOp {
                 }
             }
             // (Once every partition has ended, nothing is left to wait for: go on to the end.)
-            let wm = self.combined();
-            if wm != i64::MAX && self.align.as_ref().is_some_and(|a| a.ahead(wm)) {
+            if self.align.as_ref().is_some_and(|a| {
+                let wm = self.combined();
+                wm != i64::MAX && a.ahead(wm)
+            }) {
                 return Ok(Some(Msg::Idle));
             }
             let n = self.done.len();
