@@ -8,6 +8,7 @@ pub mod hashed_keys;
 pub mod int_index;
 pub mod interval_join;
 pub mod lookup_join;
+pub mod partition_hash;
 pub mod pass_through;
 pub mod session_agg;
 pub mod source;
