@@ -182,12 +182,18 @@ pub fn explain(c: &Compiled) -> String {
              need not advance in lockstep)\n"
         ));
     }
-    let roots: Vec<&darwin_plan::PhysNode> = c.physical.pipelines.iter().map(|p| &p.root).collect();
-    if let Some(d) = darwin_plan::parallel::alignment_drift(&roots, c.physical.settings.parallelism) {
+    let drift = c
+        .physical
+        .pipelines
+        .iter()
+        .filter_map(|p| darwin_plan::parallel::alignment_drift(&p.root, c.physical.settings.parallelism))
+        .max();
+    if let Some(d) = drift {
         out.push_str(&format!(
-            "- source alignment: a worker's instance of a source waits while its watermark is more than {d} ms (the \
-             largest window) ahead of the slowest worker's, so operators behind exchanges, whose watermark is the \
-             slowest sender's, hold a bounded number of windows open\n"
+            "- source alignment: an instance of a source (on any worker, or another source of the query) waits \
+             while its watermark is more than {d} ms (twice the largest window) ahead of the slowest, so operators whose \
+             watermark is the minimum of several inputs (behind exchanges, joins) hold a bounded number of windows \
+             and rows\n"
         ));
     }
     if c.physical.settings.executor != "interpreted" {

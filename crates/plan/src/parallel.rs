@@ -292,8 +292,8 @@ fn two_phase(
 }
 
 /// The largest window (TUMBLE/HOP size, session gap, interval-join span) of a plan, in
-/// event-time ms: the scale of the state its windows hold anyway, and so the bound on how far
-/// one input may run ahead of another (sources across workers, `alignment_drift`; a join's two
+/// event-time ms: the scale of the state its windows hold anyway, and so of the bound on how
+/// far one input may run ahead of another (source instances, `alignment_drift`; a join's two
 /// inputs, the runtime's `TwoInputs::lead`). None without event-time windows.
 pub fn window_extent(roots: &[&PhysNode]) -> Option<i64> {
     fn walk(n: &PhysNode, extent: &mut Option<i64>) {
@@ -316,15 +316,39 @@ pub fn window_extent(roots: &[&PhysNode]) -> Option<i64> {
     extent.map(|e| e.max(1))
 }
 
-/// How far (event-time ms) one worker's instance of a source may run ahead of the slowest
-/// worker's before it waits, or None when nothing needs it: one worker, no exchange, or no
-/// event-time state. Behind an exchange, an operator's watermark is the minimum over the
-/// sending workers, so its windows close only as the slowest sender advances; without a bound,
-/// a worker that runs ahead fills windows that cannot close yet (Nexmark q5 on 2 workers held
-/// 100+ open windows and 10x the memory of one worker). The bound is `window_extent`.
-pub fn alignment_drift(roots: &[&PhysNode], parallelism: usize) -> Option<i64> {
-    fn has_exchange(n: &PhysNode) -> bool {
-        matches!(n, PhysNode::Exchange { .. }) || n.children().into_iter().any(has_exchange)
+/// How far (event-time ms) an instance of a source may run ahead of the slowest source
+/// instance of its pipeline (every worker's instance of every source) before it waits, or None
+/// when nothing needs it: no event-time state, or no operator whose watermark is the minimum
+/// over instances. Two places take such a minimum:
+/// - behind an exchange (on several workers), the slowest sending worker's: a worker that runs
+///   ahead fills windows that cannot close yet (Nexmark q5 on 2 workers held 100+ open windows
+///   and 10x the memory of one worker);
+/// - a join of two sources, its slower input's: on one worker a batch of Nexmark q8's persons
+///   spans three times the event time of a batch of its auctions, so the persons ran ahead and
+///   the join buffered them without bound (330 MB and 190 ms window latency after 1B events,
+///   and growing).
+///
+/// The bound is twice the largest window (`window_extent`): a window aggregate's output is up
+/// to a window behind its input, and a join of that output with raw rows (q7's bids with each
+/// window's highest price) buffers nothing only when the aggregated side runs a window ahead.
+/// With one window, q7 ran in lockstep and buffered every bid until its window closed: 8M
+/// events/s instead of 24M.
+pub fn alignment_drift(root: &PhysNode, parallelism: usize) -> Option<i64> {
+    fn any(n: &PhysNode, f: &dyn Fn(&PhysNode) -> bool) -> bool {
+        f(n) || n.children().into_iter().any(|c| any(c, f))
     }
-    (parallelism > 1 && roots.iter().any(|r| has_exchange(r))).then(|| window_extent(roots)).flatten()
+    let exchange = parallelism > 1 && any(root, &|n| matches!(n, PhysNode::Exchange { .. }));
+    let join = any(root, &|n| matches!(n, PhysNode::WindowJoin { .. } | PhysNode::IntervalJoin { .. }));
+    let aligned = exchange || (join && event_time_sources(root) > 1);
+    aligned.then(|| window_extent(&[root])).flatten().map(|w| w.saturating_mul(2))
+}
+
+/// The sources with a watermark a worker reads for a pipeline (a shared sub-plan's once).
+fn event_time_sources(root: &PhysNode) -> usize {
+    fn count(n: &PhysNode) -> usize {
+        let own = matches!(n, PhysNode::Source { table, .. } if table.watermark.is_some());
+        usize::from(own) + n.children().into_iter().map(count).sum::<usize>()
+    }
+    let repeated: usize = crate::share::shared_subplans(root).iter().map(|(n, times)| (times - 1) * count(n)).sum();
+    count(root).saturating_sub(repeated)
 }

@@ -25,7 +25,7 @@ use darwin_plan::share::shared_subplans;
 use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget, TableDef, WindowKind};
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,6 +61,9 @@ impl RunSummary {
 
 type Channel = (usize, Packet);
 
+/// A pipeline's source alignment: every source instance's watermark, and the allowed drift.
+type Clock = (Arc<[AtomicI64]>, i64);
+
 /// State shared by all workers of a run.
 struct Shared {
     counters: Arc<Counters>,
@@ -72,10 +75,10 @@ struct Shared {
     built: AtomicU64,
     /// Compiled mode's generated kernels (empty for the interpreter).
     kernels: crate::kernels::Kernels,
-    /// Source alignment: the allowed drift, and each source's watermarks per worker (sources
-    /// numbered in build order, which is the same on every worker).
-    drift: Option<i64>,
-    clocks: std::sync::Mutex<Vec<Arc<[std::sync::atomic::AtomicI64]>>>,
+    /// Per pipeline, if its sources are aligned: every source instance's watermark (source
+    /// `k` in build order, the same on every worker, on worker `w` at `k * workers + w`), and
+    /// the allowed drift.
+    align: Vec<Option<Clock>>,
     /// How far a join's input may run ahead of its other input (`TwoInputs::lead`).
     lead: Option<i64>,
 }
@@ -93,11 +96,10 @@ struct Builder<'a> {
     senders: Vec<Vec<SyncSender<Channel>>>,
     inboxes: Vec<Option<Receiver<Channel>>>,
     next_exchange: usize,
-    /// Source alignment (`Shared::clocks`) and the number of aligned sources built so far.
-    drift: Option<i64>,
+    /// The current pipeline's source alignment (`Shared::align`), and its sources built so far.
+    align: Option<Clock>,
     /// How far a join's input may run ahead of its other input (`TwoInputs::lead`).
     lead: Option<i64>,
-    clocks: &'a std::sync::Mutex<Vec<Arc<[std::sync::atomic::AtomicI64]>>>,
     next_source: usize,
     /// Inside the build side of a lookup join: every worker reads all of it (again after a
     /// restore, so it is not checkpointed).
@@ -115,16 +117,12 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
-    /// This worker's place in the next aligned source's clock (created by the first worker to
-    /// build that source).
-    fn alignment(&mut self, drift: i64) -> Alignment {
+    /// This worker's instance of the next source, in the pipeline's alignment if it has one.
+    fn alignment(&mut self) -> Option<Alignment> {
         let k = self.next_source;
         self.next_source += 1;
-        let mut clocks = self.clocks.lock().unwrap_or_else(|e| e.into_inner());
-        while clocks.len() <= k {
-            clocks.push((0..self.workers).map(|_| std::sync::atomic::AtomicI64::new(i64::MIN)).collect());
-        }
-        Alignment { clock: clocks[k].clone(), worker: self.worker, drift }
+        let (clock, drift) = self.align.clone()?;
+        Some(Alignment { clock, slot: k * self.workers + self.worker, drift })
     }
 
     /// Restores a stateful operator's state and wraps it to report its state at barriers.
@@ -208,10 +206,7 @@ impl Builder<'_> {
                 let wm = table.watermark.as_ref().map(|w| w.expr.clone());
                 let epochs = if all { None } else { self.epochs.clone().map(|e| (e, self.start_epoch)) };
                 // Replicated (lookup) tables are read whole by every worker: nothing to align.
-                let align = match self.drift {
-                    Some(drift) if !all && wm.is_some() => Some(self.alignment(drift)),
-                    _ => None,
-                };
+                let align = if !all && wm.is_some() { self.alignment() } else { None };
                 let op = SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs);
                 self.stateful(op.aligned(align))?
             }
@@ -330,6 +325,12 @@ pub struct Progress {
 }
 
 /// Exchanges the workers build for a pipeline: a shared sub-plan's once.
+/// Source nodes in a plan (an upper bound on the sources a worker builds: a shared sub-plan's
+/// are built once).
+fn count_sources(n: &PhysNode) -> usize {
+    usize::from(matches!(n, PhysNode::Source { .. })) + n.children().into_iter().map(count_sources).sum::<usize>()
+}
+
 fn count_exchanges(root: &PhysNode) -> usize {
     type Seen<'a> = Vec<&'a PhysNode>;
     fn count<'a>(node: &'a PhysNode, replicated: bool, shared: &[(&PhysNode, usize)], seen: &mut Seen<'a>) -> usize {
@@ -407,9 +408,8 @@ fn worker(
         senders,
         inboxes,
         next_exchange: 0,
-        drift: shared.drift,
+        align: None,
         lead: shared.lead,
-        clocks: &shared.clocks,
         next_source: 0,
         replicated: false,
         events,
@@ -425,8 +425,9 @@ fn worker(
         first_epoch: ckpt.as_ref().map_or(0, |c| c.first_epoch),
     };
     let mut pipes = Vec::new();
-    for p in &plan.pipelines {
+    for (i, p) in plan.pipelines.iter().enumerate() {
         b.shared = shared_subplans(&p.root).into_iter().map(|(n, _)| (n.clone(), None)).collect();
+        (b.align, b.next_source) = (shared.align[i].clone(), 0);
         let root = b.build(&p.root)?;
         let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink, &ctx)?) } else { None };
         if let (Some(c), Some(target)) = (&ckpt, sink.as_ref().and_then(|s| s.output_file())) {
@@ -632,8 +633,16 @@ pub fn run_kernels(
         abort: AtomicBool::new(false),
         built: AtomicU64::new(0),
         kernels: kernels.clone(),
-        drift: darwin_plan::parallel::alignment_drift(&roots, n),
-        clocks: Default::default(),
+        align: plan
+            .pipelines
+            .iter()
+            .map(|p| {
+                let drift = darwin_plan::parallel::alignment_drift(&p.root, n)?;
+                // A slot no instance takes stays at +infinity and holds no one back.
+                let clock = (0..count_sources(&p.root) * n).map(|_| AtomicI64::new(i64::MAX)).collect();
+                Some((clock, drift))
+            })
+            .collect(),
         lead: darwin_plan::parallel::window_extent(&roots),
     };
     let mut coord_err: Option<RuntimeError> = None;

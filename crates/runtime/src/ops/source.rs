@@ -7,11 +7,12 @@
 //! it emits that epoch's barrier between two batches. Its state at the barrier is the replay
 //! offset and watermark of each partition.
 //!
-//! On several workers a source may be aligned (`Alignment`): each worker's instance publishes
+//! A source may be aligned (`Alignment`) with the other source instances of its pipeline: the
+//! same source on the other workers and the other sources of the query. Each instance publishes
 //! its watermark, and one that is more than the allowed drift ahead of the slowest answers
 //! `Idle` (after any barrier due) until that one catches up. The slowest never waits, so
-//! alignment cannot deadlock; it bounds the event-time skew between workers, and with it the
-//! windows that operators behind an exchange hold open.
+//! alignment cannot deadlock; it bounds the event-time skew between workers and between the
+//! inputs of a join, and with it the windows and rows that operators downstream hold open.
 
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::error::Result;
@@ -39,17 +40,19 @@ pub struct SourceOp {
     align: Option<Alignment>,
 }
 
-/// One worker's instance of a source among all workers' (see the module docs).
+/// One source instance among all of its pipeline's (see the module docs).
 pub struct Alignment {
-    /// Each worker's published watermark (i64::MAX once its share of the source has ended).
+    /// Each instance's published watermark: i64::MAX once its share of the source has ended, and
+    /// before the instance is built (a slot no instance takes never holds the others back).
     pub clock: Arc<[AtomicI64]>,
-    pub worker: usize,
+    /// This instance's slot in `clock`.
+    pub slot: usize,
     /// Event-time milliseconds this instance may be ahead of the slowest.
     pub drift: i64,
 }
 
 impl Alignment {
-    /// Whether a source at watermark `wm` is too far ahead of the slowest worker's instance.
+    /// Whether a source at watermark `wm` is too far ahead of the slowest instance.
     fn ahead(&self, wm: i64) -> bool {
         let slowest = self.clock.iter().map(|c| c.load(Ordering::Relaxed)).min().unwrap_or(i64::MAX);
         wm > slowest.saturating_add(self.drift)
@@ -90,18 +93,18 @@ impl SourceOp {
         }
     }
 
-    /// Aligns this instance with the other workers' (see the module docs).
+    /// Aligns this instance with the others of its pipeline (see the module docs).
     pub fn aligned(mut self, align: Option<Alignment>) -> Self {
         self.align = align;
         self.publish();
         self
     }
 
-    /// Tells the other workers' instances how far this one has come.
+    /// Tells the other instances how far this one has come.
     fn publish(&self) {
         if let Some(a) = &self.align {
             let wm = if self.finished { i64::MAX } else { self.combined() };
-            a.clock[a.worker].store(wm, Ordering::Relaxed);
+            a.clock[a.slot].store(wm, Ordering::Relaxed);
         }
     }
 
@@ -241,7 +244,7 @@ mod tests {
         let reader = Box::new(Times(times, 0));
         let wm = Some(darwin_plan::Expr::column(0, DataType::BigInt));
         let op = SourceOp::new(reader, wm, 16, Default::default(), &|_| true, epochs.map(|e| (e, 0)));
-        op.aligned(Some(Alignment { clock: clock.clone(), worker: 0, drift: 10 }))
+        op.aligned(Some(Alignment { clock: clock.clone(), slot: 0, drift: 10 }))
     }
 
     /// An aligned source reads while it is at most `drift` ahead of the slowest worker's
@@ -288,7 +291,7 @@ mod tests {
         let wm = Some(darwin_plan::Expr::column(0, DataType::BigInt));
         let reader = Box::new(Times(vec![vec![1]], 0));
         let op = SourceOp::new(reader, wm, 16, Default::default(), &|_| false, None);
-        let mut op = op.aligned(Some(Alignment { clock: clock.clone(), worker: 0, drift: 10 }));
+        let mut op = op.aligned(Some(Alignment { clock: clock.clone(), slot: 0, drift: 10 }));
         assert_eq!(clock[0].load(Ordering::Relaxed), i64::MAX);
         assert!(matches!(op.next().unwrap(), Some(Msg::Watermark(i64::MAX))));
         assert!(op.next().unwrap().is_none());
