@@ -342,6 +342,35 @@ impl ColumnBuilder {
         }
     }
 
+    /// Appends every row of a column of the same type (one typed copy per column, where
+    /// `push_from` per row was a fifth of Nexmark q8's window join).
+    pub fn extend_from(&mut self, col: &Column) {
+        match &col.validity {
+            Some(v) => {
+                self.has_null |= v.contains(&false);
+                self.validity.extend_from_slice(v);
+            }
+            None => self.validity.resize(self.validity.len() + col.len(), true),
+        }
+        match (&mut self.data, &col.data) {
+            (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
+            (ColumnData::I32(a), ColumnData::I32(b)) => a.extend_from_slice(b),
+            (ColumnData::I64(a), ColumnData::I64(b)) => a.extend_from_slice(b),
+            (ColumnData::F64(a), ColumnData::F64(b)) => a.extend_from_slice(b),
+            (ColumnData::I128(a), ColumnData::I128(b)) => a.extend_from_slice(b),
+            (ColumnData::Str(a), ColumnData::Str(b)) => {
+                if a.offsets.is_empty() {
+                    a.offsets.push(0);
+                }
+                let base = *a.offsets.last().expect("offsets start at 0");
+                let first = b.offsets.first().copied().unwrap_or(0);
+                a.offsets.extend(b.offsets.iter().skip(1).map(|o| o - first + base));
+                a.bytes.extend_from_slice(&b.bytes[first as usize..*b.offsets.last().unwrap_or(&0) as usize]);
+            }
+            _ => panic!("extend_from between columns of different types ({})", self.ty),
+        }
+    }
+
     pub fn finish(self) -> Column {
         Column::new(self.data, if self.has_null { Some(self.validity) } else { None })
     }
@@ -427,10 +456,49 @@ pub fn concat_batches(batches: &[Batch], types: &[DataType]) -> Batch {
     let mut builders: Vec<ColumnBuilder> = types.iter().map(|t| ColumnBuilder::new(*t, n)).collect();
     for b in batches {
         for (bld, col) in builders.iter_mut().zip(&b.columns) {
-            for i in 0..b.num_rows {
-                bld.push_from(col, i);
-            }
+            bld.extend_from(col);
         }
     }
     Batch::new(builders.into_iter().map(ColumnBuilder::finish).collect(), n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Concatenating batches (bulk copies per column) gives their rows in order, NULLs and
+    /// strings included.
+    #[test]
+    fn concatenation_keeps_every_row_in_order() {
+        let types = [DataType::BigInt, DataType::Varchar, DataType::Double, DataType::Int, DataType::Boolean];
+        let mut rnd = crate::testing::xorshift(0x5eed);
+        let mut batches = Vec::new();
+        let mut want = Vec::new();
+        for _ in 0..6 {
+            let rows: Vec<Vec<Value>> = (0..rnd() % 7)
+                .map(|_| {
+                    types
+                        .iter()
+                        .map(|t| match (rnd() % 4, t) {
+                            (0, _) => Value::Null,
+                            (_, DataType::BigInt) => Value::BigInt(rnd() as i64),
+                            (_, DataType::Varchar) => Value::Str("xyzé".repeat((rnd() % 3) as usize)),
+                            (_, DataType::Double) => Value::Double(rnd() as f64),
+                            (_, DataType::Int) => Value::Int(rnd() as i32),
+                            _ => Value::Bool(rnd() % 2 == 1),
+                        })
+                        .collect()
+                })
+                .collect();
+            let b = Batch::from_rows(&rows, &types);
+            // Some rows taken out, as a join's buffered batches are.
+            let skip = (rnd() % 3) as usize;
+            let keep: Vec<u32> = (skip.min(rows.len()) as u32..rows.len() as u32).collect();
+            want.extend(rows[skip.min(rows.len())..].iter().cloned());
+            batches.push(b.take(&keep));
+        }
+        let all = concat_batches(&batches, &types);
+        let got: Vec<Vec<Value>> = (0..all.num_rows).map(|i| all.row(i, &types)).collect();
+        assert_eq!(got, want);
+    }
 }
