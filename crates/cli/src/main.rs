@@ -6,12 +6,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Batches are allocated on one worker and freed on another after an exchange; glibc's malloc
-/// then took its slow path on every batch (malloc and free were 10% of Nexmark q5 on 2 workers,
-/// none on one). mimalloc frees across threads cheaply.
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(name = "darwin", version, about = "Darwin: streaming SQL that gets the most out of one machine")]
 struct Cli {
@@ -218,7 +212,6 @@ fn gen_script(b: Benchmark, events: u64, format: Format, out: &std::path::Path, 
 }
 
 fn main() -> ExitCode {
-    darwin_exec::tune_allocator();
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(()) => ExitCode::SUCCESS,

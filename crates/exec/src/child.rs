@@ -43,7 +43,6 @@ pub enum Outcome {
 /// The generated binary's `main`: runs the job with its kernels; the exit code is 0 when the
 /// outcome was written (even a failed run), 2 when the protocol itself failed.
 pub fn main(fingerprints: &[u64], kernels: Kernels) -> i32 {
-    crate::tune_allocator();
     die_with_parent();
     let args: Vec<String> = std::env::args().collect();
     let (Some(job), Some(result)) = (flag(&args, "--job"), flag(&args, "--result")) else {
