@@ -342,6 +342,19 @@ impl ColumnBuilder {
         }
     }
 
+    /// Makes room for `n` more values.
+    pub fn reserve(&mut self, n: usize) {
+        self.validity.reserve(n);
+        match &mut self.data {
+            ColumnData::Bool(v) => v.reserve(n),
+            ColumnData::I32(v) => v.reserve(n),
+            ColumnData::I64(v) => v.reserve(n),
+            ColumnData::F64(v) => v.reserve(n),
+            ColumnData::I128(v) => v.reserve(n),
+            ColumnData::Str(v) => v.offsets.reserve(n),
+        }
+    }
+
     /// Appends every row of a column of the same type (one typed copy per column, where
     /// `push_from` per row was a fifth of Nexmark q8's window join).
     pub fn extend_from(&mut self, col: &Column) {

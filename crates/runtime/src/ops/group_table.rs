@@ -4,7 +4,7 @@
 //! from a checkpoint without rebuilding the index row by row.
 
 use super::agg::{Acc, Accumulator};
-use super::hashed_keys::{hash_rows, HashedKeys, IndexDamage};
+use super::hashed_keys::{hash_rows, HashedKeys, IndexDamage, MAX_RESERVE};
 use super::int_index::IntIndex;
 use crate::checkpoint::codec::{ChunkCache, Dec, Enc, CHUNK_BITS};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
@@ -60,6 +60,20 @@ impl GroupTable {
 
     pub fn groups(&self) -> usize {
         self.groups
+    }
+
+    /// Makes room for `groups` groups (at most `MAX_RESERVE`): a new window sized like the
+    /// last one that closed does not grow and rehash its index from empty (`HashedKeys::reserve`
+    /// was 9% of Nexmark q8 on one worker).
+    pub fn reserve(&mut self, groups: usize) {
+        let groups = groups.min(MAX_RESERVE);
+        if let KeyIndex::Hashed(index) = &mut self.index {
+            index.reserve(groups);
+        }
+        for k in &mut self.keys {
+            k.reserve(groups);
+        }
+        self.pairs.reserve(groups.min(1 << 12));
     }
 
     /// The group of a row whose only key is the integer `key` (a compiled kernel's typed path),

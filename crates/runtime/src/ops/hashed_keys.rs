@@ -79,8 +79,12 @@ pub type HashGroups<'a> = dyn Fn(std::ops::Range<usize>, &mut Vec<u64>) + 'a;
 /// fresh memory, which costs more to touch than the hashing).
 const CHUNK: usize = 1 << 16;
 
+/// The most groups a table is sized for ahead of them (`GroupTable::reserve`).
+pub const MAX_RESERVE: usize = 1 << 20;
+
 /// The table size (log2 of its slots) for `groups` groups at a load of at most 3/4: a live
-/// table grows to exactly this, and a restore checks a checkpoint's size against it.
+/// table grows to this, or is sized ahead up to `MAX_RESERVE`, and a restore checks a
+/// checkpoint's size against both.
 fn bits_for(groups: usize) -> u32 {
     if groups == 0 {
         return 0;
@@ -237,7 +241,10 @@ impl HashedKeys {
     ) -> Result<(), IndexDamage> {
         debug_assert_eq!(self.groups, 0);
         let invalid = |m: String| Err(IndexDamage::Invalid(m));
-        if bits != u64::from(bits_for(groups)) {
+        // A live table is at least as large as its groups need, and may be sized ahead for up
+        // to `MAX_RESERVE` groups (`reserve`).
+        let least = u64::from(bits_for(groups));
+        if bits < least || bits > least.max(u64::from(bits_for(MAX_RESERVE))) {
             return invalid(format!("a key index of 2^{bits} slots for {groups} groups"));
         }
         if stored.len() != groups * 8 {
@@ -297,7 +304,8 @@ impl HashedKeys {
         Ok(())
     }
 
-    /// Makes room for `groups` groups at a load of at most 3/4.
+    /// Makes room for `groups` groups at a load of at most 3/4 (a restore accepts a table sized
+    /// ahead for at most `MAX_RESERVE`).
     pub fn reserve(&mut self, groups: usize) {
         if groups * 4 <= self.slots.len() * 3 {
             return;
@@ -403,6 +411,10 @@ mod tests {
                 let batch = Batch::from_rows(&rows, &types);
                 let all: Vec<u32> = (0..rows.len() as u32).collect();
                 let mut table = GroupTable::new(&types, &[]);
+                // Some tables sized ahead, as a window's is for the groups of the one before.
+                if round % 3 == 1 {
+                    table.reserve((rnd() % 300_000) as usize);
+                }
                 table.update(&batch, &batch.columns, &all).expect("no aggregates");
                 let mut e = Enc::default();
                 table.snapshot(&mut e);
@@ -495,7 +507,9 @@ mod tests {
                     set(&mut bad, i, a & !0xffff_ffff | (n as u64 + 1 + rnd() % 10));
                     size
                 }
-                4 => (size.0 + 1, size.1),
+                // Too small for its groups, or larger than any table is sized ahead.
+                4 if round % 12 == 4 => (size.0 - 1, size.1),
+                4 => (u64::from(super::bits_for(super::MAX_RESERVE)) + 1, size.1),
                 _ => {
                     bad.truncate(bad.len() - 8);
                     size

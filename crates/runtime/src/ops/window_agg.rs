@@ -71,6 +71,8 @@ pub struct WindowTables {
     bytes: VecDeque<usize>,
     total_bytes: usize,
     touched: (usize, usize),
+    /// The groups of the window that fired last: a new window's table is sized for as many.
+    last_groups: usize,
     key_types: Vec<DataType>,
     aggs: Vec<AggCall>,
     /// The operator's watermark: a window whose end - 1 is at or below it has fired.
@@ -87,6 +89,7 @@ impl WindowTables {
             bytes: VecDeque::new(),
             total_bytes: 0,
             touched: (0, 0),
+            last_groups: 0,
             key_types,
             aggs,
             watermark: i64::MIN,
@@ -114,7 +117,9 @@ impl WindowTables {
         self.hint = match self.open.binary_search_by(|(w, _)| w.cmp(&key)) {
             Ok(i) => i,
             Err(i) => {
-                self.open.insert(i, (key, GroupTable::new(&self.key_types, &self.aggs)));
+                let mut table = GroupTable::new(&self.key_types, &self.aggs);
+                table.reserve(self.last_groups);
+                self.open.insert(i, (key, table));
                 self.bytes.insert(i, 0);
                 // Tables at or after `i` moved up one.
                 let (lo, hi) = &mut self.touched;
@@ -136,7 +141,9 @@ impl WindowTables {
         self.hint = self.hint.saturating_sub(1);
         self.touched = (self.touched.0.saturating_sub(1), self.touched.1.saturating_sub(1));
         self.total_bytes -= self.bytes.pop_front().expect("one entry per open table");
-        self.open.pop_front()
+        let fired = self.open.pop_front();
+        self.last_groups = fired.as_ref().map_or(0, |(_, t)| t.groups());
+        fired
     }
 
     /// The memory of the open tables: re-measures only the tables used since the last call
