@@ -15,7 +15,7 @@ for q in ysb q0 q1 q2 q5 q7 q8; do
   for mode in interpreted compiled; do
     line=""
     for _ in $(seq "$rounds"); do
-      line+="$("$darwin" bench "${args[@]}" --mode "$mode" --cache-dir "$cache" --json 2>/dev/null | rate) "
+      line+="$("$darwin" bench "${args[@]}" --mode "$mode" --cache-dir "$cache" --replay-only --json 2>/dev/null | rate) "
     done
     printf '%-6s %-12s %s\n' "$q" "$mode" "$line"
   done
