@@ -3,6 +3,18 @@
 
 use crate::column::{Column, ColumnData};
 
+/// The bits of a double as a group key: -0.0 and 0.0 are one key, and so are all NaNs.
+#[inline]
+pub fn key_bits(x: f64) -> u64 {
+    if x == 0.0 {
+        0
+    } else if x.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        x.to_bits()
+    }
+}
+
 /// Appends row `i` of the key columns to `buf`. Returns false if any key is NULL.
 #[inline]
 pub fn encode_row(cols: &[Column], i: usize, buf: &mut Vec<u8>) -> bool {
@@ -18,17 +30,7 @@ pub fn encode_row(cols: &[Column], i: usize, buf: &mut Vec<u8>) -> bool {
             ColumnData::Bool(v) => buf.push(v[i] as u8),
             ColumnData::I32(v) => buf.extend_from_slice(&v[i].to_le_bytes()),
             ColumnData::I64(v) => buf.extend_from_slice(&v[i].to_le_bytes()),
-            ColumnData::F64(v) => {
-                // -0.0 and 0.0 group together; all NaNs group together.
-                let x = if v[i] == 0.0 {
-                    0.0
-                } else if v[i].is_nan() {
-                    f64::NAN
-                } else {
-                    v[i]
-                };
-                buf.extend_from_slice(&x.to_bits().to_le_bytes())
-            }
+            ColumnData::F64(v) => buf.extend_from_slice(&key_bits(v[i]).to_le_bytes()),
             ColumnData::I128(v) => buf.extend_from_slice(&v[i].to_le_bytes()),
             ColumnData::Str(s) => {
                 let b = s.get(i).as_bytes();

@@ -43,15 +43,7 @@ pub fn hash_rows(cols: &[Column], rows: &[u32], out: &mut Vec<u64>) {
             ColumnData::I32(v) => each!(v, |x: &i32| *x as i64 as u64),
             ColumnData::I64(v) => each!(v, |x: &i64| *x as u64),
             ColumnData::I128(v) => each!(v, |x: &i128| mix(*x as u64, (*x >> 64) as u64)),
-            ColumnData::F64(v) => each!(v, |x: &f64| {
-                if *x == 0.0 {
-                    0
-                } else if x.is_nan() {
-                    f64::NAN.to_bits()
-                } else {
-                    x.to_bits()
-                }
-            }),
+            ColumnData::F64(v) => each!(v, |x: &f64| crate::keys::key_bits(*x)),
             ColumnData::Str(s) => {
                 for (h, &r) in out.iter_mut().zip(rows) {
                     let r = r as usize;

@@ -95,15 +95,7 @@ pub fn hash_columns(cols: &[&Column], rows: usize, out: &mut Vec<Partial>) {
                 s.feed(x >> 56, 1);
             }),
             ColumnData::F64(v) => each!(|i, s| {
-                // As `encode_row`: -0.0 and 0.0 are one key, and so are all NaNs.
-                let x = if v[i] == 0.0 {
-                    0.0
-                } else if v[i].is_nan() {
-                    f64::NAN
-                } else {
-                    v[i]
-                };
-                let x = x.to_bits();
+                let x = crate::keys::key_bits(v[i]);
                 s.feed(1 | x << 8, 8);
                 s.feed(x >> 56, 1);
             }),
