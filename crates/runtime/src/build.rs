@@ -324,13 +324,13 @@ pub struct Progress {
     pub elapsed: Duration,
 }
 
-/// Exchanges the workers build for a pipeline: a shared sub-plan's once.
 /// Source nodes in a plan (an upper bound on the sources a worker builds: a shared sub-plan's
 /// are built once).
 fn count_sources(n: &PhysNode) -> usize {
     usize::from(matches!(n, PhysNode::Source { .. })) + n.children().into_iter().map(count_sources).sum::<usize>()
 }
 
+/// Exchanges the workers build for a pipeline: a shared sub-plan's once.
 fn count_exchanges(root: &PhysNode) -> usize {
     type Seen<'a> = Vec<&'a PhysNode>;
     fn count<'a>(node: &'a PhysNode, replicated: bool, shared: &[(&PhysNode, usize)], seen: &mut Seen<'a>) -> usize {
