@@ -67,6 +67,11 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         None => "tab.group_single()".into(),
     };
     let _ = writeln!(update, "{{\n            let g = {group_of};");
+    // Without a key, a run of rows in one window folds into registers (`r{a}`), loaded from the
+    // window's single group when the run starts and stored back when it ends. HOP rows visit
+    // several windows in turn, so they keep the per-row path.
+    let registers = key_expr.is_none() && !matches!(spec, WindowSpec::Assign { window: WindowKind::Hop { .. }, .. });
+    let (mut regs, mut loads, mut stores, mut folds) = (String::new(), String::new(), String::new(), String::new());
     for (a, call) in aggs.iter().enumerate() {
         // COUNT needs only whether its argument is NULL.
         let count = call.func == AggFunc::Count;
@@ -86,15 +91,52 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
             (_, Some(e)) if e.ty.physical() == PhysicalType::F64 => format!("tab.add_f64({a}, g, x)"),
             (_, _) => format!("tab.add_i64({a}, g, x as i64)"),
         };
-        let cond = conds.join(" && ");
-        let _ = match (&call.func, &arg, conds.is_empty()) {
-            (AggFunc::Count, _, true) | (_, None, true) => writeln!(update, "            {fold};"),
-            (AggFunc::Count, _, false) | (_, None, false) => writeln!(update, "            if {cond} {{ {fold}; }}"),
-            (_, Some(v), true) => writeln!(update, "            if let Some(x) = {v} {{ {fold}; }}"),
-            (_, Some(v), false) => writeln!(update, "            if let (Some(x), true) = ({v}, {cond}) {{ {fold}; }}"),
+        // COUNT counts in an integer whatever its argument's type.
+        let float = !count && call.arg.as_ref().is_some_and(|e| e.ty.physical() == PhysicalType::F64);
+        let (rty, zero, x) =
+            if float { ("(f64, i64)", "(0.0, 0)", "x") } else { ("(i64, i64)", "(0, 0)", "(x as i64)") };
+        let kind = if float { "f64" } else { "i64" };
+        let _ = writeln!(regs, "    let mut r{a}: {rty} = {zero};");
+        let _ = writeln!(loads, "            r{a} = tab.load_{kind}({a}, g);");
+        let _ = writeln!(stores, "                tab.store_{kind}({a}, 0, r{a});");
+        let reg_fold = match call.func {
+            AggFunc::Count => format!("r{a}.0 += 1"),
+            AggFunc::Sum => {
+                format!("r{a} = (r{a}.0{}, 1)", if float { " + x".into() } else { format!(".wrapping_add{x}") })
+            }
+            AggFunc::Avg => format!(
+                "r{a} = (r{a}.0{}, r{a}.1 + 1)",
+                if float { " + x".into() } else { format!(".wrapping_add{x}") }
+            ),
+            AggFunc::Min | AggFunc::Max => {
+                let cmp = if call.func == AggFunc::Max { ">" } else { "<" };
+                format!("if r{a}.1 == 0 || {x} {cmp} r{a}.0 {{ r{a} = ({x}, 1); }}")
+            }
         };
+        let cond = conds.join(" && ");
+        for (out, fold) in [(&mut update, fold), (&mut folds, reg_fold)] {
+            let _ = match (&call.func, &arg, conds.is_empty()) {
+                (AggFunc::Count, _, true) | (_, None, true) => writeln!(out, "            {fold};"),
+                (AggFunc::Count, _, false) | (_, None, false) => writeln!(out, "            if {cond} {{ {fold}; }}"),
+                (_, Some(v), true) => writeln!(out, "            if let Some(x) = {v} {{ {fold}; }}"),
+                (_, Some(v), false) => {
+                    writeln!(out, "            if let (Some(x), true) = ({v}, {cond}) {{ {fold}; }}")
+                }
+            };
+        }
     }
     update.push_str("        }");
+    // The table lookup and the registers' store and load happen only when the window changes.
+    let table_update = if registers {
+        format!(
+            "if cur != Some((start, end)) {{\n            if let Some((s, e)) = cur {{\n                \
+             let tab = st.table(s, e);\n{stores}            }}\n            cur = Some((start, end));\n            \
+             let tab = st.table(start, end);\n            let g = tab.group_single();\n{loads}        }}\n{}",
+            dedent(&folds, 4)
+        )
+    } else {
+        format!("let tab = st.table(start, end);\n        {update}\n")
+    };
 
     let _ = writeln!(
         out,
@@ -126,7 +168,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                         "{head}        if !(lo <= ts && ts < hi) {{\n            lo = ts - ts.rem_euclid({size}i64);\n            \
                          hi = lo + {size}i64;\n        }}\n        let (start, end) = (lo, hi);\n        \
                          if end - 1 <= st.watermark {{\n            st.late += 1;\n            continue;\n        }}\n        \
-                         {reached}let tab = st.table(start, end);\n        {update}\n"
+                         {reached}{table_update}"
                     )
                 }
                 WindowKind::Hop { slide, size } => format!(
@@ -152,14 +194,40 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 "        if !(vs.is_none_or(|m| m[row]) && ve.is_none_or(|m| m[row])) {{\n            st.late += 1;\n            \
                  continue;\n        }}\n        let (start, end) = (ds[row], de[row]);\n        \
                  if end - 1 <= st.watermark {{\n            st.late += 1;\n            continue;\n        }}\n        \
-                 {reached}let tab = st.table(start, end);\n        {update}\n"
+                 {reached}{table_update}"
             )
         }
     };
-    out.push_str("    for row in 0..n {\n");
-    out.push_str(&row);
-    out.push_str(&body);
-    out.push_str("    }\n");
+    if registers {
+        out.push_str("    let mut cur: Option<(i64, i64)> = None;\n");
+        out.push_str(&regs);
+    }
+    let general = format!("    for row in 0..n {{\n{row}{body}    }}\n");
+    match spec {
+        WindowSpec::Assign { window: WindowKind::Tumble { size }, .. } if registers => {
+            // Rows in time order fill a window over many batches: when every row of the batch
+            // falls in one open window, the loop has no per-row window or lateness check.
+            let _ = write!(
+                out,
+                "    if let Some((start, end)) = k::one_window(dt, vt, {size}i64, st.watermark) {{\n        \
+                 {}cur = Some((start, end));\n        let tab = st.table(start, end);\n        \
+                 let g = tab.group_single();\n{}        for row in 0..n {{\n{}{}        }}\n    }} else {{\n{}    }}\n",
+                reached.replace("\n        ", "\n            "),
+                dedent(&loads, 4),
+                indent(&row, 4),
+                folds,
+                indent(&general, 4)
+            );
+        }
+        _ => out.push_str(&general),
+    }
+    if registers {
+        let _ = write!(
+            out,
+            "    if let Some((s, e)) = cur {{\n        let tab = st.table(s, e);\n{}    }}\n",
+            dedent(&stores, 8)
+        );
+    }
     if fallible {
         out.push_str("    if reached {\n");
         for r in &errors {
@@ -169,6 +237,16 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     }
     out.push_str("    Ok(())\n}\n");
     out
+}
+
+/// `code` with `by` more spaces at the start of every line.
+fn indent(code: &str, by: usize) -> String {
+    code.lines().map(|l| format!("{:by$}{l}\n", "")).collect()
+}
+
+/// `code` with `by` fewer spaces at the start of every line.
+fn dedent(code: &str, by: usize) -> String {
+    code.lines().map(|l| format!("{}\n", l.get(by..).unwrap_or(""))).collect()
 }
 
 /// Emits `e` into the row code as `let {name} = ...`; an expression that can fail is evaluated in

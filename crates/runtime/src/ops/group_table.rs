@@ -178,6 +178,56 @@ impl GroupTable {
         }
     }
 
+    /// Aggregate `a` of group `g` as two integer registers: (count, 0) for COUNT, (sum, seen)
+    /// for SUM, (value, seen) for MIN/MAX, (sum, count) for AVG. A compiled kernel folds a run
+    /// of rows of one group in registers and stores them back (`store_i64`), in row order, so
+    /// the result is the one `add_i64` would give.
+    #[inline]
+    pub fn load_i64(&self, a: usize, g: usize) -> (i64, i64) {
+        match &self.accs[a].acc {
+            Acc::Count(c) => (c[g], 0),
+            Acc::SumI(s, n) => (s[g], i64::from(n[g])),
+            Acc::MinMaxI { v, seen, .. } => (v[g], i64::from(seen[g])),
+            Acc::AvgI(s, c) => (s[g], c[g]),
+            acc => unreachable!("integer registers of accumulator {acc:?}"),
+        }
+    }
+
+    /// Stores registers loaded by `load_i64` back.
+    #[inline]
+    pub fn store_i64(&mut self, a: usize, g: usize, r: (i64, i64)) {
+        match &mut self.accs[a].acc {
+            Acc::Count(c) => c[g] = r.0,
+            Acc::SumI(s, n) => (s[g], n[g]) = (r.0, r.1 != 0),
+            Acc::MinMaxI { v, seen, .. } => (v[g], seen[g]) = (r.0, r.1 != 0),
+            Acc::AvgI(s, c) => (s[g], c[g]) = r,
+            acc => unreachable!("integer registers of accumulator {acc:?}"),
+        }
+    }
+
+    /// Aggregate `a` of group `g` as a double and an integer register: (sum, seen) for SUM,
+    /// (value, seen) for MIN/MAX, (sum, count) for AVG (see `load_i64`).
+    #[inline]
+    pub fn load_f64(&self, a: usize, g: usize) -> (f64, i64) {
+        match &self.accs[a].acc {
+            Acc::SumF(s, n) => (s[g], i64::from(n[g])),
+            Acc::MinMaxF { v, seen, .. } => (v[g], i64::from(seen[g])),
+            Acc::AvgF(s, c) => (s[g], c[g]),
+            acc => unreachable!("double registers of accumulator {acc:?}"),
+        }
+    }
+
+    /// Stores registers loaded by `load_f64` back.
+    #[inline]
+    pub fn store_f64(&mut self, a: usize, g: usize, r: (f64, i64)) {
+        match &mut self.accs[a].acc {
+            Acc::SumF(s, n) => (s[g], n[g]) = (r.0, r.1 != 0),
+            Acc::MinMaxF { v, seen, .. } => (v[g], seen[g]) = (r.0, r.1 != 0),
+            Acc::AvgF(s, c) => (s[g], c[g]) = r,
+            acc => unreachable!("double registers of accumulator {acc:?}"),
+        }
+    }
+
     /// Adds `rows` of a batch whose key columns are `key_cols`.
     pub fn update(&mut self, batch: &Batch, key_cols: &[Column], rows: &[u32]) -> Result<()> {
         self.assign(key_cols, rows);
