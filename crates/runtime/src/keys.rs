@@ -2,6 +2,7 @@
 //! types (no allocation per lookup: the scratch buffer is reused and tables are probed by slice).
 
 use crate::column::{Column, ColumnData};
+use std::borrow::Borrow;
 
 /// The bits of a double as a group key: -0.0 and 0.0 are one key, and so are all NaNs.
 #[inline]
@@ -17,9 +18,10 @@ pub fn key_bits(x: f64) -> u64 {
 
 /// Appends row `i` of the key columns to `buf`. Returns false if any key is NULL.
 #[inline]
-pub fn encode_row(cols: &[Column], i: usize, buf: &mut Vec<u8>) -> bool {
+pub fn encode_row<C: Borrow<Column>>(cols: &[C], i: usize, buf: &mut Vec<u8>) -> bool {
     let mut all_valid = true;
     for c in cols {
+        let c = c.borrow();
         if !c.is_valid(i) {
             buf.push(0);
             all_valid = false;
@@ -198,11 +200,11 @@ pub enum JoinIndex {
 /// Row `i`'s single integer key, if the key columns are one integer column (None inside: a
 /// NULL key).
 #[inline]
-pub fn int_key(cols: &[Column], i: usize) -> Option<Option<i64>> {
+pub fn int_key<C: Borrow<Column>>(cols: &[C], i: usize) -> Option<Option<i64>> {
     match cols {
-        [c] => match &c.data {
-            ColumnData::I64(v) => Some(c.is_valid(i).then(|| v[i])),
-            ColumnData::I32(v) => Some(c.is_valid(i).then(|| v[i] as i64)),
+        [c] => match &c.borrow().data {
+            ColumnData::I64(v) => Some(c.borrow().is_valid(i).then(|| v[i])),
+            ColumnData::I32(v) => Some(c.borrow().is_valid(i).then(|| v[i] as i64)),
             _ => None,
         },
         _ => None,

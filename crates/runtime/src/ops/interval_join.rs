@@ -8,14 +8,15 @@ use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
 use crate::checkpoint::codec::{BatchCache, Dec, Enc};
-use crate::column::{Batch, Column};
+use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
-use crate::eval::eval_mask;
+use crate::eval::{eval, eval_mask};
 use crate::keys::FastMap;
 use crate::keys::{encode_row, int_key};
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
-use darwin_plan::Expr;
+use darwin_plan::{Expr, ExprKind};
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -34,11 +35,13 @@ pub struct IntervalJoinSpec {
 /// Buffered rows of one side, indexed by key. Each key's rows form a chain through `entries`
 /// in arrival order, so buffering a row costs one map lookup and one push, with no allocation
 /// per row or per key (a row list per key made allocation the join's main cost).
-#[derive(Default)]
 struct Store {
     batches: Vec<Batch>,
     /// One integer key column: keyed by the value; otherwise by the encoded key.
     int: FastMap<i64, (u32, u32)>,
+    /// The smallest and largest key in `int`: a probe outside them needs no lookup (q7's
+    /// buffered maxima sit above nearly every bid's price).
+    int_range: (i64, i64),
     bytes: FastMap<Vec<u8>, (u32, u32)>,
     /// (batch, row, next entry of the same key or `END`).
     entries: Vec<(u32, u32, u32)>,
@@ -48,6 +51,20 @@ struct Store {
 }
 
 const END: u32 = u32::MAX;
+
+impl Default for Store {
+    fn default() -> Store {
+        Store {
+            batches: Vec::new(),
+            int: FastMap::default(),
+            int_range: (i64::MAX, i64::MIN),
+            bytes: FastMap::default(),
+            entries: Vec::new(),
+            rows: 0,
+            size: 0,
+        }
+    }
+}
 
 impl Store {
     /// An empty store sized for `like`'s keys (compaction rebuilds a store of similar size).
@@ -61,13 +78,22 @@ impl Store {
 
     /// Buffers a batch whose key columns are `keys` (rows with a NULL key never match).
     fn push(&mut self, batch: Batch, keys: &[Column]) {
+        self.index(keys, batch.num_rows);
+        self.keep(batch);
+    }
+
+    /// Indexes the `n` rows of the batch `keep` will buffer next by their key columns `keys`.
+    fn index<C: Borrow<Column>>(&mut self, keys: &[C], n: usize) {
         let bi = self.batches.len() as u32;
         let mut buf = Vec::new();
-        for i in 0..batch.num_rows {
+        for i in 0..n {
             let e = self.entries.len() as u32;
             let chain = match int_key(keys, i) {
                 Some(None) => continue,
-                Some(Some(k)) => self.int.entry(k).or_insert((e, e)),
+                Some(Some(k)) => {
+                    self.int_range = (self.int_range.0.min(k), self.int_range.1.max(k));
+                    self.int.entry(k).or_insert((e, e))
+                }
                 None => {
                     buf.clear();
                     if !encode_row(keys, i, &mut buf) {
@@ -85,16 +111,21 @@ impl Store {
             }
             self.entries.push((bi, i as u32, END));
         }
+    }
+
+    /// Buffers the batch just indexed.
+    fn keep(&mut self, batch: Batch) {
         self.rows += batch.num_rows;
         self.size += batch.size_bytes();
         self.batches.push(batch);
     }
 
     /// Calls `f(batch, row)` for each buffered row whose key equals row `i` of `keys`, oldest first.
-    fn probe(&self, keys: &[Column], i: usize, buf: &mut Vec<u8>, mut f: impl FnMut(u32, u32)) {
+    fn probe<C: Borrow<Column>>(&self, keys: &[C], i: usize, buf: &mut Vec<u8>, mut f: impl FnMut(u32, u32)) {
         let head = match int_key(keys, i) {
             Some(None) => None,
-            Some(Some(k)) => self.int.get(&k),
+            Some(Some(k)) if self.int_range.0 <= k && k <= self.int_range.1 => self.int.get(&k),
+            Some(Some(_)) => None,
             None => {
                 buf.clear();
                 if encode_row(keys, i, buf) {
@@ -162,22 +193,53 @@ impl IntervalJoinOp {
         };
         let own_wm = self.inputs.side_watermark(side);
         let tc = &batch.columns[tcol];
-        let keep: Vec<u32> =
-            (0..batch.num_rows as u32).filter(|&i| tc.is_valid(i as usize) && tc.i64s()[i as usize] > own_wm).collect();
-        self.counters.add_late((batch.num_rows - keep.len()) as u64);
-        if keep.is_empty() {
+        let on_time = |i: usize| tc.is_valid(i) && tc.i64s()[i] > own_wm;
+        let kept = (0..batch.num_rows).filter(|&i| on_time(i)).count();
+        self.counters.add_late((batch.num_rows - kept) as u64);
+        if kept == 0 {
             return Ok(());
         }
-        let batch = if keep.len() == batch.num_rows { batch } else { batch.take(&keep) };
-        let keys = eval_keys(keys_e, &batch)?;
-        let times = batch.columns[tcol].i64s().to_vec();
+        let batch = if kept == batch.num_rows {
+            batch
+        } else {
+            batch.take(&(0..batch.num_rows as u32).filter(|&i| on_time(i as usize)).collect::<Vec<_>>())
+        };
+        // Key columns that are columns of the batch are borrowed, not copied.
+        let computed: Vec<Option<Column>> = keys_e
+            .iter()
+            .map(|k| match k.kind {
+                ExprKind::Column(_) => Ok(None),
+                _ => eval(k, &batch).map(Some),
+            })
+            .collect::<Result<_>>()?;
+        let keys: Vec<&Column> = keys_e
+            .iter()
+            .zip(&computed)
+            .map(|(k, c)| match (&k.kind, c) {
+                (_, Some(c)) => c,
+                (ExprKind::Column(i), None) => &batch.columns[*i],
+                _ => unreachable!("a computed key is evaluated"),
+            })
+            .collect();
+        let times = batch.columns[tcol].i64s();
         let (other_tcol, lower, upper) =
             (if other == 0 { self.spec.left_time } else { self.spec.right_time }, self.spec.lower, self.spec.upper);
-        // Probe the other side.
+        // Probe the other side (nothing to probe while it holds no row).
         let mut pairs: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
         let mut buf = Vec::new();
         let store = &self.stores[other];
-        for (i, t) in times.iter().enumerate() {
+        // One integer key: its values are read straight from the column, and only keys inside
+        // the buffered keys' range are looked up.
+        let int_keys = match keys[..] {
+            [Column { data: ColumnData::I64(ref v), validity: None }] => Some(v.as_slice()),
+            _ => None,
+        };
+        let (lo, hi) = store.int_range;
+        let candidate = |i: usize| int_keys.is_none_or(|v| lo <= v[i] && v[i] <= hi);
+        for (i, t) in times.iter().enumerate().take(if store.entries.is_empty() { 0 } else { times.len() }) {
+            if !candidate(i) {
+                continue;
+            }
             store.probe(&keys, i, &mut buf, |b, r| {
                 let ot = store.batches[b as usize].columns[other_tcol].i64s()[r as usize];
                 let (lt, rt) = if side == Side::Left { (*t, ot) } else { (ot, *t) };
@@ -232,14 +294,15 @@ impl IntervalJoinOp {
             Side::Left => t > other_wm.saturating_add(lower),
             Side::Right => t.saturating_add(upper) > other_wm,
         };
-        if times.iter().all(|t| live(*t)) {
-            self.stores[side as usize].push(batch, &keys);
-        } else {
+        let live_rows = times.iter().filter(|t| live(**t)).count();
+        if live_rows == times.len() {
+            let store = &mut self.stores[side as usize];
+            store.index(&keys, batch.num_rows);
+            store.keep(batch);
+        } else if live_rows > 0 {
             let rows: Vec<u32> = (0..times.len() as u32).filter(|&i| live(times[i as usize])).collect();
-            if !rows.is_empty() {
-                let keys: Vec<Column> = keys.iter().map(|k| k.take(&rows)).collect();
-                self.stores[side as usize].push(batch.take(&rows), &keys);
-            }
+            let keys: Vec<Column> = keys.iter().map(|k| k.take(&rows)).collect();
+            self.stores[side as usize].push(batch.take(&rows), &keys);
         }
         self.account();
         Ok(())
