@@ -436,6 +436,33 @@ mod tests {
         Batch::from_rows(&v, &[DataType::BigInt, DataType::Timestamp])
     }
 
+    /// A probe finds exactly the buffered rows of its key, inside, at and outside the range
+    /// of buffered keys (outside it no lookup is made), after a second batch widens the range.
+    #[test]
+    fn a_probe_finds_the_rows_of_its_key_whatever_the_key_range() {
+        let mut store = Store::default();
+        let first = rows(&[(5, 1), (7, 2), (5, 3)]);
+        let keys = vec![first.columns[0].clone()];
+        store.push(first, &keys);
+        let found = |store: &Store, k: i64| {
+            let probe = vec![Column::constant(&Value::BigInt(k), DataType::BigInt, 1)];
+            let mut got = vec![];
+            store.probe(&probe, 0, &mut Vec::new(), |b, r| got.push((b, r)));
+            got
+        };
+        assert_eq!(found(&store, 5), vec![(0, 0), (0, 2)]);
+        assert_eq!(found(&store, 7), vec![(0, 1)]);
+        assert_eq!([found(&store, 4), found(&store, 6), found(&store, 8)], [vec![], vec![], vec![]]);
+        let second = rows(&[(-3, 4), (9, 5)]);
+        let keys = vec![second.columns[0].clone()];
+        store.push(second, &keys);
+        assert_eq!(
+            (found(&store, -3), found(&store, 9), found(&store, 5)),
+            (vec![(1, 0)], vec![(1, 1)], vec![(0, 0), (0, 2)])
+        );
+        assert_eq!(found(&store, 0), vec![]);
+    }
+
     /// Rows that the other side's watermark has already passed by more than the interval are
     /// joined with what is buffered but not buffered themselves: a side running behind the
     /// other holds nothing.
