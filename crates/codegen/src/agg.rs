@@ -219,6 +219,19 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 indent(&general, 4)
             );
         }
+        WindowSpec::Assign { window: WindowKind::Tumble { size }, .. } => {
+            // With a key: the same whole-batch loop, with one table lookup for the batch.
+            let _ = write!(
+                out,
+                "    if let Some((start, end)) = k::one_window(dt, vt, {size}i64, st.watermark) {{\n        \
+                 {}let tab = st.table(start, end);\n        for row in 0..n {{\n{}            {}\n        }}\n    \
+                 }} else {{\n{}    }}\n",
+                reached.replace("\n        ", "\n            "),
+                indent(&row, 4),
+                update.replace('\n', "\n    "),
+                indent(&general, 4)
+            );
+        }
         _ => out.push_str(&general),
     }
     if registers {
