@@ -282,6 +282,11 @@ fn explain_says_what_compiled_mode_generates() {
     assert!(text.contains("2 window aggregate(s) get a generated update loop"), "{text}");
     // The window size is a constant in the generated window assignment; keys are typed.
     assert!(code.contains("ts.rem_euclid(10000i64)") && code.contains("tab.group_int("), "{code}");
+    // q1's INSERT casts `0.908 * price` to the sink's DECIMAL of the same scale: the cast keeps
+    // every value, so its Calc moves the column instead of copying it in a loop.
+    let q1 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q1.sql");
+    let code = String::from_utf8_lossy(&darwin(&["explain", "--code", q1], false).stdout).into_owned();
+    assert_eq!(code.matches("// project\n").count(), 1, "{code}");
 }
 
 /// Window aggregates without a key fold runs of rows in registers in compiled code, and a batch

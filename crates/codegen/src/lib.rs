@@ -173,6 +173,32 @@ fn probe_kernel(key: u64, path: &str, node: &PhysNode) -> String {
 /// The projection phase of both kernel kinds: plain column references become `plain(i)` (a
 /// gather or a move), computed ones a typed output column each, all filled in one loop that
 /// starts with `head`. Returns the output columns' expressions in order.
+/// The input column a projection outputs unchanged: a column, or a cast of one that keeps every
+/// stored value (to its own type, between BIGINT and TIMESTAMP, or to a DECIMAL of the same
+/// scale, like an INSERT's cast of `0.908 * price` to the sink's DECIMAL(23, 3)). The
+/// interpreter's casts of these keep the values too (`eval::cast`'s factor is 1).
+fn moved_column(e: &darwin_plan::Expr) -> Option<usize> {
+    use darwin_common::DataType::{BigInt, Decimal, Timestamp};
+    use darwin_plan::ExprKind;
+    match &e.kind {
+        ExprKind::Column(i) => Some(*i),
+        ExprKind::Cast(inner) => {
+            let same = match (inner.ty, e.ty) {
+                (from, to) if from == to => true,
+                (BigInt | Timestamp, BigInt | Timestamp) => true,
+                (from @ Decimal { .. }, to @ Decimal { .. }) => from.scale() == to.scale(),
+                _ => false,
+            };
+            if same {
+                moved_column(inner)
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 fn projection(
     k: &mut expr::Kernel,
     project: &[darwin_plan::Expr],
@@ -182,7 +208,7 @@ fn projection(
 ) -> Vec<String> {
     let (mut decls, mut pushes, mut finishes) = (String::new(), String::new(), Vec::new());
     for (j, e) in project.iter().enumerate() {
-        if let darwin_plan::ExprKind::Column(i) = e.kind {
+        if let Some(i) = moved_column(e) {
             finishes.push(plain(i));
             continue;
         }
@@ -250,7 +276,7 @@ fn calc_kernel(
     };
     out.push_str(if select { "    let m = sel.len();\n" } else { "    let m = n;\n" });
     let plain = |i: usize| {
-        let uses = project.iter().filter(|p| p.kind == darwin_plan::ExprKind::Column(i)).count();
+        let uses = project.iter().filter(|p| moved_column(p) == Some(i)).count();
         match (select, uses) {
             (true, _) => format!("b.columns[{i}].take(&sel)"),
             (false, 1) => format!("cols[{i}].take().expect(\"each column moves once\")"),
