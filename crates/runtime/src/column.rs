@@ -64,6 +64,19 @@ impl Column {
         Column { data, validity }
     }
 
+    /// Approximate heap size, for memory accounting.
+    pub fn size_bytes(&self) -> usize {
+        let d = match &self.data {
+            ColumnData::Bool(v) => v.len(),
+            ColumnData::I32(v) => v.len() * 4,
+            ColumnData::I64(v) => v.len() * 8,
+            ColumnData::F64(v) => v.len() * 8,
+            ColumnData::I128(v) => v.len() * 16,
+            ColumnData::Str(s) => s.bytes.len() + s.offsets.len() * 4,
+        };
+        d + self.validity.as_ref().map_or(0, Vec::len)
+    }
+
     pub fn len(&self) -> usize {
         match &self.data {
             ColumnData::Bool(v) => v.len(),
@@ -446,20 +459,7 @@ impl Batch {
 
     /// Approximate heap size, for memory accounting.
     pub fn size_bytes(&self) -> usize {
-        self.columns
-            .iter()
-            .map(|c| {
-                let d = match &c.data {
-                    ColumnData::Bool(v) => v.len(),
-                    ColumnData::I32(v) => v.len() * 4,
-                    ColumnData::I64(v) => v.len() * 8,
-                    ColumnData::F64(v) => v.len() * 8,
-                    ColumnData::I128(v) => v.len() * 16,
-                    ColumnData::Str(s) => s.bytes.len() + s.offsets.len() * 4,
-                };
-                d + c.validity.as_ref().map_or(0, Vec::len)
-            })
-            .sum()
+        self.columns.iter().map(Column::size_bytes).sum()
     }
 }
 

@@ -3,20 +3,17 @@
 //! future row of the other side can match it (decided by that side's watermark). The output
 //! watermark is held back by the bounds, so windows downstream stay correct.
 
-use super::agg::eval_keys;
 use super::join_rows;
+use super::join_store::{KeyCol, Store};
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
 use crate::checkpoint::codec::{BatchCache, Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
-use crate::eval::{eval, eval_mask};
-use crate::keys::FastMap;
-use crate::keys::{encode_row, int_key};
+use crate::eval::eval_mask;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
-use darwin_plan::{Expr, ExprKind};
-use std::borrow::Borrow;
+use darwin_plan::Expr;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
@@ -30,118 +27,6 @@ pub struct IntervalJoinSpec {
     pub residual: Option<Expr>,
     pub left_types: Vec<DataType>,
     pub right_types: Vec<DataType>,
-}
-
-/// Buffered rows of one side, indexed by key. Each key's rows form a chain through `entries`
-/// in arrival order, so buffering a row costs one map lookup and one push, with no allocation
-/// per row or per key (a row list per key made allocation the join's main cost).
-struct Store {
-    batches: Vec<Batch>,
-    /// One integer key column: keyed by the value; otherwise by the encoded key.
-    int: FastMap<i64, (u32, u32)>,
-    /// The smallest and largest key in `int`: a probe outside them needs no lookup (q7's
-    /// buffered maxima sit above nearly every bid's price).
-    int_range: (i64, i64),
-    bytes: FastMap<Vec<u8>, (u32, u32)>,
-    /// (batch, row, next entry of the same key or `END`).
-    entries: Vec<(u32, u32, u32)>,
-    rows: usize,
-    /// Bytes of `batches`, kept as they are pushed (summed per batch, accounting was quadratic).
-    size: usize,
-}
-
-const END: u32 = u32::MAX;
-
-impl Default for Store {
-    fn default() -> Store {
-        Store {
-            batches: Vec::new(),
-            int: FastMap::default(),
-            int_range: (i64::MAX, i64::MIN),
-            bytes: FastMap::default(),
-            entries: Vec::new(),
-            rows: 0,
-            size: 0,
-        }
-    }
-}
-
-impl Store {
-    /// An empty store sized for `like`'s keys (compaction rebuilds a store of similar size).
-    fn sized_like(like: &Store) -> Store {
-        let mut s = Store::default();
-        s.int.reserve(like.int.len());
-        s.bytes.reserve(like.bytes.len());
-        s.entries.reserve(like.entries.len());
-        s
-    }
-
-    /// Buffers a batch whose key columns are `keys` (rows with a NULL key never match).
-    fn push(&mut self, batch: Batch, keys: &[Column]) {
-        self.index(keys, batch.num_rows);
-        self.keep(batch);
-    }
-
-    /// Indexes the `n` rows of the batch `keep` will buffer next by their key columns `keys`.
-    fn index<C: Borrow<Column>>(&mut self, keys: &[C], n: usize) {
-        let bi = self.batches.len() as u32;
-        let mut buf = Vec::new();
-        for i in 0..n {
-            let e = self.entries.len() as u32;
-            let chain = match int_key(keys, i) {
-                Some(None) => continue,
-                Some(Some(k)) => {
-                    self.int_range = (self.int_range.0.min(k), self.int_range.1.max(k));
-                    self.int.entry(k).or_insert((e, e))
-                }
-                None => {
-                    buf.clear();
-                    if !encode_row(keys, i, &mut buf) {
-                        continue;
-                    }
-                    match self.bytes.get_mut(buf.as_slice()) {
-                        Some(chain) => chain,
-                        None => self.bytes.entry(buf.clone()).or_insert((e, e)),
-                    }
-                }
-            };
-            let tail = std::mem::replace(&mut chain.1, e);
-            if tail != e {
-                self.entries[tail as usize].2 = e;
-            }
-            self.entries.push((bi, i as u32, END));
-        }
-    }
-
-    /// Buffers the batch just indexed.
-    fn keep(&mut self, batch: Batch) {
-        self.rows += batch.num_rows;
-        self.size += batch.size_bytes();
-        self.batches.push(batch);
-    }
-
-    /// Calls `f(batch, row)` for each buffered row whose key equals row `i` of `keys`, oldest first.
-    fn probe<C: Borrow<Column>>(&self, keys: &[C], i: usize, buf: &mut Vec<u8>, mut f: impl FnMut(u32, u32)) {
-        let head = match int_key(keys, i) {
-            Some(None) => None,
-            Some(Some(k)) if self.int_range.0 <= k && k <= self.int_range.1 => self.int.get(&k),
-            Some(Some(_)) => None,
-            None => {
-                buf.clear();
-                if encode_row(keys, i, buf) {
-                    self.bytes.get(buf.as_slice())
-                } else {
-                    None
-                }
-            }
-        };
-        let mut e = head.map_or(END, |c| c.0);
-        while e != END {
-            let (b, r, next) = self.entries[e as usize];
-            f(b, r);
-            e = next;
-        }
-    }
 }
 
 pub struct IntervalJoinOp {
@@ -204,39 +89,27 @@ impl IntervalJoinOp {
         } else {
             batch.take(&(0..batch.num_rows as u32).filter(|&i| on_time(i as usize)).collect::<Vec<_>>())
         };
-        // Key columns that are columns of the batch are borrowed, not copied.
-        let computed: Vec<Option<Column>> = keys_e
-            .iter()
-            .map(|k| match k.kind {
-                ExprKind::Column(_) => Ok(None),
-                _ => eval(k, &batch).map(Some),
-            })
-            .collect::<Result<_>>()?;
-        let keys: Vec<&Column> = keys_e
-            .iter()
-            .zip(&computed)
-            .map(|(k, c)| match (&k.kind, c) {
-                (_, Some(c)) => c,
-                (ExprKind::Column(i), None) => &batch.columns[*i],
-                _ => unreachable!("a computed key is evaluated"),
-            })
-            .collect();
+        // Key columns that are columns of the batch are referenced, not copied.
+        let key_cols = KeyCol::of(keys_e, &batch)?;
+        let keys = KeyCol::resolve(&key_cols, &batch);
         let times = batch.columns[tcol].i64s();
         let (other_tcol, lower, upper) =
             (if other == 0 { self.spec.left_time } else { self.spec.right_time }, self.spec.lower, self.spec.upper);
         // Probe the other side (nothing to probe while it holds no row).
         let mut pairs: HashMap<u32, (Vec<u32>, Vec<u32>)> = HashMap::new();
         let mut buf = Vec::new();
-        let store = &self.stores[other];
         // One integer key: its values are read straight from the column, and only keys inside
         // the buffered keys' range are looked up.
         let int_keys = match keys[..] {
             [Column { data: ColumnData::I64(ref v), validity: None }] => Some(v.as_slice()),
             _ => None,
         };
-        let (lo, hi) = store.int_range;
+        let (lo, hi) = self.stores[other].int_range;
         let candidate = |i: usize| int_keys.is_none_or(|v| lo <= v[i] && v[i] <= hi);
-        for (i, t) in times.iter().enumerate().take(if store.entries.is_empty() { 0 } else { times.len() }) {
+        let probes = if self.stores[other].is_empty() { 0 } else { (0..times.len()).filter(|&i| candidate(i)).count() };
+        self.stores[other].before_probe(probes);
+        let store = &self.stores[other];
+        for (i, t) in times.iter().enumerate().take(if probes == 0 { 0 } else { times.len() }) {
             if !candidate(i) {
                 continue;
             }
@@ -296,13 +169,12 @@ impl IntervalJoinOp {
         };
         let live_rows = times.iter().filter(|t| live(**t)).count();
         if live_rows == times.len() {
-            let store = &mut self.stores[side as usize];
-            store.index(&keys, batch.num_rows);
-            store.keep(batch);
+            self.stores[side as usize].buffer(batch, key_cols);
         } else if live_rows > 0 {
             let rows: Vec<u32> = (0..times.len() as u32).filter(|&i| live(times[i as usize])).collect();
-            let keys: Vec<Column> = keys.iter().map(|k| k.take(&rows)).collect();
-            self.stores[side as usize].push(batch.take(&rows), &keys);
+            let batch = batch.take(&rows);
+            let key_cols = KeyCol::of(keys_e, &batch)?;
+            self.stores[side as usize].buffer(batch, key_cols);
         }
         self.account();
         Ok(())
@@ -336,7 +208,7 @@ impl IntervalJoinOp {
                 Side::Right => t.saturating_add(self.spec.upper) <= wl,
             };
             let old = std::mem::take(&mut self.stores[side as usize]);
-            let mut store = Store::sized_like(&old);
+            let mut store = Store::default();
             let mut kept = Vec::with_capacity(old.batches.len());
             for (i, b) in old.batches.into_iter().enumerate() {
                 let ts = b.columns[tcol].i64s();
@@ -347,8 +219,8 @@ impl IntervalJoinOp {
                 let whole = keep.len() == b.num_rows;
                 kept.push(whole.then_some(i));
                 let b = if whole { b } else { b.take(&keep) };
-                let keys = eval_keys(&keys_e, &b)?;
-                store.push(b, &keys);
+                let keys = KeyCol::of(&keys_e, &b)?;
+                store.buffer(b, keys);
             }
             self.stores[side as usize] = store;
             self.cached[side as usize].keep(kept.into_iter());
@@ -414,8 +286,8 @@ impl Operator for IntervalJoinOp {
             let n = d.len(16)?;
             for _ in 0..n {
                 let b = d.batch()?;
-                let keys = eval_keys(keys_e, &b)?;
-                self.stores[side as usize].push(b, &keys);
+                let keys = KeyCol::of(keys_e, &b)?;
+                self.stores[side as usize].buffer(b, keys);
             }
         }
         self.account();
@@ -434,33 +306,6 @@ mod tests {
         let v: Vec<Vec<Value>> =
             keys_times.iter().map(|(k, t)| vec![Value::BigInt(*k), Value::Timestamp(*t)]).collect();
         Batch::from_rows(&v, &[DataType::BigInt, DataType::Timestamp])
-    }
-
-    /// A probe finds exactly the buffered rows of its key, inside, at and outside the range
-    /// of buffered keys (outside it no lookup is made), after a second batch widens the range.
-    #[test]
-    fn a_probe_finds_the_rows_of_its_key_whatever_the_key_range() {
-        let mut store = Store::default();
-        let first = rows(&[(5, 1), (7, 2), (5, 3)]);
-        let keys = vec![first.columns[0].clone()];
-        store.push(first, &keys);
-        let found = |store: &Store, k: i64| {
-            let probe = vec![Column::constant(&Value::BigInt(k), DataType::BigInt, 1)];
-            let mut got = vec![];
-            store.probe(&probe, 0, &mut Vec::new(), |b, r| got.push((b, r)));
-            got
-        };
-        assert_eq!(found(&store, 5), vec![(0, 0), (0, 2)]);
-        assert_eq!(found(&store, 7), vec![(0, 1)]);
-        assert_eq!([found(&store, 4), found(&store, 6), found(&store, 8)], [vec![], vec![], vec![]]);
-        let second = rows(&[(-3, 4), (9, 5)]);
-        let keys = vec![second.columns[0].clone()];
-        store.push(second, &keys);
-        assert_eq!(
-            (found(&store, -3), found(&store, 9), found(&store, 5)),
-            (vec![(1, 0)], vec![(1, 1)], vec![(0, 0), (0, 2)])
-        );
-        assert_eq!(found(&store, 0), vec![]);
     }
 
     /// Rows that the other side's watermark has already passed by more than the interval are

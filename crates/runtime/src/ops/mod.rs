@@ -7,6 +7,7 @@ pub mod group_table;
 pub mod hashed_keys;
 pub mod int_index;
 pub mod interval_join;
+pub mod join_store;
 pub mod lookup_join;
 pub mod partition_hash;
 pub mod pass_through;
