@@ -9,7 +9,9 @@
 //! interpreter uses (DESIGN.md: one operator library, two instantiations). A Calc over a lookup
 //! join is fused with the probe; a TUMBLE/HOP window aggregate with at most one integer key and
 //! COUNT/SUM/MIN/MAX/AVG of numbers gets one loop from its input batch to its group tables
-//! (window assignment with constant sizes, typed key lookup, typed accumulator updates). The
+//! (window assignment with constant sizes, typed key lookup, typed accumulator updates; without
+//! a key, a run of rows in one window folds in registers; a TUMBLE batch inside one open window
+//! takes a loop with no per-row window checks). The
 //! state those loops update is the library operator's own (group tables per window), so state,
 //! windows firing and the checkpoint format are shared with the interpreter.
 //!
