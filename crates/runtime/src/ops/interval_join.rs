@@ -265,7 +265,7 @@ impl Operator for IntervalJoinOp {
         }
     }
 
-    /// The buffered rows of both sides; the key index is rebuilt on restore.
+    /// The buffered rows of both sides; after a restore they are indexed again when probed.
     fn snapshot(&mut self, e: &mut Enc) {
         self.inputs.snapshot(e);
         e.i64(self.out_watermark);
