@@ -7,7 +7,7 @@
 
 use crate::catalog::{ConnectorCatalog, TableDef, WatermarkDef};
 use crate::physical::{GroupKey, PhysNode, WindowSpec};
-use crate::Expr;
+use crate::{Expr, ExprKind};
 use darwin_common::Schema;
 
 /// `root` with every narrowable source narrowed.
@@ -18,6 +18,7 @@ pub fn prune_sources(root: PhysNode, catalog: &dyn ConnectorCatalog) -> PhysNode
         [PhysNode::Source { table, partitions }] if catalog.finds_columns_by_name(table) => {
             narrow(table, used).map(|(table, keep)| (PhysNode::Source { table, partitions: *partitions }, keep))
         }
+        [calc @ PhysNode::Calc { project: Some(_), .. }] => narrow_calc(calc, used),
         _ => None,
     };
     let Some((source, keep)) = narrowed else { return node };
@@ -73,6 +74,29 @@ fn narrow(table: &TableDef, mut used: Vec<usize>) -> Option<(TableDef, Vec<usize
     let watermark =
         table.watermark.as_ref().map(|w| WatermarkDef { column: new(w.column), expr: w.expr.map_columns(&new) });
     Some((TableDef { schema: Schema::new(fields), watermark, ..table.clone() }, used))
+}
+
+/// A projection without the outputs its reader leaves unused, and the kept output numbers in
+/// order; None when all are used. Only column references and literals are dropped: another
+/// expression may fail on some row, and dropping it would hide the error. (YSB's aggregate reads
+/// the campaign and the time of its view, not the ad the join found them by.)
+fn narrow_calc(calc: &PhysNode, mut used: Vec<usize>) -> Option<(PhysNode, Vec<usize>)> {
+    let PhysNode::Calc { input, filter, project: Some(project), schema } = calc else { return None };
+    used.sort_unstable();
+    used.dedup();
+    let keep: Vec<usize> = (0..project.len())
+        .filter(|c| used.contains(c) || !matches!(project[*c].kind, ExprKind::Column(_) | ExprKind::Literal(_)))
+        .collect();
+    if keep.len() == project.len() || keep.is_empty() {
+        return None;
+    }
+    let calc = PhysNode::Calc {
+        input: input.clone(),
+        filter: filter.clone(),
+        project: Some(keep.iter().map(|c| project[*c].clone()).collect()),
+        schema: Schema::new(keep.iter().map(|c| schema.fields[*c].clone()).collect()),
+    };
+    Some((calc, keep))
 }
 
 /// The operator reading `source` instead of its old input, its column references renumbered.
@@ -190,5 +214,49 @@ mod tests {
         assert_eq!(narrowed.watermark.map(|w| (w.column, w.expr.as_column())), Some((1, Some(1))));
         assert!(matches!(spec, WindowSpec::Assign { time_col: 1, .. }));
         assert_eq!(aggs[0].arg.as_ref().and_then(Expr::as_column), Some(0));
+    }
+
+    /// A projection under an aggregate loses the column references the aggregate does not read
+    /// (YSB's ad), keeps an expression that may fail even if unread, and the aggregate reads the
+    /// rest at their new positions.
+    #[test]
+    fn projections_drop_unread_columns() {
+        let big = |i| Expr::column(i, DataType::BigInt);
+        let input = PhysNode::Source {
+            table: TableDef {
+                name: "t".into(),
+                schema: Schema::new(vec![Field::new("a", DataType::BigInt); 3]),
+                connector: "ysb".into(),
+                options: Default::default(),
+                watermark: None,
+            },
+            partitions: 1,
+        };
+        let div = Expr::binary(crate::BinOp::Div, big(0), big(1), DataType::BigInt);
+        let project = vec![big(0), big(1), div, Expr::column(2, DataType::Timestamp)];
+        let names = ["ad", "campaign", "ratio", "time"];
+        let types = [DataType::BigInt, DataType::BigInt, DataType::BigInt, DataType::Timestamp];
+        let calc = PhysNode::Calc {
+            input: Box::new(input),
+            filter: None,
+            project: Some(project),
+            schema: Schema::new(names.iter().zip(types).map(|(n, t)| Field::new(*n, t)).collect()),
+        };
+        let plan = PhysNode::WindowAggregate {
+            input: Box::new(calc),
+            spec: WindowSpec::Assign { window: WindowKind::Tumble { size: 10 }, time_col: 3 },
+            group: vec![GroupKey::WindowStart, GroupKey::Expr(big(1))],
+            aggs: vec![],
+            schema: Schema::new(vec![]),
+            partial: false,
+        };
+        let PhysNode::WindowAggregate { input, spec, group, .. } = prune_sources(plan, &Catalog(false)) else {
+            panic!("the aggregate stays")
+        };
+        let PhysNode::Calc { schema, .. } = *input else { panic!("its input stays a projection") };
+        let names: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["campaign", "ratio", "time"]);
+        assert!(matches!(spec, WindowSpec::Assign { time_col: 2, .. }));
+        assert!(matches!(&group[1], GroupKey::Expr(e) if e.as_column() == Some(0)));
     }
 }
