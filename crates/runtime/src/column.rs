@@ -50,6 +50,17 @@ pub enum ColumnData {
     Str(StrVec),
 }
 
+/// The smallest and largest of the integers whose validity is true (all without a validity);
+/// None when there is none.
+pub fn min_max<T: Copy + Into<i64>>(values: &[T], validity: Option<&[bool]>) -> Option<(i64, i64)> {
+    let fold = |(lo, hi): (i64, i64), t: i64| (lo.min(t), hi.max(t));
+    let (lo, hi) = match validity {
+        None => values.iter().map(|&t| t.into()).fold((i64::MAX, i64::MIN), fold),
+        Some(m) => values.iter().zip(m).filter(|(_, ok)| **ok).map(|(&t, _)| t.into()).fold((i64::MAX, i64::MIN), fold),
+    };
+    (lo <= hi).then_some((lo, hi))
+}
+
 /// A column: values plus validity (`None` means no NULLs). Values under a NULL are unspecified
 /// (zero/empty) and must not be read.
 #[derive(Debug, Clone, PartialEq)]

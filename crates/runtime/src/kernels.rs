@@ -86,10 +86,10 @@ pub use darwin_plan::physical::calc_key;
 /// still open (its end is past `watermark`) and no time is NULL (a compiled window aggregate's
 /// whole-batch path).
 pub fn one_window(ts: &[i64], valid: Option<&[bool]>, size: i64, watermark: i64) -> Option<(i64, i64)> {
-    if ts.is_empty() || valid.is_some_and(|m| m.contains(&false)) {
+    if valid.is_some_and(|m| m.contains(&false)) {
         return None;
     }
-    let (lo, hi) = ts.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    let (lo, hi) = crate::column::min_max(ts, None)?;
     let start = lo - lo.rem_euclid(size);
     let end = start.checked_add(size)?;
     (hi < end && end - 1 > watermark).then_some((start, end))

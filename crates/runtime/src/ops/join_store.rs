@@ -3,7 +3,7 @@
 //! probed rarely (q7's bids, probed once per window by its maximum) is never hashed row by row,
 //! while a side probed by every batch of the other is indexed at its first probe.
 
-use crate::column::{Batch, Column, ColumnData};
+use crate::column::{min_max, Batch, Column, ColumnData};
 use crate::error::Result;
 use crate::eval::eval;
 use crate::keys::FastMap;
@@ -99,13 +99,13 @@ impl Store {
         let cols = KeyCol::resolve(&keys, &batch);
         if let [c] = cols[..] {
             let range = match &c.data {
-                ColumnData::I64(v) => (0..n).filter(|&i| c.is_valid(i)).map(|i| v[i]).fold(self.int_range, widen),
-                ColumnData::I32(v) => {
-                    (0..n).filter(|&i| c.is_valid(i)).map(|i| v[i] as i64).fold(self.int_range, widen)
-                }
-                _ => self.int_range,
+                ColumnData::I64(v) => min_max(v, c.validity.as_deref()),
+                ColumnData::I32(v) => min_max(v, c.validity.as_deref()),
+                _ => None,
             };
-            self.int_range = range;
+            if let Some((lo, hi)) = range {
+                self.int_range = (self.int_range.0.min(lo), self.int_range.1.max(hi));
+            }
         }
         let owned: usize = keys.iter().map(|k| if let KeyCol::Owned(c) = k { c.size_bytes() } else { 0 }).sum();
         self.rows += n;
@@ -220,10 +220,6 @@ impl Store {
             }
         }
     }
-}
-
-fn widen((lo, hi): (i64, i64), k: i64) -> (i64, i64) {
-    (lo.min(k), hi.max(k))
 }
 
 #[cfg(test)]

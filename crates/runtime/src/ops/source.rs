@@ -15,7 +15,7 @@
 //! inputs of a join, and with it the windows and rows that operators downstream hold open.
 
 use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, ColumnData};
+use crate::column::{min_max, Batch, ColumnData};
 use crate::error::Result;
 use crate::eval::eval;
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
@@ -142,17 +142,7 @@ fn batch_watermark(w: &Expr, batch: &Batch) -> Result<Option<i64>> {
     };
     if let Some((i, c)) = shifted {
         if let ColumnData::I64(v) = &batch.columns[i].data {
-            let (lo, hi) = match &batch.columns[i].validity {
-                None => v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t))),
-                Some(m) => v
-                    .iter()
-                    .zip(m)
-                    .filter(|(_, ok)| **ok)
-                    .fold((i64::MAX, i64::MIN), |(lo, hi), (&t, _)| (lo.min(t), hi.max(t))),
-            };
-            if lo > hi {
-                return Ok(None);
-            }
+            let Some((lo, hi)) = min_max(v, batch.columns[i].validity.as_deref()) else { return Ok(None) };
             if lo.checked_sub(c).is_some() && hi.checked_sub(c).is_some() {
                 return Ok(Some(hi - c));
             }
