@@ -227,7 +227,15 @@ fn kills_inside_the_checkpoint_protocol_lose_and_duplicate_nothing() {
         assert_eq!(out.status.code(), None, "{point}: killed by a signal, not exited: {}", stderr(&out));
         let out = job.run(2, &[], None);
         assert!(out.status.success(), "{point}: {}", stderr(&out));
-        assert!(stderr(&out).contains("resuming from checkpoint"), "{point}: {}", stderr(&out));
+        // The n-th commit with output may be the final checkpoint's (how many checkpoints carry
+        // output before the end depends on speed): the restart then completes that commit and
+        // finds the run complete. Either way the output must be exactly the uninterrupted one.
+        let err = stderr(&out);
+        assert!(
+            err.contains("resuming from checkpoint")
+                || (point.starts_with("during-commit") && err.contains("already ran to completion")),
+            "{point}: {err}"
+        );
         assert_eq!(job.output(), expected, "after a kill at {point} (case {i})");
     }
     let _ = std::fs::remove_dir_all(&job.dir);
