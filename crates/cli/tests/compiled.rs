@@ -282,6 +282,14 @@ fn explain_says_what_compiled_mode_generates() {
     assert!(text.contains("2 window aggregate(s) get a generated update loop"), "{text}");
     // The window size is a constant in the generated window assignment; keys are typed.
     assert!(code.contains("ts.rem_euclid(10000i64)") && code.contains("tab.group_int("), "{code}");
+    // q5's sliced HOP (in both occurrences of its shared sub-plan): the merge of slices into
+    // windows assigns the windows in its own loop.
+    let q5 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q5.sql");
+    let out = darwin(&["explain", "--mode", "compiled", q5], false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 of them with the window assignment below fused in"), "{text}");
+    let code = String::from_utf8_lossy(&darwin(&["explain", "--code", q5], false).stdout).into_owned();
+    assert!(code.contains("k::hop_windows(") && code.contains("the WindowAssign below is fused in"), "{code}");
     // q1's INSERT casts `0.908 * price` to the sink's DECIMAL of the same scale: the cast keeps
     // every value, so its Calc moves the column instead of copying it in a loop.
     let q1 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q1.sql");
@@ -290,9 +298,11 @@ fn explain_says_what_compiled_mode_generates() {
 }
 
 /// Window aggregates without a key fold runs of rows in registers in compiled code, and a batch
-/// whose rows all fall in one open TUMBLE window takes a loop without window checks. Against the
-/// interpreter: rows out of order with late ones, NULLs, every aggregate over every numeric type,
-/// a failing argument, and batches of a few rows (runs cut at batch ends) and of many.
+/// whose rows all fall in one open TUMBLE window (or share their open HOP windows) takes a loop
+/// without window checks; a sliced HOP's merge has the window assignment fused in. Against the
+/// interpreter, with and without an integer key: rows out of order with late ones, NULLs, every
+/// aggregate over every numeric type, a failing argument, and batches of a few rows (runs cut at
+/// batch ends) and of many.
 #[test]
 fn keyless_window_aggregates_agree_with_the_interpreter() {
     use rand::seq::SliceRandom;
@@ -323,7 +333,7 @@ fn keyless_window_aggregates_agree_with_the_interpreter() {
         "MAX(b / (i - 3))",
     ];
     let mut failures = Vec::new();
-    for case in 0..24 {
+    for case in 0..30 {
         let picked: Vec<&str> = (0..rng.gen_range(1..5)).map(|_| aggs[rng.gen_range(0..aggs.len())]).collect();
         let window = match rng.gen_range(0..3) {
             0 => format!("TUMBLE(TABLE z, DESCRIPTOR(t), INTERVAL '{}' SECOND)", rng.gen_range(1..12)),
@@ -333,15 +343,17 @@ fn keyless_window_aggregates_agree_with_the_interpreter() {
             ),
             _ => "TUMBLE(TABLE z, DESCRIPTOR(t), INTERVAL '1' MINUTE)".into(),
         };
+        // A third of the cases group by a key as well (NULL for a NULL `i`).
+        let key = if case % 3 == 1 { ", MOD(i, 3)" } else { "" };
         let sql = format!(
             "CREATE TABLE z ({}, WATERMARK FOR t AS t - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', \
              'path' = '{}', 'format' = 'csv');\n\
-             SELECT window_start, window_end, {} FROM TABLE({window}) GROUP BY window_start, window_end",
+             SELECT window_start, window_end{key}, {} FROM TABLE({window}) GROUP BY window_start, window_end{key}",
             zoo::COLUMNS,
             dir.join("z.csv").display(),
             picked.join(", ")
         );
-        let batch = ["3", "64", "4096"][case % 3];
+        let batch = ["3", "64", "4096"][case / 3 % 3];
         let run = |mode: &str| {
             let o = darwin(&["run", "-e", &sql, "--parallelism", "1", "--batch-size", batch, "--mode", mode], false);
             let err: Vec<String> = String::from_utf8_lossy(&o.stderr)

@@ -6,13 +6,15 @@
 use crate::expr::{self, comment_text};
 use darwin_common::types::PhysicalType;
 use darwin_plan::explain::expr_to_string;
-use darwin_plan::physical::{GroupKey, WindowSpec};
+use darwin_plan::physical::{agg_kernel_input, GroupKey, WindowSpec};
 use darwin_plan::{AggFunc, PhysNode, WindowKind};
 use std::fmt::Write;
 
 /// The kernel for a node accepted by `agg_kernel_key`, named `agg_{key}`.
 pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
-    let PhysNode::WindowAggregate { input, spec, group, aggs, .. } = node else { unreachable!("a window aggregate") };
+    let PhysNode::WindowAggregate { group, aggs, .. } = node else { unreachable!("a window aggregate") };
+    let (input, spec, fused) = agg_kernel_input(node).expect("a window aggregate");
+    let spec = &spec;
     let schema = input.schema();
     let name = |i: usize| comment_text(&schema.fields[i].name);
     let show = |e: &darwin_plan::Expr| comment_text(&expr_to_string(e, schema));
@@ -31,6 +33,9 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         }
     };
     let _ = writeln!(out, "//   window:  {window}");
+    if fused {
+        let _ = writeln!(out, "//   (the WindowAssign below is fused in: rows are not copied per window)");
+    }
     let key_expr = group.iter().find_map(|k| if let GroupKey::Expr(e) = k { Some(e) } else { None });
     if let Some(e) = key_expr {
         let _ = writeln!(out, "//   group:   {}", show(e));
@@ -171,16 +176,28 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                          {reached}{table_update}"
                     )
                 }
-                WindowKind::Hop { slide, size } => format!(
-                    "{head}        // every window of the row (a row late for some of them counts once)\n        \
-                     let mut late = false;\n        let mut start = ts - ts.rem_euclid({slide}i64);\n        \
-                     while start > ts - {size}i64 {{\n            let end = start + {size}i64;\n            \
-                     if end - 1 <= st.watermark {{\n                late = true;\n            }} else {{\n                \
-                     {}let tab = st.table(start, end);\n                {}\n            }}\n            \
-                     start -= {slide}i64;\n        }}\n        st.late += u64::from(late);\n",
-                    reached.replace("\n        ", "\n                "),
-                    update.replace("\n", "\n        ")
-                ),
+                WindowKind::Hop { slide, size } => {
+                    // A fused assignment counts a late row once per late window, as the
+                    // aggregate over its copies did; otherwise a row late for some of its
+                    // windows counts once. Windows are visited oldest first, the order the
+                    // window tables' hint follows.
+                    let (note, count) = if fused {
+                        ("each late window counts", "late")
+                    } else {
+                        ("a row late for some of them counts once", "u64::from(late > 0)")
+                    };
+                    format!(
+                        "{head}        // every window of the row ({note})\n        let mut late = 0u64;\n        \
+                         let last = ts - ts.rem_euclid({slide}i64);\n        let mut start = last;\n        \
+                         while start - {slide}i64 > ts - {size}i64 {{\n            start -= {slide}i64;\n        }}\n        \
+                         while start <= last && start > ts - {size}i64 {{\n            let end = start + {size}i64;\n            \
+                         if end - 1 <= st.watermark {{\n                late += 1;\n            }} else {{\n                \
+                         {}let tab = st.table(start, end);\n                {}\n            }}\n            \
+                         start += {slide}i64;\n        }}\n        st.late += {count};\n",
+                        reached.replace("\n        ", "\n                "),
+                        update.replace("\n", "\n        ")
+                    )
+                }
                 WindowKind::Session { .. } => unreachable!("sessions have no kernel"),
             }
         }
@@ -229,6 +246,22 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 reached.replace("\n        ", "\n            "),
                 indent(&row, 4),
                 update.replace('\n', "\n    "),
+                indent(&general, 4)
+            );
+        }
+        WindowSpec::Assign { window: WindowKind::Hop { slide, size }, .. } => {
+            // Rows with one set of windows (every row of a merged slice; rows in time order
+            // within a slide) are folded window by window, with one table lookup per window
+            // and no per-row window or lateness check, when all of those windows are open.
+            let _ = write!(
+                out,
+                "    if let Some((first, last)) = k::hop_windows(dt, vt, {slide}i64, {size}i64, st.watermark) {{\n        \
+                 {}let mut start = first;\n        while start <= last {{\n            \
+                 let tab = st.table(start, start + {size}i64);\n            for row in 0..n {{\n{}                {}\n            \
+                 }}\n            start += {slide}i64;\n        }}\n    }} else {{\n{}    }}\n",
+                reached.replace("\n        ", "\n            "),
+                indent(&row, 8),
+                update.replace('\n', "\n        "),
                 indent(&general, 4)
             );
         }

@@ -95,6 +95,32 @@ pub fn one_window(ts: &[i64], valid: Option<&[bool]>, size: i64, watermark: i64)
     (hi < end && end - 1 > watermark).then_some((start, end))
 }
 
+/// The HOP windows every row of a time column belongs to, as the starts of the first and the last
+/// of them, if all rows share one set of windows, all of those windows are still open (the first
+/// one's end is past `watermark`) and no time is NULL (a compiled HOP aggregate's whole-batch
+/// path: every row of a merged slice has the slice's start as its time).
+pub fn hop_windows(ts: &[i64], valid: Option<&[bool]>, slide: i64, size: i64, watermark: i64) -> Option<(i64, i64)> {
+    if valid.is_some_and(|m| m.contains(&false)) {
+        return None;
+    }
+    let (lo, hi) = crate::column::min_max(ts, None)?;
+    let (first, last) = hop_starts(lo, slide, size)?;
+    (hop_starts(hi, slide, size)? == (first, last) && first.checked_add(size)? - 1 > watermark).then_some((first, last))
+}
+
+/// The starts of the first and last HOP window that contain `ts`; None if there is none (a
+/// window shorter than its slide leaves gaps) or the arithmetic would overflow.
+fn hop_starts(ts: i64, slide: i64, size: i64) -> Option<(i64, i64)> {
+    let last = ts.checked_sub(ts.checked_rem_euclid(slide)?)?;
+    let after = ts.checked_sub(size)?;
+    if last <= after {
+        return None;
+    }
+    // The oldest start above `after`, on the slide's grid.
+    let back = (last.checked_sub(after)? - 1) / slide;
+    Some((last.checked_sub(back.checked_mul(slide)?)?, last))
+}
+
 /// Typed views of a column for generated loops; the planner guarantees the physical type.
 pub fn bools(c: &Column) -> &[bool] {
     c.bools()
@@ -227,4 +253,55 @@ pub fn col_i128(v: Vec<i128>, valid: Vec<bool>) -> Column {
 }
 pub fn col_str(v: StrVec, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::Str(v), Some(valid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::window_assign::windows_of;
+    use darwin_plan::WindowKind;
+
+    /// `hop_windows` agrees with the window assignment: when it answers, every row's windows are
+    /// exactly first, first + slide, ..., last, all open; when the rows share their windows and
+    /// all are open, it answers.
+    #[test]
+    fn hop_windows_agree_with_window_assignment() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut wins = Vec::new();
+        for case in 0..20_000 {
+            let slide = 1 + next(7) as i64;
+            let size = 1 + next(25) as i64;
+            let base = next(200) as i64 - 100;
+            let spread = next(4) as i64;
+            let n = 1 + next(4) as usize;
+            let ts: Vec<i64> = (0..n).map(|_| base + next(spread as u64 + 1) as i64).collect();
+            let wm = base - next(40) as i64;
+            let sets: Vec<Vec<(i64, i64)>> = ts
+                .iter()
+                .map(|t| {
+                    windows_of(*t, WindowKind::Hop { slide, size }, &mut wins);
+                    wins.clone()
+                })
+                .collect();
+            let shared = sets.iter().all(|w| *w == sets[0]) && !sets[0].is_empty();
+            let open = sets[0].iter().all(|(_, e)| e - 1 > wm);
+            match hop_windows(&ts, None, slide, size, wm) {
+                Some((first, last)) => {
+                    let expected: Vec<(i64, i64)> =
+                        (0..).map(|i| first + i * slide).take_while(|s| *s <= last).map(|s| (s, s + size)).collect();
+                    assert!(shared && open && sets[0] == expected, "case {case}: {ts:?} slide {slide} size {size}");
+                }
+                None => assert!(!(shared && open), "case {case}: {ts:?} slide {slide} size {size} wm {wm}"),
+            }
+        }
+        // NULL times and extreme times take the general path.
+        assert_eq!(hop_windows(&[5, 5], Some(&[true, false]), 2, 4, i64::MIN), None);
+        assert_eq!(hop_windows(&[i64::MIN, i64::MIN], None, 2, 4, i64::MIN), None);
+    }
 }
