@@ -266,13 +266,8 @@ mod tests {
     /// all are open, it answers.
     #[test]
     fn hop_windows_agree_with_window_assignment() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |m: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % m
-        };
+        let mut rnd = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |m: u64| rnd() % m;
         let mut wins = Vec::new();
         for case in 0..20_000 {
             let slide = 1 + next(7) as i64;

@@ -2,10 +2,9 @@
 //! the stream probes it batch by batch and keeps its event time and watermarks.
 
 use super::agg::eval_keys;
-use super::join_rows;
+use super::{join_rows, retain_residual};
 use crate::column::{concat_batches, Batch};
 use crate::error::Result;
-use crate::eval::eval_mask;
 use crate::keys::JoinIndex;
 use crate::operator::{Msg, Operator};
 use darwin_common::DataType;
@@ -73,12 +72,10 @@ impl Operator for LookupJoinOp {
                 ri.push(Some(r));
             });
         }
-        let mut out = join_rows(&batch, &li, &self.table, &ri, &self.table_types);
         if let Some(res) = &self.residual {
-            let mask = eval_mask(res, &out)?;
-            li = li.iter().zip(&mask).filter(|(_, m)| **m).map(|(l, _)| *l).collect();
-            out = out.filter(&mask);
+            retain_residual(res, &batch, &mut li, &self.table, &mut ri)?;
         }
+        let mut out = join_rows(&batch, &li, &self.table, &ri, &self.table_types);
         if self.join_type == JoinType::Left {
             let mut matched = vec![false; batch.num_rows];
             li.iter().for_each(|l| matched[*l as usize] = true);

@@ -3,13 +3,12 @@
 //! emitted and freed. Rows arriving for an already-joined window are late: dropped and counted.
 
 use super::agg::eval_keys;
-use super::join_rows;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
+use super::{join_rows, retain_residual};
 use crate::checkpoint::codec::{BatchCache, Dec, Enc};
 use crate::column::{concat_batches, Batch};
 use crate::error::Result;
-use crate::eval::eval_mask;
 use crate::keys::JoinIndex;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
@@ -76,6 +75,18 @@ impl WindowJoinOp {
     fn add(&mut self, side: Side, batch: Batch) {
         let (s, e) = if side == Side::Left { self.spec.left_cols } else { self.spec.right_cols };
         let (sc, ec) = (&batch.columns[s], &batch.columns[e]);
+        // The usual case, a window aggregate's output: every row in one open window. The batch
+        // is buffered as it is.
+        let whole = |c: &crate::column::Column| {
+            let v = c.i64s();
+            c.validity.as_deref().is_none_or(|m| !m.contains(&false)) && v.iter().all(|x| Some(x) == v.first())
+        };
+        if batch.num_rows > 0 && whole(sc) && whole(ec) && ec.i64s()[0] - 1 > self.watermark {
+            let w = (ec.i64s()[0], sc.i64s()[0]);
+            self.buffer(side, w, batch);
+            self.account();
+            return;
+        }
         let mut groups: Vec<((i64, i64), Vec<u32>)> = Vec::new();
         let mut late = 0;
         for i in 0..batch.num_rows {
@@ -91,16 +102,20 @@ impl WindowJoinOp {
         }
         self.counters.add_late(late);
         for (w, rows) in groups {
-            let entry = self.windows.entry(w).or_default();
-            let part = if rows.len() == batch.num_rows { batch.clone() } else { batch.take(&rows) };
-            self.buffered[side as usize] += part.size_bytes();
-            if side == Side::Left {
-                entry.0.push(part)
-            } else {
-                entry.1.push(part)
-            }
+            self.buffer(side, w, batch.take(&rows));
         }
         self.account();
+    }
+
+    /// Buffers rows of one window (`(end, start)`).
+    fn buffer(&mut self, side: Side, w: (i64, i64), part: Batch) {
+        self.buffered[side as usize] += part.size_bytes();
+        let entry = self.windows.entry(w).or_default();
+        if side == Side::Left {
+            entry.0.push(part)
+        } else {
+            entry.1.push(part)
+        }
     }
 
     fn account(&mut self) {
@@ -118,8 +133,8 @@ impl WindowJoinOp {
             let (l, r) = self.windows.remove(&(end, start)).expect("present");
             self.buffered[0] -= l.iter().map(Batch::size_bytes).sum::<usize>();
             self.buffered[1] -= r.iter().map(Batch::size_bytes).sum::<usize>();
-            let left = concat_batches(&l, &self.spec.left_types);
-            let right = concat_batches(&r, &self.spec.right_types);
+            let left = into_one(l, &self.spec.left_types);
+            let right = into_one(r, &self.spec.right_types);
             let out = hash_join(&left, &right, &self.spec)?;
             if out.num_rows > 0 {
                 self.pending.push_back(Msg::Batch(out));
@@ -130,25 +145,43 @@ impl WindowJoinOp {
     }
 }
 
+/// A window's buffered batches as one: a lone batch (a window aggregate's output arrives whole)
+/// moves instead of being copied.
+fn into_one(mut batches: Vec<Batch>, types: &[DataType]) -> Batch {
+    match batches.len() {
+        1 => batches.pop().expect("one batch"),
+        _ => concat_batches(&batches, types),
+    }
+}
+
 /// Joins two batches on the spec's keys, then applies the residual (and LEFT padding).
 fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch> {
-    let rk = eval_keys(&spec.right_keys, right)?;
-    let lk = eval_keys(&spec.left_keys, left)?;
-    let index = JoinIndex::build(&rk, right.num_rows);
-    let mut buf = Vec::new();
     let (mut li, mut ri) = (Vec::new(), Vec::new());
-    for i in 0..left.num_rows {
-        index.probe(&lk, i, &mut buf, |r| {
-            li.push(i as u32);
-            ri.push(Some(r));
-        });
+    if spec.left_keys.is_empty() {
+        // Joined on the window alone: every pair of the window's rows, in the order an index
+        // would give them, without hashing an empty key per row.
+        for i in 0..left.num_rows as u32 {
+            for r in 0..right.num_rows as u32 {
+                li.push(i);
+                ri.push(Some(r));
+            }
+        }
+    } else {
+        let rk = eval_keys(&spec.right_keys, right)?;
+        let lk = eval_keys(&spec.left_keys, left)?;
+        let index = JoinIndex::build(&rk, right.num_rows);
+        let mut buf = Vec::new();
+        for i in 0..left.num_rows {
+            index.probe(&lk, i, &mut buf, |r| {
+                li.push(i as u32);
+                ri.push(Some(r));
+            });
+        }
+    }
+    if let Some(res) = &spec.residual {
+        retain_residual(res, left, &mut li, right, &mut ri)?;
     }
     let mut out = join_rows(left, &li, right, &ri, &spec.right_types);
-    if let Some(res) = &spec.residual {
-        let mask = eval_mask(res, &out)?;
-        li = li.iter().zip(&mask).filter(|(_, m)| **m).map(|(l, _)| *l).collect();
-        out = out.filter(&mask);
-    }
     if spec.join_type == JoinType::Left {
         let mut matched = vec![false; left.num_rows];
         li.iter().for_each(|l| matched[*l as usize] = true);
