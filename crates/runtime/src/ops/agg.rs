@@ -250,6 +250,11 @@ impl Accumulator {
 
     /// The results of groups `0..groups`.
     pub fn finish(&self, groups: usize) -> Column {
+        self.finish_typed(groups).unwrap_or_else(|| self.finish_values(groups))
+    }
+
+    /// `finish` for any accumulator, one `Value` per group.
+    fn finish_values(&self, groups: usize) -> Column {
         let ty = self.call.ty;
         let mut b = ColumnBuilder::new(ty, groups);
         let arg_scale = self.call.arg.as_ref().map_or(0, |a| a.ty.scale());
@@ -328,6 +333,28 @@ impl Accumulator {
             b.push(&v);
         }
         b.finish()
+    }
+
+    /// `finish` for counts and integer or double sums, minima and maxima: the values in their
+    /// own representation, not one `Value` at a time (that was 8% of compiled q5).
+    fn finish_typed(&self, groups: usize) -> Option<Column> {
+        use darwin_common::types::PhysicalType as P;
+        let col = |data, validity| Some(Column::new(data, validity));
+        match (&self.acc, self.call.ty.physical()) {
+            (Acc::Count(c), P::I64) => col(ColumnData::I64(c.get(..groups)?.to_vec()), None),
+            (Acc::SumI(v, seen) | Acc::MinMaxI { v, seen, .. }, p @ (P::I64 | P::I32)) => {
+                let (data, validity) = masked(v.get(..groups)?, seen.get(..groups)?, 0);
+                match p {
+                    P::I64 => col(ColumnData::I64(data), validity),
+                    _ => col(ColumnData::I32(data.into_iter().map(|x| x as i32).collect()), validity),
+                }
+            }
+            (Acc::SumF(v, seen) | Acc::MinMaxF { v, seen, .. }, P::F64) => {
+                let (data, validity) = masked(v.get(..groups)?, seen.get(..groups)?, 0.0);
+                col(ColumnData::F64(data), validity)
+            }
+            _ => None,
+        }
     }
 
     /// Encodes the accumulator values of every group (tag first, so a restore into a different
@@ -511,6 +538,13 @@ impl Accumulator {
     }
 }
 
+/// Values where `valid`, `zero` (what a NULL holds) elsewhere, and the validity if any is NULL:
+/// a column as `ColumnBuilder` builds it.
+fn masked<T: Copy>(v: &[T], valid: &[bool], zero: T) -> (Vec<T>, Option<Vec<bool>>) {
+    let data = v.iter().zip(valid).map(|(x, ok)| if *ok { *x } else { zero }).collect();
+    (data, valid.contains(&false).then(|| valid.to_vec()))
+}
+
 fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
     match ty {
         DataType::Int => darwin_common::Value::Int(x as i32),
@@ -522,4 +556,48 @@ fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
 /// Evaluates key expressions over a batch.
 pub fn eval_keys(keys: &[Expr], batch: &Batch) -> Result<Vec<Column>> {
     keys.iter().map(|k| eval(k, batch)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use darwin_common::Value;
+
+    /// The typed `finish` builds the column (values, NULLs, representation) that building it
+    /// value by value does, for every aggregate over every numeric type, groups without rows
+    /// (NULL results) included.
+    #[test]
+    fn typed_finish_matches_building_value_by_value() {
+        let mut rnd = crate::testing::xorshift(0xf1a5);
+        let types = [DataType::Int, DataType::BigInt, DataType::Double, DataType::Timestamp];
+        let funcs = [AggFunc::Count, AggFunc::Sum, AggFunc::Min, AggFunc::Max, AggFunc::Avg];
+        for case in 0..300 {
+            let ty = types[case % types.len()];
+            let func = funcs[case / types.len() % funcs.len()];
+            if func == AggFunc::Sum && ty == DataType::Timestamp {
+                continue;
+            }
+            let out_ty = if func == AggFunc::Count { DataType::BigInt } else { ty };
+            let call = AggCall { func, arg: Some(Expr::column(0, ty)), distinct: false, filter: None, ty: out_ty };
+            let rows: Vec<Vec<Value>> = (0..rnd() % 20)
+                .map(|_| {
+                    let x = (rnd() % 41) as i64 - 20;
+                    vec![match (rnd() % 5, ty) {
+                        (0, _) => Value::Null,
+                        (_, DataType::Int) => Value::Int(x as i32),
+                        (_, DataType::Double) => Value::Double(x as f64 / 4.0),
+                        (_, DataType::Timestamp) => Value::Timestamp(x),
+                        _ => Value::BigInt(x),
+                    }]
+                })
+                .collect();
+            let batch = Batch::from_rows(&rows, &[ty]);
+            let groups = 1 + (rnd() % 6) as usize;
+            let pairs: Vec<(u32, u32)> = (0..rows.len() as u32).map(|r| ((rnd() % groups as u64) as u32, r)).collect();
+            let mut acc = Accumulator::new(&call);
+            acc.update(groups, &batch, &pairs).unwrap();
+            assert_eq!(acc.finish_typed(groups).is_some(), func != AggFunc::Avg, "case {case}: {func:?} of {ty}");
+            assert_eq!(acc.finish(groups), acc.finish_values(groups), "case {case}: {func:?} of {ty}");
+        }
+    }
 }
