@@ -387,6 +387,11 @@ fn pre_aggregation_passing_rows_through_gives_the_same_results() {
          JOIN (SELECT seller, window_start AS starttime, window_end AS endtime
                FROM TABLE(TUMBLE(TABLE auction, DESCRIPTOR(date_time), INTERVAL '10' SECOND)) GROUP BY seller, window_start, window_end) A
          ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime;",
+        // Passed-on rows move key columns instead of copying them: here another key and
+        // aggregates read the key columns too.
+        "SELECT bidder, MOD(bidder, 7), auction, MAX(bidder), SUM(auction), COUNT(*), window_end
+         FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '5' SECOND))
+         GROUP BY bidder, MOD(bidder, 7), auction, window_start, window_end;",
     ];
     let rows = |q: &str, p: &str, probe: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));

@@ -10,10 +10,11 @@ use super::window_assign::{last_window_start, windows_of};
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
+use crate::eval::eval;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::physical::{GroupKey, WindowSpec};
-use darwin_plan::{AggCall, Expr, WindowKind};
+use darwin_plan::{AggCall, Expr, ExprKind, WindowKind};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -223,9 +224,12 @@ impl WindowAggOp {
         self
     }
 
-    fn add(&mut self, batch: &Batch) -> Result<()> {
+    fn add(&mut self, batch: Batch) -> Result<()> {
+        let batch = match &self.probe {
+            Some(p) if p.pass_through => return self.pass_on(batch),
+            _ => &batch,
+        };
         match &self.probe {
-            Some(p) if p.pass_through => self.pass_on(batch),
             Some(p) if p.watching() => {
                 let before = self.windows.groups();
                 self.aggregate(batch)?;
@@ -240,13 +244,30 @@ impl WindowAggOp {
     }
 
     /// Sends each row on, per window, as the partial aggregate of that row alone.
-    fn pass_on(&mut self, batch: &Batch) -> Result<()> {
-        let (per_window, late) = self.rows_per_window(batch);
+    fn pass_on(&mut self, mut batch: Batch) -> Result<()> {
+        let (per_window, late) = self.rows_per_window(&batch);
         self.counters.add_late(late);
-        let mut keys = eval_keys(&self.key_exprs, batch)?;
-        let mut partials = self.windows.aggs.iter().map(|a| one_row_partial(a, batch)).collect::<Result<Vec<_>>>()?;
-        // The usual case, every row in one window: the columns move on instead of being copied.
+        // The usual case, every row in one window: the columns move on instead of being copied,
+        // key columns too (q8's ids and names on 2 workers, where each person is a group of its
+        // own and every row passes on). A key that is a column no other key is moves after the
+        // other keys and the partials have read the batch.
         let whole = matches!(&per_window[..], [(_, rows)] if rows.len() == batch.num_rows);
+        let movable = |e: &Expr| match e.as_column() {
+            Some(i) => whole && self.key_exprs.iter().filter(|k| k.as_column() == Some(i)).count() == 1,
+            None => false,
+        };
+        let mut keys: Vec<Option<Column>> = self
+            .key_exprs
+            .iter()
+            .map(|e| if movable(e) { Ok(None) } else { eval(e, &batch).map(Some) })
+            .collect::<Result<_>>()?;
+        let mut partials = self.windows.aggs.iter().map(|a| one_row_partial(a, &batch)).collect::<Result<Vec<_>>>()?;
+        for (k, e) in keys.iter_mut().zip(&self.key_exprs) {
+            if let (None, ExprKind::Column(i)) = (&k, &e.kind) {
+                *k = Some(std::mem::replace(&mut batch.columns[*i], Column::new(ColumnData::Bool(Vec::new()), None)));
+            }
+        }
+        let mut keys: Vec<Column> = keys.into_iter().map(|k| k.expect("every key evaluated or moved")).collect();
         for ((start, end), rows) in &per_window {
             let (start, end, n) = (*start, *end, rows.len());
             let mut pick = |c: &mut Column| {
@@ -410,7 +431,7 @@ impl Operator for WindowAggOp {
                 }
                 // Not `absorbed()`: pulling until a window fires lets this side run ahead of a
                 // join's other input, which keeps an interval join's buffer small (q7: 4x faster).
-                Some(Msg::Batch(b)) => self.add(&b)?,
+                Some(Msg::Batch(b)) => self.add(b)?,
                 Some(Msg::Watermark(w)) => {
                     if w > self.windows.watermark {
                         self.windows.watermark = w;
