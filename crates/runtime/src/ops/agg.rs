@@ -67,6 +67,26 @@ impl Accumulator {
         Accumulator { call: call.clone(), acc, distinct: call.distinct.then(Vec::new), chunks: Default::default() }
     }
 
+    /// `grow` by one group (to `groups`): a push per vector instead of `resize`, for the common
+    /// accumulators (creating groups is a quarter of compiled q5).
+    #[inline]
+    pub(super) fn grow_one(&mut self, groups: usize) {
+        let next = groups - 1;
+        match &mut self.acc {
+            _ if self.distinct.is_some() => self.grow(groups),
+            Acc::Count(c) if c.len() == next => c.push(0),
+            Acc::SumI(v, seen) | Acc::MinMaxI { v, seen, .. } if v.len() == next && seen.len() == next => {
+                v.push(0);
+                seen.push(false);
+            }
+            Acc::SumF(v, seen) | Acc::MinMaxF { v, seen, .. } if v.len() == next && seen.len() == next => {
+                v.push(0.0);
+                seen.push(false);
+            }
+            _ => self.grow(groups),
+        }
+    }
+
     pub(super) fn grow(&mut self, groups: usize) {
         match &mut self.acc {
             Acc::Count(c) => c.resize(groups, 0),

@@ -118,9 +118,12 @@ impl GroupTable {
     /// Counts one more group and sizes every accumulator for it; returns the new group.
     fn grown(&mut self) -> usize {
         self.groups += 1;
-        self.changed.resize(((self.groups - 1) >> CHUNK_BITS) + 1, true);
+        let chunk = (self.groups - 1) >> CHUNK_BITS;
+        if chunk >= self.changed.len() {
+            self.changed.resize(chunk + 1, true);
+        }
         for a in &mut self.accs {
-            a.grow(self.groups);
+            a.grow_one(self.groups);
         }
         self.groups - 1
     }
