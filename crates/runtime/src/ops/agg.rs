@@ -87,6 +87,22 @@ impl Accumulator {
         }
     }
 
+    /// Makes room for `groups` groups in the common accumulators' vectors.
+    pub(super) fn reserve(&mut self, groups: usize) {
+        match &mut self.acc {
+            Acc::Count(c) => c.reserve(groups),
+            Acc::SumI(v, seen) | Acc::MinMaxI { v, seen, .. } => {
+                v.reserve(groups);
+                seen.reserve(groups);
+            }
+            Acc::SumF(v, seen) | Acc::MinMaxF { v, seen, .. } => {
+                v.reserve(groups);
+                seen.reserve(groups);
+            }
+            _ => {}
+        }
+    }
+
     pub(super) fn grow(&mut self, groups: usize) {
         match &mut self.acc {
             Acc::Count(c) => c.resize(groups, 0),

@@ -63,15 +63,21 @@ impl GroupTable {
     }
 
     /// Makes room for `groups` groups (at most `MAX_RESERVE`): a new window sized like the
-    /// last one that closed does not grow and rehash its index from empty (`HashedKeys::reserve`
-    /// was 9% of Nexmark q8 on one worker).
+    /// last one that closed does not grow and rehash its index and accumulators from empty
+    /// (`HashedKeys::reserve` was 9% of Nexmark q8 on one worker; on two, where each worker's
+    /// tables hold half the sellers, growing the integer index's map was 6%).
     pub fn reserve(&mut self, groups: usize) {
         let groups = groups.min(MAX_RESERVE);
-        if let KeyIndex::Hashed(index) = &mut self.index {
-            index.reserve(groups);
+        match &mut self.index {
+            KeyIndex::Hashed(index) => index.reserve(groups),
+            KeyIndex::Int(index) => index.reserve(groups),
+            KeyIndex::Single => {}
         }
         for k in &mut self.keys {
             k.reserve(groups);
+        }
+        for a in &mut self.accs {
+            a.reserve(groups);
         }
         self.pairs.reserve(groups.min(1 << 12));
     }

@@ -48,6 +48,12 @@ impl IntIndex {
         self.slots[k.wrapping_sub(self.base) as usize] = g;
     }
 
+    /// Makes room for `groups` keys outside the array: a window's keys are dense (the array
+    /// takes them) or sparse (the map does), and a new window is sized like the last one.
+    pub fn reserve(&mut self, groups: usize) {
+        self.map.reserve(groups);
+    }
+
     fn covers(&self, k: i64) -> bool {
         (k.wrapping_sub(self.base) as u64) < self.slots.len() as u64
     }
