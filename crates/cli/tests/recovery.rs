@@ -227,17 +227,42 @@ fn kills_inside_the_checkpoint_protocol_lose_and_duplicate_nothing() {
         assert_eq!(out.status.code(), None, "{point}: killed by a signal, not exited: {}", stderr(&out));
         let out = job.run(2, &[], None);
         assert!(out.status.success(), "{point}: {}", stderr(&out));
-        // The n-th commit with output may be the final checkpoint's (how many checkpoints carry
-        // output before the end depends on speed): the restart then completes that commit and
-        // finds the run complete. Either way the output must be exactly the uninterrupted one.
+        // A kill at or after the commit point leaves the n-th checkpoint complete, and it may be
+        // the final one (how many checkpoints a run takes depends on the machine's speed): the
+        // restart then completes that commit and finds the run complete. Either way the output
+        // must be exactly the uninterrupted one.
         let err = stderr(&out);
+        let (name, n) = point.split_once(':').unwrap();
+        let completed = format!("already ran to completion (checkpoint {n} ");
         assert!(
             err.contains("resuming from checkpoint")
-                || (point.starts_with("during-commit") && err.contains("already ran to completion")),
+                || (matches!(name, "before-commit" | "during-commit") && err.contains(&completed)),
             "{point}: {err}"
         );
         assert_eq!(job.output(), expected, "after a kill at {point} (case {i})");
     }
+    let _ = std::fs::remove_dir_all(&job.dir);
+}
+
+/// Regression (CI failed when a fast machine made checkpoint 3 the final one): a kill between
+/// writing the final checkpoint and committing its output. The restart completes the commit
+/// and finds the run complete; the output is exactly the uninterrupted one, nothing twice.
+#[test]
+fn a_kill_before_the_final_commit_completes_the_run_on_restart() {
+    let job = Job::new("final", 4_000);
+    let (expected, _) = job.reference();
+    // With an hour between checkpoints, the only checkpoint is the one taken at the end.
+    let long = ["--checkpoint-interval", "1h"];
+    let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));
+    c.arg("run").arg(&job.sql).args(["--parallelism", "2"]).arg("--checkpoint-dir").arg(job.dir.join("ckpt"));
+    c.args(long).stdout(Stdio::null()).stderr(Stdio::piped());
+    let out = c.env("DARWIN_CRASH_AT", "before-commit:1").output().unwrap();
+    assert_eq!(out.status.code(), None, "killed: {}", stderr(&out));
+    assert!(job.output().iter().all(Vec::is_empty), "nothing committed before the kill");
+    let out = c.env_remove("DARWIN_CRASH_AT").output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success() && err.contains("already ran to completion (checkpoint 1 "), "{err}");
+    assert_eq!(job.output(), expected);
     let _ = std::fs::remove_dir_all(&job.dir);
 }
 
