@@ -110,7 +110,11 @@ impl Job {
     fn command(&self, parallelism: usize, extra: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));
         c.arg("run").arg(&self.sql).arg("--parallelism").arg(parallelism.to_string());
-        c.arg("--checkpoint-dir").arg(self.dir.join("ckpt")).args(["--checkpoint-interval", "30ms"]);
+        // Small batches and a short interval: sources inject barriers between batches, so a
+        // run takes many checkpoints (about 18 here) even on a fast machine, and the crash
+        // points below (at most the 3rd) fall well before the final one.
+        c.arg("--checkpoint-dir").arg(self.dir.join("ckpt")).args(["--checkpoint-interval", "10ms"]);
+        c.args(["--batch-size", "256"]);
         c.args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
         c
     }
@@ -543,7 +547,9 @@ fn incremental_checkpoints_of_a_large_group_by_survive_kills() {
     };
     let run = |extra: &[&str], crash: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));
-        c.arg("run").arg(&sql).args(["--parallelism", "2", "--checkpoint-interval", "20ms"]);
+        // Smaller batches than the default: more barriers, so more checkpoints before the end
+        // than the crash points below need (about 17 here).
+        c.arg("run").arg(&sql).args(["--parallelism", "2", "--checkpoint-interval", "20ms", "--batch-size", "1024"]);
         c.arg("--checkpoint-dir").arg(dir.join("ckpt")).args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
         if let Some(p) = crash {
             c.env("DARWIN_CRASH_AT", p);
