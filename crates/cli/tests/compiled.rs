@@ -282,6 +282,8 @@ fn explain_says_what_compiled_mode_generates() {
     assert!(text.contains("2 window aggregate(s) get a generated update loop"), "{text}");
     // The window size is a constant in the generated window assignment; keys are typed.
     assert!(code.contains("ts.rem_euclid(10000i64)") && code.contains("tab.group_int("), "{code}");
+    // Keyed: runs of rows in one window find their groups together, then fold per aggregate.
+    assert!(code.contains("k::tumble_run(dt, vt, at, 10000i64") && code.contains("tab.groups_int(at..upto"), "{code}");
     // q5's sliced HOP (in both occurrences of its shared sub-plan): the merge of slices into
     // windows assigns the windows in its own loop.
     let q5 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q5.sql");
@@ -289,7 +291,7 @@ fn explain_says_what_compiled_mode_generates() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("2 of them with the window assignment below fused in"), "{text}");
     let code = String::from_utf8_lossy(&darwin(&["explain", "--code", q5], false).stdout).into_owned();
-    assert!(code.contains("k::hop_windows(") && code.contains("the WindowAssign below is fused in"), "{code}");
+    assert!(code.contains("k::hop_run(") && code.contains("the WindowAssign below is fused in"), "{code}");
     // q1's INSERT casts `0.908 * price` to the sink's DECIMAL of the same scale: the cast keeps
     // every value, so its Calc moves the column instead of copying it in a loop.
     let q1 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/nexmark_q1.sql");
@@ -299,7 +301,8 @@ fn explain_says_what_compiled_mode_generates() {
 
 /// Window aggregates without a key fold runs of rows in registers in compiled code, and a batch
 /// whose rows all fall in one open TUMBLE window (or share their open HOP windows) takes a loop
-/// without window checks; a sliced HOP's merge has the window assignment fused in. Against the
+/// without window checks; with a key, runs of rows in one set of open windows find their groups
+/// together and fold per aggregate; a sliced HOP's merge has the window assignment fused in. Against the
 /// interpreter, with and without an integer key: rows out of order with late ones, NULLs, every
 /// aggregate over every numeric type, a failing argument, and batches of a few rows (runs cut at
 /// batch ends) and of many.

@@ -64,6 +64,11 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         }
         None => None,
     };
+    // The whole-batch paths of a keyed aggregate find every row's group first (`groups_int`),
+    // then fold each aggregate over the batch, so neither the index nor an accumulator is
+    // matched and reloaded per row; each closure holds the code of its key or argument.
+    let key_code = row.clone();
+    let mut batch_folds = String::new();
     let mut update = String::new();
     // Variables holding the deferred errors, in the order they count.
     let mut errors: Vec<String> = Vec::new();
@@ -80,8 +85,10 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     for (a, call) in aggs.iter().enumerate() {
         // COUNT needs only whether its argument is NULL.
         let count = call.func == AggFunc::Count;
+        let seg_start = row.len();
         let arg = call.arg.as_ref().map(|e| deferred(&mut k, e, &format!("a{a}"), count, &mut row, &mut errors));
         let filter = call.filter.as_ref().map(|e| deferred(&mut k, e, &format!("f{a}"), false, &mut row, &mut errors));
+        let seg = dedent(&row[seg_start..], 4);
         let mut conds: Vec<String> = Vec::new();
         if let Some(f) = &filter {
             conds.push(format!("{f} == Some(true)"));
@@ -119,6 +126,20 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
             }
         };
         let cond = conds.join(" && ");
+        let (entry, value) = match (&call.func, &arg) {
+            (AggFunc::Count, _) => ("count_rows", if conds.is_empty() { "true".to_string() } else { cond.clone() }),
+            (_, Some(v)) => {
+                let v = if float { v.clone() } else { format!("{v}.map(|x| x as i64)") };
+                let entry = if float { "fold_f64" } else { "fold_i64" };
+                (entry, if conds.is_empty() { v } else { format!("if {cond} {{ {v} }} else {{ None }}") })
+            }
+            (_, None) => unreachable!("only COUNT goes without an argument"),
+        };
+        let _ = if seg.is_empty() && value == "true" {
+            writeln!(batch_folds, "tab.{entry}({a}, &gids, at, |_| true);")
+        } else {
+            writeln!(batch_folds, "tab.{entry}({a}, &gids, at, |row| {{\n{seg}    {value}\n}});")
+        };
         for (out, fold) in [(&mut update, fold), (&mut folds, reg_fold)] {
             let _ = match (&call.func, &arg, conds.is_empty()) {
                 (AggFunc::Count, _, true) | (_, None, true) => writeln!(out, "            {fold};"),
@@ -131,6 +152,12 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         }
     }
     update.push_str("        }");
+    let batch_update = key_var.as_ref().map(|v| {
+        format!(
+            "tab.groups_int(at..upto, &mut gids, |row| {{\n{}    Ok({v}.map(|x| x as i64))\n}})?;\n{batch_folds}",
+            dedent(&key_code, 4)
+        )
+    });
     // The table lookup and the registers' store and load happen only when the window changes.
     let table_update = if registers {
         format!(
@@ -148,6 +175,9 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         "fn agg_{key:016x}(b: &Batch, st: &mut k::WindowTables) -> Result<()> {{\n    let n = b.num_rows;"
     );
     out.push_str(&k.prelude);
+    if batch_update.is_some() {
+        out.push_str("    let mut gids = std::mem::take(&mut st.row_groups);\n");
+    }
     let fallible = !errors.is_empty();
     if fallible {
         out.push_str("    let mut reached = false;\n");
@@ -236,23 +266,10 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 indent(&general, 4)
             );
         }
-        WindowSpec::Assign { window: WindowKind::Tumble { size }, .. } => {
-            // With a key: the same whole-batch loop, with one table lookup for the batch.
-            let _ = write!(
-                out,
-                "    if let Some((start, end)) = k::one_window(dt, vt, {size}i64, st.watermark) {{\n        \
-                 {}let tab = st.table(start, end);\n        for row in 0..n {{\n{}            {}\n        }}\n    \
-                 }} else {{\n{}    }}\n",
-                reached.replace("\n        ", "\n            "),
-                indent(&row, 4),
-                update.replace('\n', "\n    "),
-                indent(&general, 4)
-            );
-        }
-        WindowSpec::Assign { window: WindowKind::Hop { slide, size }, .. } => {
-            // Rows with one set of windows (every row of a merged slice; rows in time order
-            // within a slide) are folded window by window, with one table lookup per window
-            // and no per-row window or lateness check, when all of those windows are open.
+        WindowSpec::Assign { window: WindowKind::Hop { slide, size }, .. } if batch_update.is_none() => {
+            // Without a key: rows with one set of windows (rows in time order within a slide)
+            // are folded window by window, with one table lookup per window and no per-row
+            // window or lateness check, when all of those windows are open.
             let _ = write!(
                 out,
                 "    if let Some((first, last)) = k::hop_windows(dt, vt, {slide}i64, {size}i64, st.watermark) {{\n        \
@@ -265,6 +282,42 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 indent(&general, 4)
             );
         }
+        _ if batch_update.is_some() => {
+            // With a key: the batch goes in runs of rows in one set of open windows (rows in
+            // time order make one run, or a few where the batch crosses windows; the rows of a
+            // merged slice or of one window's partial rows make one). Per run, one table lookup
+            // per window, the groups of all its rows, then each aggregate folded over the run;
+            // a row that starts no run (NULL time, late) takes the per-row code alone.
+            let batch = batch_update.as_deref().expect("a keyed aggregate");
+            let (run, windows) = match spec {
+                WindowSpec::Assign { window: WindowKind::Tumble { size }, .. } => (
+                    format!("let Some((start, end, upto)) = k::tumble_run(dt, vt, at, {size}i64, st.watermark)"),
+                    format!("let tab = st.table(start, end);\n{batch}"),
+                ),
+                WindowSpec::Assign { window: WindowKind::Hop { slide, size }, .. } => (
+                    format!("let Some((first, last, upto)) = k::hop_run(dt, vt, at, {slide}i64, {size}i64, st.watermark)"),
+                    format!(
+                        "let mut start = first;\nwhile start <= last {{\n    let tab = st.table(start, start + {size}i64);\n{}    \
+                         start += {slide}i64;\n}}\n",
+                        indent(batch, 4)
+                    ),
+                ),
+                WindowSpec::Existing { .. } => (
+                    "let Some((start, end, upto)) = k::window_run(ds, vs, de, ve, at, st.watermark)".into(),
+                    format!("let tab = st.table(start, end);\n{batch}"),
+                ),
+                WindowSpec::Assign { window: WindowKind::Session { .. }, .. } => unreachable!("sessions have no kernel"),
+            };
+            let one_row = general.replacen("for row in 0..n", "for row in at..at + 1", 1);
+            let _ = write!(
+                out,
+                "    let mut at = 0usize;\n    while at < n {{\n        if {run} {{\n            {}{}            at = upto;\n        \
+                 }} else {{\n{}            at += 1;\n        }}\n    }}\n",
+                reached.replace("\n        ", "\n            "),
+                indent(&windows, 12).trim_start(),
+                indent(&one_row, 8)
+            );
+        }
         _ => out.push_str(&general),
     }
     if registers {
@@ -273,6 +326,9 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
             "    if let Some((s, e)) = cur {{\n        let tab = st.table(s, e);\n{}    }}\n",
             dedent(&stores, 8)
         );
+    }
+    if batch_update.is_some() {
+        out.push_str("    st.row_groups = gids;\n");
     }
     if fallible {
         out.push_str("    if reached {\n");

@@ -108,6 +108,83 @@ pub fn hop_windows(ts: &[i64], valid: Option<&[bool]>, slide: i64, size: i64, wa
     (hop_starts(hi, slide, size)? == (first, last) && first.checked_add(size)? - 1 > watermark).then_some((first, last))
 }
 
+/// Whether row `i` has a value (not NULL).
+#[inline]
+fn has(valid: Option<&[bool]>, i: usize) -> bool {
+    valid.is_none_or(|m| m[i])
+}
+
+/// Rows `lo..hi` of a time column that fall in one open TUMBLE window of `size`, as (start,
+/// end, hi), starting at row `lo`; None if row `lo` is NULL, late or at the edge of time (a
+/// compiled keyed aggregate folds such a run as a batch, and the row at `lo` alone otherwise).
+/// Rows in time order make runs as long as the batch, or a few runs where it crosses windows.
+pub fn tumble_run(
+    ts: &[i64],
+    valid: Option<&[bool]>,
+    lo: usize,
+    size: i64,
+    watermark: i64,
+) -> Option<(i64, i64, usize)> {
+    if !has(valid, lo) {
+        return None;
+    }
+    let start = ts[lo].checked_sub(ts[lo].checked_rem_euclid(size)?)?;
+    let end = start.checked_add(size)?;
+    if end - 1 <= watermark {
+        return None;
+    }
+    Some((start, end, run_end(ts, valid, lo, start, end)))
+}
+
+/// Rows `lo..hi` of a time column that belong to one set of open HOP windows, as the starts of
+/// the first and last of them and `hi` (see `tumble_run`; every row of a merged slice has the
+/// slice's start as its time, so a slice's rows make one run).
+pub fn hop_run(
+    ts: &[i64],
+    valid: Option<&[bool]>,
+    lo: usize,
+    slide: i64,
+    size: i64,
+    watermark: i64,
+) -> Option<(i64, i64, usize)> {
+    if !has(valid, lo) {
+        return None;
+    }
+    let (first, last) = hop_starts(ts[lo], slide, size)?;
+    if first.checked_add(size)? - 1 <= watermark {
+        return None;
+    }
+    // The times with the same newest window start (`last`) and the same oldest (`first`).
+    let from = last.max(first.checked_add(size)?.checked_sub(slide)?);
+    let to = last.checked_add(slide)?.min(first.checked_add(size)?);
+    Some((first, last, run_end(ts, valid, lo, from, to)))
+}
+
+/// The end of the run of non-NULL times in [from, to) that starts at row `lo`.
+fn run_end(ts: &[i64], valid: Option<&[bool]>, lo: usize, from: i64, to: i64) -> usize {
+    let inside = |i: usize| has(valid, i) && from <= ts[i] && ts[i] < to;
+    lo + (lo..ts.len()).take_while(|&i| inside(i)).count()
+}
+
+/// Rows `lo..hi` of windowed rows (start and end columns) that name one open window, as
+/// (start, end, hi); None if row `lo` has a NULL bound or a closed window (a compiled merging
+/// aggregate: the partial rows of a window arrive together when it closes on the other workers).
+pub fn window_run(
+    starts: &[i64],
+    vs: Option<&[bool]>,
+    ends: &[i64],
+    ve: Option<&[bool]>,
+    lo: usize,
+    watermark: i64,
+) -> Option<(i64, i64, usize)> {
+    if !(has(vs, lo) && has(ve, lo)) || ends[lo].checked_sub(1)? <= watermark {
+        return None;
+    }
+    let (start, end) = (starts[lo], ends[lo]);
+    let same = |i: usize| has(vs, i) && has(ve, i) && starts[i] == start && ends[i] == end;
+    Some((start, end, lo + (lo..starts.len()).take_while(|&i| same(i)).count()))
+}
+
 /// The starts of the first and last HOP window that contain `ts`; None if there is none (a
 /// window shorter than its slide leaves gaps) or the arithmetic would overflow.
 fn hop_starts(ts: i64, slide: i64, size: i64) -> Option<(i64, i64)> {
@@ -298,5 +375,62 @@ mod tests {
         // NULL times and extreme times take the general path.
         assert_eq!(hop_windows(&[5, 5], Some(&[true, false]), 2, 4, i64::MIN), None);
         assert_eq!(hop_windows(&[i64::MIN, i64::MIN], None, 2, 4, i64::MIN), None);
+    }
+
+    /// The runs a compiled keyed aggregate folds as batches agree with the per-row window
+    /// assignment: a run starting at row `lo` holds exactly the following rows whose (non-NULL)
+    /// time has the same set of windows as row `lo`'s, all of them open; no run starts at a row
+    /// that is NULL or has a closed window. Random times, NULLs, TUMBLE, HOP (sizes that are and
+    /// are not multiples of the slide, gaps) and windowed rows.
+    #[test]
+    fn runs_agree_with_window_assignment() {
+        let mut rnd = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = move |m: u64| rnd() % m;
+        let mut wins = Vec::new();
+        for case in 0..20_000 {
+            let slide = 1 + next(7) as i64;
+            let size = 1 + next(25) as i64;
+            let kind = if case % 2 == 0 { WindowKind::Tumble { size } } else { WindowKind::Hop { slide, size } };
+            let base = next(200) as i64 - 100;
+            let n = 1 + next(12) as usize;
+            let ts: Vec<i64> = (0..n).map(|i| base + i as i64 * next(3) as i64 + next(4) as i64).collect();
+            let valid: Vec<bool> = (0..n).map(|_| next(10) != 0).collect();
+            let wm = base - next(30) as i64;
+            let windows = |i: usize, wins: &mut Vec<(i64, i64)>| {
+                windows_of(ts[i], kind, wins);
+                wins.clone()
+            };
+            let lo = next(n as u64) as usize;
+            let run = match kind {
+                WindowKind::Tumble { size } => {
+                    tumble_run(&ts, Some(&valid), lo, size, wm).map(|(s, e, hi)| (vec![(s, e)], hi))
+                }
+                _ => hop_run(&ts, Some(&valid), lo, slide, size, wm).map(|(first, last, hi)| {
+                    let w = (0..).map(|k| first + k * slide).take_while(|s| *s <= last).map(|s| (s, s + size));
+                    (w.collect(), hi)
+                }),
+            };
+            let mine = windows(lo, &mut wins);
+            let open = valid[lo] && !mine.is_empty() && mine.iter().all(|(_, e)| e - 1 > wm);
+            let Some((set, hi)) = run else {
+                assert!(!open, "case {case}: no run at {lo} of {ts:?} {valid:?} ({kind:?}, wm {wm})");
+                continue;
+            };
+            assert!(open && set == mine, "case {case}: run at {lo} of {ts:?} {valid:?} ({kind:?}, wm {wm})");
+            let same = |i: usize, wins: &mut Vec<(i64, i64)>| valid[i] && windows(i, wins) == mine;
+            let want = lo + (lo..n).take_while(|&i| same(i, &mut wins)).count();
+            assert_eq!(hi, want, "case {case}: run at {lo} of {ts:?} {valid:?} ({kind:?})");
+        }
+        // Windowed rows: runs of equal, non-NULL, open windows.
+        let (starts, ends) = ([0, 0, 0, 10, 10, 10], [10, 10, 10, 20, 20, 20]);
+        let ve = [true, true, true, true, false, true];
+        assert_eq!(window_run(&starts, None, &ends, Some(&ve), 0, 5), Some((0, 10, 3)));
+        assert_eq!(window_run(&starts, None, &ends, Some(&ve), 3, 5), Some((10, 20, 4)));
+        assert_eq!(window_run(&starts, None, &ends, Some(&ve), 4, 5), None);
+        assert_eq!(window_run(&starts, None, &ends, Some(&ve), 0, 9), None);
+        assert_eq!(window_run(&[0], None, &[i64::MIN], None, 0, i64::MIN), None);
+        // Extreme times start no run; the per-row code handles them.
+        assert_eq!(tumble_run(&[i64::MAX], None, 0, 10, i64::MIN), None);
+        assert_eq!(hop_run(&[i64::MIN], None, 0, 2, 4, i64::MIN), None);
     }
 }

@@ -39,6 +39,16 @@ enum KeyIndex {
     Hashed(HashedKeys),
 }
 
+/// Appends an integer key (an `INT` column's or a `BIGINT`-like one's) to the key column.
+#[inline]
+fn push_int_key(col: &mut ColumnBuilder, key: Option<i64>, i32_keys: bool) {
+    match key {
+        None => col.push_null(),
+        Some(k) if i32_keys => col.push(&darwin_common::Value::Int(k as i32)),
+        Some(k) => col.push_i64(k),
+    }
+}
+
 impl GroupTable {
     pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
         let index = match key_types {
@@ -95,19 +105,63 @@ impl GroupTable {
         g
     }
 
+    /// The groups of `rows` whose only key is an integer, `key(row)`, into `out` (a compiled
+    /// kernel's path for a run of rows in one window): the index is probed with its fields in registers, not through
+    /// a call per row; a miss creates the group (in row order, as `group_int` does) in the index
+    /// and the key column only, and the accumulators grow once, for all of the batch's new
+    /// groups. A key's error stops at that row, as the per-row path does.
+    #[inline]
+    pub fn groups_int(
+        &mut self,
+        rows: std::ops::Range<usize>,
+        out: &mut Vec<u32>,
+        mut key: impl FnMut(usize) -> Result<Option<i64>>,
+    ) -> Result<()> {
+        out.clear();
+        out.reserve(rows.len());
+        let before = self.groups;
+        let GroupTable { index, groups, keys, .. } = self;
+        let KeyIndex::Int(index) = index else { unreachable!("a table with one integer key") };
+        let i32_keys = keys[0].data_type().physical() == PhysicalType::I32;
+        let probe = || -> Result<()> {
+            for row in rows {
+                let k = key(row)?;
+                let g = match index.get(k) {
+                    Some(g) => g,
+                    None => {
+                        let g = *groups as u32;
+                        *groups += 1;
+                        index.insert(k, g, *groups);
+                        push_int_key(&mut keys[0], k, i32_keys);
+                        g
+                    }
+                };
+                out.push(g);
+            }
+            Ok(())
+        };
+        let probed = probe();
+        // Even after an error, the groups created so far get their accumulators.
+        if self.groups > before {
+            self.sized_for_groups();
+        }
+        // Most tables have one chunk of groups: one flag for the batch, not a store per row.
+        match self.changed.as_mut_slice() {
+            [] => {}
+            [only] => *only |= !out.is_empty(),
+            changed => out.iter().for_each(|&g| changed[g as usize >> CHUNK_BITS] = true),
+        }
+        probed
+    }
+
     fn new_int_group(&mut self, key: Option<i64>) -> usize {
         let g = self.groups as u32;
         match &mut self.index {
             KeyIndex::Int(index) => index.insert(key, g, self.groups + 1),
             _ => unreachable!("a table with one integer key"),
         }
-        match key {
-            None => self.keys[0].push_null(),
-            Some(k) if self.keys[0].data_type().physical() == PhysicalType::I32 => {
-                self.keys[0].push(&darwin_common::Value::Int(k as i32))
-            }
-            Some(k) => self.keys[0].push_i64(k),
-        }
+        let i32_keys = self.keys[0].data_type().physical() == PhysicalType::I32;
+        push_int_key(&mut self.keys[0], key, i32_keys);
         self.grown()
     }
 
@@ -119,6 +173,17 @@ impl GroupTable {
         }
         self.changed[0] = true;
         0
+    }
+
+    /// Sizes the accumulators and chunk flags for `self.groups` groups, created together.
+    fn sized_for_groups(&mut self) {
+        let chunks = ((self.groups - 1) >> CHUNK_BITS) + 1;
+        if chunks > self.changed.len() {
+            self.changed.resize(chunks, true);
+        }
+        for a in &mut self.accs {
+            a.grow(self.groups);
+        }
     }
 
     /// Counts one more group and sizes every accumulator for it; returns the new group.
@@ -137,52 +202,83 @@ impl GroupTable {
     /// Folds one row into aggregate `a` of group `g` (compiled kernels, typed): COUNT.
     #[inline]
     pub fn count(&mut self, a: usize, g: usize) {
-        match &mut self.accs[a].acc {
-            Acc::Count(c) => c[g] += 1,
-            acc => unreachable!("COUNT kernel on accumulator {acc:?}"),
-        }
+        self.count_rows(a, &[g as u32], 0, |_| true);
     }
 
     /// Folds an integer into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
     #[inline]
     pub fn add_i64(&mut self, a: usize, g: usize, x: i64) {
-        match &mut self.accs[a].acc {
-            Acc::SumI(s, n) => {
-                s[g] = s[g].wrapping_add(x);
-                n[g] = true;
-            }
-            Acc::MinMaxI { v, seen, max } => {
-                if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
-                    v[g] = x;
-                    seen[g] = true;
-                }
-            }
-            Acc::AvgI(s, c) => {
-                s[g] = s[g].wrapping_add(x);
-                c[g] += 1;
-            }
-            acc => unreachable!("integer kernel on accumulator {acc:?}"),
-        }
+        self.fold_i64(a, &[g as u32], 0, |_| Some(x));
     }
 
     /// Folds a double into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
     #[inline]
     pub fn add_f64(&mut self, a: usize, g: usize, x: f64) {
+        self.fold_f64(a, &[g as u32], 0, |_| Some(x));
+    }
+
+    /// COUNT (aggregate `a`) of the rows for which `counted(row)` holds; row `first + i` is in
+    /// group `groups[i]` (from `groups_int`). The accumulator is matched once per run, not per
+    /// row.
+    #[inline]
+    pub fn count_rows(&mut self, a: usize, groups: &[u32], first: usize, mut counted: impl FnMut(usize) -> bool) {
+        let Acc::Count(c) = &mut self.accs[a].acc else { unreachable!("COUNT kernel on another accumulator") };
+        for (i, &g) in groups.iter().enumerate() {
+            if counted(first + i) {
+                c[g as usize] += 1;
+            }
+        }
+    }
+
+    /// Folds the integers `arg(row)` (None: NULL or filtered out, skipped) into aggregate `a`
+    /// (SUM, MIN, MAX or AVG); row `first + i` is in group `groups[i]`.
+    #[inline]
+    pub fn fold_i64(&mut self, a: usize, groups: &[u32], first: usize, mut arg: impl FnMut(usize) -> Option<i64>) {
+        let rows = groups.iter().enumerate().filter_map(|(i, &g)| Some((g as usize, arg(first + i)?)));
         match &mut self.accs[a].acc {
-            Acc::SumF(s, n) => {
+            Acc::SumI(s, n) => rows.for_each(|(g, x)| {
+                s[g] = s[g].wrapping_add(x);
+                n[g] = true;
+            }),
+            Acc::MinMaxI { v, seen, max } => {
+                let max = *max;
+                rows.for_each(|(g, x)| {
+                    if !seen[g] || (max && x > v[g]) || (!max && x < v[g]) {
+                        v[g] = x;
+                        seen[g] = true;
+                    }
+                })
+            }
+            Acc::AvgI(s, c) => rows.for_each(|(g, x)| {
+                s[g] = s[g].wrapping_add(x);
+                c[g] += 1;
+            }),
+            acc => unreachable!("integer kernel on accumulator {acc:?}"),
+        }
+    }
+
+    /// Folds the doubles `arg(row)` into aggregate `a` (SUM, MIN, MAX or AVG), as `fold_i64`.
+    #[inline]
+    pub fn fold_f64(&mut self, a: usize, groups: &[u32], first: usize, mut arg: impl FnMut(usize) -> Option<f64>) {
+        let rows = groups.iter().enumerate().filter_map(|(i, &g)| Some((g as usize, arg(first + i)?)));
+        match &mut self.accs[a].acc {
+            Acc::SumF(s, n) => rows.for_each(|(g, x)| {
                 s[g] += x;
                 n[g] = true;
-            }
+            }),
             Acc::MinMaxF { v, seen, max } => {
-                if !seen[g] || (*max && x > v[g]) || (!*max && x < v[g]) {
-                    v[g] = x;
-                    seen[g] = true;
-                }
+                let max = *max;
+                rows.for_each(|(g, x)| {
+                    if !seen[g] || (max && x > v[g]) || (!max && x < v[g]) {
+                        v[g] = x;
+                        seen[g] = true;
+                    }
+                })
             }
-            Acc::AvgF(s, c) => {
+            Acc::AvgF(s, c) => rows.for_each(|(g, x)| {
                 s[g] += x;
                 c[g] += 1;
-            }
+            }),
             acc => unreachable!("double kernel on accumulator {acc:?}"),
         }
     }

@@ -36,6 +36,7 @@ impl IntIndex {
     }
 
     /// Records that `key` (which has no group yet) is group `g`; `groups` groups exist with it.
+    #[inline]
     pub fn insert(&mut self, key: Option<i64>, g: u32, groups: usize) {
         let Some(k) = key else {
             self.null = Some(g);
@@ -60,6 +61,7 @@ impl IntIndex {
 
     /// Widens the array to cover `k` (at least doubling it, so keys arriving in order cost
     /// amortised O(1)) if it stays dense enough; moves map keys it now covers into it.
+    #[cold]
     fn widen(&mut self, k: i64, groups: usize) -> bool {
         let (base, len) = (self.base as i128, self.slots.len() as i128);
         let k = k as i128;

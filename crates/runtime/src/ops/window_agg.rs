@@ -80,6 +80,9 @@ pub struct WindowTables {
     pub watermark: i64,
     /// Rows found late (or without a time) since the operator last counted them.
     pub late: u64,
+    /// A compiled kernel's group of each row of a batch (`GroupTable::groups_int`), kept to
+    /// reuse its allocation.
+    pub row_groups: Vec<u32>,
 }
 
 impl WindowTables {
@@ -95,6 +98,7 @@ impl WindowTables {
             aggs,
             watermark: i64::MIN,
             late: 0,
+            row_groups: Vec::new(),
         }
     }
 
