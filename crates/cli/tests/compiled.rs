@@ -299,10 +299,10 @@ fn explain_says_what_compiled_mode_generates() {
     assert_eq!(code.matches("// project\n").count(), 1, "{code}");
 }
 
-/// Window aggregates without a key fold runs of rows in registers in compiled code, and a batch
-/// whose rows all fall in one open TUMBLE window (or share their open HOP windows) takes a loop
-/// without window checks; with a key, runs of rows in one set of open windows find their groups
-/// together and fold per aggregate; a sliced HOP's merge has the window assignment fused in. Against the
+/// Compiled window aggregates take runs of rows in one set of open windows without per-row
+/// window checks: without a key a run folds in registers, with a key its groups are found
+/// together and each aggregate folds over it; a sliced HOP's merge has the window assignment
+/// fused in. Against the
 /// interpreter, with and without an integer key: rows out of order with late ones, NULLs, every
 /// aggregate over every numeric type, a failing argument, and batches of a few rows (runs cut at
 /// batch ends) and of many.

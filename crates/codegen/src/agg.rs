@@ -251,21 +251,6 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     }
     let general = format!("    for row in 0..n {{\n{row}{body}    }}\n");
     match spec {
-        WindowSpec::Assign { window: WindowKind::Tumble { size }, .. } if registers => {
-            // Rows in time order fill a window over many batches: when every row of the batch
-            // falls in one open window, the loop has no per-row window or lateness check.
-            let _ = write!(
-                out,
-                "    if let Some((start, end)) = k::one_window(dt, vt, {size}i64, st.watermark) {{\n        \
-                 {}cur = Some((start, end));\n        let tab = st.table(start, end);\n        \
-                 let g = tab.group_single();\n{}        for row in 0..n {{\n{}{}        }}\n    }} else {{\n{}    }}\n",
-                reached.replace("\n        ", "\n            "),
-                dedent(&loads, 4),
-                indent(&row, 4),
-                folds,
-                indent(&general, 4)
-            );
-        }
         WindowSpec::Assign { window: WindowKind::Hop { slide, size }, .. } if batch_update.is_none() => {
             // Without a key: rows with one set of windows (rows in time order within a slide)
             // are folded window by window, with one table lookup per window and no per-row
@@ -282,17 +267,40 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 indent(&general, 4)
             );
         }
-        _ if batch_update.is_some() => {
-            // With a key: the batch goes in runs of rows in one set of open windows (rows in
-            // time order make one run, or a few where the batch crosses windows; the rows of a
-            // merged slice or of one window's partial rows make one). Per run, one table lookup
-            // per window, the groups of all its rows, then each aggregate folded over the run;
-            // a row that starts no run (NULL time, late) takes the per-row code alone.
-            let batch = batch_update.as_deref().expect("a keyed aggregate");
+        _ if batch_update.is_some() || registers => {
+            // The batch goes in runs of rows in one set of open windows (rows in time order
+            // make one run, or a few where the batch crosses windows; the rows of a merged
+            // slice or of one window's partial rows make one), with no per-row window or
+            // lateness check. With a key, per run, one table lookup per window, the groups of
+            // all its rows, then each aggregate folded over the run; without, the run folds
+            // into the registers of its window. A row that starts no run (NULL time, late)
+            // takes the per-row code alone.
+            let batch = match &batch_update {
+                Some(b) => b.clone(),
+                None => format!(
+                    "if cur != Some((start, end)) {{\n    if let Some((s, e)) = cur {{\n        \
+                     let tab = st.table(s, e);\n{}    }}\n    cur = Some((start, end));\n    \
+                     let tab = st.table(start, end);\n    let g = tab.group_single();\n{}}}\n\
+                     for row in at..upto {{\n{}{}}}\n",
+                    dedent(&stores, 8),
+                    dedent(&loads, 8),
+                    dedent(&row, 4),
+                    dedent(&folds, 8)
+                ),
+            };
+            let batch = batch.as_str();
+            // The registers switch tables themselves, when the run's window is another.
+            let table = |batch: &str| {
+                if batch_update.is_none() {
+                    batch.to_string()
+                } else {
+                    format!("let tab = st.table(start, end);\n{batch}")
+                }
+            };
             let (run, windows) = match spec {
                 WindowSpec::Assign { window: WindowKind::Tumble { size }, .. } => (
                     format!("let Some((start, end, upto)) = k::tumble_run(dt, vt, at, {size}i64, st.watermark)"),
-                    format!("let tab = st.table(start, end);\n{batch}"),
+                    table(batch),
                 ),
                 WindowSpec::Assign { window: WindowKind::Hop { slide, size }, .. } => (
                     format!("let Some((first, last, upto)) = k::hop_run(dt, vt, at, {slide}i64, {size}i64, st.watermark)"),
@@ -304,7 +312,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 ),
                 WindowSpec::Existing { .. } => (
                     "let Some((start, end, upto)) = k::window_run(ds, vs, de, ve, at, st.watermark)".into(),
-                    format!("let tab = st.table(start, end);\n{batch}"),
+                    table(batch),
                 ),
                 WindowSpec::Assign { window: WindowKind::Session { .. }, .. } => unreachable!("sessions have no kernel"),
             };

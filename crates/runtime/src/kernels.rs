@@ -82,19 +82,6 @@ pub use crate::keys::JoinIndex;
 pub use crate::scalar::like;
 pub use darwin_plan::physical::calc_key;
 
-/// The TUMBLE window of `size` that holds every row of a time column, if there is one, it is
-/// still open (its end is past `watermark`) and no time is NULL (a compiled window aggregate's
-/// whole-batch path).
-pub fn one_window(ts: &[i64], valid: Option<&[bool]>, size: i64, watermark: i64) -> Option<(i64, i64)> {
-    if valid.is_some_and(|m| m.contains(&false)) {
-        return None;
-    }
-    let (lo, hi) = crate::column::min_max(ts, None)?;
-    let start = lo - lo.rem_euclid(size);
-    let end = start.checked_add(size)?;
-    (hi < end && end - 1 > watermark).then_some((start, end))
-}
-
 /// The HOP windows every row of a time column belongs to, as the starts of the first and the last
 /// of them, if all rows share one set of windows, all of those windows are still open (the first
 /// one's end is past `watermark`) and no time is NULL (a compiled HOP aggregate's whole-batch

@@ -223,6 +223,9 @@ impl GroupTable {
     #[inline]
     pub fn count_rows(&mut self, a: usize, groups: &[u32], first: usize, mut counted: impl FnMut(usize) -> bool) {
         let Acc::Count(c) = &mut self.accs[a].acc else { unreachable!("COUNT kernel on another accumulator") };
+        // As a slice: a store into a `Vec`'s elements could (for all the compiler knows) change
+        // its length and pointer, which it would then reload for every row.
+        let c = c.as_mut_slice();
         for (i, &g) in groups.iter().enumerate() {
             if counted(first + i) {
                 c[g as usize] += 1;
@@ -236,12 +239,15 @@ impl GroupTable {
     pub fn fold_i64(&mut self, a: usize, groups: &[u32], first: usize, mut arg: impl FnMut(usize) -> Option<i64>) {
         let rows = groups.iter().enumerate().filter_map(|(i, &g)| Some((g as usize, arg(first + i)?)));
         match &mut self.accs[a].acc {
-            Acc::SumI(s, n) => rows.for_each(|(g, x)| {
-                s[g] = s[g].wrapping_add(x);
-                n[g] = true;
-            }),
+            Acc::SumI(s, n) => {
+                let (s, n) = (s.as_mut_slice(), n.as_mut_slice());
+                rows.for_each(|(g, x)| {
+                    s[g] = s[g].wrapping_add(x);
+                    n[g] = true;
+                })
+            }
             Acc::MinMaxI { v, seen, max } => {
-                let max = *max;
+                let (v, seen, max) = (v.as_mut_slice(), seen.as_mut_slice(), *max);
                 rows.for_each(|(g, x)| {
                     if !seen[g] || (max && x > v[g]) || (!max && x < v[g]) {
                         v[g] = x;
@@ -249,10 +255,13 @@ impl GroupTable {
                     }
                 })
             }
-            Acc::AvgI(s, c) => rows.for_each(|(g, x)| {
-                s[g] = s[g].wrapping_add(x);
-                c[g] += 1;
-            }),
+            Acc::AvgI(s, c) => {
+                let (s, c) = (s.as_mut_slice(), c.as_mut_slice());
+                rows.for_each(|(g, x)| {
+                    s[g] = s[g].wrapping_add(x);
+                    c[g] += 1;
+                })
+            }
             acc => unreachable!("integer kernel on accumulator {acc:?}"),
         }
     }
@@ -262,12 +271,15 @@ impl GroupTable {
     pub fn fold_f64(&mut self, a: usize, groups: &[u32], first: usize, mut arg: impl FnMut(usize) -> Option<f64>) {
         let rows = groups.iter().enumerate().filter_map(|(i, &g)| Some((g as usize, arg(first + i)?)));
         match &mut self.accs[a].acc {
-            Acc::SumF(s, n) => rows.for_each(|(g, x)| {
-                s[g] += x;
-                n[g] = true;
-            }),
+            Acc::SumF(s, n) => {
+                let (s, n) = (s.as_mut_slice(), n.as_mut_slice());
+                rows.for_each(|(g, x)| {
+                    s[g] += x;
+                    n[g] = true;
+                })
+            }
             Acc::MinMaxF { v, seen, max } => {
-                let max = *max;
+                let (v, seen, max) = (v.as_mut_slice(), seen.as_mut_slice(), *max);
                 rows.for_each(|(g, x)| {
                     if !seen[g] || (max && x > v[g]) || (!max && x < v[g]) {
                         v[g] = x;
@@ -275,10 +287,13 @@ impl GroupTable {
                     }
                 })
             }
-            Acc::AvgF(s, c) => rows.for_each(|(g, x)| {
-                s[g] += x;
-                c[g] += 1;
-            }),
+            Acc::AvgF(s, c) => {
+                let (s, c) = (s.as_mut_slice(), c.as_mut_slice());
+                rows.for_each(|(g, x)| {
+                    s[g] += x;
+                    c[g] += 1;
+                })
+            }
             acc => unreachable!("double kernel on accumulator {acc:?}"),
         }
     }
