@@ -1,7 +1,8 @@
-//! Rust for a window aggregate's update: one loop over the batch that evaluates the group key and
-//! the aggregates' arguments and filters, assigns each row its windows with the window size as a
-//! constant, skips late rows, and folds the row into its group through the group table's typed
-//! entry points (no key encoding, no per-window row lists, no per-aggregate passes).
+//! Rust for a window aggregate's update: loops over the batch that evaluate the group key and the
+//! aggregates' arguments and filters, assign rows their windows with the window size as a
+//! constant, skip late rows, and fold rows into their groups through the group table's typed
+//! entry points (no key encoding, no per-window row lists). Runs of rows in one set of open
+//! windows find their groups together and fold aggregate by aggregate; other rows, one by one.
 
 use crate::expr::{self, comment_text};
 use darwin_common::types::PhysicalType;

@@ -9,10 +9,10 @@
 //! interpreter uses (DESIGN.md: one operator library, two instantiations). A Calc over a lookup
 //! join is fused with the probe; a TUMBLE/HOP window aggregate with at most one integer key and
 //! COUNT/SUM/MIN/MAX/AVG of numbers gets one loop from its input batch to its group tables
-//! (window assignment with constant sizes, typed key lookup, typed accumulator updates; without
-//! a key, a run of rows in one window folds in registers; a TUMBLE batch inside one open window,
-//! or a HOP batch whose rows share their open windows, takes a loop with no per-row window
-//! checks). The merge of a sliced HOP also takes in the window assignment below it: it reads
+//! (window assignment with constant sizes, typed key lookup, typed accumulator updates). The
+//! batch goes in runs of rows in one set of open windows, with no per-row window checks: with a
+//! key, a run's groups are found together and each aggregate folds over the run; without, the
+//! run folds in registers. The merge of a sliced HOP also takes in the window assignment below it: it reads
 //! the slices and folds each into its windows, so no row is copied per window. The
 //! state those loops update is the library operator's own (group tables per window), so state,
 //! windows firing and the checkpoint format are shared with the interpreter.

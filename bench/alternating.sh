@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Alternating replayed runs, for ratios on a machine whose speed drifts between runs: three
+# pairs per query, the two sides of each pair run back to back. Prints each side's events/s.
+#   bench/alternating.sh scaling [interpreted|compiled]   1 vs 2 workers, every benchmark query
+#   bench/alternating.sh modes                            interpreted vs compiled, YSB, q5, q7,
+#                                                         on 1 and on 2 workers
+# Compiled runs share the default compile cache; compile first (any short run) so no timed run
+# includes a compile (the replayed rate never does: events are timed after compiling).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q
+d=target/release/darwin
+rate() { grep -o '"events_per_sec":[0-9]*' | head -1 | cut -d: -f2; }
+run() { "$d" bench "$@" --replay-only --json 2>/dev/null | rate; }
+args_of() {
+  case $1 in
+    ysb) echo "ysb --events ${2:-100000000}" ;;
+    q0 | q1 | q2) echo "nexmark --query $1 --events 20000000" ;;
+    q5 | q7) echo "nexmark --query $1 --events 100000000" ;;
+    q8) echo "nexmark --query $1 --events 1000000000" ;;
+  esac
+}
+case ${1:-} in
+  scaling)
+    mode=${2:-interpreted}
+    echo "query | $mode, 1 worker | 2 workers"
+    for q in ysb q0 q1 q2 q5 q7 q8; do
+      read -ra a <<<"$(args_of "$q")"
+      l1="" l2=""
+      for _ in 1 2 3; do
+        l1+="$(run "${a[@]}" --parallelism 1 --mode "$mode") "
+        l2+="$(run "${a[@]}" --parallelism 2 --mode "$mode") "
+      done
+      echo "$q | $l1| $l2"
+    done
+    ;;
+  modes)
+    echo "query workers | interpreted | compiled"
+    for q in ysb q5 q7; do
+      read -ra a <<<"$(args_of "$q" 200000000)"
+      for p in 1 2; do
+        li="" lc=""
+        for _ in 1 2 3; do
+          li+="$(run "${a[@]}" --parallelism "$p" --mode interpreted) "
+          lc+="$(run "${a[@]}" --parallelism "$p" --mode compiled) "
+        done
+        echo "$q $p | $li| $lc"
+      done
+    done
+    ;;
+  *)
+    echo "usage: bench/alternating.sh scaling [interpreted|compiled] | modes" >&2
+    exit 2
+    ;;
+esac
