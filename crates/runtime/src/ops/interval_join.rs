@@ -77,9 +77,14 @@ impl IntervalJoinOp {
             Side::Right => (self.spec.right_time, &self.spec.right_keys, 0),
         };
         let own_wm = self.inputs.side_watermark(side);
-        let tc = &batch.columns[tcol];
-        let on_time = |i: usize| tc.is_valid(i) && tc.i64s()[i] > own_wm;
-        let kept = (0..batch.num_rows).filter(|&i| on_time(i)).count();
+        // The time column's values and mask taken once: checking the column's type per row
+        // (inside `is_valid`/`i64s`) was most of q7's join time.
+        let (ts, valid) = (batch.columns[tcol].i64s(), batch.columns[tcol].validity.as_deref());
+        let on_time = |i: usize| valid.is_none_or(|m| m[i]) && ts[i] > own_wm;
+        let kept = match valid {
+            None => ts.iter().map(|&t| usize::from(t > own_wm)).sum(),
+            Some(_) => (0..batch.num_rows).filter(|&i| on_time(i)).count(),
+        };
         self.counters.add_late((batch.num_rows - kept) as u64);
         if kept == 0 {
             return Ok(());
