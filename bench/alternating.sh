@@ -20,31 +20,33 @@ args_of() {
     q8) echo "nexmark --query $1 --events 1000000000" ;;
   esac
 }
+# Three pairs of runs of one benchmark (`$1`: its arguments), the sides' extra arguments `$2`
+# and `$3`; prints `label | side 1's rates | side 2's rates`.
+pairs() {
+  local -a a s1 s2
+  read -ra a <<<"$1"
+  read -ra s1 <<<"$2"
+  read -ra s2 <<<"$3"
+  local l1="" l2=""
+  for _ in 1 2 3; do
+    l1+="$(run "${a[@]}" "${s1[@]}") "
+    l2+="$(run "${a[@]}" "${s2[@]}") "
+  done
+  echo "$4 | $l1| $l2"
+}
 case ${1:-} in
   scaling)
     mode=${2:-interpreted}
     echo "query | $mode, 1 worker | 2 workers"
     for q in ysb q0 q1 q2 q5 q7 q8; do
-      read -ra a <<<"$(args_of "$q")"
-      l1="" l2=""
-      for _ in 1 2 3; do
-        l1+="$(run "${a[@]}" --parallelism 1 --mode "$mode") "
-        l2+="$(run "${a[@]}" --parallelism 2 --mode "$mode") "
-      done
-      echo "$q | $l1| $l2"
+      pairs "$(args_of "$q")" "--parallelism 1 --mode $mode" "--parallelism 2 --mode $mode" "$q"
     done
     ;;
   modes)
     echo "query workers | interpreted | compiled"
     for q in ysb q5 q7; do
-      read -ra a <<<"$(args_of "$q" 200000000)"
       for p in 1 2; do
-        li="" lc=""
-        for _ in 1 2 3; do
-          li+="$(run "${a[@]}" --parallelism "$p" --mode interpreted) "
-          lc+="$(run "${a[@]}" --parallelism "$p" --mode compiled) "
-        done
-        echo "$q $p | $li| $lc"
+        pairs "$(args_of "$q" 200000000)" "--parallelism $p --mode interpreted" "--parallelism $p --mode compiled" "$q $p"
       done
     done
     ;;
