@@ -65,9 +65,9 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         }
         None => None,
     };
-    // The whole-batch paths of a keyed aggregate find every row's group first (`groups_int`),
-    // then fold each aggregate over the batch, so neither the index nor an accumulator is
-    // matched and reloaded per row; each closure holds the code of its key or argument.
+    // A keyed aggregate's runs (below) find every row's group first (`groups_int`), then fold
+    // each aggregate over the run, so neither the index nor an accumulator is matched and
+    // reloaded per row; each closure holds the code of its key or argument.
     let key_code = row.clone();
     let mut batch_folds = String::new();
     let mut update = String::new();

@@ -106,10 +106,10 @@ impl GroupTable {
     }
 
     /// The groups of `rows` whose only key is an integer, `key(row)`, into `out` (a compiled
-    /// kernel's path for a run of rows in one window): the index is probed with its fields in registers, not through
-    /// a call per row; a miss creates the group (in row order, as `group_int` does) in the index
-    /// and the key column only, and the accumulators grow once, for all of the batch's new
-    /// groups. A key's error stops at that row, as the per-row path does.
+    /// kernel's path for a run of rows in one window): the index is probed with its fields in
+    /// registers, not through a call per row; a miss creates the group (in row order, as
+    /// `group_int` does) in the index and the key column only, and the accumulators grow once,
+    /// for all of the run's new groups. A key's error stops at that row.
     #[inline]
     pub fn groups_int(
         &mut self,
