@@ -20,6 +20,9 @@ pub type WatermarkLog = Arc<Mutex<Vec<Vec<(i64, Instant)>>>>;
 /// Pre-generated batches of one table, per partition, and how far one replay advances time.
 pub struct Recording {
     pub batches: Vec<Vec<Batch>>,
+    /// Per partition and batch: the largest value of its timestamp columns (the replay logs
+    /// each batch's watermark from it plus the loop's shift, without a pass over the times).
+    pub max_time: Vec<Vec<Option<i64>>>,
     /// A YSB table with a record layout holds records instead of batches: the layout, the
     /// declared columns' fields, and per partition the records, decoded during the timed run.
     pub records: Option<Recorded>,
@@ -37,7 +40,8 @@ pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, ba
         let bytes: usize = parts.iter().map(Vec::len).sum();
         let n = (bytes / layout.record_size()) as u64;
         let batches = vec![Vec::new(); parts.len()];
-        return Ok(Recording { batches, records: Some((layout, fields, parts)), events: n, span_ms, bytes });
+        let max_time = vec![Vec::new(); parts.len()];
+        return Ok(Recording { batches, max_time, records: Some((layout, fields, parts)), events: n, span_ms, bytes });
     }
     let mut reader = Registry.open_source(&t, partitions)?;
     let mut batches = vec![Vec::new(); partitions];
@@ -49,7 +53,22 @@ pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, ba
             out.push(b);
         }
     }
-    Ok(Recording { batches, records: None, events: n, span_ms, bytes })
+    let time_cols: Vec<usize> = timestamp_columns(table);
+    let max_time = batches
+        .iter()
+        .map(|part| {
+            part.iter()
+                .map(|b| time_cols.iter().filter_map(|&c| b.columns[c].i64s().iter().copied().max()).max())
+                .collect()
+        })
+        .collect();
+    Ok(Recording { batches, max_time, records: None, events: n, span_ms, bytes })
+}
+
+/// The positions of a table's timestamp columns (the ones a replay shifts).
+fn timestamp_columns(table: &TableDef) -> Vec<usize> {
+    let fields = table.schema.fields.iter().enumerate();
+    fields.filter(|(_, f)| f.data_type == DataType::Timestamp).map(|(i, _)| i).collect()
 }
 
 /// Replays a recording: loop `k` adds `k * span` to every timestamp column.
@@ -66,14 +85,7 @@ impl ReplaySource {
     pub fn new(rec: Arc<Recording>, table: &TableDef, total_events: u64, wm_delay: i64, log: WatermarkLog) -> Self {
         let parts = rec.batches.len() as u64;
         let pos = (0..parts).map(|p| (0, 0, total_events / parts + u64::from(p < total_events % parts))).collect();
-        let time_cols = table
-            .schema
-            .fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.data_type == DataType::Timestamp)
-            .map(|(i, _)| i)
-            .collect();
+        let time_cols = timestamp_columns(table);
         log.lock().expect("not poisoned").resize(parts as usize, Vec::new());
         ReplaySource { rec, pos, time_cols, wm_delay, log }
     }
@@ -125,13 +137,20 @@ impl SourceReader for ReplaySource {
                 // Shifted straight from the recording: one pass, no copy first.
                 let ColumnData::I64(v) = &c.data else { unreachable!("timestamps are i64") };
                 let shifted: Vec<i64> = v[..take].iter().map(|t| t + shift).collect();
-                max_ts = max_ts.max(shifted.iter().copied().max().unwrap_or(i64::MIN));
+                if take < src.num_rows {
+                    max_ts = max_ts.max(shifted.iter().copied().max().unwrap_or(i64::MIN));
+                }
                 let validity = c.validity.as_ref().map(|m| m[..take].to_vec());
                 cols.push(Column::new(ColumnData::I64(shifted), validity));
             } else if take < src.num_rows {
                 cols.push(c.take(&(0..take as u32).collect::<Vec<_>>()));
             } else {
                 cols.push(c.clone());
+            }
+        }
+        if take == src.num_rows {
+            if let Some(m) = self.rec.max_time[p][bi] {
+                max_ts = m + shift;
             }
         }
         let next = if bi + 1 == parts.len() { (lp + 1, 0) } else { (lp, bi + 1) };
