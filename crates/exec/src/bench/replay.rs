@@ -53,16 +53,14 @@ pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, ba
             out.push(b);
         }
     }
-    let time_cols: Vec<usize> = timestamp_columns(table);
-    let max_time = batches
-        .iter()
-        .map(|part| {
-            part.iter()
-                .map(|b| time_cols.iter().filter_map(|&c| b.columns[c].i64s().iter().copied().max()).max())
-                .collect()
-        })
-        .collect();
+    let time_cols = timestamp_columns(table);
+    let max_time = batches.iter().map(|part| part.iter().map(|b| max_time(b, &time_cols)).collect()).collect();
     Ok(Recording { batches, max_time, records: None, events: n, span_ms, bytes })
+}
+
+/// The largest value of a batch's timestamp columns.
+fn max_time(b: &Batch, time_cols: &[usize]) -> Option<i64> {
+    time_cols.iter().filter_map(|&c| b.columns[c].i64s().iter().copied().max()).max()
 }
 
 /// The positions of a table's timestamp columns (the ones a replay shifts).
@@ -105,8 +103,7 @@ impl ReplaySource {
         let batch = layout.decode(&recs[at * size..(at + take) * size], fields, lp * self.rec.span_ms);
         self.pos[p] =
             if at + take == total { (lp + 1, 0, left - take as u64) } else { (lp, at + take, left - take as u64) };
-        let max_ts = self.time_cols.iter().filter_map(|&c| batch.columns[c].i64s().iter().copied().max()).max();
-        if let Some(ts) = max_ts {
+        if let Some(ts) = max_time(&batch, &self.time_cols) {
             self.log.lock().expect("not poisoned")[p].push((ts - self.wm_delay, Instant::now()));
         }
         Some(batch)
@@ -131,15 +128,11 @@ impl SourceReader for ReplaySource {
         let take = (src.num_rows as u64).min(left).min(max_rows.max(1) as u64) as usize;
         let shift = lp * self.rec.span_ms;
         let mut cols = Vec::with_capacity(src.columns.len());
-        let mut max_ts = i64::MIN;
         for (i, c) in src.columns.iter().enumerate() {
             if self.time_cols.contains(&i) {
                 // Shifted straight from the recording: one pass, no copy first.
                 let ColumnData::I64(v) = &c.data else { unreachable!("timestamps are i64") };
                 let shifted: Vec<i64> = v[..take].iter().map(|t| t + shift).collect();
-                if take < src.num_rows {
-                    max_ts = max_ts.max(shifted.iter().copied().max().unwrap_or(i64::MIN));
-                }
                 let validity = c.validity.as_ref().map(|m| m[..take].to_vec());
                 cols.push(Column::new(ColumnData::I64(shifted), validity));
             } else if take < src.num_rows {
@@ -148,17 +141,19 @@ impl SourceReader for ReplaySource {
                 cols.push(c.clone());
             }
         }
-        if take == src.num_rows {
-            if let Some(m) = self.rec.max_time[p][bi] {
-                max_ts = m + shift;
-            }
-        }
         let next = if bi + 1 == parts.len() { (lp + 1, 0) } else { (lp, bi + 1) };
         self.pos[p] = (next.0, next.1, left - take as u64);
-        if max_ts != i64::MIN {
-            self.log.lock().expect("not poisoned")[p].push((max_ts - self.wm_delay, Instant::now()));
+        let batch = Batch::new(cols, take);
+        // A whole recorded batch's largest time is known; a partly taken one's is computed.
+        let max_ts = if take == src.num_rows {
+            self.rec.max_time[p][bi].map(|m| m + shift)
+        } else {
+            max_time(&batch, &self.time_cols)
+        };
+        if let Some(ts) = max_ts {
+            self.log.lock().expect("not poisoned")[p].push((ts - self.wm_delay, Instant::now()));
         }
-        Ok(Some(Batch::new(cols, take)))
+        Ok(Some(batch))
     }
 
     fn offset(&self, p: usize) -> u64 {

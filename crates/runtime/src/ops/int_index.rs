@@ -53,8 +53,9 @@ impl IntIndex {
         self.slots[k.wrapping_sub(self.base) as usize] = g;
     }
 
-    /// Makes room for `groups` keys outside the array: a window's keys are dense (the array
-    /// takes them) or sparse (the map does), and a new window is sized like the last one.
+    /// Sizes the index for `groups` keys, like the last window's: the array may span as much as
+    /// they need from the first key on, and the map has room for them (a window's keys are
+    /// dense, and the array takes them, or sparse, and the map does).
     pub fn reserve(&mut self, groups: usize) {
         self.expected = self.expected.max(groups);
         self.map.reserve(groups);
