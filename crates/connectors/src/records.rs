@@ -165,14 +165,14 @@ impl Layout {
                             // Written by `encode` from ASCII names; anything else reads as empty.
                             s.push(std::str::from_utf8(&b[..len]).unwrap_or(""));
                         }
-                        ColumnData::Str(s)
+                        ColumnData::Str(s.into())
                     }
                     Kind::Ipv4 => {
                         let mut s = StrVec::with_capacity(n);
                         for b in rows {
                             s.push(&format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]));
                         }
-                        ColumnData::Str(s)
+                        ColumnData::Str(s.into())
                     }
                 };
                 Column::new(data, None)

@@ -1,6 +1,7 @@
 //! Columnar batches: typed vectors with an optional validity mask. Operators process a batch at
 //! a time; per-row work happens inside typed loops, never through per-row dispatch.
 
+use crate::buf::Buf;
 use darwin_common::types::PhysicalType;
 use darwin_common::{DataType, Value};
 
@@ -40,14 +41,16 @@ impl StrVec {
     }
 }
 
+/// A column's values. Each buffer is owned or shared between batches ([`Buf`]): reading goes
+/// through `Deref` to the vector, writing copies a shared buffer first.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
-    Bool(Vec<bool>),
-    I32(Vec<i32>),
-    I64(Vec<i64>),
-    F64(Vec<f64>),
-    I128(Vec<i128>),
-    Str(StrVec),
+    Bool(Buf<Vec<bool>>),
+    I32(Buf<Vec<i32>>),
+    I64(Buf<Vec<i64>>),
+    F64(Buf<Vec<f64>>),
+    I128(Buf<Vec<i128>>),
+    Str(Buf<StrVec>),
 }
 
 /// The smallest and largest of the integers whose validity is true (all without a validity);
@@ -138,6 +141,20 @@ impl Column {
         }
     }
 
+    /// A clone that shares this column's value buffer instead of copying it (this column's
+    /// buffer becomes shared too; the first write to either copies it).
+    pub fn share(&mut self) -> Column {
+        let data = match &mut self.data {
+            ColumnData::Bool(v) => ColumnData::Bool(v.share()),
+            ColumnData::I32(v) => ColumnData::I32(v.share()),
+            ColumnData::I64(v) => ColumnData::I64(v.share()),
+            ColumnData::F64(v) => ColumnData::F64(v.share()),
+            ColumnData::I128(v) => ColumnData::I128(v.share()),
+            ColumnData::Str(v) => ColumnData::Str(v.share()),
+        };
+        Column { data, validity: self.validity.clone() }
+    }
+
     pub fn i64s(&self) -> &[i64] {
         match &self.data {
             ColumnData::I64(v) => v,
@@ -158,17 +175,17 @@ impl Column {
             idx.iter().map(|&i| v[i as usize]).collect()
         }
         let data = match &self.data {
-            ColumnData::Bool(v) => ColumnData::Bool(g(v, indices)),
-            ColumnData::I32(v) => ColumnData::I32(g(v, indices)),
-            ColumnData::I64(v) => ColumnData::I64(g(v, indices)),
-            ColumnData::F64(v) => ColumnData::F64(g(v, indices)),
-            ColumnData::I128(v) => ColumnData::I128(g(v, indices)),
+            ColumnData::Bool(v) => ColumnData::Bool(g(v, indices).into()),
+            ColumnData::I32(v) => ColumnData::I32(g(v, indices).into()),
+            ColumnData::I64(v) => ColumnData::I64(g(v, indices).into()),
+            ColumnData::F64(v) => ColumnData::F64(g(v, indices).into()),
+            ColumnData::I128(v) => ColumnData::I128(g(v, indices).into()),
             ColumnData::Str(s) => {
                 let mut out = StrVec::with_capacity(indices.len());
                 for &i in indices {
                     out.push(s.get(i as usize));
                 }
-                ColumnData::Str(out)
+                ColumnData::Str(out.into())
             }
         };
         Column::new(data, self.validity.as_ref().map(|v| g(v, indices)))
@@ -188,17 +205,21 @@ impl Column {
                 (0..n).for_each(|_| b.push_null());
                 return b.finish();
             }
-            (Value::Bool(x), _) => ColumnData::Bool(vec![*x; n]),
-            (Value::Int(x), PhysicalType::I32) => ColumnData::I32(vec![*x; n]),
-            (v, PhysicalType::I64) if v.as_i64().is_some() => ColumnData::I64(vec![v.as_i64().unwrap_or_default(); n]),
-            (v, PhysicalType::F64) if v.as_f64().is_some() => ColumnData::F64(vec![v.as_f64().unwrap_or_default(); n]),
+            (Value::Bool(x), _) => ColumnData::Bool(vec![*x; n].into()),
+            (Value::Int(x), PhysicalType::I32) => ColumnData::I32(vec![*x; n].into()),
+            (v, PhysicalType::I64) if v.as_i64().is_some() => {
+                ColumnData::I64(vec![v.as_i64().unwrap_or_default(); n].into())
+            }
+            (v, PhysicalType::F64) if v.as_f64().is_some() => {
+                ColumnData::F64(vec![v.as_f64().unwrap_or_default(); n].into())
+            }
             (Value::Decimal(m, s), PhysicalType::I128) => {
-                ColumnData::I128(vec![crate::scalar::rescale(*m, *s, ty.scale()); n])
+                ColumnData::I128(vec![crate::scalar::rescale(*m, *s, ty.scale()); n].into())
             }
             (Value::Str(x), PhysicalType::Str) => {
                 let mut sv = StrVec::with_capacity(n);
                 (0..n).for_each(|_| sv.push(x));
-                ColumnData::Str(sv)
+                ColumnData::Str(sv.into())
             }
             (v, _) => panic!("literal {v:?} does not fit {ty}"),
         };
@@ -232,12 +253,12 @@ fn same_value(x: &ColumnData, g: usize, y: &ColumnData, r: usize) -> bool {
 impl ColumnBuilder {
     pub fn new(ty: DataType, capacity: usize) -> Self {
         let data = match ty.physical() {
-            PhysicalType::Bool => ColumnData::Bool(Vec::with_capacity(capacity)),
-            PhysicalType::I32 => ColumnData::I32(Vec::with_capacity(capacity)),
-            PhysicalType::I64 => ColumnData::I64(Vec::with_capacity(capacity)),
-            PhysicalType::F64 => ColumnData::F64(Vec::with_capacity(capacity)),
-            PhysicalType::I128 => ColumnData::I128(Vec::with_capacity(capacity)),
-            PhysicalType::Str => ColumnData::Str(StrVec::with_capacity(capacity)),
+            PhysicalType::Bool => ColumnData::Bool(Vec::with_capacity(capacity).into()),
+            PhysicalType::I32 => ColumnData::I32(Vec::with_capacity(capacity).into()),
+            PhysicalType::I64 => ColumnData::I64(Vec::with_capacity(capacity).into()),
+            PhysicalType::F64 => ColumnData::F64(Vec::with_capacity(capacity).into()),
+            PhysicalType::I128 => ColumnData::I128(Vec::with_capacity(capacity).into()),
+            PhysicalType::Str => ColumnData::Str(StrVec::with_capacity(capacity).into()),
         };
         ColumnBuilder { ty, data, validity: Vec::with_capacity(capacity), has_null: false }
     }
@@ -438,6 +459,12 @@ impl Batch {
 
     pub fn empty(types: &[DataType]) -> Batch {
         Batch { columns: types.iter().map(|t| ColumnBuilder::new(*t, 0).finish()).collect(), num_rows: 0 }
+    }
+
+    /// A clone sharing every column's buffer ([`Column::share`]): for a batch that several
+    /// readers get (a shared sub-plan's, a broadcast's, a benchmark's recorded events).
+    pub fn share(&mut self) -> Batch {
+        Batch { columns: self.columns.iter_mut().map(Column::share).collect(), num_rows: self.num_rows }
     }
 
     pub fn take(&self, indices: &[u32]) -> Batch {

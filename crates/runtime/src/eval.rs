@@ -46,7 +46,7 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
                         buf.push_str(b.get(i));
                         out.push(&buf);
                     }
-                    Ok(Column::new(ColumnData::Str(out), and_validity(&l.validity, &r.validity)))
+                    Ok(Column::new(ColumnData::Str(out.into()), and_validity(&l.validity, &r.validity)))
                 }
                 op if op.is_comparison() => Ok(compare(*op, &l, &r)),
                 op => arithmetic(*op, &l, &r, left.ty, e.ty),
@@ -55,7 +55,7 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
         ExprKind::Not(x) => {
             let c = eval(x, batch)?;
             let v: Vec<bool> = c.bools().iter().map(|b| !b).collect();
-            Ok(Column::new(ColumnData::Bool(v), c.validity))
+            Ok(Column::new(ColumnData::Bool(v.into()), c.validity))
         }
         ExprKind::Neg(x) => {
             let c = eval(x, batch)?;
@@ -71,7 +71,7 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
         ExprKind::IsNull { expr, negated } => {
             let c = eval(expr, batch)?;
             let v: Vec<bool> = (0..n).map(|i| c.is_valid(i) == *negated).collect();
-            Ok(Column::new(ColumnData::Bool(v), None))
+            Ok(Column::new(ColumnData::Bool(v.into()), None))
         }
         ExprKind::Cast(x) => cast(&eval(x, batch)?, x.ty, e.ty),
         ExprKind::Case { branches, otherwise } => {
@@ -95,7 +95,7 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
             let ColumnData::Str(s) = &c.data else { unreachable!("LIKE on strings") };
             let pat: Vec<char> = pattern.chars().collect();
             let v: Vec<bool> = (0..n).map(|i| scalar::like(s.get(i), &pat) != *negated).collect();
-            Ok(Column::new(ColumnData::Bool(v), c.validity))
+            Ok(Column::new(ColumnData::Bool(v.into()), c.validity))
         }
         ExprKind::Call { func, args } => {
             let cols: Vec<Column> = args.iter().map(|a| eval(a, batch)).collect::<Result<_>>()?;
@@ -121,7 +121,7 @@ fn logic(op: BinOp, l: &Column, r: &Column) -> Column {
     let n = a.len();
     if l.validity.is_none() && r.validity.is_none() {
         let v = if op == BinOp::And { zip(a, b, |x, y| x && y) } else { zip(a, b, |x, y| x || y) };
-        return Column::new(ColumnData::Bool(v), None);
+        return Column::new(ColumnData::Bool(v.into()), None);
     }
     // Three-valued logic: FALSE AND NULL = FALSE, TRUE OR NULL = TRUE.
     let mut vals = Vec::with_capacity(n);
@@ -139,7 +139,7 @@ fn logic(op: BinOp, l: &Column, r: &Column) -> Column {
         vals.push(res.unwrap_or(false));
         valid.push(res.is_some());
     }
-    Column::new(ColumnData::Bool(vals), Some(valid))
+    Column::new(ColumnData::Bool(vals.into()), Some(valid))
 }
 
 fn cmp_op<T: PartialOrd + Copy>(op: BinOp, a: &[T], b: &[T]) -> Vec<bool> {
@@ -163,7 +163,7 @@ fn compare(op: BinOp, l: &Column, r: &Column) -> Column {
         (ColumnData::Str(a), ColumnData::Str(b)) => (0..a.len()).map(|i| holds(op, a.get(i).cmp(b.get(i)))).collect(),
         _ => unreachable!("binder unifies comparison operand types"),
     };
-    Column::new(ColumnData::Bool(v), and_validity(&l.validity, &r.validity))
+    Column::new(ColumnData::Bool(v.into()), and_validity(&l.validity, &r.validity))
 }
 
 /// Whether a comparison operator holds for an ordering.
@@ -192,7 +192,7 @@ fn compare_scalar(op: BinOp, l: &Column, v: &Value, ty: DataType) -> Column {
         }
     }
     if v.is_null() {
-        return Column::new(ColumnData::Bool(vec![false; l.len()]), Some(vec![false; l.len()]));
+        return Column::new(ColumnData::Bool(vec![false; l.len()].into()), Some(vec![false; l.len()]));
     }
     let out = match (&l.data, v) {
         (ColumnData::Bool(a), Value::Bool(x)) => cmp(op, a, *x),
@@ -206,7 +206,7 @@ fn compare_scalar(op: BinOp, l: &Column, v: &Value, ty: DataType) -> Column {
         }
         _ => return compare(op, l, &Column::constant(v, ty, l.len())),
     };
-    Column::new(ColumnData::Bool(out), l.validity.clone())
+    Column::new(ColumnData::Bool(out.into()), l.validity.clone())
 }
 
 fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) -> Result<Column> {
@@ -216,9 +216,9 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
         ($a:expr, $b:expr, $ctor:path, $t:ty) => {{
             let (a, b) = ($a, $b);
             match op {
-                BinOp::Add => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_add(y))),
-                BinOp::Sub => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_sub(y))),
-                BinOp::Mul => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_mul(y))),
+                BinOp::Add => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_add(y)).into()),
+                BinOp::Sub => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_sub(y)).into()),
+                BinOp::Mul => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_mul(y)).into()),
                 BinOp::Div | BinOp::Mod => {
                     if let Some(i) = (0..b.len()).find(|&i| b[i] == 0 && valid(i, &validity)) {
                         let _ = i;
@@ -228,9 +228,9 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
                         )));
                     }
                     if op == BinOp::Div {
-                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_div(y) }))
+                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_div(y) }).into())
                     } else {
-                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_rem(y) }))
+                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_rem(y) }).into())
                     }
                 }
                 _ => unreachable!("not arithmetic"),
@@ -244,13 +244,16 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
             let _ = (lt, out);
             int_ops!(a, b, ColumnData::I128, i128)
         }
-        (ColumnData::F64(a), ColumnData::F64(b)) => ColumnData::F64(match op {
-            BinOp::Add => zip(a, b, |x, y| x + y),
-            BinOp::Sub => zip(a, b, |x, y| x - y),
-            BinOp::Mul => zip(a, b, |x, y| x * y),
-            BinOp::Div => zip(a, b, |x, y| x / y),
-            _ => zip(a, b, |x, y| x % y),
-        }),
+        (ColumnData::F64(a), ColumnData::F64(b)) => ColumnData::F64(
+            match op {
+                BinOp::Add => zip(a, b, |x, y| x + y),
+                BinOp::Sub => zip(a, b, |x, y| x - y),
+                BinOp::Mul => zip(a, b, |x, y| x * y),
+                BinOp::Div => zip(a, b, |x, y| x / y),
+                _ => zip(a, b, |x, y| x % y),
+            }
+            .into(),
+        ),
         _ => unreachable!("binder unifies arithmetic operand types"),
     };
     if validity.as_ref().is_some_and(|v| v.iter().all(|b| *b)) {
@@ -344,7 +347,7 @@ fn call(func: Func, args: &[Expr], cols: &[Column], ty: DataType, n: usize) -> R
                 out.push(&v.to_uppercase())
             }
         }
-        return Ok(Column::new(ColumnData::Str(out), cols[0].validity.clone()));
+        return Ok(Column::new(ColumnData::Str(out.into()), cols[0].validity.clone()));
     }
     let types: Vec<DataType> = args.iter().map(|a| a.ty).collect();
     let mut vals: Vec<Value> = Vec::with_capacity(cols.len());

@@ -319,22 +319,22 @@ pub fn division_by_zero(op: &str) -> crate::error::RuntimeError {
 
 /// Finishes an output column from typed values and per-row validity.
 pub fn col_bool(v: Vec<bool>, valid: Vec<bool>) -> Column {
-    Column::new(ColumnData::Bool(v), Some(valid))
+    Column::new(ColumnData::Bool(v.into()), Some(valid))
 }
 pub fn col_i32(v: Vec<i32>, valid: Vec<bool>) -> Column {
-    Column::new(ColumnData::I32(v), Some(valid))
+    Column::new(ColumnData::I32(v.into()), Some(valid))
 }
 pub fn col_i64(v: Vec<i64>, valid: Vec<bool>) -> Column {
-    Column::new(ColumnData::I64(v), Some(valid))
+    Column::new(ColumnData::I64(v.into()), Some(valid))
 }
 pub fn col_f64(v: Vec<f64>, valid: Vec<bool>) -> Column {
-    Column::new(ColumnData::F64(v), Some(valid))
+    Column::new(ColumnData::F64(v.into()), Some(valid))
 }
 pub fn col_i128(v: Vec<i128>, valid: Vec<bool>) -> Column {
-    Column::new(ColumnData::I128(v), Some(valid))
+    Column::new(ColumnData::I128(v.into()), Some(valid))
 }
 pub fn col_str(v: StrVec, valid: Vec<bool>) -> Column {
-    Column::new(ColumnData::Str(v), Some(valid))
+    Column::new(ColumnData::Str(v.into()), Some(valid))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! closes and the run terminates.
 
 pub mod affinity;
+pub mod buf;
 pub mod build;
 pub mod checkpoint;
 pub mod column;
@@ -17,6 +18,7 @@ pub mod ops;
 pub mod scalar;
 pub mod state;
 
+pub use buf::Buf;
 pub use build::{run, run_with, ConnectorFactory, RunSummary};
 pub use column::{Batch, Column, ColumnBuilder, ColumnData, StrVec};
 pub use error::{Result, RuntimeError};

@@ -47,9 +47,12 @@ pub fn record(table: &TableDef, partitions: usize, events: u64, span_ms: i64, ba
     let mut batches = vec![Vec::new(); partitions];
     let (mut n, mut bytes) = (0u64, 0usize);
     for (p, out) in batches.iter_mut().enumerate() {
-        while let Some(b) = reader.next_batch(p, batch)? {
+        while let Some(mut b) = reader.next_batch(p, batch)? {
             n += b.num_rows as u64;
             bytes += b.size_bytes();
+            // Shared, so a replay hands out the recorded values by reference (a source that
+            // generates or decodes its batches hands them over without a copy either).
+            b.share();
             out.push(b);
         }
     }
@@ -134,10 +137,11 @@ impl SourceReader for ReplaySource {
                 let ColumnData::I64(v) = &c.data else { unreachable!("timestamps are i64") };
                 let shifted: Vec<i64> = v[..take].iter().map(|t| t + shift).collect();
                 let validity = c.validity.as_ref().map(|m| m[..take].to_vec());
-                cols.push(Column::new(ColumnData::I64(shifted), validity));
+                cols.push(Column::new(ColumnData::I64(shifted.into()), validity));
             } else if take < src.num_rows {
                 cols.push(c.take(&(0..take as u32).collect::<Vec<_>>()));
             } else {
+                // A reference to the recorded buffer (shared when recorded), not a copy.
                 cols.push(c.clone());
             }
         }

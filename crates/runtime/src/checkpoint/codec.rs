@@ -492,18 +492,18 @@ impl<'a> Dec<'a> {
 
     pub fn column(&mut self) -> Result<Column> {
         let data = match self.u8()? {
-            0 => ColumnData::Bool(self.bools()?),
-            1 => ColumnData::I32(self.i32s()?),
-            2 => ColumnData::I64(self.i64s()?),
-            3 => ColumnData::F64(self.f64s()?),
-            4 => ColumnData::I128(self.i128s()?),
+            0 => ColumnData::Bool(self.bools()?.into()),
+            1 => ColumnData::I32(self.i32s()?.into()),
+            2 => ColumnData::I64(self.i64s()?.into()),
+            3 => ColumnData::F64(self.f64s()?.into()),
+            4 => ColumnData::I128(self.i128s()?.into()),
             5 => {
                 let n = self.len(8)?;
                 let mut s = StrVec::with_capacity(n);
                 for _ in 0..n {
                     s.push(self.str()?);
                 }
-                ColumnData::Str(s)
+                ColumnData::Str(s.into())
             }
             t => return Err(self.error(format!("unknown column tag {t}"))),
         };
@@ -534,15 +534,15 @@ mod tests {
     fn columns_round_trip() {
         let b = Batch::new(
             vec![
-                Column::new(ColumnData::I64(vec![1, -2, 3]), Some(vec![true, false, true])),
-                Column::new(ColumnData::I32(vec![7, 8, 9]), None),
-                Column::new(ColumnData::F64(vec![0.5, f64::NAN, -1.0]), None),
-                Column::new(ColumnData::I128(vec![i128::MAX, 0, i128::MIN]), None),
-                Column::new(ColumnData::Bool(vec![true, false, true]), None),
+                Column::new(ColumnData::I64(vec![1, -2, 3].into()), Some(vec![true, false, true])),
+                Column::new(ColumnData::I32(vec![7, 8, 9].into()), None),
+                Column::new(ColumnData::F64(vec![0.5, f64::NAN, -1.0].into()), None),
+                Column::new(ColumnData::I128(vec![i128::MAX, 0, i128::MIN].into()), None),
+                Column::new(ColumnData::Bool(vec![true, false, true].into()), None),
                 {
                     let mut s = StrVec::default();
                     ["", "naïve \"x\"", "\n"].iter().for_each(|x| s.push(x));
-                    Column::new(ColumnData::Str(s), None)
+                    Column::new(ColumnData::Str(s.into()), None)
                 },
             ],
             3,
@@ -558,7 +558,7 @@ mod tests {
     #[test]
     fn truncated_or_damaged_input_is_an_error_not_a_panic() {
         let mut e = Enc::default();
-        e.batch(&Batch::new(vec![Column::new(ColumnData::I64(vec![1, 2, 3]), None)], 3));
+        e.batch(&Batch::new(vec![Column::new(ColumnData::I64(vec![1, 2, 3].into()), None)], 3));
         for cut in 0..e.buf.len() {
             assert!(Dec::new(&e.buf[..cut], "t").batch().is_err(), "cut at {cut}");
         }

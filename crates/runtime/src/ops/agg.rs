@@ -377,17 +377,17 @@ impl Accumulator {
         use darwin_common::types::PhysicalType as P;
         let col = |data, validity| Some(Column::new(data, validity));
         match (&self.acc, self.call.ty.physical()) {
-            (Acc::Count(c), P::I64) => col(ColumnData::I64(c.get(..groups)?.to_vec()), None),
+            (Acc::Count(c), P::I64) => col(ColumnData::I64(c.get(..groups)?.to_vec().into()), None),
             (Acc::SumI(v, seen) | Acc::MinMaxI { v, seen, .. }, p @ (P::I64 | P::I32)) => {
                 let (data, validity) = masked(v.get(..groups)?, seen.get(..groups)?, 0);
                 match p {
-                    P::I64 => col(ColumnData::I64(data), validity),
+                    P::I64 => col(ColumnData::I64(data.into()), validity),
                     _ => col(ColumnData::I32(data.into_iter().map(|x| x as i32).collect()), validity),
                 }
             }
             (Acc::SumF(v, seen) | Acc::MinMaxF { v, seen, .. }, P::F64) => {
                 let (data, validity) = masked(v.get(..groups)?, seen.get(..groups)?, 0.0);
-                col(ColumnData::F64(data), validity)
+                col(ColumnData::F64(data.into()), validity)
             }
             _ => None,
         }

@@ -83,7 +83,7 @@ impl Operator for CalcOp {
                 if let ExprKind::Column(i) = e.kind {
                     let uses = p.iter().filter(|x| x.kind == ExprKind::Column(i)).count();
                     *out = Some(if uses == 1 {
-                        std::mem::replace(&mut batch.columns[i], Column::new(ColumnData::Bool(Vec::new()), None))
+                        std::mem::replace(&mut batch.columns[i], Column::new(ColumnData::Bool(Vec::new().into()), None))
                     } else {
                         batch.columns[i].clone()
                     });

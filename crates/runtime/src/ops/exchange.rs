@@ -124,8 +124,10 @@ impl ExchangeOp {
         match &self.partitioning {
             Partitioning::Gather => self.send(0, Packet::Batch(batch)),
             Partitioning::Broadcast => {
+                let mut batch = batch;
                 for to in 1..n {
-                    self.send(to, Packet::Batch(batch.clone()));
+                    // Every worker reads the same buffers (copied only by one that writes).
+                    self.send(to, Packet::Batch(batch.share()));
                 }
                 self.send(0, Packet::Batch(batch));
             }

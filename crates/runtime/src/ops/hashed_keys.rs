@@ -455,7 +455,7 @@ mod tests {
         let mut rnd = crate::testing::xorshift(0x005e_ed0f_1de8_u64);
         let n = 5000;
         let keys: Vec<i64> = (0..n).map(|i| i * 7919 + 3).collect();
-        let col = Column::new(crate::column::ColumnData::I64(keys.clone()), None);
+        let col = Column::new(crate::column::ColumnData::I64(keys.clone().into()), None);
         let mut hashes = Vec::new();
         hash_rows(std::slice::from_ref(&col), &(0..n as u32).collect::<Vec<_>>(), &mut hashes);
         let mut index = HashedKeys::default();

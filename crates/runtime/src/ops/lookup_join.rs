@@ -109,23 +109,23 @@ pub(crate) fn append(a: Batch, b: Batch) -> Batch {
             crate::column::Column::new(
                 match (x.data, y.data) {
                     (crate::ColumnData::Bool(mut p), crate::ColumnData::Bool(q)) => {
-                        p.extend(q);
+                        p.extend_from_slice(&q);
                         crate::ColumnData::Bool(p)
                     }
                     (crate::ColumnData::I32(mut p), crate::ColumnData::I32(q)) => {
-                        p.extend(q);
+                        p.extend_from_slice(&q);
                         crate::ColumnData::I32(p)
                     }
                     (crate::ColumnData::I64(mut p), crate::ColumnData::I64(q)) => {
-                        p.extend(q);
+                        p.extend_from_slice(&q);
                         crate::ColumnData::I64(p)
                     }
                     (crate::ColumnData::F64(mut p), crate::ColumnData::F64(q)) => {
-                        p.extend(q);
+                        p.extend_from_slice(&q);
                         crate::ColumnData::F64(p)
                     }
                     (crate::ColumnData::I128(mut p), crate::ColumnData::I128(q)) => {
-                        p.extend(q);
+                        p.extend_from_slice(&q);
                         crate::ColumnData::I128(p)
                     }
                     (crate::ColumnData::Str(mut p), crate::ColumnData::Str(q)) => {

@@ -64,11 +64,16 @@ impl Operator for TeeReader {
                 Ok(None)
             }
             Some(Msg::Idle) => Ok(Some(Msg::Idle)),
-            Some(m) => {
+            Some(mut m) => {
                 let id = self.id;
                 for (i, q) in t.queues.iter_mut().enumerate() {
                     if i != id {
-                        q.push_back(m.clone());
+                        // Readers get the batch's buffers by reference, not a copy each.
+                        let copy = match &mut m {
+                            Msg::Batch(b) => Msg::Batch(b.share()),
+                            other => other.clone(),
+                        };
+                        q.push_back(copy);
                     }
                 }
                 Ok(Some(m))

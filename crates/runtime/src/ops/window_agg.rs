@@ -268,7 +268,10 @@ impl WindowAggOp {
         let mut partials = self.windows.aggs.iter().map(|a| one_row_partial(a, &batch)).collect::<Result<Vec<_>>>()?;
         for (k, e) in keys.iter_mut().zip(&self.key_exprs) {
             if let (None, ExprKind::Column(i)) = (&k, &e.kind) {
-                *k = Some(std::mem::replace(&mut batch.columns[*i], Column::new(ColumnData::Bool(Vec::new()), None)));
+                *k = Some(std::mem::replace(
+                    &mut batch.columns[*i],
+                    Column::new(ColumnData::Bool(Vec::new().into()), None),
+                ));
             }
         }
         let mut keys: Vec<Column> = keys.into_iter().map(|k| k.expect("every key evaluated or moved")).collect();
@@ -276,7 +279,7 @@ impl WindowAggOp {
             let (start, end, n) = (*start, *end, rows.len());
             let mut pick = |c: &mut Column| {
                 if whole {
-                    std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new()), None))
+                    std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new().into()), None))
                 } else {
                     c.take(rows)
                 }
@@ -287,8 +290,8 @@ impl WindowAggOp {
                 .iter()
                 .map(|k| match k {
                     GroupKey::Expr(_) => pick(keys.next().expect("one key column per key expression")),
-                    GroupKey::WindowStart => Column::new(ColumnData::I64(vec![start; n]), None),
-                    GroupKey::WindowEnd => Column::new(ColumnData::I64(vec![end; n]), None),
+                    GroupKey::WindowStart => Column::new(ColumnData::I64(vec![start; n].into()), None),
+                    GroupKey::WindowEnd => Column::new(ColumnData::I64(vec![end; n].into()), None),
                 })
                 .collect();
             cols.extend(partials.iter_mut().map(&mut pick));
@@ -406,8 +409,8 @@ impl WindowAggOp {
                 .iter()
                 .map(|k| match k {
                     GroupKey::Expr(_) => keys.next().expect("one key column per key expression"),
-                    GroupKey::WindowStart => Column::new(ColumnData::I64(vec![start; n]), None),
-                    GroupKey::WindowEnd => Column::new(ColumnData::I64(vec![end; n]), None),
+                    GroupKey::WindowStart => Column::new(ColumnData::I64(vec![start; n].into()), None),
+                    GroupKey::WindowEnd => Column::new(ColumnData::I64(vec![end; n].into()), None),
                 })
                 .collect();
             cols.extend(aggs);

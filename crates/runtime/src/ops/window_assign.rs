@@ -78,9 +78,9 @@ impl Operator for WindowAssignOp {
         }
         let mut out = batch.take(&idx);
         let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
-        out.columns.push(Column::new(ColumnData::I64(starts), None));
-        out.columns.push(Column::new(ColumnData::I64(ends), None));
-        out.columns.push(Column::new(ColumnData::I64(times), None));
+        out.columns.push(Column::new(ColumnData::I64(starts.into()), None));
+        out.columns.push(Column::new(ColumnData::I64(ends.into()), None));
+        out.columns.push(Column::new(ColumnData::I64(times.into()), None));
         Ok(Some(Msg::Batch(out)))
     }
 }
