@@ -32,7 +32,10 @@ impl<V: Clone + Default> Buf<V> {
             Buf::Shared(a) => Arc::try_unwrap(a).unwrap_or_else(|a| (*a).clone()),
         }
     }
+}
 
+impl<V> Buf<V> {
+    #[inline]
     pub fn is_shared(&self) -> bool {
         matches!(self, Buf::Shared(_))
     }
@@ -63,12 +66,24 @@ impl<V: Clone> DerefMut for Buf<V> {
     /// Writes go to an owned buffer; a shared one is copied first.
     #[inline]
     fn deref_mut(&mut self) -> &mut V {
-        if let Buf::Shared(a) = self {
-            *self = Buf::Owned((**a).clone());
+        if self.is_shared() {
+            self.make_owned();
         }
         match self {
             Buf::Owned(v) => v,
             Buf::Shared(_) => unreachable!("made owned above"),
+        }
+    }
+}
+
+impl<V: Clone> Buf<V> {
+    /// The copy out of line, so that a builder's per-row push through `DerefMut` stays small
+    /// enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn make_owned(&mut self) {
+        if let Buf::Shared(a) = self {
+            *self = Buf::Owned((**a).clone());
         }
     }
 }
