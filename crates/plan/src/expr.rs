@@ -213,27 +213,30 @@ impl Expr {
 
     /// Rewrites column indices (used when an expression moves across a join or projection).
     pub fn map_columns(&self, f: &dyn Fn(usize) -> usize) -> Expr {
+        self.replace_columns(&|i, ty| Some(Expr::column(f(i), ty)))
+    }
+
+    /// Replaces each column reference `f` returns an expression for (given the column and its
+    /// type); keeps the others.
+    pub fn replace_columns(&self, f: &dyn Fn(usize, DataType) -> Option<Expr>) -> Expr {
+        let g = |e: &Expr| Box::new(e.replace_columns(f));
         let kind = match &self.kind {
-            ExprKind::Column(i) => ExprKind::Column(f(*i)),
+            ExprKind::Column(i) => return f(*i, self.ty).unwrap_or_else(|| self.clone()),
             ExprKind::Literal(v) => ExprKind::Literal(v.clone()),
-            ExprKind::Binary { op, left, right } => {
-                ExprKind::Binary { op: *op, left: Box::new(left.map_columns(f)), right: Box::new(right.map_columns(f)) }
-            }
-            ExprKind::Not(e) => ExprKind::Not(Box::new(e.map_columns(f))),
-            ExprKind::Neg(e) => ExprKind::Neg(Box::new(e.map_columns(f))),
-            ExprKind::Cast(e) => ExprKind::Cast(Box::new(e.map_columns(f))),
-            ExprKind::IsNull { expr, negated } => {
-                ExprKind::IsNull { expr: Box::new(expr.map_columns(f)), negated: *negated }
-            }
+            ExprKind::Binary { op, left, right } => ExprKind::Binary { op: *op, left: g(left), right: g(right) },
+            ExprKind::Not(e) => ExprKind::Not(g(e)),
+            ExprKind::Neg(e) => ExprKind::Neg(g(e)),
+            ExprKind::Cast(e) => ExprKind::Cast(g(e)),
+            ExprKind::IsNull { expr, negated } => ExprKind::IsNull { expr: g(expr), negated: *negated },
             ExprKind::Like { expr, pattern, negated } => {
-                ExprKind::Like { expr: Box::new(expr.map_columns(f)), pattern: pattern.clone(), negated: *negated }
+                ExprKind::Like { expr: g(expr), pattern: pattern.clone(), negated: *negated }
             }
             ExprKind::Case { branches, otherwise } => ExprKind::Case {
-                branches: branches.iter().map(|(w, t)| (w.map_columns(f), t.map_columns(f))).collect(),
-                otherwise: otherwise.as_ref().map(|o| Box::new(o.map_columns(f))),
+                branches: branches.iter().map(|(w, t)| (w.replace_columns(f), t.replace_columns(f))).collect(),
+                otherwise: otherwise.as_ref().map(|o| g(o)),
             },
             ExprKind::Call { func, args } => {
-                ExprKind::Call { func: *func, args: args.iter().map(|a| a.map_columns(f)).collect() }
+                ExprKind::Call { func: *func, args: args.iter().map(|a| a.replace_columns(f)).collect() }
             }
         };
         Expr { kind, ty: self.ty }

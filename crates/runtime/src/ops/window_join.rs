@@ -79,7 +79,9 @@ impl WindowJoinOp {
         // is buffered as it is.
         let whole = |c: &crate::column::Column| {
             let v = c.i64s();
-            c.validity.as_deref().is_none_or(|m| !m.contains(&false)) && v.iter().all(|x| Some(x) == v.first())
+            // In branch-free chunks (vectorised): an early exit per value was 3% of compiled q5.
+            let same = |f: i64| v.chunks(16).all(|c| c.iter().fold(true, |all, &x| all & (x == f)));
+            c.validity.as_deref().is_none_or(|m| !m.contains(&false)) && v.first().is_none_or(|&f| same(f))
         };
         if batch.num_rows > 0 && whole(sc) && whole(ec) && ec.i64s()[0] - 1 > self.watermark {
             let w = (ec.i64s()[0], sc.i64s()[0]);
@@ -157,7 +159,20 @@ fn into_one(mut batches: Vec<Batch>, types: &[DataType]) -> Batch {
 /// Joins two batches on the spec's keys, then applies the residual (and LEFT padding).
 fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch> {
     let (mut li, mut ri) = (Vec::new(), Vec::new());
-    if spec.left_keys.is_empty() {
+    let mut residual = spec.residual.as_ref();
+    if let (true, Some(res), 1) = (spec.left_keys.is_empty(), residual, right.num_rows) {
+        // Joined on the window alone with one row on the right (a window's maximum, as q5
+        // joins each auction's count with): the residual over the left rows, with the right
+        // row's values as literals, instead of over every pair's gathered columns. The pairs,
+        // their order and the rows evaluated are the same, so are values and errors.
+        let nl = left.columns.len();
+        let bound =
+            res.replace_columns(&|c, ty| (c >= nl).then(|| Expr::literal(right.columns[c - nl].get(0, ty), ty)));
+        let mask = crate::eval::eval_mask(&bound, left)?;
+        li = mask.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i as u32).collect();
+        ri = vec![Some(0); li.len()];
+        residual = None;
+    } else if spec.left_keys.is_empty() {
         // Joined on the window alone: every pair of the window's rows, in the order an index
         // would give them, without hashing an empty key per row.
         for i in 0..left.num_rows as u32 {
@@ -178,7 +193,7 @@ fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch
             });
         }
     }
-    if let Some(res) = &spec.residual {
+    if let Some(res) = residual {
         retain_residual(res, left, &mut li, right, &mut ri)?;
     }
     let mut out = join_rows(left, &li, right, &ri, &spec.right_types);
@@ -259,5 +274,63 @@ impl Operator for WindowJoinOp {
         }
         self.account();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::eval_mask;
+    use darwin_common::Value;
+    use darwin_plan::BinOp;
+
+    /// A window join without keys and one row on the right (the residual bound to that row's
+    /// values) keeps the pairs, in the order, and fails where evaluating the residual over every
+    /// joined pair does; NULLs on either side and a division by zero included.
+    #[test]
+    fn one_right_row_matches_the_residual_over_every_pair() {
+        let mut rnd = crate::testing::xorshift(0x51a7);
+        let types = [DataType::BigInt, DataType::BigInt];
+        let col = |i: usize| Expr::column(i, DataType::BigInt);
+        let bin = |op, a, b, ty| Expr::binary(op, a, b, ty);
+        let residuals = [
+            bin(BinOp::GtEq, col(1), col(3), DataType::Boolean),
+            bin(BinOp::Gt, bin(BinOp::Add, col(0), col(2), DataType::BigInt), col(1), DataType::Boolean),
+            bin(
+                BinOp::Lt,
+                bin(BinOp::Div, col(0), col(3), DataType::BigInt),
+                Expr::literal(Value::BigInt(1), DataType::BigInt),
+                DataType::Boolean,
+            ),
+        ];
+        let value = |rnd: &mut dyn FnMut() -> u64| match rnd() % 5 {
+            0 => Value::Null,
+            v => Value::BigInt(v as i64 - 2),
+        };
+        for round in 0..300 {
+            let residual = residuals[round % residuals.len()].clone();
+            let rows: Vec<Vec<Value>> = (0..rnd() % 40).map(|_| vec![value(&mut rnd), value(&mut rnd)]).collect();
+            let left = Batch::from_rows(&rows, &types);
+            let right = Batch::from_rows(&[vec![value(&mut rnd), value(&mut rnd)]], &types);
+            let spec = WindowJoinSpec {
+                left_keys: vec![],
+                right_keys: vec![],
+                residual: Some(residual.clone()),
+                join_type: JoinType::Inner,
+                left_cols: (0, 1),
+                right_cols: (0, 1),
+                left_types: types.to_vec(),
+                right_types: types.to_vec(),
+            };
+            let got = hash_join(&left, &right, &spec);
+            let all: Vec<u32> = (0..left.num_rows as u32).collect();
+            let pairs = join_rows(&left, &all, &right, &vec![Some(0); all.len()], &types);
+            let want = eval_mask(&residual, &pairs).map(|m| pairs.filter(&m));
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w, "round {round}"),
+                (Err(_), Err(_)) => {}
+                (g, w) => panic!("round {round}: {g:?} vs {w:?}"),
+            }
+        }
     }
 }
