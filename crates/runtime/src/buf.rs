@@ -1,7 +1,7 @@
 //! A column's value buffer: owned, or shared by reference count between batches and copied on
 //! the first write (as Arrow's buffers are). Most buffers are owned by one batch at a time and pay
-//! nothing for this; a buffer that many batches read - a benchmark's recorded events, a row of a
-//! shared sub-plan read twice - is shared once and then cloned by reference instead of by copy.
+//! nothing for this; a buffer that many batches read - a benchmark's recorded events, a batch of
+//! a shared sub-plan read twice - is shared once and then cloned by reference instead of by copy.
 //!
 //! Sharing is opt-in (`share`), so that the owned path, which operators write through a builder
 //! row by row, stays free of atomic reference counts: a write to an owned buffer is one
@@ -62,7 +62,7 @@ impl<V> Deref for Buf<V> {
     }
 }
 
-impl<V: Clone> DerefMut for Buf<V> {
+impl<V: Clone + Default> DerefMut for Buf<V> {
     /// Writes go to an owned buffer; a shared one is copied first.
     #[inline]
     fn deref_mut(&mut self) -> &mut V {
@@ -76,15 +76,14 @@ impl<V: Clone> DerefMut for Buf<V> {
     }
 }
 
-impl<V: Clone> Buf<V> {
-    /// The copy out of line, so that a builder's per-row push through `DerefMut` stays small
-    /// enough to inline.
+impl<V: Clone + Default> Buf<V> {
+    /// Takes the values over (copied unless this is the last reference), out of line so that a
+    /// builder's per-row push through `DerefMut` stays small enough to inline.
     #[cold]
     #[inline(never)]
     fn make_owned(&mut self) {
-        if let Buf::Shared(a) = self {
-            *self = Buf::Owned((**a).clone());
-        }
+        let shared = std::mem::replace(self, Buf::Owned(V::default()));
+        *self = Buf::Owned(shared.into_inner());
     }
 }
 
@@ -130,8 +129,12 @@ mod tests {
         a[0] = 10;
         assert_eq!((&a[..], &b[..], &c[..]), (&[10, 2, 3][..], &[1, 2, 3, 4][..], &[1, 2, 3][..]));
         assert!(!a.is_shared() && !b.is_shared());
-        // The last reference moves its values out; an owned clone is a copy.
-        assert_eq!(c.into_inner(), vec![1, 2, 3]);
+        // The last reference takes its values over without a copy; an owned clone is a copy.
+        let mut c = c;
+        let before = c.as_ptr();
+        c[0] = 5;
+        assert!(!c.is_shared() && std::ptr::eq(c.as_ptr(), before));
+        assert_eq!(c.into_inner(), vec![5, 2, 3]);
         let d = a.clone();
         assert!(!std::ptr::eq(a.as_ptr(), d.as_ptr()));
     }
