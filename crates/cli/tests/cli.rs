@@ -111,7 +111,7 @@ fn explain_shows_plans_and_choices() {
         "== Physical plan ==",
         "WindowJoin",
         "WindowAggregate TUMBLE(size +0 00:00:02.000)",
-        "WindowAssign HOP",
+        "WindowAggregate HOP(slide +0 00:00:02.000, size +0 00:00:10.000) of slices starting at window_start",
         "merges partial rows when the window closes",
         "Exchange hash",
         "partitions=3",

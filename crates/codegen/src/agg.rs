@@ -29,6 +29,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
             format!("HOP(slide {slide} ms, size {size} ms) on {}", name(*time_col))
         }
         WindowSpec::Assign { window: WindowKind::Session { .. }, .. } => unreachable!("sessions have no kernel"),
+        WindowSpec::Slices { .. } => unreachable!("the merge of slices has no kernel"),
         WindowSpec::Existing { start_col, end_col } => {
             format!("existing windows [{}, {}]", name(*start_col), name(*end_col))
         }
@@ -245,6 +246,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                  {reached}{table_update}"
             )
         }
+        WindowSpec::Slices { .. } => unreachable!("the merge of slices has no kernel"),
     };
     if registers {
         out.push_str("    let mut cur: Option<(i64, i64)> = None;\n");
@@ -316,6 +318,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                     table(batch),
                 ),
                 WindowSpec::Assign { window: WindowKind::Session { .. }, .. } => unreachable!("sessions have no kernel"),
+                WindowSpec::Slices { .. } => unreachable!("the merge of slices has no kernel"),
             };
             let one_row = general.replacen("for row in 0..n", "for row in at..at + 1", 1);
             let _ = write!(

@@ -126,7 +126,9 @@ pub fn merge(
 }
 
 /// Rewrites every HOP window aggregate whose aggregates can be merged into slices: a TUMBLE of
-/// the slide, each slice row assigned to the windows that contain it, merged per window.
+/// the slide, then a merge that adds each slice row once to its key's slice and combines a
+/// window's `k` slices when it closes (`WindowSpec::Slices`), instead of copying every slice
+/// row into the `k` windows that contain it and updating each.
 pub fn slice_hops(node: PhysNode) -> PhysNode {
     let node = node.map_inputs(&mut slice_hops);
     let PhysNode::WindowAggregate {
@@ -164,24 +166,5 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         partial: false,
     };
     // A slice [a, a + slide) lies in exactly the HOP windows that contain its start a.
-    let n = slice_schema.len();
-    let mut assigned_schema = slice_schema.clone();
-    for name in ["slice_window_start", "slice_window_end", "slice_window_time"] {
-        assigned_schema.fields.push(Field::new(name, DataType::Timestamp));
-    }
-    let assigned = PhysNode::WindowAssign {
-        input: Box::new(slices),
-        window: WindowKind::Hop { slide, size },
-        time_col: start,
-        schema: assigned_schema,
-    };
-    merge(
-        assigned,
-        &slice_schema,
-        &group,
-        WindowSpec::Existing { start_col: n, end_col: n + 1 },
-        &split,
-        &aggs,
-        &schema,
-    )
+    merge(slices, &slice_schema, &group, WindowSpec::Slices { slide, size, start_col: start }, &split, &aggs, &schema)
 }

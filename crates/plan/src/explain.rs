@@ -242,11 +242,17 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
                 _ => "",
             };
             let s = input.schema();
+            let spec_kind = spec;
             let spec = match spec {
                 WindowSpec::Assign { window, time_col } => format!("{} on {}", window_to_string(window), s.fields[*time_col].name),
                 WindowSpec::Existing { start_col, end_col } => {
                     format!("existing windows [{}, {}]", s.fields[*start_col].name, s.fields[*end_col].name)
                 }
+                WindowSpec::Slices { slide, size, start_col } => format!(
+                    "{} of slices starting at {}",
+                    window_to_string(&WindowKind::Hop { slide: *slide, size: *size }),
+                    s.fields[*start_col].name
+                ),
             };
             let keys: Vec<String> = group
                 .iter()
@@ -257,8 +263,16 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
                 })
                 .collect();
             let a: Vec<String> = aggs.iter().map(|a| agg_to_string(a, s)).collect();
+            let state = match spec_kind {
+                WindowSpec::Slices { .. } => {
+                    "one hash table of keys for every open window, each slice's partial values in an array by \
+                     key; a window adds up its slices when the watermark passes its end, and slices no open \
+                     window covers are freed"
+                }
+                _ => "hash table per window, freed when the watermark passes its end",
+            };
             format!(
-                "WindowAggregate {spec} group [{}] aggs [{}] ({phase}{}hash table per window, freed when the watermark passes its end)",
+                "WindowAggregate {spec} group [{}] aggs [{}] ({phase}{}{state})",
                 keys.join(", "),
                 a.join(", "),
                 if phase.is_empty() { "" } else { " " }

@@ -55,25 +55,28 @@ fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
 fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
     match node {
         PhysNode::Source { .. } | PhysNode::Exchange { .. } => node,
-        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } if is_sliced(&input) => {
+        PhysNode::WindowAggregate { input, spec: spec @ WindowSpec::Slices { .. }, group, aggs, schema, partial } => {
             // A sliced HOP: pre-aggregate slices per worker, bring every slice of a key to one
-            // worker (hash by the keys alone), then assign and merge windows there, locally.
-            let PhysNode::WindowAssign { input: slices, window, time_col, schema: assigned } = *input else {
-                unreachable!("checked by is_sliced")
-            };
+            // worker (hash by the keys alone), and merge them into windows there.
             let PhysNode::WindowAggregate {
                 input: rows, spec: sspec, group: sgroup, aggs: saggs, schema: sschema, ..
-            } = *slices
+            } = *input
             else {
-                unreachable!("checked by is_sliced")
+                unreachable!("the merge of slices reads the slices' aggregate (decompose::slice_hops)")
             };
             let rows = place(*rows, None);
-            let slices = match two_phase(&rows, &sspec, &sgroup, &saggs, &sschema, false, None) {
-                Some(two) => two,
-                None => unreachable!("slices only exist for mergeable aggregates"),
+            let slices = PhysNode::WindowAggregate {
+                input: Box::new(rows),
+                spec: sspec,
+                group: sgroup,
+                aggs: saggs,
+                schema: sschema,
+                partial: true,
             };
-            let assign = PhysNode::WindowAssign { input: Box::new(slices), window, time_col, schema: assigned };
-            PhysNode::WindowAggregate { input: Box::new(assign), spec, group, aggs, schema, partial }
+            // The merge's keys are columns of the slices' rows.
+            let keys = group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None });
+            let moved = exchange(slices, hash_or_gather(keys.collect()));
+            PhysNode::WindowAggregate { input: Box::new(moved), spec, group, aggs, schema, partial }
         }
         PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
             let input = place(*input, None);
@@ -230,13 +233,6 @@ fn broadcast_side(node: &PhysNode) -> Option<usize> {
     }
 }
 
-/// Whether a node is the window assignment of HOP slices (see `decompose::slice_hops`).
-fn is_sliced(input: &PhysNode) -> bool {
-    matches!(input, PhysNode::WindowAssign { input, .. }
-        if matches!(input.as_ref(), PhysNode::WindowAggregate { schema, .. }
-            if schema.fields.last().is_some_and(|f| f.name.starts_with("slice$"))))
-}
-
 /// Pre-aggregation per worker, an exchange of the partial rows, and a merge per window. The
 /// exchange hashes by the group keys and, if `by_window`, the window start too.
 fn two_phase(
@@ -303,6 +299,7 @@ pub fn window_extent(roots: &[&PhysNode]) -> Option<i64> {
                 WindowKind::Tumble { size } | WindowKind::Hop { size, .. } => size,
                 WindowKind::Session { gap } => gap,
             }),
+            PhysNode::WindowAggregate { spec: WindowSpec::Slices { size, .. }, .. } => Some(*size),
             PhysNode::IntervalJoin { lower, upper, .. } => Some(upper.saturating_sub(*lower)),
             _ => None,
         };

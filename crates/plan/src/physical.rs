@@ -13,6 +13,9 @@ pub enum WindowSpec {
     Assign { window: WindowKind, time_col: usize },
     /// The input already carries window bounds (a window TVF or an upstream window aggregate).
     Existing { start_col: usize, end_col: usize },
+    /// The input's rows are partial aggregates of `slide`-long slices starting at `start_col`
+    /// (a sliced HOP, `decompose::slice_hops`); each HOP window merges the slices it covers.
+    Slices { slide: i64, size: i64, start_col: usize },
 }
 
 /// How an exchange distributes rows over workers.
@@ -378,6 +381,10 @@ pub fn agg_kernel_key(node: &PhysNode) -> Option<u64> {
 /// per window. Its key and aggregates read only columns the assignment passes through.
 pub fn agg_kernel_input(node: &PhysNode) -> Option<(&PhysNode, WindowSpec, bool)> {
     let PhysNode::WindowAggregate { input, spec, group, aggs, partial, .. } = node else { return None };
+    // The merge of slices keeps one table of keys for all its windows: no kernel (yet).
+    if matches!(spec, WindowSpec::Slices { .. }) {
+        return None;
+    }
     if let (
         PhysNode::WindowAssign { input: inner, window, time_col, .. },
         WindowSpec::Existing { start_col, end_col },

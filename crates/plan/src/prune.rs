@@ -40,6 +40,7 @@ fn used_columns(node: &PhysNode) -> Option<Vec<usize>> {
             let cols = match spec {
                 WindowSpec::Assign { time_col, .. } => vec![*time_col],
                 WindowSpec::Existing { start_col, end_col } => vec![*start_col, *end_col],
+                WindowSpec::Slices { start_col, .. } => vec![*start_col],
             };
             let keys = group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None });
             (cols, keys.chain(agg_exprs(aggs)).collect())
@@ -125,6 +126,9 @@ fn renumber(node: PhysNode, source: PhysNode, new: &dyn Fn(usize) -> usize) -> P
                 WindowSpec::Assign { window, time_col } => WindowSpec::Assign { window, time_col: new(time_col) },
                 WindowSpec::Existing { start_col, end_col } => {
                     WindowSpec::Existing { start_col: new(start_col), end_col: new(end_col) }
+                }
+                WindowSpec::Slices { slide, size, start_col } => {
+                    WindowSpec::Slices { slide, size, start_col: new(start_col) }
                 }
             },
             group: group

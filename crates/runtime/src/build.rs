@@ -15,6 +15,7 @@ use crate::ops::exchange::{ExchangeOp, Packet, INBOX_CAPACITY};
 use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use crate::ops::lookup_join::LookupJoinOp;
 use crate::ops::session_agg::SessionAggOp;
+use crate::ops::slice_merge::SliceMergeOp;
 use crate::ops::source::{Alignment, SourceOp};
 use crate::ops::tee::Tee;
 use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
@@ -235,6 +236,11 @@ impl Builder<'_> {
                 };
                 let input_op = self.build(input)?;
                 match &spec {
+                    WindowSpec::Slices { slide, size, start_col } => {
+                        let spec = (*slide, *size, *start_col);
+                        let op = SliceMergeOp::new(input_op, spec, group.clone(), aggs, self.counters.clone())?;
+                        self.stateful(op)?
+                    }
                     WindowSpec::Assign { window: WindowKind::Session { gap }, time_col } => {
                         let op = SessionAggOp::new(
                             input_op,

@@ -15,6 +15,9 @@ pub enum RuntimeError {
     Checkpoint { message: String },
     #[error("{connector}: {message}")]
     Connector { connector: String, message: String },
+    /// A physical plan this runtime cannot run as given (a planner's mistake, not the query's).
+    #[error("plan: {message}")]
+    Plan { message: String },
 }
 
 pub type Result<T> = std::result::Result<T, RuntimeError>;

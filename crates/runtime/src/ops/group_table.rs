@@ -361,6 +361,18 @@ impl GroupTable {
         Ok(())
     }
 
+    /// The group of each of `rows`, found or created, as (group, row) pairs: a table without
+    /// aggregates used as a dictionary of keys (`slice_merge.rs`).
+    pub fn groups_of(&mut self, key_cols: &[Column], rows: &[u32]) -> &[(u32, u32)] {
+        self.assign(key_cols, rows);
+        &self.pairs
+    }
+
+    /// The key columns of `groups`, in that order.
+    pub fn keys_of(&self, groups: &[u32]) -> Vec<Column> {
+        self.keys.iter().map(|k| k.to_column().take(groups)).collect()
+    }
+
     /// Finds or creates the group of each row; fills `pairs` with (group, row).
     fn assign(&mut self, key_cols: &[Column], rows: &[u32]) {
         self.pairs.clear();

@@ -12,6 +12,7 @@ pub mod lookup_join;
 pub mod partition_hash;
 pub mod pass_through;
 pub mod session_agg;
+pub mod slice_merge;
 pub mod source;
 pub mod tee;
 pub mod two_inputs;

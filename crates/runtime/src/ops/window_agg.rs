@@ -379,6 +379,7 @@ impl WindowAggOp {
                     s.add(slot, i);
                 }
             }
+            WindowSpec::Slices { .. } => unreachable!("slices are merged by SliceMergeOp (build.rs)"),
         }
         (s.per_window, s.late)
     }
