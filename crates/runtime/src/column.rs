@@ -171,24 +171,7 @@ impl Column {
 
     /// Rows at `indices`, in that order.
     pub fn take(&self, indices: &[u32]) -> Column {
-        fn g<T: Copy>(v: &[T], idx: &[u32]) -> Vec<T> {
-            idx.iter().map(|&i| v[i as usize]).collect()
-        }
-        let data = match &self.data {
-            ColumnData::Bool(v) => ColumnData::Bool(g(v, indices).into()),
-            ColumnData::I32(v) => ColumnData::I32(g(v, indices).into()),
-            ColumnData::I64(v) => ColumnData::I64(g(v, indices).into()),
-            ColumnData::F64(v) => ColumnData::F64(g(v, indices).into()),
-            ColumnData::I128(v) => ColumnData::I128(g(v, indices).into()),
-            ColumnData::Str(s) => {
-                let mut out = StrVec::with_capacity(indices.len());
-                for &i in indices {
-                    out.push(s.get(i as usize));
-                }
-                ColumnData::Str(out.into())
-            }
-        };
-        Column::new(data, self.validity.as_ref().map(|v| g(v, indices)))
+        take_parts(&self.data, self.validity.as_deref(), indices)
     }
 
     /// Rows where `mask` is true.
@@ -439,9 +422,37 @@ impl ColumnBuilder {
         (&self.data, self.has_null.then_some(self.validity.as_slice()))
     }
 
+    /// The values at `indices` so far, as a column (the builder goes on).
+    pub fn take(&self, indices: &[u32]) -> Column {
+        let (data, validity) = self.parts();
+        take_parts(data, validity, indices)
+    }
+
     pub fn to_column(&self) -> Column {
         Column::new(self.data.clone(), if self.has_null { Some(self.validity.clone()) } else { None })
     }
+}
+
+/// Rows at `indices` of values and validity, in that order.
+fn take_parts(data: &ColumnData, validity: Option<&[bool]>, indices: &[u32]) -> Column {
+    fn g<T: Copy>(v: &[T], idx: &[u32]) -> Vec<T> {
+        idx.iter().map(|&i| v[i as usize]).collect()
+    }
+    let data = match data {
+        ColumnData::Bool(v) => ColumnData::Bool(g(v, indices).into()),
+        ColumnData::I32(v) => ColumnData::I32(g(v, indices).into()),
+        ColumnData::I64(v) => ColumnData::I64(g(v, indices).into()),
+        ColumnData::F64(v) => ColumnData::F64(g(v, indices).into()),
+        ColumnData::I128(v) => ColumnData::I128(g(v, indices).into()),
+        ColumnData::Str(s) => {
+            let mut out = StrVec::with_capacity(indices.len());
+            for &i in indices {
+                out.push(s.get(i as usize));
+            }
+            ColumnData::Str(out.into())
+        }
+    };
+    Column::new(data, validity.map(|v| g(v, indices)))
 }
 
 /// Rows of equal-length columns.

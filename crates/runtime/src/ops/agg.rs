@@ -284,6 +284,57 @@ impl Accumulator {
         Ok(())
     }
 
+    /// Folds `other` (the same call's accumulator over other rows) into this one: `other`'s
+    /// group `i` goes into group `into[i]`, as `update` over `other.finish()` would, without
+    /// building that column (a window adding up its slices, `slice_merge.rs`). False, with
+    /// nothing done, for kinds without this path (the caller goes that way).
+    pub(super) fn merge_from(&mut self, groups: usize, other: &Accumulator, into: &[u32]) -> bool {
+        fn min_max<T: Copy + PartialOrd>(
+            v: &mut [T],
+            seen: &mut [bool],
+            max: bool,
+            x: &[T],
+            xs: &[bool],
+            into: &[u32],
+        ) {
+            for (i, &g) in into.iter().enumerate() {
+                let g = g as usize;
+                if xs[i] && (!seen[g] || (max && x[i] > v[g]) || (!max && x[i] < v[g])) {
+                    v[g] = x[i];
+                    seen[g] = true;
+                }
+            }
+        }
+        if self.distinct.is_some() || other.distinct.is_some() {
+            return false;
+        }
+        self.grow(groups);
+        match (&mut self.acc, &other.acc) {
+            (Acc::SumI(s, n), Acc::SumI(x, xn)) => {
+                for (i, &g) in into.iter().enumerate() {
+                    let g = g as usize;
+                    if xn[i] {
+                        s[g] = s[g].wrapping_add(x[i]);
+                        n[g] = true;
+                    }
+                }
+            }
+            (Acc::SumF(s, n), Acc::SumF(x, xn)) => {
+                for (i, &g) in into.iter().enumerate() {
+                    let g = g as usize;
+                    if xn[i] {
+                        s[g] += x[i];
+                        n[g] = true;
+                    }
+                }
+            }
+            (Acc::MinMaxI { v, seen, max }, Acc::MinMaxI { v: x, seen: xs, .. }) => min_max(v, seen, *max, x, xs, into),
+            (Acc::MinMaxF { v, seen, max }, Acc::MinMaxF { v: x, seen: xs, .. }) => min_max(v, seen, *max, x, xs, into),
+            _ => return false,
+        }
+        true
+    }
+
     /// The results of groups `0..groups`.
     pub fn finish(&self, groups: usize) -> Column {
         self.finish_typed(groups).unwrap_or_else(|| self.finish_values(groups))

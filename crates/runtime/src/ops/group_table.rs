@@ -370,7 +370,7 @@ impl GroupTable {
 
     /// The key columns of `groups`, in that order.
     pub fn keys_of(&self, groups: &[u32]) -> Vec<Column> {
-        self.keys.iter().map(|k| k.to_column().take(groups)).collect()
+        self.keys.iter().map(|k| k.take(groups)).collect()
     }
 
     /// Finds or creates the group of each row; fills `pairs` with (group, row).
@@ -396,6 +396,7 @@ impl GroupTable {
             }
             KeyIndex::Int(index) => {
                 let c = &key_cols[0];
+                let i32_keys = keys[0].data_type().physical() == PhysicalType::I32;
                 let wide;
                 let vals: &[i64] = match &c.data {
                     ColumnData::I64(v) => v,
@@ -410,7 +411,10 @@ impl GroupTable {
                     let g = match index.get(key) {
                         Some(g) => g,
                         None => {
-                            let g = new_group(r);
+                            // The key pushed typed, not through `push_from`'s match per value.
+                            let g = next;
+                            next += 1;
+                            push_int_key(&mut keys[0], key, i32_keys);
                             index.insert(key, g, g as usize + 1);
                             g
                         }

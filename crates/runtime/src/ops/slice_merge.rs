@@ -8,11 +8,12 @@
 //! no open window covers are freed. Keys that no live slice holds any more are dropped by
 //! rebuilding the table once they are the majority, so state stays bounded by the live keys.
 
-use super::agg::{eval_keys, Accumulator};
+use super::agg::Accumulator;
 use super::group_table::GroupTable;
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::{Result, RuntimeError};
+use crate::eval::eval;
 use crate::operator::{Counters, Msg, Operator};
 use darwin_common::DataType;
 use darwin_plan::physical::GroupKey;
@@ -153,15 +154,29 @@ impl SliceMergeOp {
 
     fn add(&mut self, mut batch: Batch) -> Result<()> {
         let n = batch.num_rows;
-        let key_cols = eval_keys(&self.key_exprs, &batch)?;
+        // Key columns shared, not copied (a computed key is evaluated).
+        let key_cols = self
+            .key_exprs
+            .iter()
+            .map(|e| match e.as_column() {
+                Some(i) => Ok(batch.columns[i].share()),
+                None => eval(e, &batch),
+            })
+            .collect::<Result<Vec<_>>>()?;
         // The partial values, laid out as `calls` read them (shared, not copied).
         let args: Vec<Column> = self.arg_cols.iter().map(|&c| batch.columns[c].share()).collect();
         let args = Batch::new(args, n);
         let starts = &batch.columns[self.start_col];
-        // Rows per slice, in order of first appearance (a batch mostly holds one slice).
+        // Rows per slice, in order of first appearance (a batch mostly holds one slice: its
+        // rows go together without a lookup per row).
         let mut per_slice: Vec<(i64, Vec<u32>)> = Vec::new();
         let mut late = 0u64;
-        for (i, &a) in starts.i64s().iter().enumerate() {
+        let values = starts.i64s();
+        let one = starts.validity.is_none() && values.first().is_some_and(|a| values.iter().all(|b| b == a));
+        if one {
+            per_slice.push((values[0], (0..n as u32).collect()));
+        }
+        for (i, &a) in values.iter().enumerate().filter(|_| !one) {
             if !starts.is_valid(i) {
                 late += 1;
                 continue;
@@ -227,7 +242,7 @@ impl SliceMergeOp {
         let end = start + self.size;
         let within: Vec<&Slice> = self.slices.iter().filter(|s| start <= s.start && s.start < end).collect();
         // The window's keys in first-seen order, and each key's place among them (`place` is
-        // all ABSENT between windows).
+        // all ABSENT between windows): work in proportion to the window's keys, not all keys.
         let mut place = std::mem::take(&mut self.place);
         place.resize(self.keys.groups(), ABSENT);
         let mut ids: Vec<u32> = Vec::new();
@@ -239,17 +254,30 @@ impl SliceMergeOp {
                 }
             }
         }
-        // Each slice's partial values, column `a` for call `a`, added to the window's.
+        // Each slice's partial values added to the window's, at the keys' places.
         let mut window: Vec<Accumulator> = self.calls.iter().map(Accumulator::new).collect();
-        let mut pairs = Vec::new();
+        let mut into = Vec::new();
         for s in &within {
-            let held = s.ids.len();
-            pairs.clear();
-            pairs.extend(s.ids.iter().enumerate().map(|(i, &g)| (place[g as usize], i as u32)));
-            let values = Batch::new(s.accs.iter().map(|acc| acc.finish(held)).collect(), held);
-            for acc in &mut window {
-                acc.update(ids.len(), &values, &pairs)?;
+            into.clear();
+            into.extend(s.ids.iter().map(|&g| place[g as usize]));
+            let mut columns: Option<(Batch, Vec<(u32, u32)>)> = None;
+            for (a, acc) in window.iter_mut().enumerate() {
+                if acc.merge_from(ids.len(), &s.accs[a], &into) {
+                    continue;
+                }
+                // Kinds without a direct merge (strings, decimals) go through columns.
+                let (values, pairs) = columns.get_or_insert_with(|| {
+                    let n = s.ids.len();
+                    let mut b = Batch::new(s.accs.iter().map(|acc| acc.finish(n)).collect(), n);
+                    (b.share(), into.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect())
+                });
+                acc.update(ids.len(), values, pairs)?;
             }
+        }
+        ids.iter().for_each(|&g| place[g as usize] = ABSENT);
+        self.place = place;
+        if ids.is_empty() {
+            return Ok(());
         }
         let aggs: Vec<Column> = window
             .iter_mut()
@@ -258,11 +286,6 @@ impl SliceMergeOp {
                 acc.finish(ids.len())
             })
             .collect();
-        ids.iter().for_each(|&g| place[g as usize] = ABSENT);
-        self.place = place;
-        if ids.is_empty() {
-            return Ok(());
-        }
         let n = ids.len();
         let mut key_cols = self.keys.keys_of(&ids).into_iter();
         let mut cols: Vec<Column> = self
@@ -435,17 +458,18 @@ mod tests {
     use darwin_plan::AggFunc;
     use std::collections::BTreeMap;
 
-    type Out = BTreeMap<(i64, Option<i64>), (Option<i64>, Option<i64>)>;
+    type Out = BTreeMap<(i64, Option<i64>), (Option<i64>, Option<i64>, Option<String>)>;
 
     /// Random partial rows (keys with NULLs, slices mostly in order, some late or partly late,
     /// NULL partial values) merged into HOP windows equal a row-by-row model: each row adds to
     /// every window of its slice that the watermark had not closed when it came. The op is
     /// checkpointed and restored into a new one midway, and keys churn enough for the table of
-    /// keys to be rebuilt; late counts agree too.
+    /// keys to be rebuilt; late counts agree too. Sums and maxima of integers take the typed
+    /// merge of slices, maxima of strings the one through columns.
     #[test]
     fn windows_merge_their_slices_like_a_row_by_row_model() {
         let mut rnd = xorshift(0x51ce_5eed_0000_0001);
-        let types = [DataType::BigInt, DataType::Timestamp, DataType::BigInt, DataType::BigInt];
+        let types = [DataType::BigInt, DataType::Timestamp, DataType::BigInt, DataType::BigInt, DataType::Varchar];
         let mut compacted = false;
         for case in 0..12 {
             let slide = 1 + (rnd() % 4) as i64;
@@ -461,17 +485,20 @@ mod tests {
                     let key = (!rnd().is_multiple_of(25)).then(|| t * 100 + (rnd() % 150) as i64);
                     let cnt = 1 + (rnd() % 5) as i64;
                     let mx = (!rnd().is_multiple_of(4)).then(|| (rnd() % 1000) as i64);
+                    let word = (!rnd().is_multiple_of(3)).then(|| format!("w{}", rnd() % 500));
                     let v = |x: Option<i64>| x.map_or(Value::Null, Value::BigInt);
-                    rows.push(vec![v(key), Value::Timestamp(a), Value::BigInt(cnt), v(mx)]);
+                    let w = word.clone().map_or(Value::Null, Value::Str);
+                    rows.push(vec![v(key), Value::Timestamp(a), Value::BigInt(cnt), v(mx), w]);
                     if a.saturating_add(size - 1) <= wm {
                         late += 1;
                         continue;
                     }
                     late += u64::from(a.saturating_add(slide - 1) <= wm);
                     for s in (0..size / slide).map(|j| a - j * slide).filter(|s| s.saturating_add(size - 1) > wm) {
-                        let e = want.entry((s, key)).or_insert((None, None));
+                        let e = want.entry((s, key)).or_insert((None, None, None));
                         e.0 = Some(e.0.unwrap_or(0) + cnt);
                         e.1 = e.1.max(mx);
+                        e.2 = e.2.clone().max(word.clone());
                     }
                 }
                 msgs.push(Msg::Batch(Batch::from_rows(&rows, &types)));
@@ -485,14 +512,13 @@ mod tests {
                 }
             }
             let counters = Arc::new(Counters::default());
-            let call = |func, col| AggCall {
-                func,
-                arg: Some(Expr::column(col, DataType::BigInt)),
-                distinct: false,
-                filter: None,
-                ty: DataType::BigInt,
-            };
-            let aggs = [call(AggFunc::Sum, 2), call(AggFunc::Max, 3)];
+            let call =
+                |func, col, ty| AggCall { func, arg: Some(Expr::column(col, ty)), distinct: false, filter: None, ty };
+            let aggs = [
+                call(AggFunc::Sum, 2, DataType::BigInt),
+                call(AggFunc::Max, 3, DataType::BigInt),
+                call(AggFunc::Max, 4, DataType::Varchar),
+            ];
             let group =
                 vec![GroupKey::Expr(Expr::column(0, DataType::BigInt)), GroupKey::WindowStart, GroupKey::WindowEnd];
             let new_op = |msgs: Vec<Msg>| {
@@ -511,6 +537,7 @@ mod tests {
                         DataType::Timestamp,
                         DataType::BigInt,
                         DataType::BigInt,
+                        DataType::Varchar,
                     ];
                     for r in 0..b.num_rows {
                         let row = b.row(r, &out_types);
@@ -520,7 +547,11 @@ mod tests {
                         };
                         let (s, e) = (int(&row[1]).unwrap(), int(&row[2]).unwrap());
                         assert_eq!(e, s + size);
-                        let prev = got.insert((s, int(&row[0])), (int(&row[3]), int(&row[4])));
+                        let word = match &row[5] {
+                            Value::Str(w) => Some(w.clone()),
+                            _ => None,
+                        };
+                        let prev = got.insert((s, int(&row[0])), (int(&row[3]), int(&row[4]), word));
                         assert!(prev.is_none(), "window {s}, key {:?} came twice", row[0]);
                     }
                 }
