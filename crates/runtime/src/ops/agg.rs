@@ -285,22 +285,23 @@ impl Accumulator {
     }
 
     /// Folds `other` (the same call's accumulator over other rows) into this one: `other`'s
-    /// group `i` goes into group `into[i]`, as `update` over `other.finish()` would, without
+    /// group `i` goes into group `into(i)`, as `update` over `other.finish()` would, without
     /// building that column (a window adding up its slices, `slice_merge.rs`). False, with
     /// nothing done, for kinds without this path (the caller goes that way).
-    pub(super) fn merge_from(&mut self, groups: usize, other: &Accumulator, into: &[u32]) -> bool {
+    #[inline]
+    pub(super) fn merge_from(&mut self, groups: usize, other: &Accumulator, into: impl Fn(usize) -> usize) -> bool {
+        #[inline(always)]
         fn min_max<T: Copy + PartialOrd>(
             v: &mut [T],
             seen: &mut [bool],
             max: bool,
-            x: &[T],
-            xs: &[bool],
-            into: &[u32],
+            (x, xs): (&[T], &[bool]),
+            into: impl Fn(usize) -> usize,
         ) {
-            for (i, &g) in into.iter().enumerate() {
-                let g = g as usize;
-                if xs[i] && (!seen[g] || (max && x[i] > v[g]) || (!max && x[i] < v[g])) {
-                    v[g] = x[i];
+            for (i, (&x, &xs)) in x.iter().zip(xs).enumerate() {
+                let g = into(i);
+                if xs && (!seen[g] || (max && x > v[g]) || (!max && x < v[g])) {
+                    v[g] = x;
                     seen[g] = true;
                 }
             }
@@ -311,25 +312,29 @@ impl Accumulator {
         self.grow(groups);
         match (&mut self.acc, &other.acc) {
             (Acc::SumI(s, n), Acc::SumI(x, xn)) => {
-                for (i, &g) in into.iter().enumerate() {
-                    let g = g as usize;
-                    if xn[i] {
-                        s[g] = s[g].wrapping_add(x[i]);
+                for (i, (&x, &xn)) in x.iter().zip(xn).enumerate() {
+                    if xn {
+                        let g = into(i);
+                        s[g] = s[g].wrapping_add(x);
                         n[g] = true;
                     }
                 }
             }
             (Acc::SumF(s, n), Acc::SumF(x, xn)) => {
-                for (i, &g) in into.iter().enumerate() {
-                    let g = g as usize;
-                    if xn[i] {
-                        s[g] += x[i];
+                for (i, (&x, &xn)) in x.iter().zip(xn).enumerate() {
+                    if xn {
+                        let g = into(i);
+                        s[g] += x;
                         n[g] = true;
                     }
                 }
             }
-            (Acc::MinMaxI { v, seen, max }, Acc::MinMaxI { v: x, seen: xs, .. }) => min_max(v, seen, *max, x, xs, into),
-            (Acc::MinMaxF { v, seen, max }, Acc::MinMaxF { v: x, seen: xs, .. }) => min_max(v, seen, *max, x, xs, into),
+            (Acc::MinMaxI { v, seen, max }, Acc::MinMaxI { v: x, seen: xs, .. }) => {
+                min_max(v, seen, *max, (x, xs), into)
+            }
+            (Acc::MinMaxF { v, seen, max }, Acc::MinMaxF { v: x, seen: xs, .. }) => {
+                min_max(v, seen, *max, (x, xs), into)
+            }
             _ => return false,
         }
         true

@@ -361,11 +361,11 @@ impl GroupTable {
         Ok(())
     }
 
-    /// The group of each of `rows`, found or created, as (group, row) pairs: a table without
-    /// aggregates used as a dictionary of keys (`slice_merge.rs`).
-    pub fn groups_of(&mut self, key_cols: &[Column], rows: &[u32]) -> &[(u32, u32)] {
+    /// The group of each of `rows`, found or created, as (group, row) pairs, and the number of
+    /// groups after: a table without aggregates used as a dictionary of keys (`slice_merge.rs`).
+    pub fn groups_of(&mut self, key_cols: &[Column], rows: &[u32]) -> (&[(u32, u32)], usize) {
         self.assign(key_cols, rows);
-        &self.pairs
+        (&self.pairs, self.groups)
     }
 
     /// The key columns of `groups`, in that order.

@@ -76,8 +76,7 @@ pub struct SliceMergeOp {
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
-    /// Scratch (key, row) and (place, row) pairs of a batch, reused.
-    pairs: Vec<(u32, u32)>,
+    /// Scratch (place, row) pairs of a batch, reused.
     places: Vec<(u32, u32)>,
     /// Scratch: per key number, its place in the window being emitted (else ABSENT).
     place: Vec<u32>,
@@ -130,15 +129,15 @@ impl SliceMergeOp {
             done: false,
             counters,
             accounted: 0,
-            pairs: Vec::new(),
             places: Vec::new(),
             place: Vec::new(),
             rebuilds: 0,
         })
     }
 
-    /// The slice starting at `start`, opened if new (slices mostly arrive in order).
-    fn slice(&mut self, start: i64) -> &mut Slice {
+    /// The position of the slice starting at `start`, opened if new (slices mostly arrive in
+    /// order).
+    fn slice(&mut self, start: i64) -> usize {
         let at = self.slices.iter().rposition(|s| s.start <= start);
         let i = match at {
             Some(i) if self.slices[i].start == start => i,
@@ -149,7 +148,7 @@ impl SliceMergeOp {
                 i
             }
         };
-        &mut self.slices[i]
+        i
     }
 
     fn add(&mut self, mut batch: Batch) -> Result<()> {
@@ -196,18 +195,15 @@ impl SliceMergeOp {
             if closes_by(a, self.slide, self.watermark) {
                 late += rows.len() as u64;
             }
-            let mut pairs = std::mem::take(&mut self.pairs);
-            pairs.clear();
-            pairs.extend_from_slice(self.keys.groups_of(&key_cols, &rows));
-            let keys = self.keys.groups();
-            let mut places = std::mem::take(&mut self.places);
-            let slice = self.slice(a);
-            slice.places(keys, &pairs, &mut places);
+            let i = self.slice(a);
+            let SliceMergeOp { keys, slices, places, .. } = self;
+            let (pairs, groups) = keys.groups_of(&key_cols, &rows);
+            let slice = &mut slices[i];
+            slice.places(groups, pairs, places);
             let held = slice.ids.len();
             for acc in &mut slice.accs {
-                acc.update(held, &args, &places)?;
+                acc.update(held, &args, places)?;
             }
-            (self.pairs, self.places) = (pairs, places);
         }
         self.counters.add_late(late);
         self.account();
@@ -256,20 +252,18 @@ impl SliceMergeOp {
         }
         // Each slice's partial values added to the window's, at the keys' places.
         let mut window: Vec<Accumulator> = self.calls.iter().map(Accumulator::new).collect();
-        let mut into = Vec::new();
         for s in &within {
-            into.clear();
-            into.extend(s.ids.iter().map(|&g| place[g as usize]));
+            let into = |i: usize| place[s.ids[i] as usize] as usize;
             let mut columns: Option<(Batch, Vec<(u32, u32)>)> = None;
             for (a, acc) in window.iter_mut().enumerate() {
-                if acc.merge_from(ids.len(), &s.accs[a], &into) {
+                if acc.merge_from(ids.len(), &s.accs[a], into) {
                     continue;
                 }
                 // Kinds without a direct merge (strings, decimals) go through columns.
                 let (values, pairs) = columns.get_or_insert_with(|| {
                     let n = s.ids.len();
                     let mut b = Batch::new(s.accs.iter().map(|acc| acc.finish(n)).collect(), n);
-                    (b.share(), into.iter().enumerate().map(|(i, &p)| (p, i as u32)).collect())
+                    (b.share(), (0..n).map(|i| (into(i) as u32, i as u32)).collect())
                 });
                 acc.update(ids.len(), values, pairs)?;
             }
