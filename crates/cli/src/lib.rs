@@ -198,34 +198,27 @@ pub fn explain(c: &Compiled) -> String {
     }
     if c.physical.settings.executor != "interpreted" {
         // (filter/projection nodes, of them fused with the lookup join below, window aggregates
-        // with a generated update, of them with the window assignment below fused in, other nodes)
-        fn count(n: &darwin_plan::PhysNode, k: &mut [usize; 5]) {
-            let mut children = n.children();
+        // with a generated update, other nodes)
+        fn count(n: &darwin_plan::PhysNode, k: &mut [usize; 4]) {
+            let children = n.children();
             match n {
                 darwin_plan::PhysNode::Calc { .. } => {
                     k[0] += 1;
                     k[1] += usize::from(darwin_plan::physical::fused_lookup_key(n).is_some());
                 }
-                _ if darwin_plan::physical::agg_kernel_key(n).is_some() => {
-                    k[2] += 1;
-                    if let Some((inner, _, true)) = darwin_plan::physical::agg_kernel_input(n) {
-                        k[3] += 1;
-                        children = vec![inner];
-                    }
-                }
-                _ => k[4] += 1,
+                _ if darwin_plan::physical::agg_kernel_key(n).is_some() => k[2] += 1,
+                _ => k[3] += 1,
             }
             children.into_iter().for_each(|c| count(c, k));
         }
-        let mut k = [0; 5];
+        let mut k = [0; 4];
         c.physical.pipelines.iter().for_each(|p| count(&p.root, &mut k));
-        let [calc, fused, aggs, assigns, other] = k;
+        let [calc, fused, aggs, other] = k;
         out.push_str(&format!(
             "- compiled code: {calc} filter/projection node(s) become generated loops, {fused} of them fused with \
              the probe of the lookup join below; {aggs} window aggregate(s) get a generated update loop (window \
-             assignment, typed keys and accumulators, into the operator's own group tables), {assigns} of them \
-             with the window assignment below fused in (no row copied per window) (`darwin explain --code`); \
-             the other {other} node(s) (sources, exchanges, window assignment, joins, session and other \
+             assignment, typed keys and accumulators, into the operator's own group tables) (`darwin explain \
+             --code`); the other {other} node(s) (sources, exchanges, window assignment, joins, session and other \
              aggregates) run the runtime's operator library, instantiated with those loops\n"
         ));
     }

@@ -14,7 +14,7 @@ use std::fmt::Write;
 /// The kernel for a node accepted by `agg_kernel_key`, named `agg_{key}`.
 pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     let PhysNode::WindowAggregate { group, aggs, .. } = node else { unreachable!("a window aggregate") };
-    let (input, spec, fused) = agg_kernel_input(node).expect("a window aggregate");
+    let (input, spec) = agg_kernel_input(node).expect("a window aggregate");
     let spec = &spec;
     let schema = input.schema();
     let name = |i: usize| comment_text(&schema.fields[i].name);
@@ -35,9 +35,6 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         }
     };
     let _ = writeln!(out, "//   window:  {window}");
-    if fused {
-        let _ = writeln!(out, "//   (the WindowAssign below is fused in: rows are not copied per window)");
-    }
     let key_expr = group.iter().find_map(|k| if let GroupKey::Expr(e) = k { Some(e) } else { None });
     if let Some(e) = key_expr {
         let _ = writeln!(out, "//   group:   {}", show(e));
@@ -209,15 +206,9 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                     )
                 }
                 WindowKind::Hop { slide, size } => {
-                    // A fused assignment counts a late row once per late window, as the
-                    // aggregate over its copies did; otherwise a row late for some of its
-                    // windows counts once. Windows are visited oldest first, the order the
-                    // window tables' hint follows.
-                    let (note, count) = if fused {
-                        ("each late window counts", "late")
-                    } else {
-                        ("a row late for some of them counts once", "u64::from(late > 0)")
-                    };
+                    // A row late for some of its windows counts once. Windows are visited
+                    // oldest first, the order the window tables' hint follows.
+                    let (note, count) = ("a row late for some of them counts once", "u64::from(late > 0)");
                     format!(
                         "{head}        // every window of the row ({note})\n        let mut late = 0u64;\n        \
                          let last = ts - ts.rem_euclid({slide}i64);\n        let mut start = last;\n        \

@@ -12,9 +12,8 @@
 //! (window assignment with constant sizes, typed key lookup, typed accumulator updates). The
 //! batch goes in runs of rows in one set of open windows, with no per-row window checks: with a
 //! key, a run's groups are found together and each aggregate folds over the run; without, the
-//! run folds in registers. The merge of a sliced HOP also takes in the window assignment below it: it reads
-//! the slices and folds each into its windows, so no row is copied per window. The
-//! state those loops update is the library operator's own (group tables per window), so state,
+//! run folds in registers (a sliced HOP's slices are such an aggregate; their merge into windows
+//! is the library's operator in both modes). The state those loops update is the library operator's own (group tables per window), so state,
 //! windows firing and the checkpoint format are shared with the interpreter.
 //!
 //! How it runs: the generated crate is a small binary depending only on `darwin-exec` (runtime

@@ -346,7 +346,7 @@ pub fn fused_lookup_key(node: &PhysNode) -> Option<u64> {
 pub fn agg_kernel_key(node: &PhysNode) -> Option<u64> {
     use darwin_common::types::PhysicalType as P;
     let PhysNode::WindowAggregate { group, aggs, .. } = node else { return None };
-    let (input, spec, fused) = agg_kernel_input(node)?;
+    let (input, spec) = agg_kernel_input(node)?;
     if matches!(spec, WindowSpec::Assign { window: WindowKind::Session { .. }, .. }) {
         return None;
     }
@@ -369,44 +369,20 @@ pub fn agg_kernel_key(node: &PhysNode) -> Option<u64> {
     if !keys_ok || !aggs_ok {
         return None;
     }
-    let json = serde_json::to_string(&("window aggregate", &spec, group, aggs, input.schema(), fused))
+    let json = serde_json::to_string(&("window aggregate", &spec, group, aggs, input.schema()))
         .expect("plans always serialise");
     Some(json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)))
 }
 
-/// What a window aggregate's generated update reads: its input node, the windows of that input's
-/// rows, and whether a window assignment was fused in. An aggregate over the windows that a
-/// TUMBLE/HOP assignment right below it appends (the merge of a sliced HOP) reads the
-/// assignment's input and assigns each row its windows in the loop itself, so no row is copied
-/// per window. Its key and aggregates read only columns the assignment passes through.
-pub fn agg_kernel_input(node: &PhysNode) -> Option<(&PhysNode, WindowSpec, bool)> {
-    let PhysNode::WindowAggregate { input, spec, group, aggs, partial, .. } = node else { return None };
-    // The merge of slices keeps one table of keys for all its windows: no kernel (yet).
+/// What a window aggregate's generated update reads: its input node and the windows of that
+/// input's rows. None for the merge of slices (one table of keys for all its windows; the
+/// library's operator in both modes).
+pub fn agg_kernel_input(node: &PhysNode) -> Option<(&PhysNode, WindowSpec)> {
+    let PhysNode::WindowAggregate { input, spec, .. } = node else { return None };
     if matches!(spec, WindowSpec::Slices { .. }) {
         return None;
     }
-    if let (
-        PhysNode::WindowAssign { input: inner, window, time_col, .. },
-        WindowSpec::Existing { start_col, end_col },
-    ) = (&**input, spec)
-    {
-        let n = inner.schema().len();
-        let mut below = true;
-        let mut check = |e: &Expr| e.visit_columns(&mut |c| below &= c < n);
-        for k in group {
-            if let GroupKey::Expr(e) = k {
-                check(e);
-            }
-        }
-        for a in aggs {
-            a.arg.iter().chain(&a.filter).for_each(&mut check);
-        }
-        let assigned = matches!(window, WindowKind::Tumble { .. } | WindowKind::Hop { .. });
-        if assigned && below && !*partial && (*start_col, *end_col) == (n, n + 1) {
-            return Some((inner, WindowSpec::Assign { window: *window, time_col: *time_col }, true));
-        }
-    }
-    Some((input, spec.clone(), false))
+    Some((input, spec.clone()))
 }
 
 fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) -> PhysNode {

@@ -228,14 +228,8 @@ impl Builder<'_> {
             }
             PhysNode::WindowAggregate { input, spec, group, aggs, partial, .. } => {
                 let kernel = self.kernels.agg(node)?;
-                // A generated update with the window assignment below fused in reads the
-                // assignment's input and assigns windows itself (`agg_kernel_input`).
-                let (input, spec) = match darwin_plan::physical::agg_kernel_input(node) {
-                    Some((inner, assign, true)) if kernel.is_some() => (inner, assign),
-                    _ => (&**input, spec.clone()),
-                };
                 let input_op = self.build(input)?;
-                match &spec {
+                match spec {
                     WindowSpec::Slices { slide, size, start_col } => {
                         let spec = (*slide, *size, *start_col);
                         let op = SliceMergeOp::new(input_op, spec, group.clone(), aggs, self.counters.clone())?;
@@ -253,7 +247,13 @@ impl Builder<'_> {
                         self.stateful(op)?
                     }
                     _ => {
-                        let op = WindowAggOp::new(input_op, spec, group.clone(), aggs.clone(), self.counters.clone());
+                        let op = WindowAggOp::new(
+                            input_op,
+                            spec.clone(),
+                            group.clone(),
+                            aggs.clone(),
+                            self.counters.clone(),
+                        );
                         self.stateful(op.with_kernel(kernel).partial(*partial))?
                     }
                 }

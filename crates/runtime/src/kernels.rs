@@ -85,7 +85,7 @@ pub use darwin_plan::physical::calc_key;
 /// The HOP windows every row of a time column belongs to, as the starts of the first and the last
 /// of them, if all rows share one set of windows, all of those windows are still open (the first
 /// one's end is past `watermark`) and no time is NULL (a compiled HOP aggregate's whole-batch
-/// path: every row of a merged slice has the slice's start as its time).
+/// path: rows within one slide of each other).
 pub fn hop_windows(ts: &[i64], valid: Option<&[bool]>, slide: i64, size: i64, watermark: i64) -> Option<(i64, i64)> {
     if valid.is_some_and(|m| m.contains(&false)) {
         return None;
@@ -124,8 +124,7 @@ pub fn tumble_run(
 }
 
 /// Rows `lo..hi` of a time column that belong to one set of open HOP windows, as the starts of
-/// the first and last of them and `hi` (see `tumble_run`; every row of a merged slice has the
-/// slice's start as its time, so a slice's rows make one run).
+/// the first and last of them and `hi` (see `tumble_run`).
 pub fn hop_run(
     ts: &[i64],
     valid: Option<&[bool]>,
