@@ -19,6 +19,7 @@ pub mod two_inputs;
 pub mod window_agg;
 pub mod window_assign;
 pub mod window_join;
+pub(crate) mod windowed;
 
 use crate::column::{Batch, Column, ColumnBuilder};
 use darwin_common::DataType;

@@ -4,6 +4,7 @@
 //! released.
 
 use super::agg::{eval_keys, Accumulator};
+use super::windowed::{self, Windowed};
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
@@ -192,34 +193,31 @@ impl SessionAggOp {
     }
 }
 
+impl Windowed for SessionAggOp {
+    fn input(&mut self) -> &mut dyn Operator {
+        self.input.as_mut()
+    }
+    fn pending(&mut self) -> &mut VecDeque<Msg> {
+        &mut self.pending
+    }
+    fn done(&mut self) -> &mut bool {
+        &mut self.done
+    }
+    fn watermark(&mut self) -> &mut i64 {
+        &mut self.watermark
+    }
+    fn add(&mut self, batch: Batch) -> Result<()> {
+        SessionAggOp::add(self, batch)
+    }
+    fn fire(&mut self, wm: i64) -> Result<()> {
+        SessionAggOp::fire(self, wm)
+    }
+    const YIELD_AFTER_BATCH: bool = true;
+}
+
 impl Operator for SessionAggOp {
     fn next(&mut self) -> Result<Option<Msg>> {
-        loop {
-            if let Some(m) = self.pending.pop_front() {
-                return Ok(Some(m));
-            }
-            if self.done {
-                return Ok(None);
-            }
-            match self.input.next()? {
-                None => {
-                    self.done = true;
-                    self.fire(i64::MAX)?;
-                }
-                Some(Msg::Batch(b)) => {
-                    self.add(b)?;
-                    return Ok(crate::operator::absorbed());
-                }
-                Some(Msg::Watermark(w)) => {
-                    if w > self.watermark {
-                        self.watermark = w;
-                        self.fire(w)?;
-                    }
-                    self.pending.push_back(Msg::Watermark(w));
-                }
-                Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
-            }
-        }
+        windowed::next(self)
     }
 
     /// The open sessions (sorted, so equal state encodes to equal bytes) and their rows,

@@ -10,6 +10,7 @@
 
 use super::agg::Accumulator;
 use super::group_table::GroupTable;
+use super::windowed::{self, Windowed};
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::{Result, RuntimeError};
@@ -366,31 +367,30 @@ fn closes_by(start: i64, len: i64, wm: i64) -> bool {
     start.saturating_add(len - 1) <= wm
 }
 
+impl Windowed for SliceMergeOp {
+    fn input(&mut self) -> &mut dyn Operator {
+        self.input.as_mut()
+    }
+    fn pending(&mut self) -> &mut VecDeque<Msg> {
+        &mut self.pending
+    }
+    fn done(&mut self) -> &mut bool {
+        &mut self.done
+    }
+    fn watermark(&mut self) -> &mut i64 {
+        &mut self.watermark
+    }
+    fn add(&mut self, batch: Batch) -> Result<()> {
+        SliceMergeOp::add(self, batch)
+    }
+    fn fire(&mut self, wm: i64) -> Result<()> {
+        SliceMergeOp::fire(self, wm)
+    }
+}
+
 impl Operator for SliceMergeOp {
     fn next(&mut self) -> Result<Option<Msg>> {
-        loop {
-            if let Some(m) = self.pending.pop_front() {
-                return Ok(Some(m));
-            }
-            if self.done {
-                return Ok(None);
-            }
-            match self.input.next()? {
-                None => {
-                    self.done = true;
-                    self.fire(i64::MAX)?;
-                }
-                Some(Msg::Batch(b)) => self.add(b)?,
-                Some(Msg::Watermark(w)) => {
-                    if w > self.watermark {
-                        self.watermark = w;
-                        self.fire(w)?;
-                    }
-                    self.pending.push_back(Msg::Watermark(w));
-                }
-                Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
-            }
-        }
+        windowed::next(self)
     }
 
     fn snapshot(&mut self, e: &mut Enc) {

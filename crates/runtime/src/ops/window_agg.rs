@@ -7,6 +7,7 @@ use super::agg::eval_keys;
 use super::group_table::GroupTable;
 use super::pass_through::{one_row_partial, Probe};
 use super::window_assign::{last_window_start, windows_of};
+use super::windowed::{self, Windowed};
 use crate::checkpoint::codec::{Dec, Enc};
 use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
@@ -423,33 +424,33 @@ impl WindowAggOp {
     }
 }
 
+// Not `YIELD_AFTER_BATCH`: pulling until a window fires lets this side run ahead of a join's
+// other input, which keeps an interval join's buffer small (q7: 4x faster).
+impl Windowed for WindowAggOp {
+    fn input(&mut self) -> &mut dyn Operator {
+        self.input.as_mut()
+    }
+    fn pending(&mut self) -> &mut VecDeque<Msg> {
+        &mut self.pending
+    }
+    fn done(&mut self) -> &mut bool {
+        &mut self.done
+    }
+    fn watermark(&mut self) -> &mut i64 {
+        &mut self.windows.watermark
+    }
+    fn add(&mut self, batch: Batch) -> Result<()> {
+        WindowAggOp::add(self, batch)
+    }
+    fn fire(&mut self, wm: i64) -> Result<()> {
+        WindowAggOp::fire(self, wm);
+        Ok(())
+    }
+}
+
 impl Operator for WindowAggOp {
     fn next(&mut self) -> Result<Option<Msg>> {
-        loop {
-            if let Some(m) = self.pending.pop_front() {
-                return Ok(Some(m));
-            }
-            if self.done {
-                return Ok(None);
-            }
-            match self.input.next()? {
-                None => {
-                    self.done = true;
-                    self.fire(i64::MAX);
-                }
-                // Not `absorbed()`: pulling until a window fires lets this side run ahead of a
-                // join's other input, which keeps an interval join's buffer small (q7: 4x faster).
-                Some(Msg::Batch(b)) => self.add(b)?,
-                Some(Msg::Watermark(w)) => {
-                    if w > self.windows.watermark {
-                        self.windows.watermark = w;
-                        self.fire(w);
-                    }
-                    self.pending.push_back(Msg::Watermark(w));
-                }
-                Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
-            }
-        }
+        windowed::next(self)
     }
 
     fn snapshot(&mut self, e: &mut Enc) {

@@ -1,0 +1,58 @@
+//! The message loop shared by operators that hold rows until the watermark closes their
+//! windows (window, session and slice-merge aggregates): batches go in, each new watermark
+//! fires the windows it closes and then passes on behind their rows, and the end of the input
+//! fires everything.
+
+use crate::column::Batch;
+use crate::error::Result;
+use crate::operator::{Msg, Operator};
+use std::collections::VecDeque;
+
+/// What the loop needs of such an operator.
+pub(crate) trait Windowed {
+    fn input(&mut self) -> &mut dyn Operator;
+    /// Messages ready to go out, in order.
+    fn pending(&mut self) -> &mut VecDeque<Msg>;
+    /// Whether the input has ended (everything fired).
+    fn done(&mut self) -> &mut bool;
+    /// The largest watermark seen.
+    fn watermark(&mut self) -> &mut i64;
+    fn add(&mut self, batch: Batch) -> Result<()>;
+    /// Fires the windows the watermark `wm` closes, their rows into `pending`.
+    fn fire(&mut self, wm: i64) -> Result<()>;
+    /// Whether a batch taken in ends the call (`absorbed`) instead of pulling on until
+    /// something fires.
+    const YIELD_AFTER_BATCH: bool = false;
+}
+
+/// `Operator::next` of a windowed operator.
+pub(crate) fn next<W: Windowed>(op: &mut W) -> Result<Option<Msg>> {
+    loop {
+        if let Some(m) = op.pending().pop_front() {
+            return Ok(Some(m));
+        }
+        if *op.done() {
+            return Ok(None);
+        }
+        match op.input().next()? {
+            None => {
+                *op.done() = true;
+                op.fire(i64::MAX)?;
+            }
+            Some(Msg::Batch(b)) => {
+                op.add(b)?;
+                if W::YIELD_AFTER_BATCH {
+                    return Ok(crate::operator::absorbed());
+                }
+            }
+            Some(Msg::Watermark(w)) => {
+                if w > *op.watermark() {
+                    *op.watermark() = w;
+                    op.fire(w)?;
+                }
+                op.pending().push_back(Msg::Watermark(w));
+            }
+            Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
+        }
+    }
+}
