@@ -22,7 +22,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Version of the layout and of the state encoding; a checkpoint of another version is refused.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: keys go to workers by a new partitioning hash (`ops::partition_hash`).
+pub const FORMAT_VERSION: u32 = 3;
 const STATE_MAGIC: &[u8; 8] = b"DARWINST";
 const CRC_PREFIX: &str = "crc32 ";
 

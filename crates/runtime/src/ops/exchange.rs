@@ -21,7 +21,7 @@ use crate::column::{Batch, Column};
 use crate::error::Result;
 use crate::eval::eval;
 use crate::operator::{Msg, Operator};
-use crate::ops::partition_hash::{hash_columns, worker_of, Partial};
+use crate::ops::partition_hash::{hash_columns, worker_of};
 use darwin_plan::physical::Partitioning;
 use darwin_plan::ExprKind;
 use std::collections::VecDeque;
@@ -52,7 +52,9 @@ pub struct ExchangeOp {
     sender_done: Vec<bool>,
     input_done: bool,
     emitted_wm: i64,
-    hashes: Vec<Partial>,
+    hashes: Vec<u64>,
+    /// Per target: the rows of the batch being routed (kept to reuse their allocations).
+    parts: Vec<Vec<u32>>,
     /// Barrier alignment: the barrier each sender has delivered, the packets held back behind
     /// it, and the barrier this exchange forwarded from its input (not pulled again until the
     /// barrier is aligned).
@@ -84,6 +86,7 @@ impl ExchangeOp {
             input_done: false,
             emitted_wm: i64::MIN,
             hashes: Vec::new(),
+            parts: vec![Vec::new(); n],
             sender_barrier: vec![None; n],
             held: VecDeque::new(),
             replay: VecDeque::new(),
@@ -150,19 +153,21 @@ impl ExchangeOp {
                     })
                     .collect();
                 hash_columns(&cols, batch.num_rows, &mut self.hashes);
-                let mut parts: Vec<Vec<u32>> = vec![Vec::new(); n];
+                let mut parts = std::mem::take(&mut self.parts);
+                parts.iter_mut().for_each(Vec::clear);
                 for (i, h) in self.hashes.iter().enumerate() {
-                    parts[worker_of(h.finish(), n as u64)].push(i as u32);
+                    parts[worker_of(*h, n as u64)].push(i as u32);
                 }
-                for (to, rows) in parts.into_iter().enumerate() {
+                for (to, rows) in parts.iter().enumerate() {
                     if rows.len() == batch.num_rows {
                         self.send(to, Packet::Batch(batch));
                         break;
                     }
                     if !rows.is_empty() {
-                        self.send(to, Packet::Batch(batch.take(&rows)));
+                        self.send(to, Packet::Batch(batch.take(rows)));
                     }
                 }
+                self.parts = parts;
             }
         }
         Ok(())

@@ -27,13 +27,29 @@ fn mix(h: u64, x: u64) -> u64 {
 /// Hashes of the key columns at `rows` into `out`, column by column. Values that group together
 /// hash alike: NULLs, -0.0 and 0.0, every NaN.
 pub fn hash_rows(cols: &[Column], rows: &[u32], out: &mut Vec<u64>) {
+    hash_into(cols.iter(), rows.len(), |k| rows[k] as usize, out);
+}
+
+/// [`hash_rows`] of every row of columns held by reference (the exchange's keys).
+pub fn hash_all_rows(cols: &[&Column], n: usize, out: &mut Vec<u64>) {
+    hash_into(cols.iter().copied(), n, |k| k, out);
+}
+
+/// The hash of row `row(k)` into `out[k]` for `k < n`.
+#[inline(always)]
+fn hash_into<'a>(
+    cols: impl Iterator<Item = &'a Column>,
+    n: usize,
+    row: impl Fn(usize) -> usize + Copy,
+    out: &mut Vec<u64>,
+) {
     out.clear();
-    out.resize(rows.len(), 0);
+    out.resize(n, 0);
     for c in cols {
         macro_rules! each {
             ($v:expr, $f:expr) => {
-                for (h, &r) in out.iter_mut().zip(rows) {
-                    let r = r as usize;
+                for (k, h) in out.iter_mut().enumerate() {
+                    let r = row(k);
                     *h = if c.is_valid(r) { mix(*h, $f(&$v[r])) } else { mix(*h, 0x6e75_6c6c) ^ 1 };
                 }
             };
@@ -45,15 +61,11 @@ pub fn hash_rows(cols: &[Column], rows: &[u32], out: &mut Vec<u64>) {
             ColumnData::I128(v) => each!(v, |x: &i128| mix(*x as u64, (*x >> 64) as u64)),
             ColumnData::F64(v) => each!(v, |x: &f64| crate::keys::key_bits(*x)),
             ColumnData::Str(s) => {
-                for (h, &r) in out.iter_mut().zip(rows) {
-                    let r = r as usize;
+                for (k, h) in out.iter_mut().enumerate() {
+                    let r = row(k);
                     *h = if c.is_valid(r) {
                         let mut x = s.get(r).len() as u64;
-                        for chunk in s.get(r).as_bytes().chunks(8) {
-                            let mut w = [0u8; 8];
-                            w[..chunk.len()].copy_from_slice(chunk);
-                            x = mix(x, u64::from_le_bytes(w));
-                        }
+                        s.for_each_word(r, |w, _| x = mix(x, w));
                         mix(*h, x)
                     } else {
                         mix(*h, 0x6e75_6c6c) ^ 1
