@@ -364,16 +364,17 @@ fn narrowed_sources_give_the_results_of_whole_files() {
 /// Phase 1 of a two-phase window aggregate that passes rows through as one-row partials (made
 /// to decide at once by the test hook) gives the results of a single worker, for every kind of
 /// partial aggregate: COUNT(*), COUNT(x), FILTER, SUM of INT (widened), MIN/MAX of strings,
-/// AVG (a SUM and a COUNT), over TUMBLE, sliced HOP, and q8's join of two aggregates.
+/// AVG (a SUM and a COUNT), over TUMBLE, sliced HOP, and q8's join of two aggregates, with
+/// batches that span windows (15 s of events).
 #[test]
 fn pre_aggregation_passing_rows_through_gives_the_same_results() {
     let tables = "CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP(3),
                     extra VARCHAR, WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
-                  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events' = '30000');
+                  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events' = '150000');
                   CREATE TABLE person (id BIGINT, name VARCHAR, date_time TIMESTAMP(3), WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
-                  WITH ('connector' = 'nexmark', 'table' = 'person', 'events' = '30000');
+                  WITH ('connector' = 'nexmark', 'table' = 'person', 'events' = '150000');
                   CREATE TABLE auction (seller BIGINT, date_time TIMESTAMP(3), WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
-                  WITH ('connector' = 'nexmark', 'table' = 'auction', 'events' = '30000');";
+                  WITH ('connector' = 'nexmark', 'table' = 'auction', 'events' = '150000');";
     let queries = [
         "SELECT auction, COUNT(*), COUNT(NULLIF(MOD(price, 3), 0)) FILTER (WHERE price > 5000), SUM(CAST(price AS INT)), MIN(channel), MAX(url),
                 MAX(CASE WHEN MOD(price, 2) = 0 THEN bidder END) FILTER (WHERE price > 3000),
@@ -388,9 +389,10 @@ fn pre_aggregation_passing_rows_through_gives_the_same_results() {
                FROM TABLE(TUMBLE(TABLE auction, DESCRIPTOR(date_time), INTERVAL '10' SECOND)) GROUP BY seller, window_start, window_end) A
          ON P.id = A.seller AND P.starttime = A.starttime AND P.endtime = A.endtime;",
         // Passed-on rows move key columns instead of copying them: here another key and
-        // aggregates read the key columns too.
+        // aggregates read the key columns too, and most batches span two windows (a batch of
+        // bids covers about half a second of event time).
         "SELECT bidder, MOD(bidder, 7), auction, MAX(bidder), SUM(auction), COUNT(*), window_end
-         FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '5' SECOND))
+         FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(date_time), INTERVAL '1' SECOND))
          GROUP BY bidder, MOD(bidder, 7), auction, window_start, window_end;",
     ];
     let rows = |q: &str, p: &str, probe: Option<&str>| {

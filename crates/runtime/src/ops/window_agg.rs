@@ -252,11 +252,14 @@ impl WindowAggOp {
     fn pass_on(&mut self, mut batch: Batch) -> Result<()> {
         let (per_window, late) = self.rows_per_window(&batch);
         self.counters.add_late(late);
-        // The usual case, every row in one window: the columns move on instead of being copied,
-        // key columns too (q8's ids and names on 2 workers, where each person is a group of its
-        // own and every row passes on). A key that is a column no other key is moves after the
-        // other keys and the partials have read the batch.
-        let whole = matches!(&per_window[..], [(_, rows)] if rows.len() == batch.num_rows);
+        // The usual case, each row in one window and none late (TUMBLE): the batch moves on
+        // whole, its columns moved instead of copied (q8's ids and names on 2 workers, where
+        // each person is a group of its own and every row passes on) and its windows given
+        // row by row, also when it spans several windows (a batch of q8's persons spans two).
+        // A key that is a column no other key is moves after the other keys and the partials
+        // have read the batch.
+        let placed: usize = per_window.iter().map(|(_, rows)| rows.len()).sum();
+        let whole = late == 0 && placed == batch.num_rows;
         let movable = |e: &Expr| match e.as_column() {
             Some(i) => whole && self.key_exprs.iter().filter(|k| k.as_column() == Some(i)).count() == 1,
             None => false,
@@ -276,27 +279,44 @@ impl WindowAggOp {
             }
         }
         let mut keys: Vec<Column> = keys.into_iter().map(|k| k.expect("every key evaluated or moved")).collect();
-        for ((start, end), rows) in &per_window {
-            let (start, end, n) = (*start, *end, rows.len());
-            let mut pick = |c: &mut Column| {
-                if whole {
-                    std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new().into()), None))
-                } else {
-                    c.take(rows)
-                }
-            };
+        let mut emit = |keys: &mut [Column],
+                        partials: &mut [Column],
+                        window: &mut dyn FnMut(bool) -> Column,
+                        n,
+                        pick: &dyn Fn(&mut Column) -> Column| {
             let mut keys = keys.iter_mut();
             let mut cols: Vec<Column> = self
                 .group
                 .iter()
                 .map(|k| match k {
                     GroupKey::Expr(_) => pick(keys.next().expect("one key column per key expression")),
-                    GroupKey::WindowStart => Column::new(ColumnData::I64(vec![start; n].into()), None),
-                    GroupKey::WindowEnd => Column::new(ColumnData::I64(vec![end; n].into()), None),
+                    GroupKey::WindowStart => window(true),
+                    GroupKey::WindowEnd => window(false),
                 })
                 .collect();
-            cols.extend(partials.iter_mut().map(&mut pick));
+            cols.extend(partials.iter_mut().map(pick));
             self.pending.push_back(Msg::Batch(Batch::new(cols, n)));
+        };
+        let moved = |c: &mut Column| std::mem::replace(c, Column::new(ColumnData::Bool(Vec::new().into()), None));
+        if whole {
+            let (mut starts, mut ends) = (vec![0; batch.num_rows], vec![0; batch.num_rows]);
+            for ((start, end), rows) in &per_window {
+                for &r in rows {
+                    (starts[r as usize], ends[r as usize]) = (*start, *end);
+                }
+            }
+            let column = |v: Vec<i64>| Column::new(ColumnData::I64(v.into()), None);
+            let (mut starts, mut ends) = (column(starts), column(ends));
+            // Shared, not copied, should a key name the window twice.
+            let mut window = |start: bool| if start { starts.share() } else { ends.share() };
+            emit(&mut keys, &mut partials, &mut window, batch.num_rows, &moved);
+        } else {
+            for ((start, end), rows) in &per_window {
+                let (start, end, n) = (*start, *end, rows.len());
+                let mut window =
+                    |s: bool| Column::new(ColumnData::I64(vec![if s { start } else { end }; n].into()), None);
+                emit(&mut keys, &mut partials, &mut window, n, &|c: &mut Column| c.take(rows));
+            }
         }
         self.recycle(per_window);
         Ok(())
