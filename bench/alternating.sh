@@ -12,14 +12,7 @@ cargo build --release -q
 d=target/release/darwin
 rate() { grep -o '"events_per_sec":[0-9]*' | head -1 | cut -d: -f2; }
 run() { "$d" bench "$@" --replay-only --json 2>/dev/null | rate; }
-args_of() {
-  case $1 in
-    ysb) echo "ysb --events ${2:-100000000}" ;;
-    q0 | q1 | q2) echo "nexmark --query $1 --events 20000000" ;;
-    q5 | q7) echo "nexmark --query $1 --events 100000000" ;;
-    q8) echo "nexmark --query $1 --events 1000000000" ;;
-  esac
-}
+source bench/args.sh
 # Three pairs of runs of one benchmark (`$1`: its arguments), the sides' extra arguments `$2`
 # and `$3`; prints `label | side 1's rates | side 2's rates`.
 pairs() {
