@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# CPU work of a replayed run on 1 and on 2 workers, counted by callgrind (instructions executed
-# inside the worker threads, idle polling included): unlike events/s, the count repeats to a few
-# tenths of a percent on a shared machine, so it shows what parallelism adds. 2 / (work on 2
-# workers / work on 1) bounds the scaling from 1 to 2 cores at equal instructions per cycle.
-# The work of a run is its count minus that of a run of a tenth of the events: what the events
-# cost, without the result check's small run (generated events, much more work than replayed
-# ones) and other fixed costs.
+# CPU work of a replayed run on 1 and on 2 workers, counted by callgrind: the instructions executed
+# in the worker threads. Unlike events/s, which drifts by up to 2x between runs on this VM, the
+# count repeats (1 worker: to 0.001%; 2 workers: within ~2%), so it shows what parallelism adds.
+# 2 / (work on 2 workers / work on 1) bounds the scaling from 1 to 2 cores at equal instructions
+# per cycle. The work of a run is its count minus that of a run of a tenth of the events: what
+# the events cost, without the result check's small run (generated events, much more work than
+# replayed ones) and other fixed costs. Idle workers sleep at once (`DARWIN_IDLE=sleep`):
+# callgrind runs the threads one at a time, and a worker spinning until the other's rows arrive
+# would count its polling as work (q7: 2.6x the work on 2 workers with spinning, see
+# BENCHMARKS.md).
 #   bench/work.sh [query ...]      queries: ysb q0 q1 q2 q5 q7 q8 (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +27,7 @@ events_of() {
   esac
 }
 count() {
-  valgrind --tool=callgrind --toggle-collect='darwin_runtime::build::worker*' \
+  DARWIN_IDLE=sleep valgrind --tool=callgrind --toggle-collect='darwin_runtime::build::worker*' \
     --callgrind-out-file="$out/cg" "$d" bench "$@" --replay-only >/dev/null 2>&1
   grep -h '^summary:' "$out/cg" | cut -d' ' -f2
 }

@@ -389,6 +389,14 @@ struct WorkerCheckpoint {
     first_epoch: u64,
 }
 
+/// `DARWIN_IDLE=sleep`: an idle worker sleeps at once instead of spinning first. For counting a
+/// run's work with callgrind (`bench/work.sh`), which runs the workers' threads one at a time:
+/// a worker spinning until the other's rows arrive would count its polling as work.
+fn sleep_when_idle() -> bool {
+    static SLEEP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SLEEP.get_or_init(|| std::env::var("DARWIN_IDLE").is_ok_and(|v| v == "sleep"))
+}
+
 fn worker(
     w: usize,
     plan: &PhysicalPlan,
@@ -515,7 +523,9 @@ fn worker(
         if idle {
             idle_since.get_or_insert_with(Instant::now);
             idle_rounds += 1;
-            if idle_rounds < 64 {
+            if sleep_when_idle() {
+                std::thread::sleep(Duration::from_micros(50));
+            } else if idle_rounds < 64 {
                 std::hint::spin_loop();
             } else if idle_rounds < 4096 {
                 std::thread::yield_now();

@@ -30,8 +30,14 @@ thread_local! {
 /// the worker's other pipelines and hold up their epoch barriers. The driver learns that work
 /// was done (`take_worked`), so it does not back off as it would when truly idle.
 pub fn absorbed() -> Option<Msg> {
-    WORKED.with(|w| w.set(true));
+    note_work();
     Some(Msg::Idle)
+}
+
+/// Tells the driver that this round did work although nothing came out of the tree (an
+/// exchange that sent a batch to another worker).
+pub fn note_work() {
+    WORKED.with(|w| w.set(true));
 }
 
 /// Whether an operator on this thread absorbed input since the last call.

@@ -123,6 +123,8 @@ impl ExchangeOp {
     }
 
     fn route(&mut self, batch: Batch) -> Result<()> {
+        // Work even when every row goes to another worker and this round returns `Idle`.
+        crate::operator::note_work();
         let n = self.senders.len();
         match &self.partitioning {
             Partitioning::Gather => self.send(0, Packet::Batch(batch)),
