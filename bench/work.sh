@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU work of a replayed run on 1 and on 2 workers, counted by callgrind: the instructions executed
 # in the worker threads. Unlike events/s, which drifts by up to 2x between runs on this VM, the
-# count repeats (1 worker: to 0.001%; 2 workers: within ~2%), so it shows what parallelism adds.
+# count repeats (1 worker: to 0.001%; 2 workers: to ~0.1%), so it shows what parallelism adds.
 # 2 / (work on 2 workers / work on 1) bounds the scaling from 1 to 2 cores at equal instructions
 # per cycle. The work of a run is its count minus that of a run of a tenth of the events: what
 # the events cost, without the result check's small run (generated events, much more work than
