@@ -10,7 +10,7 @@ pub use darwin_exec::bench::{machine, queries, BenchArgs};
 
 pub fn run_bench(args: &BenchArgs, mode: Mode, cache: &std::path::Path) -> Result<BenchReport, DarwinError> {
     let s = setup(args).map_err(DarwinError::Setting)?;
-    let opts = Options { parallelism: Some(args.parallelism), batch_size: args.batch_size, mode };
+    let opts = Options { parallelism: Some(args.parallelism), batch_size: args.batch_size, executor: mode, idle: None };
     let main = compile(&s.sql.replace("${EVENTS}", &args.events.to_string()), &opts)?.physical;
     let check = if args.benchmark == "nexmark" {
         let sql = check_sql(&s);

@@ -6,41 +6,17 @@ pub mod bench;
 
 use darwin_codegen::toolchain::{CompileError, Toolchain};
 use darwin_connectors::Registry;
-use darwin_plan::explain::{logical_to_string, physical_to_string};
-use darwin_plan::{ExecSettings, LogicalPlan, PhysicalPlan, SinkTarget};
+use darwin_plan::{LogicalPlan, PhysicalPlan, SinkTarget};
+use darwin_planner::machine::Machine;
 use darwin_runtime::build::Progress;
 use darwin_runtime::RunSummary;
 use darwin_sql::{Binder, SqlError};
 
 /// Execution options from the command line; a script's `SET` statements override them.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub parallelism: Option<usize>,
-    pub batch_size: Option<usize>,
-    pub mode: Mode,
-}
+pub type Options = darwin_planner::machine::Requested;
 
 /// Which executor runs a query.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    #[default]
-    Interpreted,
-    Compiled,
-    /// Compiled when a Rust toolchain is present, else the interpreter (and says so).
-    Auto,
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Mode, String> {
-        match s {
-            "interpreted" => Ok(Mode::Interpreted),
-            "compiled" => Ok(Mode::Compiled),
-            "auto" => Ok(Mode::Auto),
-            o => Err(format!("unknown mode '{o}'; use interpreted, compiled or auto")),
-        }
-    }
-}
+pub use darwin_plan::Executor as Mode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DarwinError {
@@ -62,167 +38,20 @@ pub struct Compiled {
     pub physical: PhysicalPlan,
 }
 
-/// Total memory of the machine in bytes (from /proc/meminfo), if known.
-pub fn machine_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
-}
-
 /// Parses, binds and plans a script for this machine.
 pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
     let registry = Registry;
     let mut binder = Binder::new(&registry);
     let bound = binder.bind_script(sql).map_err(|e| DarwinError::Sql { rendered: e.render(sql), error: e })?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut reasons = Vec::new();
-    let mut parallelism = opts.parallelism;
-    let mut batch_size = opts.batch_size;
-    for (k, v) in &bound.settings {
-        let parse = |v: &str| {
-            v.parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| DarwinError::Setting(format!("SET '{k}' needs a positive whole number, not '{v}'")))
-        };
-        match k.as_str() {
-            "parallelism" | "parallelism.default" => parallelism = Some(parse(v)?),
-            "batch-size" | "execution.batch-size" => batch_size = Some(parse(v)?),
-            other => {
-                return Err(DarwinError::Setting(format!(
-                    "unknown setting '{other}'; valid settings: parallelism, batch-size"
-                )))
-            }
-        }
-    }
-    let parallelism = match parallelism {
-        Some(p) => {
-            reasons.push(format!("parallelism {p}: set by the user"));
-            p
-        }
-        None => {
-            reasons.push(format!("parallelism {cores}: one source partition per core ({cores} cores)"));
-            cores
-        }
-    };
-    let batch_size = batch_size.unwrap_or(4096);
-    reasons.push(format!(
-        "batch size {batch_size} rows: large enough to amortise per-batch dispatch, small enough to stay in cache"
-    ));
-    let memory = machine_memory().unwrap_or(8 << 30);
-    let budget = memory / 2;
-    reasons.push(format!(
-        "state backend: memory, budget {} MiB (half of {} MiB on this machine); spilling comes with the state issue",
-        budget >> 20,
-        memory >> 20
-    ));
-    let executor = match opts.mode {
-        Mode::Interpreted => {
-            reasons.push(
-                "executor: interpreted (vectorised batches; starts at once); --mode compiled generates native code"
-                    .into(),
-            );
-            "interpreted"
-        }
-        Mode::Compiled => {
-            reasons.push(
-                "executor: compiled (filters and projections become fused loops over typed columns, built with \
-                 target-cpu=native for this CPU and cached by plan fingerprint; `darwin explain --code` shows the code)"
-                    .into(),
-            );
-            "compiled"
-        }
-        Mode::Auto => {
-            reasons.push("executor: auto (compiled if a Rust toolchain is found at run time, else interpreted)".into());
-            "auto"
-        }
-    };
-    reasons.push(format!(
-        "workers: {parallelism} threads, pinned one per core, each over its share of the source partitions; rows cross \
-         workers only at the plan's exchanges: window aggregates of COUNT/SUM/MIN/MAX/AVG pre-aggregate per worker and \
-         merge at window close (at most one row per group, window and worker moves instead of every input row), other \
-         keyed state is hash-partitioned by key, file and print sinks gather to one writer"
-    ));
-    let settings = ExecSettings {
-        parallelism,
-        batch_size,
-        memory_budget_bytes: budget,
-        state_backend: "memory".into(),
-        executor: executor.into(),
-        reasons,
-    };
-    let physical = PhysicalPlan::from_logical(bound.sinks.clone(), &registry, settings);
+    let settings = darwin_planner::machine::choose(opts, &bound.settings, Machine::this())
+        .map_err(|e| DarwinError::Setting(e.0))?;
+    let physical = darwin_planner::plan(bound.sinks.clone(), &registry, settings);
     Ok(Compiled { logical: bound.sinks, physical })
 }
 
 /// The text `darwin explain` prints.
 pub fn explain(c: &Compiled) -> String {
-    let mut out = String::from("== Logical plan ==\n");
-    for (i, (sink, plan)) in c.logical.iter().enumerate() {
-        let name = match sink {
-            SinkTarget::Table(t) => t.name.clone(),
-            SinkTarget::Stdout { .. } => "stdout".into(),
-        };
-        out.push_str(&format!("Sink {} -> {name}\n", i + 1));
-        for line in logical_to_string(plan).lines() {
-            out.push_str(&format!("  {line}\n"));
-        }
-    }
-    out.push_str("\n== Physical plan ==\n");
-    out.push_str(&physical_to_string(&c.physical));
-    out.push_str(&format!("\n== Choices for this machine ==\nplan fingerprint: {:016x}\n", c.physical.fingerprint()));
-    for r in &c.physical.settings.reasons {
-        out.push_str(&format!("- {r}\n"));
-    }
-    let shared: usize = c.physical.pipelines.iter().map(|p| darwin_plan::share::shared_subplans(&p.root).len()).sum();
-    if shared > 0 {
-        out.push_str(&format!(
-            "- shared sub-plans: {shared} (an aggregate or join that occurs more than once is computed once per \
-             worker and its output handed to each reader; repeated plain scans are not shared, so their readers \
-             need not advance in lockstep)\n"
-        ));
-    }
-    let drift = c
-        .physical
-        .pipelines
-        .iter()
-        .filter_map(|p| darwin_plan::parallel::alignment_drift(&p.root, c.physical.settings.parallelism))
-        .max();
-    if let Some(d) = drift {
-        out.push_str(&format!(
-            "- source alignment: an instance of a source (on any worker, or another source of the query) waits \
-             while its watermark is more than {d} ms (twice the largest window) ahead of the slowest, so operators whose \
-             watermark is the minimum of several inputs (behind exchanges, joins) hold a bounded number of windows \
-             and rows\n"
-        ));
-    }
-    if c.physical.settings.executor != "interpreted" {
-        // (filter/projection nodes, of them fused with the lookup join below, window aggregates
-        // with a generated update, other nodes)
-        fn count(n: &darwin_plan::PhysNode, k: &mut [usize; 4]) {
-            let children = n.children();
-            match n {
-                darwin_plan::PhysNode::Calc { .. } => {
-                    k[0] += 1;
-                    k[1] += usize::from(darwin_plan::physical::fused_lookup_key(n).is_some());
-                }
-                _ if darwin_plan::physical::agg_kernel_key(n).is_some() => k[2] += 1,
-                _ => k[3] += 1,
-            }
-            children.into_iter().for_each(|c| count(c, k));
-        }
-        let mut k = [0; 4];
-        c.physical.pipelines.iter().for_each(|p| count(&p.root, &mut k));
-        let [calc, fused, aggs, other] = k;
-        out.push_str(&format!(
-            "- compiled code: {calc} filter/projection node(s) become generated loops, {fused} of them fused with \
-             the probe of the lookup join below; {aggs} window aggregate(s) get a generated update loop (window \
-             assignment, typed keys and accumulators, into the operator's own group tables) (`darwin explain \
-             --code`); the other {other} node(s) (sources, exchanges, window assignment, joins, session and other \
-             aggregates) run the runtime's operator library, instantiated with those loops\n"
-        ));
-    }
-    out
+    darwin_planner::explain::explain(&c.logical, &c.physical)
 }
 
 /// Runs a compiled script to completion, with checkpoints if configured.
@@ -259,7 +88,9 @@ pub fn prepare(
     let source = darwin_codegen::generate(plans);
     let fingerprint = match plans {
         [one] => one.fingerprint(),
-        many => many.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, p| (h ^ p.fingerprint()).wrapping_mul(0x100_0000_01b3)),
+        many => many
+            .iter()
+            .fold(darwin_common::hash::FNV_OFFSET, |h, p| darwin_common::hash::fnv1a_combine(h, p.fingerprint())),
     };
     let c = tc.compile(fingerprint, &source, note)?;
     note(&match (c.build_time, c.cold) {

@@ -226,19 +226,22 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Explain { script: s, code, mode } => {
             let sql = read_script(&s)?;
-            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size, mode })?;
+            let opts = Options { parallelism: s.parallelism, batch_size: s.batch_size, executor: mode, idle: None };
+            let c = compile(&sql, &opts)?;
             print!("{}", if code { darwin::generated_code(&c) } else { explain(&c) });
             Ok(())
         }
         Command::Run { script: s, checkpoint, exec } => {
             let sql = read_script(&s)?;
-            let c = compile(&sql, &Options { parallelism: s.parallelism, batch_size: s.batch_size, mode: exec.mode })?;
+            let opts =
+                Options { parallelism: s.parallelism, batch_size: s.batch_size, executor: exec.mode, idle: None };
+            let c = compile(&sql, &opts)?;
             let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_runtime::checkpoint::CheckpointConfig {
                 dir,
                 interval: checkpoint.checkpoint_interval,
                 retained: checkpoint.checkpoints_retained as usize,
                 fresh: checkpoint.fresh,
-                plan_text: darwin_plan::explain::physical_to_string(&c.physical),
+                plan_text: darwin_planner::explain::physical_to_string(&c.physical),
             });
             run(&c, cfg, &exec)
         }

@@ -397,10 +397,8 @@ fn pre_aggregation_passing_rows_through_gives_the_same_results() {
     ];
     let rows = |q: &str, p: &str, probe: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_darwin"));
-        c.args(["run", "-e", &format!("{tables}{q}"), "--parallelism", p]);
-        if let Some(n) = probe {
-            c.env("DARWIN_PREAGG_PROBE_ROWS", n);
-        }
+        let set = probe.map(|n| format!("SET 'darwin.preagg.probe-rows' = '{n}';\n")).unwrap_or_default();
+        c.args(["run", "-e", &format!("{set}{tables}{q}"), "--parallelism", p]);
         let out = c.output().expect("darwin runs");
         assert!(out.status.success(), "{}", text(&out.stderr));
         let mut rows: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();

@@ -47,7 +47,7 @@ fn run_case(sql_path: &Path, mode: darwin::Mode) -> Result<(), String> {
         .map_err(|e| e.to_string())?
         .replace("${DIR}", &dir.display().to_string())
         .replace("${OUT}", &out.display().to_string());
-    let opts = darwin::Options { mode, ..Default::default() };
+    let opts = darwin::Options { executor: mode, ..Default::default() };
     let result = darwin::compile(&sql, &opts)
         .and_then(|c| darwin::execute_mode(&c, &mut |_| {}, None, mode, &cache(), &mut |_| {}));
     if let Some(want) = expected.strip_prefix("error: ") {

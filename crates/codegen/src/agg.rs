@@ -6,7 +6,7 @@
 
 use crate::expr::{self, comment_text};
 use darwin_common::types::PhysicalType;
-use darwin_plan::explain::expr_to_string;
+use darwin_plan::expr_to_string;
 use darwin_plan::physical::{agg_kernel_input, GroupKey, WindowSpec};
 use darwin_plan::{AggFunc, PhysNode, WindowKind};
 use std::fmt::Write;

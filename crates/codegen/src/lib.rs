@@ -32,8 +32,7 @@ mod agg;
 mod expr;
 pub mod toolchain;
 
-use darwin_plan::explain::expr_to_string;
-use darwin_plan::physical::calc_key;
+use darwin_plan::expr_to_string;
 use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -88,13 +87,15 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
 }
 
 fn collect(node: &PhysNode, path: &str, kernels: &mut BTreeMap<u64, String>) {
-    if let Some(key) = darwin_plan::physical::agg_kernel_key(node) {
-        kernels.entry(key).or_insert_with(|| agg::agg_kernel(key, path, node));
+    // The planner decided which nodes get kernels and keyed them (`darwin_planner::decide`).
+    if let PhysNode::WindowAggregate { kernel: Some(key), .. } = node {
+        kernels.entry(*key).or_insert_with(|| agg::agg_kernel(*key, path, node));
     }
-    if let PhysNode::Calc { input, filter, project, .. } = node {
-        let key = calc_key(filter, project);
-        kernels.entry(key).or_insert_with(|| calc_kernel(key, path, input.schema(), filter, project));
-        if let Some(key) = darwin_plan::physical::fused_lookup_key(node) {
+    if let PhysNode::Calc { input, filter, project, kernel, fused_probe, .. } = node {
+        if let Some(key) = *kernel {
+            kernels.entry(key).or_insert_with(|| calc_kernel(key, path, input.schema(), filter, project));
+        }
+        if let Some(key) = *fused_probe {
             kernels.entry(key).or_insert_with(|| probe_kernel(key, path, node));
         }
     }

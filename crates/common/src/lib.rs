@@ -1,5 +1,6 @@
 //! Types, values, schemas and time helpers shared by every Darwin crate.
 
+pub mod hash;
 pub mod schema;
 pub mod time;
 pub mod types;

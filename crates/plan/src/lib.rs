@@ -1,18 +1,19 @@
-//! Logical and physical query plans. The physical plan is what both executors run: it is
-//! serialisable and has a stable fingerprint (checkpoints and the compiled-code cache key on it).
+//! The plan types: logical and physical plans, expressions, the connector catalog's view of
+//! tables, and the plan's fingerprint. No planning happens here (that is `darwin-planner`): this
+//! crate is what both executors, the code generator and compiled queries read, so a compiled
+//! query's binary carries the types, not the planner. The physical plan is serialisable and
+//! has a stable fingerprint (checkpoints and the compiled-code cache key on it).
 
 pub mod catalog;
-pub mod decompose;
-pub mod explain;
+pub mod display;
 pub mod expr;
 pub mod logical;
-pub mod optimize;
-pub mod parallel;
 pub mod physical;
-pub mod prune;
-pub mod share;
 
 pub use catalog::{ConnectorCatalog, TableDef, WatermarkDef};
+pub use display::expr_to_string;
 pub use expr::{AggCall, AggFunc, BinOp, Expr, ExprKind, Func};
 pub use logical::{JoinKind, JoinType, LogicalPlan, WindowKind};
-pub use physical::{ExecSettings, PhysNode, PhysicalPlan, Pipeline, SinkTarget, WindowSpec};
+pub use physical::{
+    ExecSettings, Executor, IdlePolicy, PhysNode, PhysicalPlan, Pipeline, SharedPlan, SinkTarget, WindowSpec,
+};

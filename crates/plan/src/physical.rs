@@ -1,9 +1,10 @@
-//! The physical plan: concrete operators, and the execution choices made for this machine.
-//! Built from the logical plan by [`PhysicalPlan::from_logical`].
+//! The physical plan: concrete operators, the decisions the planner recorded for them, and the
+//! execution choices made for this machine. Built by `darwin_planner`; read by both executors,
+//! the code generator and `darwin explain`, none of which recompute what is recorded here.
 
-use crate::logical::{JoinKind, JoinType, LogicalPlan, WindowKind};
-use crate::{AggCall, AggFunc, ConnectorCatalog, Expr, ExprKind, TableDef};
-use darwin_common::{FieldRole, Schema};
+use crate::logical::{JoinType, WindowKind};
+use crate::{AggCall, Expr, ExprKind, TableDef};
+use darwin_common::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Where a window aggregate's windows come from.
@@ -55,6 +56,13 @@ pub enum PhysNode {
         filter: Option<Expr>,
         project: Option<Vec<Expr>>,
         schema: Schema,
+        /// Compiled mode's generated loop for this node (its key); set by the planner's last pass.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kernel: Option<u64>,
+        /// Over an inner lookup join on one plain integer or string key without a residual:
+        /// the key of the kernel that fuses the join's probe with this node.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fused_probe: Option<u64>,
     },
     /// Materialises `window_start`, `window_end`, `window_time` (TUMBLE/HOP: one row per window).
     WindowAssign {
@@ -74,6 +82,9 @@ pub enum PhysNode {
         schema: Schema,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         partial: bool,
+        /// Compiled mode's generated update loop (its key), where the aggregate has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kernel: Option<u64>,
     },
     /// A GROUP BY without a window: emits its result once, when the input ends.
     GlobalAggregate {
@@ -160,14 +171,14 @@ impl PhysNode {
             PhysNode::Exchange { input, partitioning, schema } => {
                 PhysNode::Exchange { input: g(input), partitioning, schema }
             }
-            PhysNode::Calc { input, filter, project, schema } => {
-                PhysNode::Calc { input: g(input), filter, project, schema }
+            PhysNode::Calc { input, filter, project, schema, kernel, fused_probe } => {
+                PhysNode::Calc { input: g(input), filter, project, schema, kernel, fused_probe }
             }
             PhysNode::WindowAssign { input, window, time_col, schema } => {
                 PhysNode::WindowAssign { input: g(input), window, time_col, schema }
             }
-            PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
-                PhysNode::WindowAggregate { input: g(input), spec, group, aggs, schema, partial }
+            PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial, kernel } => {
+                PhysNode::WindowAggregate { input: g(input), spec, group, aggs, schema, partial, kernel }
             }
             PhysNode::GlobalAggregate { input, group, aggs, schema } => {
                 PhysNode::GlobalAggregate { input: g(input), group, aggs, schema }
@@ -266,6 +277,36 @@ pub enum SinkTarget {
 pub struct Pipeline {
     pub sink: SinkTarget,
     pub root: PhysNode,
+    /// Sub-plans that occur more than once in `root` (an aggregate or join both sides of a join
+    /// read): each is computed once per worker and read by every occurrence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedPlan>,
+    /// How far (event-time ms) an instance of one of this pipeline's sources may run ahead of
+    /// the slowest before it waits; None where nothing takes a minimum of watermarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alignment_drift: Option<i64>,
+}
+
+impl Pipeline {
+    /// A pipeline whose decisions are yet to be made (`darwin_planner` makes them).
+    pub fn new(sink: SinkTarget, root: PhysNode) -> Pipeline {
+        Pipeline { sink, root, shared: Vec::new(), alignment_drift: None }
+    }
+
+    /// The sink's name as the run summary shows it.
+    pub fn sink_name(&self) -> &str {
+        match &self.sink {
+            SinkTarget::Table(t) => &t.name,
+            SinkTarget::Stdout { .. } => "stdout",
+        }
+    }
+}
+
+/// A sub-plan computed once and read `readers` times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedPlan {
+    pub node: PhysNode,
+    pub readers: usize,
 }
 
 /// Choices made for this machine, each with the reason shown by `darwin explain`.
@@ -273,105 +314,105 @@ pub struct Pipeline {
 pub struct ExecSettings {
     pub parallelism: usize,
     pub batch_size: usize,
-    pub memory_budget_bytes: u64,
-    pub state_backend: String,
-    pub executor: String,
+    pub executor: Executor,
+    /// Rows the first phase of a two-phase window aggregate watches before it decides whether
+    /// aggregating reduces its rows enough to pay (0: pass rows on from the start).
+    pub preagg_probe_rows: u64,
+    /// What a worker with nothing to do does.
+    pub idle: IdlePolicy,
     pub reasons: Vec<String>,
+}
+
+impl Default for ExecSettings {
+    fn default() -> Self {
+        ExecSettings {
+            parallelism: 1,
+            batch_size: DEFAULT_BATCH_SIZE,
+            executor: Executor::Interpreted,
+            preagg_probe_rows: DEFAULT_PREAGG_PROBE_ROWS,
+            idle: IdlePolicy::Spin,
+            reasons: Vec::new(),
+        }
+    }
+}
+
+/// Rows per batch unless the user says otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 4096;
+
+/// Rows a pre-aggregating phase watches before deciding (Trino decides alike after 100,000).
+pub const DEFAULT_PREAGG_PROBE_ROWS: u64 = 100_000;
+
+/// Which executor runs a query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Executor {
+    /// Vectorised batches through the operator library; starts at once.
+    #[default]
+    Interpreted,
+    /// The plan compiled to native code (a generated crate run as a child process).
+    Compiled,
+    /// Compiled when a Rust toolchain is present, else the interpreter (and says so).
+    Auto,
+}
+
+impl Executor {
+    pub fn name(self) -> &'static str {
+        match self {
+            Executor::Interpreted => "interpreted",
+            Executor::Compiled => "compiled",
+            Executor::Auto => "auto",
+        }
+    }
+}
+
+impl std::fmt::Display for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Executor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Executor, String> {
+        match s {
+            "interpreted" => Ok(Executor::Interpreted),
+            "compiled" => Ok(Executor::Compiled),
+            "auto" => Ok(Executor::Auto),
+            o => Err(format!("unknown mode '{o}'; use interpreted, compiled or auto")),
+        }
+    }
+}
+
+/// What a worker does while it waits for rows from other workers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdlePolicy {
+    /// Spin briefly, then yield the core, and sleep only after a long wait: a short sleep
+    /// costs ~60 us on Linux, far more than a batch takes.
+    #[default]
+    Spin,
+    /// Sleep at once. For counting work with callgrind, which runs threads one at a time: a
+    /// spinning worker would count its polling as work.
+    Sleep,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhysicalPlan {
     pub pipelines: Vec<Pipeline>,
     pub settings: ExecSettings,
+    /// How far (event-time ms) one input of a window or interval join may run ahead of the
+    /// other, when it runs on its worker alone (the largest window of the plan); None
+    /// without event-time windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub join_lead: Option<i64>,
 }
 
 impl PhysicalPlan {
-    pub fn from_logical(
-        sinks: Vec<(SinkTarget, LogicalPlan)>,
-        catalog: &dyn ConnectorCatalog,
-        settings: ExecSettings,
-    ) -> PhysicalPlan {
-        let pipelines = sinks
-            .into_iter()
-            .map(|(sink, plan)| {
-                let root = lower(crate::optimize::optimize(plan), catalog, settings.parallelism);
-                let root = crate::prune::prune_sources(root, catalog);
-                let root = crate::decompose::slice_hops(root);
-                let root = crate::parallel::distribute(root, &sink, settings.parallelism);
-                Pipeline { sink, root }
-            })
-            .collect();
-        PhysicalPlan { pipelines, settings }
-    }
-
-    /// A stable 64-bit fingerprint (FNV-1a over the canonical JSON form) of the operators and
-    /// their configuration; execution settings that do not change results are left out.
+    /// A stable 64-bit fingerprint (FNV-1a over the canonical JSON form) of the operators, their
+    /// configuration and the planner's decisions; execution settings that do not change results
+    /// or state are left out.
     pub fn fingerprint(&self) -> u64 {
-        let json = serde_json::to_string(&self.pipelines).expect("plans always serialise");
-        json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+        let json = serde_json::to_string(&(&self.pipelines, self.join_lead)).expect("plans always serialise");
+        darwin_common::hash::fnv1a(json.as_bytes())
     }
-}
-
-/// Identifies a Calc node's work for compiled mode: FNV-1a over the canonical JSON of its
-/// expressions (types included). Equal nodes get equal keys and share one generated kernel.
-pub fn calc_key(filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> u64 {
-    let json = serde_json::to_string(&(filter, project)).expect("expressions always serialise");
-    json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
-}
-
-/// A Calc directly over an inner lookup join on one plain integer or string column without a
-/// residual: compiled mode fuses the probe and the Calc into one loop over (stream row, table
-/// row) pairs. Returns the key of that fused kernel.
-pub fn fused_lookup_key(node: &PhysNode) -> Option<u64> {
-    use darwin_common::types::PhysicalType as P;
-    let PhysNode::Calc { input, filter, project, .. } = node else { return None };
-    let PhysNode::LookupJoin { stream, join_type, stream_keys, table_keys, residual: None, .. } = &**input else {
-        return None;
-    };
-    let ([sk], [tk]) = (&stream_keys[..], &table_keys[..]) else { return None };
-    let plain = matches!((&sk.kind, &tk.kind), (ExprKind::Column(_), ExprKind::Column(_)));
-    let typed = sk.ty.physical() == tk.ty.physical() && matches!(sk.ty.physical(), P::I64 | P::I32 | P::Str);
-    if *join_type != JoinType::Inner || !plain || !typed {
-        return None;
-    }
-    let json = serde_json::to_string(&("fused lookup", filter, project, stream_keys, table_keys, stream.schema()))
-        .expect("expressions always serialise");
-    Some(json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)))
-}
-
-/// A TUMBLE/HOP window aggregate (or one over existing windows) that compiled mode turns into one
-/// generated loop from batch to group-table update: at most one integer group key besides the
-/// window, and COUNT, or SUM/MIN/MAX/AVG of integers or doubles, without DISTINCT. Other
-/// aggregates run the library's generic update in both modes. Returns the kernel's key.
-pub fn agg_kernel_key(node: &PhysNode) -> Option<u64> {
-    use darwin_common::types::PhysicalType as P;
-    let PhysNode::WindowAggregate { group, aggs, .. } = node else { return None };
-    let (input, spec) = agg_kernel_input(node)?;
-    if matches!(spec, WindowSpec::Assign { window: WindowKind::Session { .. }, .. }) {
-        return None;
-    }
-    let keys: Vec<&Expr> =
-        group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e) } else { None }).collect();
-    let int = |e: &Expr| matches!(e.ty.physical(), P::I64 | P::I32);
-    let keys_ok = match keys[..] {
-        [] => true,
-        [k] => int(k),
-        _ => false,
-    };
-    let aggs_ok = aggs.iter().all(|a| {
-        !a.distinct
-            && match (&a.func, &a.arg) {
-                (AggFunc::Count, _) => true,
-                (_, Some(arg)) => matches!(arg.ty.physical(), P::I64 | P::I32 | P::F64),
-                (_, None) => false,
-            }
-    });
-    if !keys_ok || !aggs_ok {
-        return None;
-    }
-    let json = serde_json::to_string(&("window aggregate", &spec, group, aggs, input.schema()))
-        .expect("plans always serialise");
-    Some(json.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)))
 }
 
 /// What a window aggregate's generated update reads: its input node and the windows of that
@@ -383,143 +424,6 @@ pub fn agg_kernel_input(node: &PhysNode) -> Option<(&PhysNode, WindowSpec)> {
         return None;
     }
     Some((input, spec.clone()))
-}
-
-fn lower(plan: LogicalPlan, catalog: &dyn ConnectorCatalog, parallelism: usize) -> PhysNode {
-    let rec = |p: LogicalPlan| Box::new(lower(p, catalog, parallelism));
-    match plan {
-        LogicalPlan::Scan { table } => {
-            let partitions = catalog.partitions(&table, parallelism);
-            PhysNode::Source { table, partitions }
-        }
-        LogicalPlan::Filter { input, predicate } => {
-            let schema = input.schema().clone();
-            PhysNode::Calc { input: rec(*input), filter: Some(predicate), project: None, schema }
-        }
-        LogicalPlan::Project { input, exprs, schema } => match *input {
-            LogicalPlan::Filter { input, predicate } => {
-                PhysNode::Calc { input: rec(*input), filter: Some(predicate), project: Some(exprs), schema }
-            }
-            other => PhysNode::Calc { input: rec(other), filter: None, project: Some(exprs), schema },
-        },
-        LogicalPlan::WindowTvf { input, window, time_col, schema, .. } => {
-            // SESSION windows only exist inside an aggregate; the binder rejects other uses.
-            PhysNode::WindowAssign { input: rec(*input), window, time_col, schema }
-        }
-        LogicalPlan::Aggregate { input, group, window: Some((window, time_col)), aggs, schema } => {
-            let mut keys: Vec<GroupKey> = group.into_iter().map(GroupKey::Expr).collect();
-            keys.push(GroupKey::WindowStart);
-            keys.push(GroupKey::WindowEnd);
-            PhysNode::WindowAggregate {
-                input: rec(*input),
-                spec: WindowSpec::Assign { window, time_col },
-                group: keys,
-                aggs,
-                schema,
-                partial: false,
-            }
-        }
-        LogicalPlan::Aggregate { input, group, window: None, aggs, schema } => {
-            lower_aggregate(*input, group, aggs, schema, catalog, parallelism)
-        }
-        LogicalPlan::Join { left, right, kind, join_type, left_keys, right_keys, residual, schema } => match kind {
-            JoinKind::Lookup => PhysNode::LookupJoin {
-                stream: rec(*left),
-                table: rec(*right),
-                join_type,
-                stream_keys: left_keys,
-                table_keys: right_keys,
-                residual,
-                schema,
-            },
-            JoinKind::Window { left_start, left_end, right_start, right_end } => PhysNode::WindowJoin {
-                left: rec(*left),
-                right: rec(*right),
-                join_type,
-                left_start,
-                left_end,
-                right_start,
-                right_end,
-                left_keys,
-                right_keys,
-                residual,
-                schema,
-            },
-            JoinKind::Interval { left_time, right_time, lower, upper } => PhysNode::IntervalJoin {
-                left: rec(*left),
-                right: rec(*right),
-                left_time,
-                right_time,
-                lower,
-                upper,
-                left_keys,
-                right_keys,
-                residual,
-                schema,
-            },
-        },
-    }
-}
-
-/// A GROUP BY whose keys include a window start and end becomes a window aggregate; where the
-/// windows come straight from a window TVF, the assignment is fused into the aggregate (no
-/// materialised window columns, no duplicated rows for HOP).
-fn lower_aggregate(
-    input: LogicalPlan,
-    group: Vec<Expr>,
-    aggs: Vec<AggCall>,
-    schema: Schema,
-    catalog: &dyn ConnectorCatalog,
-    parallelism: usize,
-) -> PhysNode {
-    let in_schema = input.schema().clone();
-    let role_of = |e: &Expr| e.as_column().map(|c| in_schema.fields[c].role);
-    let start = group.iter().position(|e| role_of(e) == Some(FieldRole::WindowStart));
-    let end = group.iter().position(|e| role_of(e) == Some(FieldRole::WindowEnd));
-    let (Some(start), Some(end)) = (start, end) else {
-        let input = Box::new(lower(input, catalog, parallelism));
-        return PhysNode::GlobalAggregate { input, group, aggs, schema };
-    };
-    let keys = |group: Vec<Expr>| -> Vec<GroupKey> {
-        group
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| match i {
-                _ if i == start => GroupKey::WindowStart,
-                _ if i == end => GroupKey::WindowEnd,
-                _ => GroupKey::Expr(e),
-            })
-            .collect()
-    };
-    if let LogicalPlan::WindowTvf { input: tvf_input, window, time_col, .. } = &input {
-        let n = tvf_input.schema().len();
-        let other_keys_ok =
-            group.iter().enumerate().all(|(i, e)| i == start || i == end || e.columns().iter().all(|c| *c < n));
-        let aggs_ok =
-            aggs.iter().all(|a| a.arg.iter().chain(a.filter.iter()).all(|e| e.columns().iter().all(|c| *c < n)));
-        if other_keys_ok && aggs_ok {
-            let (window, time_col) = (*window, *time_col);
-            let LogicalPlan::WindowTvf { input: tvf_input, .. } = input else { unreachable!() };
-            return PhysNode::WindowAggregate {
-                input: Box::new(lower(*tvf_input, catalog, parallelism)),
-                spec: WindowSpec::Assign { window, time_col },
-                group: keys(group),
-                aggs,
-                schema,
-                partial: false,
-            };
-        }
-    }
-    let start_col = group[start].as_column().expect("window start key is a column");
-    let end_col = group[end].as_column().expect("window end key is a column");
-    PhysNode::WindowAggregate {
-        input: Box::new(lower(input, catalog, parallelism)),
-        spec: WindowSpec::Existing { start_col, end_col },
-        group: keys(group),
-        aggs,
-        schema,
-        partial: false,
-    }
 }
 
 /// True when an expression is a plain reference to a column (used by explain).

@@ -22,8 +22,7 @@ use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use crate::ops::window_assign::WindowAssignOp;
 use crate::ops::window_join::{WindowJoinOp, WindowJoinSpec};
 use darwin_plan::physical::{Partitioning, WindowSpec};
-use darwin_plan::share::shared_subplans;
-use darwin_plan::{PhysNode, PhysicalPlan, SinkTarget, TableDef, WindowKind};
+use darwin_plan::{IdlePolicy, PhysNode, PhysicalPlan, Pipeline, SharedPlan, SinkTarget, TableDef, WindowKind};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -89,6 +88,8 @@ struct Builder<'a> {
     /// Compiled mode's generated kernels (empty for the interpreter).
     kernels: &'a crate::kernels::Kernels,
     batch_size: usize,
+    /// Rows a pre-aggregating phase watches before deciding (`ExecSettings::preagg_probe_rows`).
+    preagg_probe_rows: u64,
     counters: Arc<Counters>,
     sources: Vec<Arc<SourceCounters>>,
     worker: usize,
@@ -220,7 +221,7 @@ impl Builder<'_> {
                 Box::new(op.fused(self.kernels.probe(node)))
             }
             PhysNode::Calc { input, filter, project, .. } => {
-                let kernel = self.kernels.calc(filter, project)?;
+                let kernel = self.kernels.calc(node)?;
                 Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone(), kernel))
             }
             PhysNode::WindowAssign { input, window, time_col, .. } => {
@@ -254,7 +255,7 @@ impl Builder<'_> {
                             aggs.clone(),
                             self.counters.clone(),
                         );
-                        self.stateful(op.with_kernel(kernel).partial(*partial))?
+                        self.stateful(op.with_kernel(kernel).partial(*partial, self.preagg_probe_rows))?
                     }
                 }
             }
@@ -338,10 +339,10 @@ fn count_sources(n: &PhysNode) -> usize {
 }
 
 /// Exchanges the workers build for a pipeline: a shared sub-plan's once.
-fn count_exchanges(root: &PhysNode) -> usize {
+fn count_exchanges(pipeline: &Pipeline) -> usize {
     type Seen<'a> = Vec<&'a PhysNode>;
-    fn count<'a>(node: &'a PhysNode, replicated: bool, shared: &[(&PhysNode, usize)], seen: &mut Seen<'a>) -> usize {
-        if !replicated && shared.iter().any(|(s, _)| *s == node) {
+    fn count<'a>(node: &'a PhysNode, replicated: bool, shared: &[SharedPlan], seen: &mut Seen<'a>) -> usize {
+        if !replicated && shared.iter().any(|s| s.node == *node) {
             if seen.contains(&node) {
                 return 0;
             }
@@ -355,7 +356,7 @@ fn count_exchanges(root: &PhysNode) -> usize {
             _ => own + node.children().iter().map(|c| count(c, replicated, shared, seen)).sum::<usize>(),
         }
     }
-    count(root, false, &shared_subplans(root), &mut Vec::new())
+    count(&pipeline.root, false, &pipeline.shared, &mut Vec::new())
 }
 
 /// Whether worker `w` writes this pipeline's rows: all workers for a parallel sink, worker 0
@@ -389,14 +390,6 @@ struct WorkerCheckpoint {
     first_epoch: u64,
 }
 
-/// `DARWIN_IDLE=sleep`: an idle worker sleeps at once instead of spinning first. For counting a
-/// run's work with callgrind (`bench/work.sh`), which runs the workers' threads one at a time:
-/// a worker spinning until the other's rows arrive would count its polling as work.
-fn sleep_when_idle() -> bool {
-    static SLEEP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *SLEEP.get_or_init(|| std::env::var("DARWIN_IDLE").is_ok_and(|v| v == "sleep"))
-}
-
 fn worker(
     w: usize,
     plan: &PhysicalPlan,
@@ -416,6 +409,7 @@ fn worker(
         factory,
         kernels: &shared.kernels,
         batch_size: plan.settings.batch_size.max(1),
+        preagg_probe_rows: plan.settings.preagg_probe_rows,
         counters: shared.counters.clone(),
         sources: vec![],
         worker: w,
@@ -441,7 +435,7 @@ fn worker(
     };
     let mut pipes = Vec::new();
     for (i, p) in plan.pipelines.iter().enumerate() {
-        b.shared = shared_subplans(&p.root).into_iter().map(|(n, _)| (n.clone(), None)).collect();
+        b.shared = p.shared.iter().map(|s| (s.node.clone(), None)).collect();
         (b.align, b.next_source) = (shared.align[i].clone(), 0);
         let root = b.build(&p.root)?;
         let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink, &ctx)?) } else { None };
@@ -523,7 +517,7 @@ fn worker(
         if idle {
             idle_since.get_or_insert_with(Instant::now);
             idle_rounds += 1;
-            if sleep_when_idle() {
+            if plan.settings.idle == IdlePolicy::Sleep {
                 std::thread::sleep(Duration::from_micros(50));
             } else if idle_rounds < 64 {
                 std::hint::spin_loop();
@@ -632,7 +626,7 @@ pub fn run_kernels(
         })
         .collect();
     drop(events_tx);
-    let exchanges: usize = plan.pipelines.iter().map(|p| count_exchanges(&p.root)).sum();
+    let exchanges: usize = plan.pipelines.iter().map(count_exchanges).sum();
     let mut senders: Vec<Vec<SyncSender<Channel>>> = Vec::new();
     let mut inboxes: Vec<Vec<Option<Receiver<Channel>>>> = (0..n).map(|_| Vec::new()).collect();
     for _ in 0..exchanges {
@@ -642,7 +636,6 @@ pub fn run_kernels(
         }
         senders.push(txs);
     }
-    let roots: Vec<&PhysNode> = plan.pipelines.iter().map(|p| &p.root).collect();
     let shared = Shared {
         counters: Arc::new(Counters::default()),
         read: AtomicU64::new(0),
@@ -654,13 +647,13 @@ pub fn run_kernels(
             .pipelines
             .iter()
             .map(|p| {
-                let drift = darwin_plan::parallel::alignment_drift(&p.root, n)?;
+                let drift = p.alignment_drift?;
                 // A slot no instance takes stays at +infinity and holds no one back.
                 let clock = (0..count_sources(&p.root) * n).map(|_| AtomicI64::new(i64::MAX)).collect();
                 Some((clock, drift))
             })
             .collect(),
-        lead: darwin_plan::parallel::window_extent(&roots),
+        lead: plan.join_lead,
     };
     let mut coord_err: Option<RuntimeError> = None;
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {

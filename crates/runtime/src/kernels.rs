@@ -6,7 +6,7 @@
 use crate::column::{Batch, Column, ColumnData, StrVec};
 use crate::error::{eval_err, Result};
 use darwin_common::{DataType, Value};
-use darwin_plan::Expr;
+use darwin_plan::PhysNode;
 use std::collections::HashMap;
 
 /// A fused filter and projection: the rows of `batch` that pass the filter, projected.
@@ -17,7 +17,7 @@ pub type ProbeFn = fn(Batch, &Batch, &crate::keys::JoinIndex) -> Result<Batch>;
 
 pub use crate::ops::window_agg::{AggFn, WindowTables};
 
-/// Kernels of a compiled query, keyed by [`calc_key`] of the plan node they implement. Keying
+/// Kernels of a compiled query, keyed by the kernel key the planner gave each plan node. Keying
 /// by content (not by position) means equal nodes share a kernel and the builder needs no
 /// traversal order agreed with the code generator.
 #[derive(Default, Clone)]
@@ -43,21 +43,25 @@ impl Kernels {
     pub fn add_agg(&mut self, key: u64, f: AggFn) {
         self.agg.insert(key, f);
     }
-    /// The generated update of a window aggregate, if the node has one (`agg_kernel_key`).
-    pub fn agg(&self, node: &darwin_plan::PhysNode) -> Result<Option<AggFn>> {
-        let Some(key) = darwin_plan::physical::agg_kernel_key(node) else { return Ok(None) };
-        match self.agg.get(&key) {
+    /// The generated update of a window aggregate, if the planner gave the node one.
+    pub fn agg(&self, node: &PhysNode) -> Result<Option<AggFn>> {
+        let PhysNode::WindowAggregate { kernel: Some(key), .. } = node else { return Ok(None) };
+        match self.agg.get(key) {
             Some(f) => Ok(Some(*f)),
             None if self.required => Err(missing("window aggregate")),
             None => Ok(None),
         }
     }
-    /// The fused probe kernel for a Calc over a lookup join (`fused_lookup_key`), if generated.
-    pub fn probe(&self, node: &darwin_plan::PhysNode) -> Option<ProbeFn> {
-        darwin_plan::physical::fused_lookup_key(node).and_then(|k| self.probe.get(&k).copied())
+    /// The fused probe kernel for a Calc over a lookup join, if the planner chose one and it
+    /// was generated.
+    pub fn probe(&self, node: &PhysNode) -> Option<ProbeFn> {
+        let PhysNode::Calc { fused_probe: Some(key), .. } = node else { return None };
+        self.probe.get(key).copied()
     }
-    pub fn calc(&self, filter: &Option<Expr>, project: &Option<Vec<Expr>>) -> Result<Option<CalcFn>> {
-        match self.calc.get(&calc_key(filter, project)) {
+    /// The generated loop of a filter/projection node.
+    pub fn calc(&self, node: &PhysNode) -> Result<Option<CalcFn>> {
+        let PhysNode::Calc { kernel, .. } = node else { return Ok(None) };
+        match kernel.and_then(|key| self.calc.get(&key)) {
             Some(f) => Ok(Some(*f)),
             None if self.required => Err(missing("filter/projection")),
             None => Ok(None),
@@ -80,7 +84,6 @@ fn missing(what: &str) -> crate::error::RuntimeError {
 
 pub use crate::keys::JoinIndex;
 pub use crate::scalar::like;
-pub use darwin_plan::physical::calc_key;
 
 /// The HOP windows every row of a time column belongs to, as the starts of the first and the last
 /// of them, if all rows share one set of windows, all of those windows are still open (the first

@@ -11,23 +11,17 @@ use crate::error::Result;
 use crate::eval::{eval, eval_mask};
 use darwin_plan::{AggCall, AggFunc};
 
-/// Rows watched before deciding, and the share of groups per row above which aggregating
-/// does not reduce enough to pay (Trino decides alike after 100,000 rows at 0.8).
-const PROBE_ROWS: u64 = 100_000;
+/// The share of groups per row above which aggregating does not reduce enough to pay (Trino
+/// decides alike, at 0.8 after 100,000 rows: the plan's `preagg_probe_rows`).
 const MAX_GROUPS_PER_ROW: f64 = 0.8;
-
-/// Test hook: `DARWIN_PREAGG_PROBE_ROWS=n` decides after `n` rows; 0 passes rows through from
-/// the first batch whatever they reduce to, so tests over small inputs exercise that mode.
-fn probe_rows() -> u64 {
-    static ROWS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *ROWS.get_or_init(|| {
-        std::env::var("DARWIN_PREAGG_PROBE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(PROBE_ROWS)
-    })
-}
 
 /// The mode of a pre-aggregating phase: still watching, aggregating, or passing rows on.
 #[derive(Debug, Default)]
 pub struct Probe {
+    /// Rows watched before deciding; 0 passes rows through from the first batch whatever they
+    /// reduce to (`SET 'darwin.preagg.probe-rows' = '0'`, so tests over small inputs exercise
+    /// that mode).
+    probe_rows: u64,
     rows: u64,
     groups: u64,
     decided: bool,
@@ -35,6 +29,10 @@ pub struct Probe {
 }
 
 impl Probe {
+    pub fn new(probe_rows: u64) -> Probe {
+        Probe { probe_rows, ..Probe::default() }
+    }
+
     /// Counts a batch's rows and the groups they created; decides once enough were seen.
     /// Aggregates whose one-row partial is not computed here never pass through.
     pub fn observe(&mut self, rows: usize, new_groups: usize, aggs: &[AggCall]) {
@@ -43,7 +41,7 @@ impl Probe {
         }
         self.rows += rows as u64;
         self.groups += new_groups as u64;
-        let probe = probe_rows();
+        let probe = self.probe_rows;
         if self.rows > 0 && self.rows >= probe {
             self.decided = true;
             let poor = probe == 0 || self.groups as f64 > MAX_GROUPS_PER_ROW * self.rows as f64;

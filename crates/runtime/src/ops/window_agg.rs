@@ -218,8 +218,8 @@ impl WindowAggOp {
     }
 
     /// Marks the operator as phase 1 of a two-phase aggregate, free to pass rows through.
-    pub fn partial(mut self, partial: bool) -> Self {
-        self.probe = partial.then(Probe::default);
+    pub fn partial(mut self, partial: bool, probe_rows: u64) -> Self {
+        self.probe = partial.then(|| Probe::new(probe_rows));
         self
     }
 

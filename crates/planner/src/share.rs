@@ -3,7 +3,7 @@
 //! their maximum): sharing that count halves the query's work. Found here, on the physical
 //! plan, so the runtime builds each shared sub-plan once and `explain` says so.
 
-use crate::physical::PhysNode;
+use darwin_plan::physical::PhysNode;
 
 /// The largest sub-plans of `root` that occur more than once, each with how often it is read,
 /// in the order a pre-order walk meets them first. Only sub-plans that aggregate or join are
@@ -50,9 +50,9 @@ fn walk<'a>(node: &'a PhysNode, all: &[&'a PhysNode], out: &mut Vec<(&'a PhysNod
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::TableDef;
-    use crate::physical::Partitioning;
     use darwin_common::{DataType, Field, Schema};
+    use darwin_plan::catalog::TableDef;
+    use darwin_plan::physical::Partitioning;
 
     fn source(name: &str) -> PhysNode {
         let table = TableDef {

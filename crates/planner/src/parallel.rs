@@ -18,10 +18,10 @@
 //! of two.
 
 use crate::decompose;
-use crate::logical::JoinType;
-use crate::physical::{GroupKey, Partitioning, PhysNode, SinkTarget, WindowSpec};
-use crate::{AggCall, Expr, ExprKind, WindowKind};
 use darwin_common::{DataType, Schema};
+use darwin_plan::logical::JoinType;
+use darwin_plan::physical::{GroupKey, Partitioning, PhysNode, SinkTarget, WindowSpec};
+use darwin_plan::{AggCall, Expr, ExprKind, WindowKind};
 
 /// Adds the exchanges a plan needs to run on `parallelism` workers (none for one worker).
 pub fn distribute(root: PhysNode, sink: &SinkTarget, parallelism: usize) -> PhysNode {
@@ -55,7 +55,15 @@ fn hash_or_gather(keys: Vec<Expr>) -> Partitioning {
 fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
     match node {
         PhysNode::Source { .. } | PhysNode::Exchange { .. } => node,
-        PhysNode::WindowAggregate { input, spec: spec @ WindowSpec::Slices { .. }, group, aggs, schema, partial } => {
+        PhysNode::WindowAggregate {
+            input,
+            spec: spec @ WindowSpec::Slices { .. },
+            group,
+            aggs,
+            schema,
+            partial,
+            ..
+        } => {
             // A sliced HOP: pre-aggregate slices per worker, bring every slice of a key to one
             // worker (hash by the keys alone), and merge them into windows there.
             let PhysNode::WindowAggregate {
@@ -72,13 +80,14 @@ fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
                 aggs: saggs,
                 schema: sschema,
                 partial: true,
+                kernel: None,
             };
             // The merge's keys are columns of the slices' rows.
             let keys = group.iter().filter_map(|k| if let GroupKey::Expr(e) = k { Some(e.clone()) } else { None });
             let moved = exchange(slices, hash_or_gather(keys.collect()));
-            PhysNode::WindowAggregate { input: Box::new(moved), spec, group, aggs, schema, partial }
+            PhysNode::WindowAggregate { input: Box::new(moved), spec, group, aggs, schema, partial, kernel: None }
         }
-        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial, .. } => {
             let input = place(*input, None);
             if let Some(two) = two_phase(&input, &spec, &group, &aggs, &schema, true, want) {
                 return two;
@@ -91,7 +100,7 @@ fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
                 keys.push(Expr::column(*start_col, DataType::Timestamp));
             }
             let input = exchange(input, hash_or_gather(keys));
-            PhysNode::WindowAggregate { input: Box::new(input), spec, group, aggs, schema, partial }
+            PhysNode::WindowAggregate { input: Box::new(input), spec, group, aggs, schema, partial, kernel: None }
         }
         PhysNode::GlobalAggregate { input, group, aggs, schema } => {
             let input = exchange(place(*input, None), hash_or_gather(group.clone()));
@@ -258,6 +267,7 @@ fn two_phase(
         aggs: split.partial_aggs.clone(),
         schema: partial_schema.clone(),
         partial: true,
+        kernel: None,
     };
     // Output column i of the aggregate (and of the partial rows) is group key i, so wanted keys
     // that are all group columns can partition the partial rows directly.

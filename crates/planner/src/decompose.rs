@@ -3,9 +3,10 @@
 //! a HOP of size `k * slide` aggregates each row once into its `slide`-long slice, and each
 //! window merges its `k` slices, instead of updating `k` overlapping windows per row.
 
-use crate::physical::{GroupKey, PhysNode, WindowSpec};
-use crate::{AggCall, AggFunc, BinOp, Expr, ExprKind, WindowKind};
+use crate::lower::calc;
 use darwin_common::{DataType, Field, Schema};
+use darwin_plan::physical::{GroupKey, PhysNode, WindowSpec};
+use darwin_plan::{AggCall, AggFunc, BinOp, Expr, ExprKind, WindowKind};
 
 /// Aggregates as partial aggregates: `parts[i]` computes `aggs[i]` (AVG needs a sum and a count).
 pub struct Split {
@@ -102,10 +103,11 @@ pub fn merge(
         aggs: merge_aggs,
         schema: merged_schema.clone(),
         partial: false,
+        kernel: None,
     };
     if split.parts.iter().all(|p| p.len() == 1) {
         // Same layout as the aggregate: rename the columns only.
-        return PhysNode::Calc { input: Box::new(merged), filter: None, project: None, schema: schema.clone() };
+        return calc(Box::new(merged), None, None, schema.clone());
     }
     // AVG = merged sum / merged count, in the aggregate's own type.
     let m = |i: usize| Expr::column(i, merged_schema.fields[i].data_type);
@@ -122,7 +124,7 @@ pub fn merge(
         }
         at += p.len();
     }
-    PhysNode::Calc { input: Box::new(merged), filter: None, project: Some(project), schema: schema.clone() }
+    calc(Box::new(merged), None, Some(project), schema.clone())
 }
 
 /// Rewrites every HOP window aggregate whose aggregates can be merged into slices: a TUMBLE of
@@ -138,6 +140,7 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         aggs,
         schema,
         partial,
+        ..
     } = node
     else {
         return node;
@@ -149,6 +152,7 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         aggs: aggs.clone(),
         schema: schema.clone(),
         partial,
+        kernel: None,
     };
     let (Some(split), Some(start)) = (split(&aggs), group.iter().position(|k| *k == GroupKey::WindowStart)) else {
         return rebuild(input);
@@ -164,6 +168,7 @@ pub fn slice_hops(node: PhysNode) -> PhysNode {
         aggs: split.partial_aggs.clone(),
         schema: slice_schema.clone(),
         partial: false,
+        kernel: None,
     };
     // A slice [a, a + slide) lies in exactly the HOP windows that contain its start a.
     merge(slices, &slice_schema, &group, WindowSpec::Slices { slide, size, start_col: start }, &split, &aggs, &schema)

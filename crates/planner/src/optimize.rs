@@ -7,9 +7,9 @@
 //! `explain` and for the reference evaluator, which is how the differential tests check these
 //! rules.
 
-use crate::logical::{JoinKind, JoinType, LogicalPlan};
-use crate::{Expr, ExprKind};
 use darwin_common::Schema;
+use darwin_plan::logical::{JoinKind, JoinType, LogicalPlan};
+use darwin_plan::{Expr, ExprKind};
 use std::collections::BTreeSet;
 
 pub fn optimize(plan: LogicalPlan) -> LogicalPlan {

@@ -1,46 +1,11 @@
 //! Human-readable plan trees for `darwin explain`.
 
-use crate::logical::{JoinKind, LogicalPlan, WindowKind};
-use crate::physical::{GroupKey, PhysNode, PhysicalPlan, SinkTarget, WindowSpec};
-use crate::{AggCall, AggFunc, Expr, ExprKind};
 use darwin_common::value::format_interval;
-use darwin_common::{Schema, Value};
+use darwin_common::Schema;
+use darwin_plan::logical::{JoinKind, LogicalPlan, WindowKind};
+use darwin_plan::physical::{GroupKey, Partitioning, PhysNode, PhysicalPlan, SharedPlan, SinkTarget, WindowSpec};
+use darwin_plan::{expr_to_string, AggCall, AggFunc, Executor, Expr};
 use std::fmt::Write;
-
-/// Renders an expression with the column names of the schema it is evaluated against.
-pub fn expr_to_string(e: &Expr, schema: &Schema) -> String {
-    match &e.kind {
-        ExprKind::Column(i) => schema.fields.get(*i).map_or_else(|| format!("#{i}"), |f| f.name.clone()),
-        ExprKind::Literal(Value::Str(s)) => format!("'{}'", s.replace('\'', "''")),
-        ExprKind::Literal(v) => v.to_string(),
-        ExprKind::Binary { op, left, right } => {
-            format!("({} {} {})", expr_to_string(left, schema), op.symbol(), expr_to_string(right, schema))
-        }
-        ExprKind::Not(x) => format!("NOT {}", expr_to_string(x, schema)),
-        ExprKind::Neg(x) => format!("-{}", expr_to_string(x, schema)),
-        ExprKind::IsNull { expr, negated } => {
-            format!("{} IS {}NULL", expr_to_string(expr, schema), if *negated { "NOT " } else { "" })
-        }
-        ExprKind::Cast(x) => format!("CAST({} AS {})", expr_to_string(x, schema), e.ty),
-        ExprKind::Case { branches, otherwise } => {
-            let mut s = "CASE".to_string();
-            for (w, t) in branches {
-                let _ = write!(s, " WHEN {} THEN {}", expr_to_string(w, schema), expr_to_string(t, schema));
-            }
-            if let Some(o) = otherwise {
-                let _ = write!(s, " ELSE {}", expr_to_string(o, schema));
-            }
-            s + " END"
-        }
-        ExprKind::Like { expr, pattern, negated } => {
-            format!("{} {}LIKE '{}'", expr_to_string(expr, schema), if *negated { "NOT " } else { "" }, pattern)
-        }
-        ExprKind::Call { func, args } => {
-            let a: Vec<String> = args.iter().map(|a| expr_to_string(a, schema)).collect();
-            format!("{}({})", func.name(), a.join(", "))
-        }
-    }
-}
 
 fn agg_to_string(a: &AggCall, schema: &Schema) -> String {
     let name = match a.func {
@@ -169,27 +134,26 @@ pub fn physical_to_string(plan: &PhysicalPlan) -> String {
             SinkTarget::Stdout { .. } => "stdout (SELECT)".into(),
         };
         let _ = writeln!(out, "Pipeline {} -> {target}", i + 1);
-        let shared = crate::share::shared_subplans(&p.root);
-        phys_rec(&p.root, 1, &Shared { nodes: &shared, shown: std::cell::RefCell::new(Vec::new()) }, &mut out);
+        phys_rec(&p.root, 1, &Shared { nodes: &p.shared, shown: std::cell::RefCell::new(Vec::new()) }, &mut out);
     }
     out
 }
 
 /// The pipeline's shared sub-plans, and those already printed (later readers refer to them).
 struct Shared<'a> {
-    nodes: &'a [(&'a PhysNode, usize)],
+    nodes: &'a [SharedPlan],
     shown: std::cell::RefCell<Vec<usize>>,
 }
 
 fn phys_rec(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
     let pad = "  ".repeat(depth);
-    if let Some(k) = shared.nodes.iter().position(|(n, _)| *n == node) {
+    if let Some(k) = shared.nodes.iter().position(|s| s.node == *node) {
         if shared.shown.borrow().contains(&k) {
             let _ = writeln!(out, "{pad}Shared #{}: reads the sub-plan above (computed once)", k + 1);
             return;
         }
         shared.shown.borrow_mut().push(k);
-        let readers = shared.nodes[k].1;
+        let readers = shared.nodes[k].readers;
         let _ = writeln!(
             out,
             "{pad}Shared #{} (this sub-plan occurs {readers} times: computed once, read {readers} times)",
@@ -204,11 +168,11 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
     let pad = "  ".repeat(depth);
     let line = match node {
         PhysNode::Exchange { input, partitioning, .. } => match partitioning {
-            crate::physical::Partitioning::Hash(keys) => {
+            Partitioning::Hash(keys) => {
                 format!("Exchange hash [{}] (rows with equal keys meet on one worker)", list(keys, input.schema()))
             }
-            crate::physical::Partitioning::Gather => "Exchange gather (all rows to worker 0)".to_string(),
-            crate::physical::Partitioning::Broadcast => {
+            Partitioning::Gather => "Exchange gather (all rows to worker 0)".to_string(),
+            Partitioning::Broadcast => {
                 "Exchange broadcast (one row per window, copied to every worker: the join's other input does not move)"
                     .to_string()
             }
@@ -231,7 +195,7 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
         PhysNode::WindowAssign { input, window, time_col, .. } => {
             format!("WindowAssign {} on {}", window_to_string(window), input.schema().fields[*time_col].name)
         }
-        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial } => {
+        PhysNode::WindowAggregate { input, spec, group, aggs, schema, partial, .. } => {
             let phase = match schema.fields.last().map(|f| f.name.as_str()) {
                 _ if *partial => {
                     "phase 1 of 2: pre-aggregates this worker's rows per window, or passes them on as they \
@@ -321,5 +285,86 @@ fn held_back(left: &PhysNode, right: &PhysNode) -> &'static str {
         (true, false) => "; the left input waits while it is more than the largest window ahead and buffered more",
         (false, true) => "; the right input waits while it is more than the largest window ahead and buffered more",
         (false, false) => "",
+    }
+}
+
+/// The text `darwin explain` prints: the logical plans, the physical plan, and the choices made
+/// for this machine with their reasons.
+pub fn explain(logical: &[(SinkTarget, LogicalPlan)], physical: &PhysicalPlan) -> String {
+    let mut out = String::from("== Logical plan ==\n");
+    for (i, (sink, plan)) in logical.iter().enumerate() {
+        let name = match sink {
+            SinkTarget::Table(t) => t.name.clone(),
+            SinkTarget::Stdout { .. } => "stdout".into(),
+        };
+        out.push_str(&format!("Sink {} -> {name}\n", i + 1));
+        for line in logical_to_string(plan).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str("\n== Physical plan ==\n");
+    out.push_str(&physical_to_string(physical));
+    out.push_str(&format!("\n== Choices for this machine ==\nplan fingerprint: {:016x}\n", physical.fingerprint()));
+    for r in &physical.settings.reasons {
+        out.push_str(&format!("- {r}\n"));
+    }
+    out.push_str(&decisions(physical));
+    out
+}
+
+/// The recorded decisions that span the plan, as explain's last lines.
+fn decisions(physical: &PhysicalPlan) -> String {
+    let mut out = String::new();
+    let shared: usize = physical.pipelines.iter().map(|p| p.shared.len()).sum();
+    if shared > 0 {
+        out.push_str(&format!(
+            "- shared sub-plans: {shared} (an aggregate or join that occurs more than once is computed once per \
+             worker and its output handed to each reader; repeated plain scans are not shared, so their readers \
+             need not advance in lockstep)\n"
+        ));
+    }
+    if let Some(d) = physical.pipelines.iter().filter_map(|p| p.alignment_drift).max() {
+        out.push_str(&format!(
+            "- source alignment: an instance of a source (on any worker, or another source of the query) waits \
+             while its watermark is more than {d} ms (twice the largest window) ahead of the slowest, so operators whose \
+             watermark is the minimum of several inputs (behind exchanges, joins) hold a bounded number of windows \
+             and rows\n"
+        ));
+    }
+    if physical.settings.executor != Executor::Interpreted {
+        let mut k = KernelCount::default();
+        physical.pipelines.iter().for_each(|p| k.count(&p.root));
+        out.push_str(&format!(
+            "- compiled code: {} filter/projection node(s) become generated loops, {} of them fused with \
+             the probe of the lookup join below; {} window aggregate(s) get a generated update loop (window \
+             assignment, typed keys and accumulators, into the operator's own group tables) (`darwin explain \
+             --code`); the other {} node(s) (sources, exchanges, window assignment, joins, session and other \
+             aggregates) run the runtime's operator library, instantiated with those loops\n",
+            k.calc, k.fused, k.aggs, k.other
+        ));
+    }
+    out
+}
+
+/// Nodes by what compiled mode generates for them.
+#[derive(Default)]
+struct KernelCount {
+    calc: usize,
+    fused: usize,
+    aggs: usize,
+    other: usize,
+}
+
+impl KernelCount {
+    fn count(&mut self, n: &PhysNode) {
+        match n {
+            PhysNode::Calc { fused_probe, .. } => {
+                self.calc += 1;
+                self.fused += usize::from(fused_probe.is_some());
+            }
+            PhysNode::WindowAggregate { kernel: Some(_), .. } => self.aggs += 1,
+            _ => self.other += 1,
+        }
+        n.children().into_iter().for_each(|c| self.count(c));
     }
 }

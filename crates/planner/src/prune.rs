@@ -5,10 +5,10 @@
 //! column references are renumbered. Only connectors that find columns by name can be narrowed
 //! (CSV files are read by position).
 
-use crate::catalog::{ConnectorCatalog, TableDef, WatermarkDef};
-use crate::physical::{GroupKey, PhysNode, WindowSpec};
-use crate::{Expr, ExprKind};
 use darwin_common::Schema;
+use darwin_plan::catalog::{ConnectorCatalog, TableDef, WatermarkDef};
+use darwin_plan::physical::{GroupKey, PhysNode, WindowSpec};
+use darwin_plan::{Expr, ExprKind};
 
 /// `root` with every narrowable source narrowed.
 pub fn prune_sources(root: PhysNode, catalog: &dyn ConnectorCatalog) -> PhysNode {
@@ -29,7 +29,7 @@ pub fn prune_sources(root: PhysNode, catalog: &dyn ConnectorCatalog) -> PhysNode
 /// Input columns read by an operator whose output is built from expressions over its input
 /// (so its input can be narrowed); None for operators that pass input columns through.
 fn used_columns(node: &PhysNode) -> Option<Vec<usize>> {
-    let agg_exprs = |aggs: &[crate::AggCall]| -> Vec<Expr> {
+    let agg_exprs = |aggs: &[darwin_plan::AggCall]| -> Vec<Expr> {
         aggs.iter().flat_map(|a| a.arg.iter().chain(a.filter.iter())).cloned().collect()
     };
     let (mut used, exprs): (Vec<usize>, Vec<Expr>) = match node {
@@ -82,7 +82,7 @@ fn narrow(table: &TableDef, mut used: Vec<usize>) -> Option<(TableDef, Vec<usize
 /// expression may fail on some row, and dropping it would hide the error. (YSB's aggregate reads
 /// the campaign and the time of its view, not the ad the join found them by.)
 fn narrow_calc(calc: &PhysNode, mut used: Vec<usize>) -> Option<(PhysNode, Vec<usize>)> {
-    let PhysNode::Calc { input, filter, project: Some(project), schema } = calc else { return None };
+    let PhysNode::Calc { input, filter, project: Some(project), schema, .. } = calc else { return None };
     used.sort_unstable();
     used.dedup();
     let keep: Vec<usize> = (0..project.len())
@@ -91,21 +91,21 @@ fn narrow_calc(calc: &PhysNode, mut used: Vec<usize>) -> Option<(PhysNode, Vec<u
     if keep.len() == project.len() || keep.is_empty() {
         return None;
     }
-    let calc = PhysNode::Calc {
-        input: input.clone(),
-        filter: filter.clone(),
-        project: Some(keep.iter().map(|c| project[*c].clone()).collect()),
-        schema: Schema::new(keep.iter().map(|c| schema.fields[*c].clone()).collect()),
-    };
+    let calc = crate::lower::calc(
+        input.clone(),
+        filter.clone(),
+        Some(keep.iter().map(|c| project[*c].clone()).collect()),
+        Schema::new(keep.iter().map(|c| schema.fields[*c].clone()).collect()),
+    );
     Some((calc, keep))
 }
 
 /// The operator reading `source` instead of its old input, its column references renumbered.
 fn renumber(node: PhysNode, source: PhysNode, new: &dyn Fn(usize) -> usize) -> PhysNode {
     let input = Box::new(source);
-    let aggs_of = |aggs: Vec<crate::AggCall>| -> Vec<crate::AggCall> {
+    let aggs_of = |aggs: Vec<darwin_plan::AggCall>| -> Vec<darwin_plan::AggCall> {
         aggs.into_iter()
-            .map(|a| crate::AggCall {
+            .map(|a| darwin_plan::AggCall {
                 arg: a.arg.map(|e| e.map_columns(new)),
                 filter: a.filter.map(|e| e.map_columns(new)),
                 ..a
@@ -113,15 +113,16 @@ fn renumber(node: PhysNode, source: PhysNode, new: &dyn Fn(usize) -> usize) -> P
             .collect()
     };
     match node {
-        PhysNode::Calc { filter, project, schema, .. } => PhysNode::Calc {
+        PhysNode::Calc { filter, project, schema, .. } => crate::lower::calc(
             input,
-            filter: filter.map(|e| e.map_columns(new)),
-            project: project.map(|p| p.iter().map(|e| e.map_columns(new)).collect()),
+            filter.map(|e| e.map_columns(new)),
+            project.map(|p| p.iter().map(|e| e.map_columns(new)).collect()),
             schema,
-        },
+        ),
         PhysNode::WindowAggregate { spec, group, aggs, schema, partial, .. } => PhysNode::WindowAggregate {
             input,
             partial,
+            kernel: None,
             spec: match spec {
                 WindowSpec::Assign { window, time_col } => WindowSpec::Assign { window, time_col: new(time_col) },
                 WindowSpec::Existing { start_col, end_col } => {
@@ -154,8 +155,8 @@ fn renumber(node: PhysNode, source: PhysNode, new: &dyn Fn(usize) -> usize) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AggCall, AggFunc, WindowKind};
     use darwin_common::{DataType, Field};
+    use darwin_plan::{AggCall, AggFunc, WindowKind};
 
     struct Catalog(bool);
 
@@ -207,6 +208,7 @@ mod tests {
             aggs: vec![max],
             schema: Schema::new(vec![]),
             partial: false,
+            kernel: None,
         };
         assert_eq!(prune_sources(plan.clone(), &Catalog(false)), plan);
         let PhysNode::WindowAggregate { input, spec, aggs, .. } = prune_sources(plan, &Catalog(true)) else {
@@ -236,7 +238,7 @@ mod tests {
             },
             partitions: 1,
         };
-        let div = Expr::binary(crate::BinOp::Div, big(0), big(1), DataType::BigInt);
+        let div = Expr::binary(darwin_plan::BinOp::Div, big(0), big(1), DataType::BigInt);
         let project = vec![big(0), big(1), div, Expr::column(2, DataType::Timestamp)];
         let names = ["ad", "campaign", "ratio", "time"];
         let types = [DataType::BigInt, DataType::BigInt, DataType::BigInt, DataType::Timestamp];
@@ -245,6 +247,8 @@ mod tests {
             filter: None,
             project: Some(project),
             schema: Schema::new(names.iter().zip(types).map(|(n, t)| Field::new(*n, t)).collect()),
+            kernel: None,
+            fused_probe: None,
         };
         let plan = PhysNode::WindowAggregate {
             input: Box::new(calc),
@@ -253,6 +257,7 @@ mod tests {
             aggs: vec![],
             schema: Schema::new(vec![]),
             partial: false,
+            kernel: None,
         };
         let PhysNode::WindowAggregate { input, spec, group, .. } = prune_sources(plan, &Catalog(false)) else {
             panic!("the aggregate stays")
