@@ -58,7 +58,7 @@ pub fn explain(c: &Compiled) -> String {
 pub fn execute(
     c: &Compiled,
     progress: &mut dyn FnMut(&Progress),
-    checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
+    checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
 ) -> Result<RunSummary, DarwinError> {
     Ok(darwin_runtime::run_with(&c.physical, &Registry, progress, checkpoint)?)
 }
@@ -118,7 +118,7 @@ pub fn generated_code(c: &Compiled) -> String {
 pub fn execute_mode(
     c: &Compiled,
     progress: &mut dyn FnMut(&Progress),
-    checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
+    checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
     mode: Mode,
     cache: &std::path::Path,
     note: &mut dyn FnMut(&str),

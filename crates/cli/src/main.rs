@@ -236,7 +236,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             let opts =
                 Options { parallelism: s.parallelism, batch_size: s.batch_size, executor: exec.mode, idle: None };
             let c = compile(&sql, &opts)?;
-            let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_runtime::checkpoint::CheckpointConfig {
+            let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_checkpoint::CheckpointConfig {
                 dir,
                 interval: checkpoint.checkpoint_interval,
                 retained: checkpoint.checkpoints_retained as usize,
@@ -293,7 +293,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
 
 fn run(
     c: &darwin::Compiled,
-    checkpoint: Option<darwin_runtime::checkpoint::CheckpointConfig>,
+    checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
     exec: &ExecArgs,
 ) -> anyhow::Result<()> {
     let tty = std::io::stderr().is_terminal();

@@ -153,7 +153,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
     update.push_str("        }");
     let batch_update = key_var.as_ref().map(|v| {
         format!(
-            "tab.groups_int(at..upto, &mut gids, |row| {{\n{}    Ok({v}.map(|x| x as i64))\n}})?;\n{batch_folds}",
+            "tab.groups_int(at..upto, &mut gids, |row| {{\n{}    Ok::<_, darwin_exec::darwin_runtime::RuntimeError>({v}.map(|x| x as i64))\n}})?;\n{batch_folds}",
             dedent(&key_code, 4)
         )
     });

@@ -60,7 +60,7 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
          #![forbid(unsafe_code)]\n\
          #![allow(unused_variables, unused_mut, clippy::all)]\n\n\
          use darwin_exec::darwin_runtime::kernels::{{self as k, Kernels}};\n\
-         use darwin_exec::darwin_runtime::column::StrVec;\n\
+         use darwin_exec::darwin_columnar::column::StrVec;\n\
          use darwin_exec::darwin_runtime::{{Batch, Column, Result}};\n\
          use darwin_exec::darwin_common::{{DataType, Value}};\n\
          use darwin_exec::darwin_plan::Func;\n\n\

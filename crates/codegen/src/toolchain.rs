@@ -6,6 +6,7 @@
 //! small crate and links. A file lock serialises compiles across processes. The cache keeps the
 //! 200 most recently used binaries (about 3.5 MB each).
 
+use darwin_common::hash::{fnv1a, fnv1a_extend};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,22 +85,25 @@ impl Toolchain {
     /// the lock file and the compiler.
     fn runtime_hash(&self) -> u64 {
         let mut files = Vec::new();
-        for c in ["common", "plan", "runtime", "connectors", "exec"] {
-            list_sources(&self.sources.join("crates").join(c), &mut files);
+        // Every crate but those a compiled query never links: a crate added later counts by
+        // default, so a stale binary is never taken for a current one.
+        let crates = std::fs::read_dir(self.sources.join("crates")).into_iter().flatten().flatten();
+        for c in crates.filter(|c| !NOT_LINKED.contains(&c.file_name().to_string_lossy().as_ref())) {
+            list_sources(&c.path(), &mut files);
         }
         files.push(self.sources.join("Cargo.lock"));
         files.sort();
-        let mut h = fnv(0xcbf2_9ce4_8422_2325, self.rustc_version.as_bytes());
+        let mut h = fnv1a(self.rustc_version.as_bytes());
         for f in files {
-            h = fnv(h, f.to_string_lossy().as_bytes());
-            h = fnv(h, &std::fs::read(&f).unwrap_or_default());
+            h = fnv1a_extend(h, f.to_string_lossy().as_bytes());
+            h = fnv1a_extend(h, &std::fs::read(&f).unwrap_or_default());
         }
         h
     }
 
     /// The cache key of a generated source: plan fingerprint, Darwin's version and runtime hash, CPU.
     pub fn key(&self, fingerprint: u64, source: &str) -> String {
-        let runtime = fnv(self.runtime_hash(), source.as_bytes());
+        let runtime = fnv1a_extend(self.runtime_hash(), source.as_bytes());
         format!("{fingerprint:016x}-{}-v{}-{:08x}", cpu_id(), env!("CARGO_PKG_VERSION"), runtime as u32)
     }
 
@@ -197,6 +201,9 @@ impl Toolchain {
     }
 }
 
+/// Crates of the workspace that a compiled query's binary does not link.
+const NOT_LINKED: &[&str] = &["cli", "sql", "planner", "codegen", "reference", "bench"];
+
 /// Compiled queries kept in the cache (about 3.5 MB each); the least recently used go first.
 const KEEP_BINARIES: usize = 200;
 
@@ -231,18 +238,11 @@ fn list_sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn fnv(mut h: u64, bytes: &[u8]) -> u64 {
-    for b in bytes {
-        h = (h ^ *b as u64).wrapping_mul(0x100_0000_01b3);
-    }
-    h
-}
-
 /// Identifies the CPU a `target-cpu=native` build is for: model name and feature flags.
 pub fn cpu_id() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let pick = |k: &str| info.lines().find(|l| l.starts_with(k)).unwrap_or("").to_string();
-    let h = fnv(fnv(0xcbf2_9ce4_8422_2325, pick("model name").as_bytes()), pick("flags").as_bytes());
+    let h = fnv1a_extend(fnv1a(pick("model name").as_bytes()), pick("flags").as_bytes());
     format!("{}-{:08x}", std::env::consts::ARCH, h as u32)
 }
 

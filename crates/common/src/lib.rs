@@ -23,6 +23,17 @@ impl std::fmt::Display for Location {
     }
 }
 
+/// A small deterministic xorshift generator: property tests in every crate draw their inputs
+/// from it, so a failure repeats with its seed and no test needs a random-number dependency.
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// Edit distance, used to suggest the nearest name when a user misspells a table or column.
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

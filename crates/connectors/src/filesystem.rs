@@ -3,9 +3,9 @@
 //! file, line and column, unless the format's ignore-parse-errors option skips and counts them.
 
 use crate::format::{csv_field, from_json, json_value, parse_field, split_csv, text_value};
+use darwin_checkpoint::StagedFile;
 use darwin_common::{Schema, Value};
 use darwin_plan::TableDef;
-use darwin_runtime::checkpoint::StagedFile;
 use darwin_runtime::{Batch, Result, RuntimeError, SinkContext, SinkWriter, SourceReader};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};

@@ -12,7 +12,7 @@ pub fn text_value(v: &Value) -> Option<String> {
         Value::Double(d) => format_double(*d),
         Value::Decimal(m, s) => format_decimal(*m, *s),
         Value::Timestamp(t) => format_timestamp(*t),
-        other => darwin_runtime::scalar::to_text(other),
+        other => darwin_columnar::scalar::to_text(other),
     })
 }
 
@@ -34,7 +34,7 @@ pub fn parse_field(s: &str, quoted: bool, ty: DataType) -> Result<Value, String>
         DataType::BigInt => Value::BigInt(s.trim().parse().map_err(|_| bad())?),
         DataType::Double => Value::Double(s.trim().parse().map_err(|_| bad())?),
         DataType::Decimal { .. } => {
-            darwin_runtime::scalar::cast_value(&Value::Str(s.to_string()), ty).map_err(|_| bad())?
+            darwin_columnar::scalar::cast_value(&Value::Str(s.to_string()), ty).map_err(|_| bad())?
         }
         DataType::Timestamp => Value::Timestamp(
             parse_timestamp(s)
@@ -107,7 +107,7 @@ pub fn json_value(v: &Value) -> serde_json::Value {
         Value::Double(d) => serde_json::Number::from_f64(*d).map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::Decimal(m, s) => serde_json::from_str(&format_decimal(*m, *s)).unwrap_or(serde_json::Value::Null),
         Value::Timestamp(t) => serde_json::Value::String(format_timestamp(*t)),
-        other => serde_json::Value::String(darwin_runtime::scalar::to_text(other)),
+        other => serde_json::Value::String(darwin_columnar::scalar::to_text(other)),
     }
 }
 

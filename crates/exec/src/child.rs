@@ -5,8 +5,8 @@
 //! query as it would in interpreted mode.
 
 use crate::bench::{BenchArgs, BenchPlans, BenchReport};
+use darwin_checkpoint::CheckpointConfig;
 use darwin_plan::PhysicalPlan;
-use darwin_runtime::checkpoint::CheckpointConfig;
 use darwin_runtime::kernels::Kernels;
 use darwin_runtime::RunSummary;
 use serde::{Deserialize, Serialize};

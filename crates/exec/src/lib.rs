@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod child;
 
+pub use darwin_columnar;
 pub use darwin_common;
 pub use darwin_plan;
 pub use darwin_runtime;

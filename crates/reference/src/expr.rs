@@ -1,8 +1,8 @@
 //! Row-at-a-time expression evaluation over `Value`s.
 
+use darwin_columnar::scalar;
 use darwin_common::{DataType, Value};
 use darwin_plan::{BinOp, Expr, ExprKind, Func};
-use darwin_runtime::scalar;
 use std::cmp::Ordering;
 
 pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {

@@ -5,7 +5,7 @@
 //!
 //! Expressions, windows, grouping, joins and aggregates are written here again, deliberately
 //! naively; only the per-value semantics of casts and built-in functions are shared with the
-//! runtime (`darwin_runtime::scalar`), since they are plain functions of one value.
+//! runtime (`darwin_columnar::scalar`), since they are plain functions of one value.
 
 mod expr;
 
@@ -299,8 +299,8 @@ fn aggregate(a: &AggCall, rows: &[Row]) -> Result<Value, String> {
                         Value::Decimal(s, *scale)
                     } else {
                         let out = a.ty.scale();
-                        let scaled = darwin_runtime::scalar::rescale(s, *scale, out + 1) / n as i128;
-                        Value::Decimal(darwin_runtime::scalar::rescale(scaled, out + 1, out), out)
+                        let scaled = darwin_columnar::scalar::rescale(s, *scale, out + 1) / n as i128;
+                        Value::Decimal(darwin_columnar::scalar::rescale(scaled, out + 1, out), out)
                     }
                 }
                 other => return Err(format!("cannot sum {other:?}")),

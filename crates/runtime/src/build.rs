@@ -4,9 +4,7 @@
 //! each worker the pipelines of a script run together: the driver pulls from each in turn, so
 //! unbounded sources progress side by side.
 
-use crate::checkpoint::codec::Dec;
-use crate::checkpoint::coordinator::{CheckpointStats, Coordinator, Restore};
-use crate::checkpoint::{CheckpointConfig, Checkpointed, Event};
+use crate::checkpointed::Checkpointed;
 use crate::error::Result;
 use crate::error::RuntimeError;
 use crate::operator::{Counters, Msg, Operator, SinkContext, SinkWriter, SourceCounters, SourceReader};
@@ -21,8 +19,11 @@ use crate::ops::tee::Tee;
 use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use crate::ops::window_assign::WindowAssignOp;
 use crate::ops::window_join::{WindowJoinOp, WindowJoinSpec};
+use darwin_checkpoint::coordinator::{CheckpointStats, Coordinator, Restore};
+use darwin_checkpoint::{CheckpointConfig, CheckpointError, Event};
 use darwin_plan::physical::{Partitioning, WindowSpec};
 use darwin_plan::{IdlePolicy, PhysNode, PhysicalPlan, Pipeline, SharedPlan, SinkTarget, TableDef, WindowKind};
+use darwin_state::codec::Dec;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -110,7 +111,7 @@ struct Builder<'a> {
     /// state to restore (operator id → bytes). Stateful operators are numbered in build order.
     events: Option<(Sender<Event>, Arc<AtomicU64>)>,
     epochs: Option<Arc<AtomicU64>>,
-    restore: crate::checkpoint::store::WorkerStates,
+    restore: darwin_checkpoint::store::WorkerStates,
     next_op: usize,
     /// The last epoch before this run (the restored checkpoint's, or 0).
     start_epoch: u64,
@@ -136,9 +137,7 @@ impl Builder<'_> {
         self.next_op += 1;
         if let Some(bytes) = self.restore.remove(&id) {
             let what = format!("state of operator {id} of worker {}", self.worker);
-            let bytes = bytes.as_slice().ok_or_else(|| RuntimeError::Checkpoint {
-                message: format!("{what} is not in one piece (a restore reads states from files)"),
-            })?;
+            let bytes = bytes.as_slice().ok_or_else(|| CheckpointError::NotInOnePiece { what: what.clone() })?;
             op.restore(&mut Dec::new(bytes, &what))?;
         }
         Ok(match &self.events {
@@ -385,7 +384,7 @@ struct WorkerCheckpoint {
     events: Sender<Event>,
     epochs: Arc<AtomicU64>,
     durable: Arc<AtomicU64>,
-    restore: Option<crate::checkpoint::store::WorkerStates>,
+    restore: Option<darwin_checkpoint::store::WorkerStates>,
     staging: std::path::PathBuf,
     first_epoch: u64,
 }
@@ -445,13 +444,8 @@ fn worker(
         pipes.push(Running { root, sink, written: 0, done: false, epoch: ctx.first_epoch });
     }
     if restoring && (!b.restore.is_empty() || restored_count(&ckpt) != b.next_op) {
-        return Err(RuntimeError::Checkpoint {
-            message: format!(
-                "the checkpoint holds state for {} operators on worker {w}, this plan has {}",
-                restored_count(&ckpt),
-                b.next_op
-            ),
-        });
+        let (held, planned) = (restored_count(&ckpt), b.next_op);
+        return Err(CheckpointError::OperatorCount { worker: w, held, planned }.into());
     }
     shared.built.fetch_add(1, Ordering::Relaxed);
     let mut last_read = 0;
@@ -700,7 +694,7 @@ pub fn run_kernels(
                         .and_then(|_| c.tick());
                     if let Err(e) = step {
                         shared.abort.store(true, Ordering::Relaxed);
-                        coord_err = Some(e);
+                        coord_err = Some(e.into());
                     }
                 }
                 _ => std::thread::sleep(Duration::from_millis(5)),

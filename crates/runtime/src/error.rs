@@ -1,27 +1,56 @@
-//! Errors raised while a query runs.
+//! Errors raised while a query runs. Lower layers have their own typed errors (evaluation,
+//! state, checkpoints); this one wraps them and adds what only a run knows: connectors, workers
+//! and the plan as the runtime received it.
+
+use darwin_checkpoint::CheckpointError;
+use darwin_columnar::EvalError;
+use darwin_state::{CorruptState, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// An expression failed on a value (division by zero, a failed CAST).
-    #[error("evaluation error: {message}")]
-    Eval { message: String },
+    #[error("evaluation error: {0}")]
+    Eval(#[from] EvalError),
     /// A record could not be decoded; names the source, position and column.
     #[error("malformed record in {source_name} at {position}, column '{column}': {message}")]
     Malformed { source_name: String, position: String, column: String, message: String },
     #[error("I/O error on {path}: {err}")]
     Io { path: String, err: std::io::Error },
     /// A checkpoint could not be written, read or restored.
-    #[error("checkpoint: {message}")]
-    Checkpoint { message: String },
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
     #[error("{connector}: {message}")]
     Connector { connector: String, message: String },
     /// A physical plan this runtime cannot run as given (a planner's mistake, not the query's).
-    #[error("plan: {message}")]
-    Plan { message: String },
+    #[error("plan: {operator}: {detail}")]
+    Plan { operator: &'static str, detail: String },
+    /// A compiled query's binary lacks a kernel the plan asks for (built for another plan).
+    #[error(
+        "the compiled query has no kernel for one of the plan's {what} nodes (the binary was built for another plan); \
+         run with --mode interpreted or clear the compile cache"
+    )]
+    MissingKernel { what: &'static str },
+    /// This worker stopped because another one failed (that one's error is the run's).
+    #[error("stopped because another worker failed")]
+    Aborted,
+    /// A worker thread panicked: a bug in Darwin, not in the query.
+    #[error("worker {worker} panicked: {message} (a bug in Darwin; please report it with the query)")]
+    WorkerPanicked { worker: usize, message: String },
+}
+
+impl From<StateError> for RuntimeError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Eval(e) => RuntimeError::Eval(e),
+            StateError::Corrupt(c) => c.into(),
+        }
+    }
+}
+
+impl From<CorruptState> for RuntimeError {
+    fn from(c: CorruptState) -> Self {
+        RuntimeError::Checkpoint(CheckpointError::Corrupt(c))
+    }
 }
 
 pub type Result<T> = std::result::Result<T, RuntimeError>;
-
-pub fn eval_err(message: impl Into<String>) -> RuntimeError {
-    RuntimeError::Eval { message: message.into() }
-}

@@ -3,8 +3,9 @@
 //! interpreted expression evaluation inside the same operators, and the small helpers those
 //! kernels call so that every conversion has exactly the interpreter's semantics.
 
-use crate::column::{Batch, Column, ColumnData, StrVec};
-use crate::error::{eval_err, Result};
+use crate::error::{Result, RuntimeError};
+use darwin_columnar::column::{Batch, Column, ColumnData, StrVec};
+use darwin_columnar::EvalError;
 use darwin_common::{DataType, Value};
 use darwin_plan::PhysNode;
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 pub type CalcFn = fn(Batch) -> Result<Batch>;
 
 /// A lookup-join probe fused with the Calc above it: (stream batch, table, index) → the Calc's output.
-pub type ProbeFn = fn(Batch, &Batch, &crate::keys::JoinIndex) -> Result<Batch>;
+pub type ProbeFn = fn(Batch, &Batch, &darwin_columnar::keys::JoinIndex) -> Result<Batch>;
 
 pub use crate::ops::window_agg::{AggFn, WindowTables};
 
@@ -75,15 +76,12 @@ impl Kernels {
     }
 }
 
-fn missing(what: &str) -> crate::error::RuntimeError {
-    eval_err(format!(
-        "the compiled query has no kernel for one of the plan's {what} nodes (the binary was built for \
-         another plan); run with --mode interpreted or clear the compile cache"
-    ))
+fn missing(what: &'static str) -> RuntimeError {
+    RuntimeError::MissingKernel { what }
 }
 
-pub use crate::keys::JoinIndex;
-pub use crate::scalar::like;
+pub use darwin_columnar::keys::JoinIndex;
+pub use darwin_columnar::scalar::like;
 
 /// The HOP windows every row of a time column belongs to, as the starts of the first and the last
 /// of them, if all rows share one set of windows, all of those windows are still open (the first
@@ -93,7 +91,7 @@ pub fn hop_windows(ts: &[i64], valid: Option<&[bool]>, slide: i64, size: i64, wa
     if valid.is_some_and(|m| m.contains(&false)) {
         return None;
     }
-    let (lo, hi) = crate::column::min_max(ts, None)?;
+    let (lo, hi) = darwin_columnar::column::min_max(ts, None)?;
     let (first, last) = hop_starts(lo, slide, size)?;
     (hop_starts(hi, slide, size)? == (first, last) && first.checked_add(size)? - 1 > watermark).then_some((first, last))
 }
@@ -248,7 +246,7 @@ fn constant(v: &Value, ty: DataType) -> Column {
 }
 
 fn stored(v: &Value, ty: DataType) -> Column {
-    let mut b = crate::column::ColumnBuilder::new(ty, 1);
+    let mut b = darwin_columnar::column::ColumnBuilder::new(ty, 1);
     b.push(v);
     b.finish()
 }
@@ -302,7 +300,7 @@ pub fn val_str(x: Option<&str>) -> Value {
 
 /// CAST of one value with exactly the interpreter's conversion (its fast paths included).
 pub fn cast_one(v: Value, from: DataType, to: DataType) -> Result<Value> {
-    let c = crate::eval::cast(&stored(&v, from), from, to)?;
+    let c = darwin_columnar::eval::cast(&stored(&v, from), from, to)?;
     Ok(c.get(0, to))
 }
 
@@ -311,12 +309,12 @@ pub fn call_one(func: darwin_plan::Func, args: &[Value], ty: DataType) -> Result
     if args.iter().any(Value::is_null) {
         return Ok(Value::Null);
     }
-    crate::scalar::call_value(func, args, ty)
+    Ok(darwin_columnar::scalar::call_value(func, args, ty)?)
 }
 
 /// The interpreter's error for a zero divisor.
 pub fn division_by_zero(op: &str) -> crate::error::RuntimeError {
-    eval_err(format!("division by zero in '{op}'"))
+    RuntimeError::Eval(EvalError::DivisionByZero { op: op.to_string() })
 }
 
 /// Finishes an output column from typed values and per-row validity.
@@ -350,7 +348,7 @@ mod tests {
     /// all are open, it answers.
     #[test]
     fn hop_windows_agree_with_window_assignment() {
-        let mut rnd = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut rnd = darwin_common::xorshift(0x9e37_79b9_7f4a_7c15);
         let mut next = move |m: u64| rnd() % m;
         let mut wins = Vec::new();
         for case in 0..20_000 {
@@ -391,7 +389,7 @@ mod tests {
     /// are not multiples of the slide, gaps) and windowed rows.
     #[test]
     fn runs_agree_with_window_assignment() {
-        let mut rnd = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut rnd = darwin_common::xorshift(0x2545_f491_4f6c_dd1d);
         let mut next = move |m: u64| rnd() % m;
         let mut wins = Vec::new();
         for case in 0..20_000 {

@@ -1,8 +1,8 @@
 //! The operator interface, the source and sink interfaces connectors implement, and run counters.
 
-use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::Batch;
 use crate::error::Result;
+use darwin_columnar::column::Batch;
+use darwin_state::codec::{Dec, Enc};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What flows between operators.
@@ -91,7 +91,7 @@ pub trait SinkWriter {
     /// Ends the output of the current epoch (first phase of the two-phase commit): a
     /// transactional sink makes what it staged durable and returns it, to be made visible when
     /// the epoch's checkpoint is complete. Other sinks (print: at-least-once) stage nothing.
-    fn precommit(&mut self) -> Result<Vec<crate::checkpoint::StagedFile>> {
+    fn precommit(&mut self) -> Result<Vec<darwin_checkpoint::StagedFile>> {
         Ok(Vec::new())
     }
     /// The output file a transactional sink commits to.

@@ -4,15 +4,15 @@
 //! A change to the encoding fails here; it then needs a new `store::FORMAT_VERSION` (old
 //! checkpoints are refused, not misread) and regenerated files (`DARWIN_UPDATE_GOLDEN=1`).
 
+use darwin_checkpoint::store;
 use darwin_common::{DataType, Value};
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, AggFunc, Expr, WindowKind, WindowSpec};
-use darwin_runtime::checkpoint::codec::{Dec, Enc};
-use darwin_runtime::checkpoint::store;
 use darwin_runtime::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use darwin_runtime::ops::session_agg::SessionAggOp;
 use darwin_runtime::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use darwin_runtime::{Batch, Counters, Msg, Operator, Result};
+use darwin_state::codec::{Dec, Enc};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -238,7 +238,7 @@ fn state_file_and_manifest_are_pinned() {
         sinks: vec![store::SinkCommit {
             target: "/data/out.csv".into(),
             committed: 100,
-            pending: vec![darwin_runtime::checkpoint::StagedFile {
+            pending: vec![darwin_checkpoint::StagedFile {
                 target: "/data/out.csv".into(),
                 staged: "/ckpt/staging/out-0-w0-e0000000012.part".into(),
                 bytes: 20,

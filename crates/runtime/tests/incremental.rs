@@ -6,12 +6,12 @@
 use darwin_common::{DataType, Value};
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, AggFunc, Expr, JoinType, WindowKind, WindowSpec};
-use darwin_runtime::checkpoint::codec::Enc;
 use darwin_runtime::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use darwin_runtime::ops::session_agg::SessionAggOp;
 use darwin_runtime::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use darwin_runtime::ops::window_join::{WindowJoinOp, WindowJoinSpec};
 use darwin_runtime::{Batch, Counters, Msg, Operator, Result};
+use darwin_state::codec::Enc;
 use std::collections::VecDeque;
 use std::sync::Arc;
 

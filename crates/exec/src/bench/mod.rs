@@ -8,11 +8,11 @@ pub mod machine;
 pub mod queries;
 pub mod replay;
 
+use darwin_checkpoint::coordinator::CheckpointStats;
+use darwin_checkpoint::CheckpointConfig;
 use darwin_common::Value;
 use darwin_connectors::generators::nexmark_type_count;
 use darwin_plan::{PhysNode, PhysicalPlan, TableDef};
-use darwin_runtime::checkpoint::coordinator::CheckpointStats;
-use darwin_runtime::checkpoint::CheckpointConfig;
 use darwin_runtime::kernels::Kernels;
 use darwin_runtime::Result;
 use replay::{record, BenchFactory, Collected, Recording};
@@ -375,7 +375,8 @@ const CHECK_EVENTS: u64 = 200_000;
 
 /// Runs a benchmark's plans with the given kernels (none: the interpreter).
 pub fn run_bench(args: &BenchArgs, plans: &BenchPlans, kernels: &Kernels) -> Result<BenchReport> {
-    let s = setup(args).map_err(darwin_runtime::error::eval_err)?;
+    let s = setup(args)
+        .map_err(|message| darwin_runtime::RuntimeError::Connector { connector: "bench".into(), message })?;
     let tables = event_tables(&plans.main);
     let batch = plans.main.settings.batch_size;
     // Record one replay buffer per event table (before timing).

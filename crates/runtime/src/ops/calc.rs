@@ -1,11 +1,11 @@
 //! Filter and projection, fused: the predicate selects rows, then the projections are evaluated
 //! over the selected rows only.
 
-use crate::column::Batch;
-use crate::column::{Column, ColumnData};
 use crate::error::Result;
-use crate::eval::{eval, eval_mask};
 use crate::operator::{Msg, Operator};
+use darwin_columnar::column::Batch;
+use darwin_columnar::column::{Column, ColumnData};
+use darwin_columnar::eval::{eval, eval_mask};
 use darwin_plan::physical::is_plain_column;
 use darwin_plan::{Expr, ExprKind};
 
@@ -62,7 +62,7 @@ impl Operator for CalcOp {
                 return Ok(crate::operator::absorbed());
             }
             let rows = Batch::new(used.iter().map(|i| batch.columns[*i].take(&idx)).collect(), idx.len());
-            let cols = compact.iter().map(|e| eval(e, &rows)).collect::<Result<Vec<_>>>()?;
+            let cols = compact.iter().map(|e| eval(e, &rows)).collect::<darwin_columnar::Result<Vec<_>>>()?;
             return Ok(Some(Msg::Batch(Batch::new(cols, rows.num_rows))));
         }
         if let Some(f) = &self.filter {
@@ -78,7 +78,7 @@ impl Operator for CalcOp {
             let mut cols = p
                 .iter()
                 .map(|e| if is_plain_column(e) { Ok(None) } else { eval(e, &batch).map(Some) })
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<darwin_columnar::Result<Vec<_>>>()?;
             for (out, e) in cols.iter_mut().zip(p) {
                 if let ExprKind::Column(i) = e.kind {
                     let uses = p.iter().filter(|x| x.kind == ExprKind::Column(i)).count();

@@ -16,14 +16,14 @@
 //! entered or left this exchange, so its state is the epoch's (aligned checkpoints: nothing in
 //! flight needs saving).
 
-use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, Column};
 use crate::error::Result;
-use crate::eval::eval;
 use crate::operator::{Msg, Operator};
 use crate::ops::partition_hash::{hash_columns, worker_of};
+use darwin_columnar::column::{Batch, Column};
+use darwin_columnar::eval::eval;
 use darwin_plan::physical::Partitioning;
 use darwin_plan::ExprKind;
+use darwin_state::codec::{Dec, Enc};
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 
@@ -144,7 +144,7 @@ impl ExchangeOp {
                         ExprKind::Column(_) => Ok(None),
                         _ => eval(k, &batch).map(Some),
                     })
-                    .collect::<Result<Vec<_>>>()?;
+                    .collect::<darwin_columnar::Result<Vec<_>>>()?;
                 let cols: Vec<&Column> = keys
                     .iter()
                     .zip(&computed)

@@ -4,16 +4,16 @@
 //! watermark is held back by the bounds, so windows downstream stay correct.
 
 use super::join_rows;
-use super::join_store::{KeyCol, Store};
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
-use crate::checkpoint::codec::{BatchCache, Dec, Enc};
-use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
-use crate::eval::eval_mask;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::column::{Batch, Column, ColumnData};
+use darwin_columnar::eval::eval_mask;
 use darwin_common::DataType;
 use darwin_plan::Expr;
+use darwin_state::codec::{BatchCache, Dec, Enc};
+use darwin_state::join_store::{KeyCol, Store};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 

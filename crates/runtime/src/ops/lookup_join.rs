@@ -1,12 +1,12 @@
 //! Lookup join: the bounded side is read completely into a hash table before the stream starts;
 //! the stream probes it batch by batch and keeps its event time and watermarks.
 
-use super::agg::eval_keys;
 use super::{join_rows, retain_residual};
-use crate::column::{concat_batches, Batch};
 use crate::error::Result;
-use crate::keys::JoinIndex;
 use crate::operator::{Msg, Operator};
+use darwin_columnar::column::{concat_batches, Batch};
+use darwin_columnar::eval::eval_keys;
+use darwin_columnar::keys::JoinIndex;
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
 
@@ -106,7 +106,7 @@ pub(crate) fn append(a: Batch, b: Batch) -> Batch {
             let idx_a: Vec<u32> = (0..a.num_rows as u32).collect();
             let idx_b: Vec<u32> = (0..b.num_rows as u32).collect();
             let (x, y) = (x.take(&idx_a), y.take(&idx_b));
-            crate::column::Column::new(
+            darwin_columnar::column::Column::new(
                 match (x.data, y.data) {
                     (crate::ColumnData::Bool(mut p), crate::ColumnData::Bool(q)) => {
                         p.extend_from_slice(&q);

@@ -1,13 +1,8 @@
 //! The operator library, one operator per file.
 
-pub mod agg;
 pub mod calc;
 pub mod exchange;
-pub mod group_table;
-pub mod hashed_keys;
-pub mod int_index;
 pub mod interval_join;
-pub mod join_store;
 pub mod lookup_join;
 pub mod partition_hash;
 pub mod pass_through;
@@ -21,7 +16,7 @@ pub mod window_assign;
 pub mod window_join;
 pub(crate) mod windowed;
 
-use crate::column::{Batch, Column, ColumnBuilder};
+use darwin_columnar::column::{Batch, Column, ColumnBuilder};
 use darwin_common::DataType;
 
 /// Keeps the join pairs (`li[k]`, `ri[k]`, all matched) that pass `residual`. It is evaluated
@@ -49,7 +44,7 @@ pub(crate) fn retain_residual(
         .map(|&c| if c < nl { left.columns[c].take(li) } else { right.columns[c - nl].take(&right_rows) })
         .collect();
     let narrow = residual.map_columns(&|c| read.binary_search(&c).expect("a column the residual reads"));
-    let mask = crate::eval::eval_mask(&narrow, &Batch::new(cols, li.len()))?;
+    let mask = darwin_columnar::eval::eval_mask(&narrow, &Batch::new(cols, li.len()))?;
     let mut keep = mask.iter();
     li.retain(|_| *keep.next().expect("one mask entry per pair"));
     let mut keep = mask.iter();
@@ -94,7 +89,7 @@ mod tests {
     /// errors of evaluating it over the whole joined batch.
     #[test]
     fn residual_over_read_columns_matches_the_joined_batch() {
-        let mut rnd = crate::testing::xorshift(0x7e51);
+        let mut rnd = darwin_common::xorshift(0x7e51);
         let (lt, rt) = ([DataType::BigInt, DataType::BigInt, DataType::Varchar], [DataType::BigInt, DataType::BigInt]);
         let value = |rnd: &mut dyn FnMut() -> u64| match rnd() % 6 {
             0 => Value::Null,
@@ -126,7 +121,9 @@ mod tests {
             let mut ri: Vec<Option<u32>> = li.iter().map(|_| Some((rnd() % nr as u64) as u32)).collect();
             let res = &residuals[case % residuals.len()];
             let joined = join_rows(&left, &li, &right, &ri, &rt);
-            let want = crate::eval::eval_mask(res, &joined).map(|m| joined.filter(&m));
+            let want = darwin_columnar::eval::eval_mask(res, &joined)
+                .map(|m| joined.filter(&m))
+                .map_err(crate::RuntimeError::from);
             let got =
                 retain_residual(res, &left, &mut li, &right, &mut ri).map(|()| join_rows(&left, &li, &right, &ri, &rt));
             match (want, got) {

@@ -5,8 +5,8 @@
 //! of what a checkpoint means (each worker restores its own keys): a change here changes
 //! `checkpoint::store::FORMAT_VERSION`.
 
-use super::hashed_keys::hash_all_rows;
-use crate::column::Column;
+use darwin_columnar::column::Column;
+use darwin_columnar::row_hash::hash_all_rows;
 
 /// Sets `out[i]` to the hash of row `i`'s key columns (`worker_of` picks its worker).
 pub fn hash_columns(cols: &[&Column], rows: usize, out: &mut Vec<u64>) {
@@ -25,7 +25,7 @@ pub fn worker_of(h: u64, n: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::column::{Batch, ColumnData};
+    use darwin_columnar::column::{Batch, ColumnData};
     use darwin_common::{DataType, Value};
 
     fn workers(b: &Batch, n: u64) -> Vec<usize> {
@@ -65,7 +65,7 @@ mod tests {
     /// together go together: NULLs, -0.0 and 0.0, every NaN.
     #[test]
     fn equal_keys_go_to_one_worker() {
-        let mut rnd = crate::testing::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut rnd = darwin_common::xorshift(0x2545_f491_4f6c_dd1d);
         let types = [DataType::BigInt, DataType::Int, DataType::Boolean, DataType::Double, DataType::Varchar];
         let value = |ty: DataType, r: u64| -> Value {
             if r.is_multiple_of(7) {

@@ -6,9 +6,9 @@
 //! one-row partial (COUNT 1 or 0, SUM/MIN/MAX the value), which the merge phase takes like any
 //! other partial row. Results are the same either way; windows already open still fire.
 
-use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
-use crate::eval::{eval, eval_mask};
+use darwin_columnar::column::{Batch, Column, ColumnData};
+use darwin_columnar::eval::{eval, eval_mask};
 use darwin_plan::{AggCall, AggFunc};
 
 /// The share of groups per row above which aggregating does not reduce enough to pay (Trino

@@ -3,16 +3,17 @@
 //! Flink). A session fires when the watermark reaches its end; its rows are then aggregated and
 //! released.
 
-use super::agg::{eval_keys, Accumulator};
 use super::windowed::{self, Windowed};
-use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
 use crate::error::Result;
-use crate::keys::encode_row;
-use crate::keys::FastMap;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
+use darwin_columnar::eval::eval_keys;
+use darwin_columnar::keys::encode_row;
+use darwin_columnar::keys::FastMap;
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, Expr};
+use darwin_state::agg::Accumulator;
+use darwin_state::codec::{Dec, Enc};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 

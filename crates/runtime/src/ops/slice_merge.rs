@@ -8,17 +8,18 @@
 //! no open window covers are freed. Keys that no live slice holds any more are dropped by
 //! rebuilding the table once they are the majority, so state stays bounded by the live keys.
 
-use super::agg::Accumulator;
-use super::group_table::GroupTable;
 use super::windowed::{self, Windowed};
-use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, Column, ColumnData};
 use crate::error::{Result, RuntimeError};
-use crate::eval::eval;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::column::{Batch, Column, ColumnData};
+use darwin_columnar::eval::eval;
 use darwin_common::DataType;
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, Expr};
+use darwin_state::agg::Accumulator;
+use darwin_state::codec::{Dec, Enc};
+use darwin_state::group_table::GroupTable;
+use darwin_state::State;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -101,10 +102,10 @@ impl SliceMergeOp {
         let mut calls = Vec::new();
         for (a, call) in aggs.iter().enumerate() {
             let Some((col, ty)) = call.arg.as_ref().and_then(|e| Some((e.as_column()?, e.ty))) else {
-                return Err(plan_err(format!("the merge of slices needs column arguments, not {call:?}")));
+                return Err(plan_err(format!("needs column arguments, not {call:?}")));
             };
             if call.distinct || call.filter.is_some() {
-                return Err(plan_err(format!("the merge of slices cannot merge {call:?}")));
+                return Err(plan_err(format!("cannot merge {call:?}")));
             }
             arg_cols.push(col);
             calls.push(AggCall { arg: Some(Expr::column(a, ty)), ..call.clone() });
@@ -162,7 +163,7 @@ impl SliceMergeOp {
                 Some(i) => Ok(batch.columns[i].share()),
                 None => eval(e, &batch),
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<darwin_columnar::Result<Vec<_>>>()?;
         // The partial values, laid out as `calls` read them (shared, not copied).
         let args: Vec<Column> = self.arg_cols.iter().map(|&c| batch.columns[c].share()).collect();
         let args = Batch::new(args, n);
@@ -357,8 +358,8 @@ fn first_open_start(wm: i64, slide: i64, size: i64) -> i64 {
     aligned.clamp(i64::MIN.into(), i64::MAX.into()) as i64
 }
 
-fn plan_err(message: String) -> RuntimeError {
-    RuntimeError::Plan { message }
+fn plan_err(detail: String) -> RuntimeError {
+    RuntimeError::Plan { operator: "merge of slices", detail }
 }
 
 /// Whether a window (or slice) starting at `start` and `len` long has closed at watermark `wm`
@@ -447,7 +448,8 @@ impl Operator for SliceMergeOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{xorshift, Script};
+    use crate::testing::Script;
+    use darwin_common::xorshift;
     use darwin_common::Value;
     use darwin_plan::AggFunc;
     use std::collections::BTreeMap;

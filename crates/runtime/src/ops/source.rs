@@ -14,13 +14,13 @@
 //! alignment cannot deadlock; it bounds the event-time skew between workers and between the
 //! inputs of a join, and with it the windows and rows that operators downstream hold open.
 
-use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{min_max, Batch, ColumnData};
 use crate::error::Result;
-use crate::eval::eval;
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
+use darwin_columnar::column::{min_max, Batch, ColumnData};
+use darwin_columnar::eval::eval;
 use darwin_common::Value;
 use darwin_plan::{BinOp, Expr, ExprKind};
+use darwin_state::codec::{Dec, Enc};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -240,7 +240,7 @@ impl Operator for SourceOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::column::Batch;
+    use darwin_columnar::column::Batch;
     use darwin_common::{DataType, Value};
 
     /// One partition of single-column batches (the column is the event time).

@@ -85,7 +85,7 @@ impl Operator for TeeReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::column::Batch;
+    use darwin_columnar::column::Batch;
     use darwin_common::{DataType, Value};
 
     use crate::testing::Script;
@@ -98,7 +98,7 @@ mod tests {
         let mut script: Vec<Msg> = vec![batch(1), Msg::Idle, Msg::Watermark(5), batch(2), Msg::Barrier(1)];
         script.extend((3..60).map(batch));
         let want: Vec<Msg> = script.iter().filter(|m| !matches!(m, Msg::Idle)).cloned().collect();
-        let mut rnd = crate::testing::xorshift(0x7ee0_0000_0000_0001u64);
+        let mut rnd = darwin_common::xorshift(0x7ee0_0000_0000_0001u64);
         for _ in 0..50 {
             let tee = Tee::new(Box::new(Script(script.clone().into())));
             let mut readers: Vec<TeeReader> = (0..3).map(|_| Tee::reader(&tee)).collect();

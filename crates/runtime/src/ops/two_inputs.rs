@@ -17,9 +17,9 @@
 //! again until the other input delivers the same barrier (or ends), so the operator's state at
 //! the barrier holds exactly the rows of both inputs before it.
 
-use crate::checkpoint::codec::{Dec, Enc};
 use crate::error::Result;
 use crate::operator::{Msg, Operator};
+use darwin_state::codec::{Dec, Enc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {

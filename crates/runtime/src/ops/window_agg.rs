@@ -3,19 +3,20 @@
 //! fires, is emitted and is freed when the watermark reaches its end - 1 ms. A row whose window
 //! has already fired is late: it is dropped and counted.
 
-use super::agg::eval_keys;
-use super::group_table::GroupTable;
 use super::pass_through::{one_row_partial, Probe};
 use super::window_assign::{last_window_start, windows_of};
 use super::windowed::{self, Windowed};
-use crate::checkpoint::codec::{Dec, Enc};
-use crate::column::{Batch, Column, ColumnData};
 use crate::error::Result;
-use crate::eval::eval;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::column::{Batch, Column, ColumnData};
+use darwin_columnar::eval::eval;
+use darwin_columnar::eval::eval_keys;
 use darwin_common::DataType;
 use darwin_plan::physical::{GroupKey, WindowSpec};
 use darwin_plan::{AggCall, Expr, ExprKind, WindowKind};
+use darwin_state::codec::{Dec, Enc};
+use darwin_state::group_table::GroupTable;
+use darwin_state::State;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -268,7 +269,7 @@ impl WindowAggOp {
             .key_exprs
             .iter()
             .map(|e| if movable(e) { Ok(None) } else { eval(e, &batch).map(Some) })
-            .collect::<Result<_>>()?;
+            .collect::<darwin_columnar::Result<_>>()?;
         let mut partials = self.windows.aggs.iter().map(|a| one_row_partial(a, &batch)).collect::<Result<Vec<_>>>()?;
         for (k, e) in keys.iter_mut().zip(&self.key_exprs) {
             if let (None, ExprKind::Column(i)) = (&k, &e.kind) {
@@ -575,7 +576,8 @@ impl Operator for GlobalAggOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{xorshift, Script};
+    use crate::testing::Script;
+    use darwin_common::xorshift;
     use darwin_common::Value;
     use darwin_plan::AggFunc;
     use std::collections::{BTreeMap, BTreeSet};

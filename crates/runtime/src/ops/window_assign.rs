@@ -1,9 +1,9 @@
 //! Window TVF for TUMBLE and HOP: appends window_start, window_end and window_time to every row
 //! (one copy of the row per window for HOP). Rows without a time are dropped and counted.
 
-use crate::column::{Column, ColumnData};
 use crate::error::Result;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::column::{Column, ColumnData};
 use darwin_plan::WindowKind;
 use std::sync::Arc;
 

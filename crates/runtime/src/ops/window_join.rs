@@ -2,17 +2,17 @@
 //! watermarks reaches a window's end - 1 ms, the window's rows are hash-joined on the keys,
 //! emitted and freed. Rows arriving for an already-joined window are late: dropped and counted.
 
-use super::agg::eval_keys;
 use super::lookup_join::append;
 use super::two_inputs::{Side, TwoInputs};
 use super::{join_rows, retain_residual};
-use crate::checkpoint::codec::{BatchCache, Dec, Enc};
-use crate::column::{concat_batches, Batch};
 use crate::error::Result;
-use crate::keys::JoinIndex;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::column::{concat_batches, Batch};
+use darwin_columnar::eval::eval_keys;
+use darwin_columnar::keys::JoinIndex;
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
+use darwin_state::codec::{BatchCache, Dec, Enc};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
@@ -77,7 +77,7 @@ impl WindowJoinOp {
         let (sc, ec) = (&batch.columns[s], &batch.columns[e]);
         // The usual case, a window aggregate's output: every row in one open window. The batch
         // is buffered as it is.
-        let whole = |c: &crate::column::Column| {
+        let whole = |c: &darwin_columnar::column::Column| {
             let v = c.i64s();
             // In branch-free chunks (vectorised): an early exit per value was 3% of compiled q5.
             let same = |f: i64| v.chunks(16).all(|c| c.iter().fold(true, |all, &x| all & (x == f)));
@@ -168,7 +168,7 @@ fn hash_join(left: &Batch, right: &Batch, spec: &WindowJoinSpec) -> Result<Batch
         let nl = left.columns.len();
         let bound =
             res.replace_columns(&|c, ty| (c >= nl).then(|| Expr::literal(right.columns[c - nl].get(0, ty), ty)));
-        let mask = crate::eval::eval_mask(&bound, left)?;
+        let mask = darwin_columnar::eval::eval_mask(&bound, left)?;
         li = mask.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i as u32).collect();
         ri = vec![Some(0); li.len()];
         residual = None;
@@ -265,7 +265,7 @@ impl Operator for WindowJoinOp {
             let mut sides: [Vec<Batch>; 2] = Default::default();
             for side in &mut sides {
                 let k = d.len(16)?;
-                *side = (0..k).map(|_| d.batch()).collect::<Result<_>>()?;
+                *side = (0..k).map(|_| d.batch()).collect::<darwin_state::RestoreResult<_>>()?;
             }
             let [l, r] = sides;
             self.buffered[0] += l.iter().map(Batch::size_bytes).sum::<usize>();
@@ -280,7 +280,7 @@ impl Operator for WindowJoinOp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::eval_mask;
+    use darwin_columnar::eval::eval_mask;
     use darwin_common::Value;
     use darwin_plan::BinOp;
 
@@ -289,7 +289,7 @@ mod tests {
     /// joined pair does; NULLs on either side and a division by zero included.
     #[test]
     fn one_right_row_matches_the_residual_over_every_pair() {
-        let mut rnd = crate::testing::xorshift(0x51a7);
+        let mut rnd = darwin_common::xorshift(0x51a7);
         let types = [DataType::BigInt, DataType::BigInt];
         let col = |i: usize| Expr::column(i, DataType::BigInt);
         let bin = |op, a, b, ty| Expr::binary(op, a, b, ty);

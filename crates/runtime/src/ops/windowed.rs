@@ -3,9 +3,9 @@
 //! fires the windows it closes and then passes on behind their rows, and the end of the input
 //! fires everything.
 
-use crate::column::Batch;
 use crate::error::Result;
 use crate::operator::{Msg, Operator};
+use darwin_columnar::column::Batch;
 use std::collections::VecDeque;
 
 /// What the loop needs of such an operator.

@@ -5,7 +5,7 @@
 //! apart (ids that restart, as a replayed recording's do at each loop; two id spaces in one
 //! column) do not send one of them to the map.
 
-use crate::keys::FastMap;
+use darwin_columnar::keys::FastMap;
 
 const EMPTY: u32 = u32::MAX;
 
@@ -172,7 +172,7 @@ mod tests {
     /// and without a reserved size, give the same groups as a plain hash map.
     #[test]
     fn agrees_with_a_hash_map() {
-        let mut rnd = crate::testing::xorshift(0x2545_f491_4f6c_dd1du64);
+        let mut rnd = darwin_common::xorshift(0x2545_f491_4f6c_dd1du64);
         for round in 0..200 {
             let (mut index, mut want) = (IntIndex::default(), HashMap::new());
             // Sized like a last window's table (a wider array from the first key on).

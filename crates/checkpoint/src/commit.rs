@@ -9,9 +9,9 @@
 //! checkpoint turned out damaged) it is cut back; if it is shorter (a crash during the commit)
 //! it is cut to `committed` and the pending files appended again.
 
-use super::store::{io_err, SinkCommit};
-use super::StagedFile;
-use crate::error::{Result, RuntimeError};
+use crate::error::{io_err, CheckpointError, Result};
+use crate::store::SinkCommit;
+use crate::StagedFile;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -31,14 +31,16 @@ pub fn commit(staged: &[StagedFile]) -> Result<()> {
     for (i, s) in staged.iter().enumerate() {
         let data = fs::read(&s.staged).map_err(|e| io_err(&s.staged, e))?;
         if data.len() as u64 != s.bytes {
-            return Err(RuntimeError::Checkpoint {
-                message: format!("staged output {} has {} bytes, expected {}", s.staged.display(), data.len(), s.bytes),
+            return Err(CheckpointError::StagedLength {
+                path: s.staged.display().to_string(),
+                have: data.len() as u64,
+                want: s.bytes,
             });
         }
         let mut f = OpenOptions::new().create(true).append(true).open(&s.target).map_err(|e| io_err(&s.target, e))?;
         f.write_all(&data).map_err(|e| io_err(&s.target, e))?;
         if i == 0 {
-            super::crash_point("during-commit");
+            crate::crash_point("during-commit");
         }
         if !touched.contains(&s.target.as_path()) {
             touched.push(&s.target);
@@ -66,13 +68,10 @@ pub fn recover(sinks: &[SinkCommit]) -> Result<()> {
             continue;
         }
         if have < s.committed {
-            return Err(RuntimeError::Checkpoint {
-                message: format!(
-                    "output file {} has {have} bytes but {} were committed; was it changed or deleted? \
-                     (use --fresh to start over)",
-                    s.target.display(),
-                    s.committed
-                ),
+            return Err(CheckpointError::OutputShrunk {
+                path: s.target.display().to_string(),
+                have,
+                committed: s.committed,
             });
         }
         let f = open().map_err(|e| io_err(&s.target, e))?;

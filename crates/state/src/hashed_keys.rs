@@ -5,10 +5,10 @@
 //! so growing the table never hashes or compares a key again. A checkpoint holds the slots in
 //! probe order, so a restore writes the table front to back in one pass instead of rebuilding it.
 
-use crate::checkpoint::codec::Enc;
-use crate::column::{Column, ColumnBuilder, ColumnData};
+use crate::codec::Enc;
+use darwin_columnar::column::{Column, ColumnBuilder};
 
-const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+use darwin_columnar::row_hash::SEED;
 
 #[derive(Debug, Default)]
 pub struct HashedKeys {
@@ -17,63 +17,6 @@ pub struct HashedKeys {
     /// `slots.len() == 1 << bits` (or 0 before the first insert).
     bits: u32,
     groups: usize,
-}
-
-#[inline]
-fn mix(h: u64, x: u64) -> u64 {
-    (h.rotate_left(5) ^ x).wrapping_mul(SEED)
-}
-
-/// Hashes of the key columns at `rows` into `out`, column by column. Values that group together
-/// hash alike: NULLs, -0.0 and 0.0, every NaN.
-pub fn hash_rows(cols: &[Column], rows: &[u32], out: &mut Vec<u64>) {
-    hash_into(cols.iter(), rows.len(), |k| rows[k] as usize, out);
-}
-
-/// [`hash_rows`] of every row of columns held by reference (the exchange's keys).
-pub fn hash_all_rows(cols: &[&Column], n: usize, out: &mut Vec<u64>) {
-    hash_into(cols.iter().copied(), n, |k| k, out);
-}
-
-/// The hash of row `row(k)` into `out[k]` for `k < n`.
-#[inline(always)]
-fn hash_into<'a>(
-    cols: impl Iterator<Item = &'a Column>,
-    n: usize,
-    row: impl Fn(usize) -> usize + Copy,
-    out: &mut Vec<u64>,
-) {
-    out.clear();
-    out.resize(n, 0);
-    for c in cols {
-        macro_rules! each {
-            ($v:expr, $f:expr) => {
-                for (k, h) in out.iter_mut().enumerate() {
-                    let r = row(k);
-                    *h = if c.is_valid(r) { mix(*h, $f(&$v[r])) } else { mix(*h, 0x6e75_6c6c) ^ 1 };
-                }
-            };
-        }
-        match &c.data {
-            ColumnData::Bool(v) => each!(v, |x: &bool| *x as u64 + 2),
-            ColumnData::I32(v) => each!(v, |x: &i32| *x as i64 as u64),
-            ColumnData::I64(v) => each!(v, |x: &i64| *x as u64),
-            ColumnData::I128(v) => each!(v, |x: &i128| mix(*x as u64, (*x >> 64) as u64)),
-            ColumnData::F64(v) => each!(v, |x: &f64| crate::keys::key_bits(*x)),
-            ColumnData::Str(s) => {
-                for (k, h) in out.iter_mut().enumerate() {
-                    let r = row(k);
-                    *h = if c.is_valid(r) {
-                        let mut x = s.get(r).len() as u64;
-                        s.for_each_word(r, |w, _| x = mix(x, w));
-                        mix(*h, x)
-                    } else {
-                        mix(*h, 0x6e75_6c6c) ^ 1
-                    };
-                }
-            }
-        }
-    }
 }
 
 /// Key hashes of groups `range` into the vector (cleared first).
@@ -265,7 +208,7 @@ impl HashedKeys {
         let start_tag = ((start as u64) << (32 - bits)) as u32;
         // Filled in slot order (from `start` on, then the few that wrapped around to the front):
         // writes run front to back through a table far larger than the caches.
-        let mut slots = crate::memory::vec_filled(0u64, size);
+        let mut slots = darwin_columnar::memory::vec_filled(0u64, size);
         let (mut next, mut last, mut fingerprint) = (0usize, None, 0u64);
         let mut equal_tags: Vec<u32> = Vec::new();
         for b in stored.chunks_exact(8) {
@@ -316,7 +259,7 @@ impl HashedKeys {
         }
         let bits = bits_for(groups).max(self.bits);
         assert!(bits <= 32, "more than 2^32 slots of group keys");
-        let old = std::mem::replace(&mut self.slots, crate::memory::vec_filled(0, 1 << bits));
+        let old = std::mem::replace(&mut self.slots, darwin_columnar::memory::vec_filled(0, 1 << bits));
         self.bits = bits;
         for s in old.into_iter().filter(|s| *s != 0) {
             self.place(s >> 32, (s as u32) - 1);
@@ -330,9 +273,10 @@ impl HashedKeys {
 
 #[cfg(test)]
 mod tests {
-    use crate::column::Batch;
-    use crate::keys::encode_row;
-    use crate::ops::group_table::GroupTable;
+    use crate::group_table::GroupTable;
+    use crate::State;
+    use darwin_columnar::column::Batch;
+    use darwin_columnar::keys::encode_row;
     use darwin_common::{DataType, Value};
     use std::collections::HashMap;
 
@@ -340,7 +284,7 @@ mod tests {
     /// as the byte encoding groups them, in first-seen order, across batches.
     #[test]
     fn groups_like_the_byte_encoding() {
-        let mut next = crate::testing::xorshift(0x1234_5678_9abc_def1u64);
+        let mut next = darwin_common::xorshift(0x1234_5678_9abc_def1u64);
         let mut rnd = move |n: u64| next() % n;
         let types = [DataType::Double, DataType::Varchar, DataType::Int];
         for _ in 0..30 {
@@ -392,8 +336,8 @@ mod tests {
     /// on numbering new ones; a snapshot holding one key twice is refused. Both index kinds.
     #[test]
     fn restored_tables_find_their_groups_and_refuse_duplicates() {
-        use crate::checkpoint::codec::{Dec, Enc};
-        let mut rnd = crate::testing::xorshift(0x0bad_cafe_1234_5678u64);
+        use crate::codec::{Dec, Enc};
+        let mut rnd = darwin_common::xorshift(0x0bad_cafe_1234_5678u64);
         for types in [vec![DataType::BigInt, DataType::Varchar], vec![DataType::BigInt]] {
             for round in 0..40 {
                 let key = |rnd: &mut dyn FnMut() -> u64| {
@@ -445,7 +389,7 @@ mod tests {
                 // An index that holds both groups under their (equal) hash, as a table that
                 // was never checked would hold them.
                 let mut hashes = Vec::new();
-                super::hash_rows(&two.columns, &[0, 1], &mut hashes);
+                darwin_columnar::row_hash::hash_rows(&two.columns, &[0, 1], &mut hashes);
                 let mut index = super::HashedKeys::default();
                 index.insert(hashes[0], 0);
                 index.insert(hashes[1], 1);
@@ -461,13 +405,14 @@ mod tests {
     /// refused with a message, never restored into a table that would lose or split groups.
     #[test]
     fn damaged_key_indexes_are_refused() {
-        use super::{hash_rows, HashedKeys, IndexDamage};
-        use crate::checkpoint::codec::{Dec, Enc};
-        use crate::column::Column;
-        let mut rnd = crate::testing::xorshift(0x005e_ed0f_1de8_u64);
+        use super::{HashedKeys, IndexDamage};
+        use crate::codec::{Dec, Enc};
+        use darwin_columnar::column::Column;
+        use darwin_columnar::row_hash::hash_rows;
+        let mut rnd = darwin_common::xorshift(0x005e_ed0f_1de8_u64);
         let n = 5000;
         let keys: Vec<i64> = (0..n).map(|i| i * 7919 + 3).collect();
-        let col = Column::new(crate::column::ColumnData::I64(keys.clone().into()), None);
+        let col = Column::new(darwin_columnar::column::ColumnData::I64(keys.clone().into()), None);
         let mut hashes = Vec::new();
         hash_rows(std::slice::from_ref(&col), &(0..n as u32).collect::<Vec<_>>(), &mut hashes);
         let mut index = HashedKeys::default();

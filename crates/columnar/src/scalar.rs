@@ -2,7 +2,7 @@
 //! evaluator for functions whose cost is dominated by the work itself (strings, regexes), and
 //! by the reference evaluator.
 
-use crate::error::{eval_err, Result};
+use crate::error::{EvalError, Result};
 use darwin_common::time::{date_format, parse_timestamp, DateTime};
 use darwin_common::value::{format_decimal, format_double, format_interval};
 use darwin_common::{DataType, Value};
@@ -53,7 +53,7 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
     if v.is_null() {
         return Ok(Value::Null);
     }
-    let fail = || eval_err(format!("cannot cast '{}' to {to}", to_text(v)));
+    let fail = || EvalError::InvalidCast { value: to_text(v), to };
     Ok(match to {
         T::Varchar => Value::Str(to_text(v)),
         T::Boolean => match v {
@@ -96,7 +96,7 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
                 other => other.as_i64().ok_or_else(fail)? as i128 * 10i128.pow(scale as u32),
             };
             if m.unsigned_abs() >= 10u128.pow(precision as u32) {
-                return Err(eval_err(format!("value {} does not fit {to}", to_text(v))));
+                return Err(EvalError::OutOfRange { value: to_text(v), to });
             }
             Value::Decimal(m, scale)
         }
@@ -152,7 +152,7 @@ fn regexp_extract(s: &str, pattern: &str, group: usize) -> Result<Option<String>
         let mut cache = cache.borrow_mut();
         if !cache.contains_key(pattern) {
             let re = regex::Regex::new(pattern)
-                .map_err(|e| eval_err(format!("invalid regular expression '{pattern}': {e}")))?;
+                .map_err(|e| EvalError::InvalidRegex { pattern: pattern.to_string(), message: e.to_string() })?;
             cache.insert(pattern.to_string(), re);
         }
         let re = &cache[pattern];
@@ -218,7 +218,10 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
             let start = int_arg(&args[1]);
             let len = args.get(2).map(int_arg);
             if len.is_some_and(|l| l < 0) {
-                return Err(eval_err(format!("SUBSTRING length must not be negative, got {}", len.unwrap_or(0))));
+                return Err(EvalError::InvalidArgument {
+                    function: "SUBSTRING",
+                    message: format!("length must not be negative, got {}", len.unwrap_or(0)),
+                });
             }
             let chars: Vec<char> = s.chars().collect();
             // SQL positions are 1-based; a start before 1 still counts towards the length.
@@ -256,7 +259,10 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
         RegexpExtract => {
             let group = args.get(2).map_or(0, int_arg);
             if group < 0 {
-                return Err(eval_err(format!("REGEXP_EXTRACT group must not be negative, got {group}")));
+                return Err(EvalError::InvalidArgument {
+                    function: "REGEXP_EXTRACT",
+                    message: format!("group must not be negative, got {group}"),
+                });
             }
             match regexp_extract(str_arg(&args[0]), str_arg(&args[1]), group as usize)? {
                 Some(s) => Value::Str(s),

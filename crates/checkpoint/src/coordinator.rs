@@ -2,10 +2,10 @@
 //! as workers pass barriers, writes each complete checkpoint and then commits its output. Runs
 //! on the driver thread, beside the workers (so writing never stops processing).
 
-use super::codec::Encoded;
-use super::store::{self, Manifest, Previous, SinkCommit, StateBytes, WorkerStates};
-use super::{commit, crash_point, CheckpointConfig, Event, StagedFile};
-use crate::error::{Result, RuntimeError};
+use crate::error::{CheckpointError, Result};
+use crate::store::{self, Manifest, Previous, SinkCommit, StateBytes, WorkerStates};
+use crate::{commit, crash_point, CheckpointConfig, Event, StagedFile};
+use darwin_state::codec::Encoded;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,23 +121,18 @@ impl Coordinator {
                 let m = &l.manifest;
                 let name = l.path.display();
                 if m.parallelism != workers {
-                    return Err(RuntimeError::Checkpoint {
-                        message: format!(
-                            "checkpoint {name} was taken with --parallelism {}, this run has {workers}; state is \
-                             partitioned by worker, so run with --parallelism {} (or --fresh)",
-                            m.parallelism, m.parallelism
-                        ),
+                    return Err(CheckpointError::Parallelism {
+                        path: name.to_string(),
+                        taken: m.parallelism,
+                        now: workers,
                     });
                 }
                 if m.fingerprint != fingerprint {
-                    return Err(RuntimeError::Checkpoint {
-                        message: format!(
-                            "the query changed since checkpoint {name} was taken (plan fingerprint {} then, {fingerprint} \
-                             now); {}\nrestoring it into a different plan would give wrong results: run with --fresh \
-                             to start over, or use another --checkpoint-dir",
-                            m.fingerprint,
-                            plan_change(&m.plan, &cfg.plan_text)
-                        ),
+                    return Err(CheckpointError::PlanChanged {
+                        path: name.to_string(),
+                        then: m.fingerprint.clone(),
+                        now: fingerprint,
+                        change: plan_change(&m.plan, &cfg.plan_text),
                     });
                 }
                 commit::recover(&m.sinks)?;
@@ -353,12 +348,7 @@ impl Coordinator {
                 back.append(&mut self.staged);
                 self.staged = back;
                 if finished {
-                    return Err(RuntimeError::Checkpoint {
-                        message: format!(
-                            "the final checkpoint could not be written ({e}); output after the last complete \
-                             checkpoint is not committed; run again to resume from it"
-                        ),
-                    });
+                    return Err(CheckpointError::FinalNotWritten { cause: Box::new(e) });
                 }
                 note(&format!("warning: checkpoint {epoch} failed ({e}); the previous checkpoint stays valid"));
                 Ok(())

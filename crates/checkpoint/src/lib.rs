@@ -20,20 +20,17 @@
 //! Operators are identified by their position in the build order of each worker, which the plan
 //! fixes; the plan's fingerprint and the parallelism are checked before a restore.
 
-pub mod codec;
 pub mod commit;
 pub mod coordinator;
+pub mod error;
 pub mod store;
 
-use crate::error::Result;
-use crate::operator::{Msg, Operator};
-use codec::{Dec, Enc, Encoded};
+use darwin_state::codec::Encoded;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::Sender;
-use std::sync::Arc;
 use std::time::Duration;
+
+pub use error::{CheckpointError, Result};
 
 /// How a run takes checkpoints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -72,73 +69,11 @@ pub enum Event {
     Output { target: PathBuf },
 }
 
-/// Wraps a stateful operator: sends its state when it passes a barrier and when it ends.
-pub struct Checkpointed<O> {
-    inner: O,
-    worker: usize,
-    op: usize,
-    events: Sender<Event>,
-    /// The coordinator's last complete checkpoint (0: none), which a snapshot may refer to.
-    durable: Arc<AtomicU64>,
-    ended: bool,
-    /// Bytes the last snapshot encoded (not those it referred to).
-    last_bytes: usize,
-}
-
-impl<O: Operator> Checkpointed<O> {
-    pub fn new(inner: O, worker: usize, op: usize, events: Sender<Event>, durable: Arc<AtomicU64>) -> Self {
-        Checkpointed { inner, worker, op, events, durable, ended: false, last_bytes: 0 }
-    }
-
-    fn send(&mut self, epoch: Option<u64>) {
-        let t = std::time::Instant::now();
-        // A final state is kept by the coordinator for every later checkpoint, so it must not
-        // refer to one (which retention deletes).
-        let durable = match (epoch, self.durable.load(Ordering::Acquire)) {
-            (None, _) | (_, 0) => None,
-            (_, d) => Some(d),
-        };
-        // Sized by the last snapshot's new bytes: a large state grows little between
-        // checkpoints, and growing the buffer by doubling would copy it (and fault its pages
-        // in) again.
-        let mut e = Enc::for_checkpoint(epoch, durable, self.last_bytes + self.last_bytes / 4);
-        self.inner.snapshot(&mut e);
-        self.last_bytes = e.buf.len();
-        let bytes = e.finish();
-        let capture = t.elapsed();
-        // The coordinator only goes away when the run is over.
-        let _ = self.events.send(Event::State { worker: self.worker, op: self.op, epoch, bytes, capture });
-    }
-}
-
-impl<O: Operator> Operator for Checkpointed<O> {
-    fn next(&mut self) -> Result<Option<Msg>> {
-        let m = self.inner.next()?;
-        match &m {
-            Some(Msg::Barrier(e)) => self.send(Some(*e)),
-            None if !self.ended => {
-                self.ended = true;
-                self.send(None);
-            }
-            _ => {}
-        }
-        Ok(m)
-    }
-
-    fn snapshot(&mut self, enc: &mut Enc) {
-        self.inner.snapshot(enc)
-    }
-
-    fn restore(&mut self, dec: &mut Dec) -> Result<()> {
-        self.inner.restore(dec)
-    }
-}
-
 /// Test hook for crash tests: `DARWIN_CRASH_AT=point:n` makes the process SIGKILL itself the
 /// n-th time it reaches `point` (`after-state-files`, `before-rename`, `before-commit`,
 /// `during-commit`). A real kill at a chosen place of the checkpoint protocol, which a random
 /// kill would rarely hit.
-pub(crate) fn crash_point(point: &str) {
+pub fn crash_point(point: &str) {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
     static TARGET: OnceLock<Option<(String, u64)>> = OnceLock::new();

@@ -2,7 +2,7 @@
 //! physical type happens once per batch; the loops inside are typed.
 
 use crate::column::{Batch, Column, ColumnBuilder, ColumnData, StrVec};
-use crate::error::{eval_err, Result};
+use crate::error::{EvalError, Result};
 use crate::scalar;
 use darwin_common::{DataType, Value};
 use darwin_plan::{BinOp, Expr, ExprKind, Func};
@@ -102,6 +102,11 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
             call(*func, args, &cols, e.ty, n)
         }
     }
+}
+
+/// Evaluates key expressions over a batch.
+pub fn eval_keys(keys: &[Expr], batch: &Batch) -> Result<Vec<Column>> {
+    keys.iter().map(|k| eval(k, batch)).collect()
 }
 
 /// Evaluates a predicate to a selection mask: NULL counts as false.
@@ -222,10 +227,9 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
                 BinOp::Div | BinOp::Mod => {
                     if let Some(i) = (0..b.len()).find(|&i| b[i] == 0 && valid(i, &validity)) {
                         let _ = i;
-                        return Err(eval_err(format!(
-                            "division by zero in '{}'",
-                            if op == BinOp::Div { "/" } else { "MOD" }
-                        )));
+                        return Err(EvalError::DivisionByZero {
+                            op: if op == BinOp::Div { "/" } else { "MOD" }.to_string(),
+                        });
                     }
                     if op == BinOp::Div {
                         $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_div(y) }).into())

@@ -3,12 +3,14 @@
 //! the key values in group order and one accumulator per aggregate call, and restores all of it
 //! from a checkpoint without rebuilding the index row by row.
 
-use super::agg::{Acc, Accumulator};
-use super::hashed_keys::{hash_rows, HashedKeys, IndexDamage, MAX_RESERVE};
-use super::int_index::IntIndex;
-use crate::checkpoint::codec::{ChunkCache, Dec, Enc, CHUNK_BITS};
-use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
-use crate::error::Result;
+use crate::agg::{Acc, Accumulator};
+use crate::codec::{ChunkCache, Dec, Enc, CHUNK_BITS};
+use crate::error::{RestoreResult, Result};
+use crate::hashed_keys::{HashedKeys, IndexDamage, MAX_RESERVE};
+use crate::int_index::IntIndex;
+use crate::State;
+use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
+use darwin_columnar::row_hash::hash_rows;
 use darwin_common::types::PhysicalType;
 use darwin_common::DataType;
 use darwin_plan::AggCall;
@@ -111,19 +113,19 @@ impl GroupTable {
     /// `group_int` does) in the index and the key column only, and the accumulators grow once,
     /// for all of the run's new groups. A key's error stops at that row.
     #[inline]
-    pub fn groups_int(
+    pub fn groups_int<E>(
         &mut self,
         rows: std::ops::Range<usize>,
         out: &mut Vec<u32>,
-        mut key: impl FnMut(usize) -> Result<Option<i64>>,
-    ) -> Result<()> {
+        mut key: impl FnMut(usize) -> std::result::Result<Option<i64>, E>,
+    ) -> std::result::Result<(), E> {
         out.clear();
         out.reserve(rows.len());
         let before = self.groups;
         let GroupTable { index, groups, keys, .. } = self;
         let KeyIndex::Int(index) = index else { unreachable!("a table with one integer key") };
         let i32_keys = keys[0].data_type().physical() == PhysicalType::I32;
-        let probe = || -> Result<()> {
+        let probe = || -> std::result::Result<(), E> {
             for row in rows {
                 let k = key(row)?;
                 let g = match index.get(k) {
@@ -443,11 +445,31 @@ impl GroupTable {
         self.groups = next as usize;
     }
 
+    /// Key columns and aggregate columns, groups in first-seen order.
+    pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
+        let n = self.groups;
+        let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
+        (self.keys.into_iter().map(ColumnBuilder::finish).collect(), aggs)
+    }
+}
+
+impl State for GroupTable {
+    fn memory_bytes(&self) -> usize {
+        let n = self.groups;
+        let index = match &self.index {
+            KeyIndex::Single => 0,
+            KeyIndex::Int(index) => index.memory_bytes(),
+            KeyIndex::Hashed(index) => index.memory_bytes(),
+        };
+        let keys: usize = self.keys.iter().map(|k| k.len() * 9).sum();
+        index + keys + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
+    }
+
     /// Encodes the groups: the key columns (group order) and each accumulator. Key chunks that
     /// were complete in the last snapshot and accumulator chunks no row changed since are
     /// taken from the last checkpoint when the encoder allows it (keys never change once a
     /// group exists).
-    pub fn snapshot(&mut self, e: &mut Enc) {
+    fn snapshot(&mut self, e: &mut Enc) {
         e.len(self.groups);
         e.len(self.keys.len());
         for (k, cache) in self.keys.iter().zip(&mut self.key_chunks) {
@@ -465,11 +487,11 @@ impl GroupTable {
     }
 
     /// Restores into an empty table built for the same keys and aggregates.
-    pub fn restore(&mut self, d: &mut Dec) -> Result<()> {
+    fn restore(&mut self, d: &mut Dec) -> RestoreResult<()> {
         let groups = d.u64()? as usize;
         let n = d.u64()?;
         d.expect("the number of group keys", n, self.keys.len() as u64)?;
-        let keys = (0..self.keys.len()).map(|_| d.column()).collect::<Result<Vec<_>>>()?;
+        let keys = (0..self.keys.len()).map(|_| d.column()).collect::<RestoreResult<Vec<_>>>()?;
         if keys.iter().any(|k| k.len() != groups) {
             return Err(d.error("a key column's length differs from the number of groups"));
         }
@@ -529,30 +551,12 @@ impl GroupTable {
         }
         Ok(())
     }
-
-    /// Key columns and aggregate columns, groups in first-seen order.
-    pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
-        let n = self.groups;
-        let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
-        (self.keys.into_iter().map(ColumnBuilder::finish).collect(), aggs)
-    }
-
-    pub fn memory_bytes(&self) -> usize {
-        let n = self.groups;
-        let index = match &self.index {
-            KeyIndex::Single => 0,
-            KeyIndex::Int(index) => index.memory_bytes(),
-            KeyIndex::Hashed(index) => index.memory_bytes(),
-        };
-        let keys: usize = self.keys.iter().map(|k| k.len() * 9).sum();
-        index + keys + self.accs.iter().map(|a| a.memory_bytes(n)).sum::<usize>()
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkpoint::codec::CHUNK;
+    use crate::codec::CHUNK;
     use darwin_common::Value;
     use darwin_plan::{AggFunc, Expr};
 
@@ -567,7 +571,7 @@ mod tests {
     /// then reused). Rounds that touch few groups do reuse most of the state.
     #[test]
     fn incremental_snapshots_equal_full_ones() {
-        let mut rnd = crate::testing::xorshift(0x5eed_1234_abcd_0001u64);
+        let mut rnd = darwin_common::xorshift(0x5eed_1234_abcd_0001u64);
         let aggs = vec![
             call(AggFunc::Count, None, DataType::BigInt),
             call(AggFunc::Sum, Some(Expr::column(2, DataType::BigInt)), DataType::BigInt),

@@ -12,9 +12,11 @@
 //! complete unless damaged afterwards, and damage is caught by the checksums (the manifest
 //! carries its own on its last line).
 
-use super::codec::{Dec, Enc, Encoded, Source};
-use super::StagedFile;
-use crate::error::{Result, RuntimeError};
+use crate::error::{CheckpointError, Result};
+use crate::StagedFile;
+use darwin_state::codec::{Dec, Enc, Encoded, Source};
+
+pub use crate::error::io_err;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
@@ -160,7 +162,7 @@ impl From<Encoded> for StateBytes {
             parts.push(match i.source {
                 Source::Prev { epoch, offset } => Part::Prev { epoch, offset, len: i.len },
                 Source::Later(encode) => {
-                    let mut bytes = crate::memory::vec_filled(0u8, i.len as usize);
+                    let mut bytes = darwin_columnar::memory::vec_filled(0u8, i.len as usize);
                     encode(&mut bytes);
                     let end = bytes.len();
                     Part::Slice { buf: std::sync::Arc::new(Buffer::Heap(bytes)), start: 0, end }
@@ -191,12 +193,8 @@ pub struct Loaded {
     pub workers: Vec<WorkerStates>,
 }
 
-pub fn io_err(path: &Path, err: std::io::Error) -> RuntimeError {
-    RuntimeError::Io { path: path.display().to_string(), err }
-}
-
-fn damaged(path: &Path, message: impl std::fmt::Display) -> RuntimeError {
-    RuntimeError::Checkpoint { message: format!("{} is damaged: {message}", path.display()) }
+fn damaged(path: &Path, message: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::Damaged { path: path.display().to_string(), detail: message.to_string() }
 }
 
 pub fn checkpoint_name(epoch: u64) -> String {
@@ -259,12 +257,12 @@ fn write_worker(
                         .filter(|p| p.epoch == *epoch)
                         .and_then(|p| p.workers.get(w)?.get(op)?.as_slice())
                         .and_then(|b| b.get(*offset as usize..(*offset + *len) as usize))
-                        .ok_or_else(|| RuntimeError::Checkpoint {
-                            message: format!(
-                                "operator {op} of worker {w} refers to bytes {offset}..{} of its state in checkpoint \
-                                 {epoch}, which is not the last complete checkpoint or does not hold them",
-                                offset + len
-                            ),
+                        .ok_or(CheckpointError::MissingReference {
+                            op: *op,
+                            worker: w,
+                            epoch: *epoch,
+                            offset: *offset,
+                            end: offset + len,
                         })?;
                     put(bytes).map_err(io)?;
                 }
@@ -345,10 +343,10 @@ pub fn write(dir: &Path, mut manifest: Manifest, workers: &[WorkerStates], prev:
         manifest.state_bytes += states.values().map(StateBytes::len).sum::<u64>();
         manifest.files.push(FileEntry { name: file, bytes, crc32 });
     }
-    super::crash_point("after-state-files");
+    crate::crash_point("after-state-files");
     write_synced(&tmp.join("manifest.json"), manifest_text(&manifest).as_bytes())?;
     sync_dir(&tmp)?;
-    super::crash_point("before-rename");
+    crate::crash_point("before-rename");
     let fin = dir.join(&name);
     if fin.exists() {
         fs::remove_dir_all(&fin).map_err(|e| io_err(&fin, e))?;
@@ -456,13 +454,7 @@ pub fn latest(dir: &Path) -> Result<(Option<Loaded>, Vec<String>)> {
     if all.is_empty() {
         return Ok((None, warnings));
     }
-    Err(RuntimeError::Checkpoint {
-        message: format!(
-            "no valid checkpoint in {}:\n  {}\n(use --fresh to start over, discarding them)",
-            dir.display(),
-            warnings.join("\n  ")
-        ),
-    })
+    Err(CheckpointError::NoneValid { dir: dir.display().to_string(), reasons: warnings })
 }
 
 /// Deletes all but the newest `keep` complete checkpoints, and half-written ones.
@@ -540,7 +532,7 @@ mod tests {
     /// leaves no checkpoint behind.
     #[test]
     fn states_copy_their_unchanged_parts_from_the_last_checkpoint() {
-        use crate::checkpoint::codec::{Encoded, Insert, Source};
+        use darwin_state::codec::{Encoded, Insert, Source};
         let dir = std::env::temp_dir().join(format!("darwin-store-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();

@@ -2,14 +2,14 @@
 //! groups is `group_table.rs`). Updates take a whole batch: `(group, row)` pairs, dispatched
 //! once per aggregate per batch.
 
-use crate::checkpoint::codec::{ChunkCache, Dec, Enc};
-use crate::column::{Batch, Column, ColumnBuilder, ColumnData};
-use crate::error::Result;
-use crate::eval::{eval, eval_mask};
-use crate::keys::encode_row;
-use crate::keys::FastSet;
+use crate::codec::{ChunkCache, Dec, Enc};
+use crate::error::{RestoreResult, Result};
+use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
+use darwin_columnar::eval::{eval, eval_mask};
+use darwin_columnar::keys::encode_row;
+use darwin_columnar::keys::FastSet;
 use darwin_common::DataType;
-use darwin_plan::{AggCall, AggFunc, Expr};
+use darwin_plan::{AggCall, AggFunc};
 
 /// Values of an integer-like column as i64 (INT widened).
 fn ints(c: &Column) -> std::borrow::Cow<'_, [i64]> {
@@ -21,7 +21,7 @@ fn ints(c: &Column) -> std::borrow::Cow<'_, [i64]> {
 }
 
 #[derive(Debug)]
-pub(super) enum Acc {
+pub enum Acc {
     Count(Vec<i64>),
     SumI(Vec<i64>, Vec<bool>),
     SumF(Vec<f64>, Vec<bool>),
@@ -40,7 +40,7 @@ pub(super) enum Acc {
 #[derive(Debug)]
 pub struct Accumulator {
     call: AggCall,
-    pub(super) acc: Acc,
+    pub acc: Acc,
     distinct: Option<Vec<FastSet<Vec<u8>>>>,
     /// Where the chunks of the (up to two) vectors were in the last snapshot.
     chunks: [ChunkCache; 2],
@@ -70,7 +70,7 @@ impl Accumulator {
     /// `grow` by one group (to `groups`): a push per vector instead of `resize`, for the common
     /// accumulators (creating groups is a quarter of compiled q5).
     #[inline]
-    pub(super) fn grow_one(&mut self, groups: usize) {
+    pub fn grow_one(&mut self, groups: usize) {
         let next = groups - 1;
         match &mut self.acc {
             _ if self.distinct.is_some() => self.grow(groups),
@@ -88,7 +88,7 @@ impl Accumulator {
     }
 
     /// Makes room for `groups` groups in the common accumulators' vectors.
-    pub(super) fn reserve(&mut self, groups: usize) {
+    pub fn reserve(&mut self, groups: usize) {
         match &mut self.acc {
             Acc::Count(c) => c.reserve(groups),
             Acc::SumI(v, seen) | Acc::MinMaxI { v, seen, .. } => {
@@ -103,7 +103,7 @@ impl Accumulator {
         }
     }
 
-    pub(super) fn grow(&mut self, groups: usize) {
+    pub fn grow(&mut self, groups: usize) {
         match &mut self.acc {
             Acc::Count(c) => c.resize(groups, 0),
             Acc::SumI(s, n) => {
@@ -289,7 +289,7 @@ impl Accumulator {
     /// building that column (a window adding up its slices, `slice_merge.rs`). False, with
     /// nothing done, for kinds without this path (the caller goes that way).
     #[inline]
-    pub(super) fn merge_from(&mut self, groups: usize, other: &Accumulator, into: impl Fn(usize) -> usize) -> bool {
+    pub fn merge_from(&mut self, groups: usize, other: &Accumulator, into: impl Fn(usize) -> usize) -> bool {
         #[inline(always)]
         fn min_max<T: Copy + PartialOrd>(
             v: &mut [T],
@@ -415,8 +415,8 @@ impl Accumulator {
                 Acc::AvgD(s, c) => {
                     if c.get(g).copied().unwrap_or(0) > 0 {
                         let out = ty.scale();
-                        let scaled = crate::scalar::rescale(s[g], arg_scale, out + 1) / c[g] as i128;
-                        V::Decimal(crate::scalar::rescale(scaled, out + 1, out), out)
+                        let scaled = darwin_columnar::scalar::rescale(s[g], arg_scale, out + 1) / c[g] as i128;
+                        V::Decimal(darwin_columnar::scalar::rescale(scaled, out + 1, out), out)
                     } else {
                         V::Null
                     }
@@ -522,7 +522,7 @@ impl Accumulator {
     }
 
     /// Restores `groups` groups written by `snapshot`.
-    pub fn restore(&mut self, d: &mut Dec, groups: usize) -> Result<()> {
+    pub fn restore(&mut self, d: &mut Dec, groups: usize) -> RestoreResult<()> {
         let tag = d.u8()?;
         d.expect("the accumulator kind", tag.into(), self.kind().into())?;
         match &mut self.acc {
@@ -541,7 +541,7 @@ impl Accumulator {
                         let s = d.str()?;
                         Ok(some.then(|| s.to_string()))
                     })
-                    .collect::<Result<_>>()?;
+                    .collect::<RestoreResult<_>>()?;
             }
             Acc::MinMaxB { v, .. } => {
                 let n = d.len(1)?;
@@ -551,7 +551,7 @@ impl Accumulator {
                         b @ (1 | 2) => Ok(Some(b == 2)),
                         b => Err(d.error(format!("invalid MIN/MAX boolean {b}"))),
                     })
-                    .collect::<Result<_>>()?;
+                    .collect::<RestoreResult<_>>()?;
             }
             Acc::AvgI(s, c) => (*s, *c) = (d.i64s()?, d.i64s()?),
             Acc::AvgF(s, c) => (*s, *c) = (d.f64s()?, d.i64s()?),
@@ -645,22 +645,18 @@ fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
     }
 }
 
-/// Evaluates key expressions over a batch.
-pub fn eval_keys(keys: &[Expr], batch: &Batch) -> Result<Vec<Column>> {
-    keys.iter().map(|k| eval(k, batch)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use darwin_common::Value;
+    use darwin_plan::Expr;
 
     /// The typed `finish` builds the column (values, NULLs, representation) that building it
     /// value by value does, for every aggregate over every numeric type, groups without rows
     /// (NULL results) included.
     #[test]
     fn typed_finish_matches_building_value_by_value() {
-        let mut rnd = crate::testing::xorshift(0xf1a5);
+        let mut rnd = darwin_common::xorshift(0xf1a5);
         let types = [DataType::Int, DataType::BigInt, DataType::Double, DataType::Timestamp];
         let funcs = [AggFunc::Count, AggFunc::Sum, AggFunc::Min, AggFunc::Max, AggFunc::Avg];
         for case in 0..300 {

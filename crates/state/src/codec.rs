@@ -4,8 +4,11 @@
 //! golden files in `tests/golden/` pin it. Decoding never trusts lengths: a damaged file gives an
 //! error, not a panic or a huge allocation.
 
-use crate::column::{Batch, Column, ColumnData, StrVec};
-use crate::error::{Result, RuntimeError};
+use crate::error::CorruptState;
+use darwin_columnar::column::{Batch, Column, ColumnData, StrVec};
+
+/// Results of decoding a snapshot.
+type Result<T> = std::result::Result<T, CorruptState>;
 
 /// Elements per chunk of a vector encoded in pieces (see [`Enc::chunked`]): small enough that
 /// an update touching a few groups re-encodes little, large enough that a table of millions of
@@ -384,8 +387,8 @@ impl<'a> Dec<'a> {
         Dec { buf, pos: 0, what }
     }
 
-    pub fn error(&self, message: impl std::fmt::Display) -> RuntimeError {
-        RuntimeError::Checkpoint { message: format!("{} at byte {}: {message}", self.what, self.pos) }
+    pub fn error<E: From<CorruptState>>(&self, message: impl std::fmt::Display) -> E {
+        CorruptState { what: self.what.to_string(), at: self.pos, detail: message.to_string() }.into()
     }
 
     pub fn is_at_end(&self) -> bool {
@@ -450,7 +453,7 @@ impl<'a> Dec<'a> {
     /// `n` fixed-width values in one bounds check (a restore decodes millions of them).
     fn fixed<const N: usize, T>(&mut self, n: usize, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
         let bytes = self.take(n * N)?;
-        let mut out = crate::memory::vec_with_capacity(n);
+        let mut out = darwin_columnar::memory::vec_with_capacity(n);
         out.extend(bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))));
         Ok(out)
     }
@@ -469,7 +472,7 @@ impl<'a> Dec<'a> {
             self.pos -= n - i;
             return Err(self.error(format!("invalid boolean {}", bytes[i])));
         }
-        let mut out = crate::memory::vec_with_capacity(n);
+        let mut out = darwin_columnar::memory::vec_with_capacity(n);
         out.extend(bytes.iter().map(|b| *b == 1));
         Ok(out)
     }

@@ -3,11 +3,11 @@
 //! probed rarely (q7's bids, probed once per window by its maximum) is never hashed row by row,
 //! while a side probed by every batch of the other is indexed at its first probe.
 
-use crate::column::{min_max, Batch, Column, ColumnData};
-use crate::error::Result;
-use crate::eval::eval;
-use crate::keys::FastMap;
-use crate::keys::{encode_row, int_key};
+use darwin_columnar::column::{min_max, Batch, Column, ColumnData};
+use darwin_columnar::eval::eval;
+use darwin_columnar::keys::FastMap;
+use darwin_columnar::keys::{encode_row, int_key};
+use darwin_columnar::Result;
 use darwin_plan::{Expr, ExprKind};
 
 /// A key column of a buffered batch: one of its own columns, or computed from them.

@@ -587,7 +587,7 @@ mod tests {
     #[test]
     fn concatenation_keeps_every_row_in_order() {
         let types = [DataType::BigInt, DataType::Varchar, DataType::Double, DataType::Int, DataType::Boolean];
-        let mut rnd = crate::testing::xorshift(0x5eed);
+        let mut rnd = darwin_common::xorshift(0x5eed);
         let mut batches = Vec::new();
         let mut want = Vec::new();
         for _ in 0..6 {

@@ -113,7 +113,7 @@ mod tests {
     /// same order, as a plain map of row lists.
     #[test]
     fn int_rows_agree_with_a_map() {
-        let mut rnd = crate::testing::xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut rnd = darwin_common::xorshift(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..100 {
             let spread = [1u64, 50, 3000, u64::MAX][round % 4];
             let pairs: Vec<(i64, u32)> =
