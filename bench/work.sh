@@ -5,7 +5,7 @@
 # 2 / (work on 2 workers / work on 1) bounds the scaling from 1 to 2 cores at equal instructions
 # per cycle. The work of a run is its count minus that of a run of a tenth of the events: what
 # the events cost, without the result check's small run (generated events, much more work than
-# replayed ones) and other fixed costs. Idle workers sleep at once (`DARWIN_IDLE=sleep`):
+# replayed ones) and other fixed costs. Idle workers sleep at once (`--idle sleep`):
 # callgrind runs the threads one at a time, and a worker spinning until the other's rows arrive
 # would count its polling as work (q7: 2.6x the work on 2 workers with spinning, see
 # BENCHMARKS.md).
@@ -27,8 +27,8 @@ events_of() {
   esac
 }
 count() {
-  DARWIN_IDLE=sleep valgrind --tool=callgrind --toggle-collect='darwin_runtime::build::worker*' \
-    --callgrind-out-file="$out/cg" "$d" bench "$@" --replay-only >/dev/null 2>&1
+  valgrind --tool=callgrind --toggle-collect='darwin_runtime::driver::worker::run_worker*' \
+    --callgrind-out-file="$out/cg" "$d" bench "$@" --replay-only --idle sleep >/dev/null 2>&1
   grep -h '^summary:' "$out/cg" | cut -d' ' -f2
 }
 # The work of `$1` (a benchmark's arguments ending in `--events N`) on `$2` workers.

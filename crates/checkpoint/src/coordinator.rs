@@ -73,10 +73,9 @@ pub struct Coordinator {
     /// Output files and their committed lengths.
     outputs: BTreeMap<PathBuf, u64>,
     pub stats: CheckpointStats,
-}
-
-fn note(msg: &str) {
-    eprintln!("darwin: {msg}");
+    /// What the user should hear about (a damaged checkpoint skipped, a checkpoint that
+    /// failed), taken by the driver, which reports it: this crate prints nothing.
+    notices: Vec<String>,
 }
 
 fn plan_change(old: &str, new: &str) -> String {
@@ -110,12 +109,13 @@ impl Coordinator {
         let mut outputs = BTreeMap::new();
         let mut restore = None;
         let mut prev = None;
+        let mut notices = Vec::new();
         if cfg.fresh {
             store::wipe(&dir)?;
         } else {
             let (loaded, warnings) = store::latest(&dir)?;
             for w in warnings {
-                note(&format!("warning: {w}; falling back to an older checkpoint"));
+                notices.push(format!("warning: {w}; falling back to an older checkpoint"));
             }
             if let Some(l) = loaded {
                 let m = &l.manifest;
@@ -190,8 +190,14 @@ impl Coordinator {
             staged: Vec::new(),
             outputs,
             stats,
+            notices,
         };
         Ok((c, restore))
+    }
+
+    /// The notices since the last call (see `notices`).
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
     }
 
     /// The first epoch of this run (sinks name their staged files by epoch).
@@ -325,7 +331,7 @@ impl Coordinator {
                         self.prev = Some(p);
                         self.durable.store(epoch, Ordering::Release);
                     }
-                    Err(e) => note(&format!("warning: checkpoint {epoch} written but not mapped ({e})")),
+                    Err(e) => self.notices.push(format!("warning: checkpoint {epoch} written but not mapped ({e})")),
                 }
                 store::retain(&self.cfg.dir, self.cfg.retained)?;
                 let st = &mut self.stats;
@@ -350,7 +356,8 @@ impl Coordinator {
                 if finished {
                     return Err(CheckpointError::FinalNotWritten { cause: Box::new(e) });
                 }
-                note(&format!("warning: checkpoint {epoch} failed ({e}); the previous checkpoint stays valid"));
+                self.notices
+                    .push(format!("warning: checkpoint {epoch} failed ({e}); the previous checkpoint stays valid"));
                 Ok(())
             }
         }

@@ -5,11 +5,12 @@
 pub mod bench;
 
 use darwin_codegen::toolchain::{CompileError, Toolchain};
+use darwin_codegen::Harness;
 use darwin_connectors::Registry;
+use darwin_exec::child::RunJob;
 use darwin_plan::{LogicalPlan, PhysicalPlan, SinkTarget};
 use darwin_planner::machine::Machine;
-use darwin_runtime::build::Progress;
-use darwin_runtime::RunSummary;
+use darwin_runtime::{Observer, RunSummary};
 use darwin_sql::{Binder, SqlError};
 
 /// Execution options from the command line; a script's `SET` statements override them.
@@ -31,6 +32,9 @@ pub enum DarwinError {
     /// A compiled query failed (its message is the runtime's), or its process did.
     #[error("{0}")]
     Compiled(String),
+    /// The benchmark harness failed.
+    #[error("{0}")]
+    Bench(#[from] darwin_bench::BenchError),
 }
 
 pub struct Compiled {
@@ -54,19 +58,20 @@ pub fn explain(c: &Compiled) -> String {
     darwin_planner::explain::explain(&c.logical, &c.physical)
 }
 
-/// Runs a compiled script to completion, with checkpoints if configured.
+/// Runs a compiled script to completion in this process, with checkpoints if configured.
 pub fn execute(
     c: &Compiled,
-    progress: &mut dyn FnMut(&Progress),
+    observer: &mut dyn Observer,
     checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
 ) -> Result<RunSummary, DarwinError> {
-    Ok(darwin_runtime::run_with(&c.physical, &Registry, progress, checkpoint)?)
+    Ok(darwin_runtime::run_with(&c.physical, &Registry, observer, checkpoint)?)
 }
 
 /// Compiles plans to a native binary for `mode`, or returns None for the interpreter. `note`
 /// receives what was chosen and why (also the fallback of `auto`).
 pub fn prepare(
     plans: &[&PhysicalPlan],
+    harness: Harness,
     mode: Mode,
     cache: &std::path::Path,
     note: &mut dyn FnMut(&str),
@@ -85,14 +90,14 @@ pub fn prepare(
         }
         Err(e) => return Err(e.into()),
     };
-    let source = darwin_codegen::generate(plans);
+    let source = darwin_codegen::generate(plans, harness);
     let fingerprint = match plans {
         [one] => one.fingerprint(),
         many => many
             .iter()
             .fold(darwin_common::hash::FNV_OFFSET, |h, p| darwin_common::hash::fnv1a_combine(h, p.fingerprint())),
     };
-    let c = tc.compile(fingerprint, &source, note)?;
+    let c = tc.compile(fingerprint, &source, harness, note)?;
     note(&match (c.build_time, c.cold) {
         (None, _) => format!(
             "executor: compiled (cache hit in {:.0} ms: {})",
@@ -111,28 +116,24 @@ pub fn prepare(
 
 /// The Rust `darwin explain --code` prints.
 pub fn generated_code(c: &Compiled) -> String {
-    darwin_codegen::generate(&[&c.physical])
+    darwin_codegen::generate(&[&c.physical], Harness::Query)
 }
 
 /// `execute` on the executor chosen by `mode`; compiled queries use `cache` for their binaries.
+/// The observer hears what was chosen (and, in this process, the run's progress and notices;
+/// a compiled query reports them itself, on the same stderr).
 pub fn execute_mode(
     c: &Compiled,
-    progress: &mut dyn FnMut(&Progress),
+    observer: &mut dyn Observer,
     checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
     mode: Mode,
     cache: &std::path::Path,
-    note: &mut dyn FnMut(&str),
 ) -> Result<RunSummary, DarwinError> {
-    let Some(binary) = prepare(&[&c.physical], mode, cache, note)? else {
-        return execute(c, progress, checkpoint);
+    let Some(binary) = prepare(&[&c.physical], Harness::Query, mode, cache, &mut |m| observer.notice(m))? else {
+        return execute(c, observer, checkpoint);
     };
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let job = darwin_exec::child::Job::Run { plan: c.physical.clone(), checkpoint, progress: show };
-    match darwin_exec::child::spawn(&binary, &job).map_err(DarwinError::Compiled)? {
-        darwin_exec::child::Outcome::Run(s) => Ok(*s),
-        darwin_exec::child::Outcome::Failed(m) => Err(DarwinError::Compiled(m)),
-        darwin_exec::child::Outcome::Bench(_) => {
-            Err(DarwinError::Compiled("the compiled query answered a run with a benchmark".into()))
-        }
-    }
+    let job = RunJob { plan: c.physical.clone(), checkpoint, progress: show };
+    let outcome = darwin_exec::child::spawn(&binary, &job).map_err(DarwinError::Compiled)?;
+    outcome.map_err(DarwinError::Compiled)
 }

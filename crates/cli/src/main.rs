@@ -150,6 +150,10 @@ enum Command {
         /// Only the replayed run: skip the end-to-end run (for profiles and long runs).
         #[arg(long)]
         replay_only: bool,
+        /// What workers do while they wait: `spin` (then yield, then sleep), or `sleep` at once
+        /// (for counting work with callgrind, which would count spinning as work).
+        #[arg(long, default_value = "spin", value_parser = darwin_planner::machine::idle_policy)]
+        idle: darwin_plan::IdlePolicy,
     },
     /// Write a built-in generator's data to files, for other systems and tests.
     Gen {
@@ -256,21 +260,23 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             checkpoint_interval,
             layout,
             replay_only,
+            idle,
         } => {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             let args = darwin::bench::BenchArgs {
                 benchmark: match benchmark {
-                    BenchName::Ysb => "ysb".into(),
-                    BenchName::Nexmark => "nexmark".into(),
+                    BenchName::Ysb => darwin_bench::Benchmark::Ysb,
+                    BenchName::Nexmark => darwin_bench::Benchmark::Nexmark,
                 },
                 query,
                 events,
                 parallelism: parallelism.unwrap_or(cores).max(1),
                 batch_size,
                 checkpoint_interval,
-                mode: String::new(),
+                mode: exec.mode,
                 layout,
                 replay_only,
+                idle,
             };
             let report = darwin::bench::run_bench(&args, exec.mode, &exec.cache())?;
             if json {
@@ -297,14 +303,14 @@ fn run(
     exec: &ExecArgs,
 ) -> anyhow::Result<()> {
     let tty = std::io::stderr().is_terminal();
-    let mut progress = |p: &darwin_runtime::build::Progress| {
+    let mut progress = |p: &darwin_runtime::Progress| {
         if tty {
             eprint!("{}", darwin_exec::progress_line(p));
         }
     };
-    let summary = darwin::execute_mode(c, &mut progress, checkpoint, exec.mode, &exec.cache(), &mut |m| {
-        eprintln!("darwin: {m}")
-    })?;
+    let mut notice = |m: &str| eprintln!("darwin: {m}");
+    let mut observer = darwin_runtime::Callbacks { progress: &mut progress, notice: &mut notice };
+    let summary = darwin::execute_mode(c, &mut observer, checkpoint, exec.mode, &exec.cache())?;
     if tty {
         eprint!("\r{:60}\r", "");
     }

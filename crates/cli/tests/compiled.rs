@@ -82,9 +82,9 @@ fn a_binary_refuses_a_plan_it_was_not_generated_for() {
     let line = err.lines().find(|l| l.contains("executor: compiled")).expect("names the binary");
     let binary = line.rsplit(": ").next().unwrap().trim_end_matches(')');
     let other = darwin::compile(&QUERY.replace("1000", "2000"), &darwin::Options::default()).unwrap();
-    let job = darwin_exec::child::Job::Run { plan: other.physical, checkpoint: None, progress: false };
-    match darwin_exec::child::spawn(Path::new(binary), &job) {
-        Ok(darwin_exec::child::Outcome::Failed(m)) => assert!(m.contains("was generated for plan"), "{m}"),
+    let job = darwin_exec::child::RunJob { plan: other.physical, checkpoint: None, progress: false };
+    match darwin_exec::child::spawn::<_, darwin_runtime::RunSummary>(Path::new(binary), &job) {
+        Ok(Err(m)) => assert!(m.contains("was generated for plan"), "{m}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
 }

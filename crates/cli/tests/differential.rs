@@ -316,7 +316,7 @@ fn engine_matches_reference_on_random_queries() {
             }
         };
         let rows = Arc::new(Mutex::new(Vec::new()));
-        let engine = darwin_runtime::run(&compiled.physical, &Capture { rows: rows.clone() }, &mut |_| {});
+        let engine = darwin_runtime::run(&compiled.physical, &Capture { rows: rows.clone() }, &mut ());
         let reference =
             darwin_reference::evaluate(&compiled.logical[0].1, &|t: &TableDef| data.tables[&t.name].clone());
         match (engine, reference) {

@@ -191,7 +191,7 @@ fn mutated_scripts_never_panic() {
             ) {
                 Err(_) => false,
                 Ok(c) => {
-                    let _ = darwin_runtime::run(&c.physical, &Quiet, &mut |_| {});
+                    let _ = darwin_runtime::run(&c.physical, &Quiet, &mut ());
                     true
                 }
             }

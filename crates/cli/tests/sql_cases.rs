@@ -48,8 +48,7 @@ fn run_case(sql_path: &Path, mode: darwin::Mode) -> Result<(), String> {
         .replace("${DIR}", &dir.display().to_string())
         .replace("${OUT}", &out.display().to_string());
     let opts = darwin::Options { executor: mode, ..Default::default() };
-    let result = darwin::compile(&sql, &opts)
-        .and_then(|c| darwin::execute_mode(&c, &mut |_| {}, None, mode, &cache(), &mut |_| {}));
+    let result = darwin::compile(&sql, &opts).and_then(|c| darwin::execute_mode(&c, &mut (), None, mode, &cache()));
     if let Some(want) = expected.strip_prefix("error: ") {
         let want = want.trim();
         return match result {

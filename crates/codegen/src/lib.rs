@@ -39,9 +39,27 @@ use std::fmt::Write;
 
 pub use expr::comment_text;
 
+/// What a generated binary serves: a query's run (it links `darwin-exec` only) or a benchmark
+/// (the harness in `darwin-bench` runs inside it, with the query's kernels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Harness {
+    Query,
+    Bench,
+}
+
+impl Harness {
+    /// The crate whose `child::main` the binary runs.
+    fn krate(self) -> &'static str {
+        match self {
+            Harness::Query => "darwin_exec",
+            Harness::Bench => "darwin_bench",
+        }
+    }
+}
+
 /// The generated crate's main source for a set of plans (a script's plan, or a benchmark's
 /// measured and checking plans).
-pub fn generate(plans: &[&PhysicalPlan]) -> String {
+pub fn generate(plans: &[&PhysicalPlan], harness: Harness) -> String {
     let mut kernels: BTreeMap<u64, String> = BTreeMap::new();
     for plan in plans {
         for (p, pipeline) in plan.pipelines.iter().enumerate() {
@@ -78,7 +96,7 @@ pub fn generate(plans: &[&PhysicalPlan]) -> String {
             .expect("every kernel is named after its kind");
         let _ = writeln!(out, "    kernels.add_{kind}({key:#x}, {kind}_{key:016x});");
     }
-    out.push_str("    std::process::exit(darwin_exec::child::main(FINGERPRINTS, kernels));\n}\n");
+    let _ = writeln!(out, "    std::process::exit({}::child::main(FINGERPRINTS, kernels));\n}}", harness.krate());
     for code in kernels.values() {
         out.push('\n');
         out.push_str(code);

@@ -7,7 +7,6 @@
 //! 200 most recently used binaries (about 3.5 MB each).
 
 use darwin_common::hash::{fnv1a, fnv1a_extend};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -112,6 +111,7 @@ impl Toolchain {
         &self,
         fingerprint: u64,
         source: &str,
+        harness: crate::Harness,
         note: &mut dyn FnMut(&str),
     ) -> Result<Compiled, CompileError> {
         let key = self.key(fingerprint, source);
@@ -147,7 +147,7 @@ impl Toolchain {
         });
         let dir = self.cache.join("build");
         std::fs::create_dir_all(dir.join("src")).map_err(io(&dir))?;
-        std::fs::write(dir.join("Cargo.toml"), self.manifest()).map_err(io(&dir))?;
+        std::fs::write(dir.join("Cargo.toml"), self.manifest(harness)).map_err(io(&dir))?;
         std::fs::write(dir.join("src/main.rs"), source).map_err(io(&dir))?;
         // The workspace's lock file pins the versions Darwin was built and tested with (and that
         // are in the local registry cache, so no network is needed).
@@ -186,23 +186,24 @@ impl Toolchain {
         Ok(Compiled { binary: bin, key, build_time: Some(start.elapsed()), cold })
     }
 
-    fn manifest(&self) -> String {
-        let mut m = String::new();
-        let exec = self.sources.join("crates/exec");
-        let _ = write!(
-            m,
+    fn manifest(&self, harness: crate::Harness) -> String {
+        let path = |c: &str| format!("{:?}", self.sources.join("crates").join(c).display().to_string());
+        let bench = match harness {
+            crate::Harness::Query => String::new(),
+            crate::Harness::Bench => format!("darwin-bench = {{ path = {} }}\n", path("bench")),
+        };
+        format!(
             "[package]\nname = \"darwin-query\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-             [dependencies]\ndarwin-exec = {{ path = {:?} }}\n\n\
+             [dependencies]\ndarwin-exec = {{ path = {} }}\n{bench}\n\
              # Its own workspace: the cache may lie inside another cargo workspace.\n[workspace]\n\n\
              [profile.release]\nopt-level = 3\ndebug = false\nincremental = false\ncodegen-units = 16\n",
-            exec.display().to_string()
-        );
-        m
+            path("exec")
+        )
     }
 }
 
-/// Crates of the workspace that a compiled query's binary does not link.
-const NOT_LINKED: &[&str] = &["cli", "sql", "planner", "codegen", "reference", "bench"];
+/// Crates of the workspace that no compiled binary (query or benchmark) links.
+const NOT_LINKED: &[&str] = &["cli", "sql", "planner", "codegen", "reference"];
 
 /// Compiled queries kept in the cache (about 3.5 MB each); the least recently used go first.
 const KEEP_BINARIES: usize = 200;

@@ -1,48 +1,60 @@
 //! The protocol between `darwin` and a compiled query's binary. The parent writes a job (the
-//! physical plan and run options) as JSON, starts the binary with `--job FILE --result FILE`, and
-//! reads the outcome back; the child inherits stdout (the `print` sink) and stderr (warnings,
-//! progress). The child dies with its parent (PR_SET_PDEATHSIG), so killing `darwin` kills the
-//! query as it would in interpreted mode.
+//! physical plan(s) and run options) as JSON, starts the binary with `--job FILE --result FILE`,
+//! and reads the outcome back; the child inherits stdout (the `print` sink) and stderr
+//! (notices, progress). The child dies with its parent (PR_SET_PDEATHSIG), so killing `darwin`
+//! kills the query as it would in interpreted mode. The protocol is generic over the job: a
+//! query's binary serves [`RunJob`]s (`main`); a benchmark's binary serves the harness's jobs
+//! with [`serve`] from the harness crate, so a query's binary does not link the harness.
 
-use crate::bench::{BenchArgs, BenchPlans, BenchReport};
 use darwin_checkpoint::CheckpointConfig;
 use darwin_plan::PhysicalPlan;
 use darwin_runtime::kernels::Kernels;
-use darwin_runtime::RunSummary;
+use darwin_runtime::{Observer, Progress};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub enum Job {
-    Run { plan: PhysicalPlan, checkpoint: Option<CheckpointConfig>, progress: bool },
-    Bench { args: BenchArgs, plans: Box<BenchPlans> },
+/// A job names the plans it runs; the binary refuses plans it was not generated for.
+pub trait Job: Serialize + DeserializeOwned {
+    fn plans(&self) -> Vec<&PhysicalPlan>;
 }
 
-impl Job {
+/// `darwin run --mode compiled`: run a plan.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunJob {
+    pub plan: PhysicalPlan,
+    pub checkpoint: Option<CheckpointConfig>,
+    /// Show the progress line (stderr is a terminal).
+    pub progress: bool,
+}
+
+impl Job for RunJob {
     fn plans(&self) -> Vec<&PhysicalPlan> {
-        match self {
-            Job::Run { plan, .. } => vec![plan],
-            Job::Bench { plans, .. } => {
-                let mut v = vec![&plans.main];
-                if let Some((a, b)) = &plans.check {
-                    v.extend([a, b]);
-                }
-                v
-            }
-        }
+        vec![&self.plan]
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-pub enum Outcome {
-    Run(Box<RunSummary>),
-    Bench(Box<BenchReport>),
-    Failed(String),
+/// What a job gave: its result, or the message of its failure.
+pub type Outcome<T> = Result<T, String>;
+
+/// The generated binary's `main` for a query: runs the job with its kernels.
+pub fn main(fingerprints: &[u64], kernels: Kernels) -> i32 {
+    serve(fingerprints, kernels, |job: RunJob, kernels| {
+        let mut observer = Stderr { progress: job.progress };
+        let factory = darwin_connectors::Registry;
+        darwin_runtime::driver::run_kernels(&job.plan, &factory, &mut observer, job.checkpoint, kernels)
+            .map_err(|e| e.to_string())
+    })
 }
 
-/// The generated binary's `main`: runs the job with its kernels; the exit code is 0 when the
-/// outcome was written (even a failed run), 2 when the protocol itself failed.
-pub fn main(fingerprints: &[u64], kernels: Kernels) -> i32 {
+/// Reads the job named by `--job`, runs it with `run` unless it names a plan this binary was
+/// not generated for, and writes the outcome to `--result`. The exit code is 0 when the outcome
+/// was written (even a failed run), 2 when the protocol itself failed.
+pub fn serve<J: Job, T: Serialize>(
+    fingerprints: &[u64],
+    kernels: Kernels,
+    run: impl FnOnce(J, &Kernels) -> Outcome<T>,
+) -> i32 {
     die_with_parent();
     let args: Vec<String> = std::env::args().collect();
     let (Some(job), Some(result)) = (flag(&args, "--job"), flag(&args, "--result")) else {
@@ -51,13 +63,11 @@ pub fn main(fingerprints: &[u64], kernels: Kernels) -> i32 {
         );
         return 2;
     };
-    let outcome = match std::fs::read(job)
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice::<Job>(&b).map_err(|e| format!("unreadable job file {job}: {e}")))
-    {
-        Err(e) => Outcome::Failed(e),
-        Ok(job) => run(&job, fingerprints, &kernels),
-    };
+    let outcome = std::fs::read(job)
+        .map_err(|e| format!("cannot read the job file {job}: {e}"))
+        .and_then(|b| serde_json::from_slice::<J>(&b).map_err(|e| format!("unreadable job file {job}: {e}")))
+        .and_then(|job| check_plans(&job, fingerprints).map(|()| job))
+        .and_then(|job| run(job, &kernels));
     let bytes = serde_json::to_vec(&outcome).expect("outcomes serialise");
     match std::fs::write(result, bytes) {
         Ok(()) => 0,
@@ -68,37 +78,36 @@ pub fn main(fingerprints: &[u64], kernels: Kernels) -> i32 {
     }
 }
 
-fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
-}
-
-fn run(job: &Job, fingerprints: &[u64], kernels: &Kernels) -> Outcome {
+fn check_plans(job: &impl Job, fingerprints: &[u64]) -> Outcome<()> {
     for p in job.plans() {
         let f = p.fingerprint();
         if !fingerprints.contains(&f) {
-            return Outcome::Failed(format!(
+            return Err(format!(
                 "this compiled query was generated for plan(s) {fingerprints:x?}, not {f:#018x}; clear the compile cache"
             ));
         }
     }
-    let factory = darwin_connectors::Registry;
-    match job {
-        Job::Run { plan, checkpoint, progress } => {
-            let mut show = |p: &darwin_runtime::build::Progress| {
-                if *progress {
-                    eprint!("{}", crate::progress_line(p));
-                }
-            };
-            match darwin_runtime::build::run_kernels(plan, &factory, &mut show, checkpoint.clone(), kernels) {
-                Ok(s) => Outcome::Run(Box::new(s)),
-                Err(e) => Outcome::Failed(e.to_string()),
-            }
+    Ok(())
+}
+
+/// The child's observer: what `darwin` would print, printed by the child (it shares stderr).
+struct Stderr {
+    progress: bool,
+}
+
+impl Observer for Stderr {
+    fn progress(&mut self, p: &Progress) {
+        if self.progress {
+            eprint!("{}", crate::progress_line(p));
         }
-        Job::Bench { args, plans } => match crate::bench::run_bench(args, plans, kernels) {
-            Ok(r) => Outcome::Bench(Box::new(r)),
-            Err(e) => Outcome::Failed(e.to_string()),
-        },
     }
+    fn notice(&mut self, message: &str) {
+        eprintln!("darwin: {message}");
+    }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
 }
 
 #[cfg(target_os = "linux")]
@@ -124,8 +133,9 @@ fn remove_stale_job_dirs() {
     }
 }
 
-/// Runs a compiled query's binary on a job; its stdout and stderr are this process's.
-pub fn spawn(binary: &Path, job: &Job) -> Result<Outcome, String> {
+/// Runs a compiled binary on a job; its stdout and stderr are this process's. The outer error
+/// is the protocol's (the binary could not start, died, or wrote no result), the inner the job's.
+pub fn spawn<J: Job, T: DeserializeOwned>(binary: &Path, job: &J) -> Result<Outcome<T>, String> {
     remove_stale_job_dirs();
     let dir = std::env::temp_dir().join(format!(
         "darwin-job-{}-{}",

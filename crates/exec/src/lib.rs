@@ -1,8 +1,8 @@
 //! The narrow execution crate: what a compiled query's binary links (runtime, connectors, the
-//! benchmark harness) and the protocol between `darwin` and that binary (`child`). The SQL front
-//! end and the planner are not here, so compiling a query never compiles them.
+//! plan types) and the protocol between `darwin` and that binary (`child`). The SQL front end,
+//! the planner and the benchmark harness are not here, so compiling a query never compiles
+//! them (`cargo tree -p darwin-exec` shows it).
 
-pub mod bench;
 pub mod child;
 
 pub use darwin_columnar;
@@ -21,6 +21,6 @@ pub use darwin_runtime;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The progress line shown on a terminal while a query runs.
-pub fn progress_line(p: &darwin_runtime::build::Progress) -> String {
+pub fn progress_line(p: &darwin_runtime::Progress) -> String {
     format!("\r{:>8.1}s  read {:>12}  written {:>10}", p.elapsed.as_secs_f64(), p.records_read, p.rows_written)
 }

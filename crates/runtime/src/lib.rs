@@ -8,15 +8,15 @@
 //! the checkpoint store and the two-phase commit of sink output).
 
 pub mod affinity;
-pub mod build;
 pub mod checkpointed;
+pub mod driver;
 pub mod error;
 pub mod kernels;
 pub mod operator;
 pub mod ops;
 
-pub use build::{run, run_with, ConnectorFactory, RunSummary};
 pub use darwin_columnar::{Batch, Buf, Column, ColumnBuilder, ColumnData, StrVec};
+pub use driver::{run, run_with, Callbacks, ConnectorFactory, Observer, Progress, RunSummary};
 pub use error::{Result, RuntimeError};
 pub use operator::{Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader};
 

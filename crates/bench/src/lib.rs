@@ -4,18 +4,24 @@
 //! the timed run. Results are checked, not only timed: YSB against its closed-form counts,
 //! Nexmark against a single-worker run of the same query on a smaller input.
 
+pub mod child;
 pub mod machine;
 pub mod queries;
 pub mod replay;
+pub mod report;
 
 use darwin_checkpoint::coordinator::CheckpointStats;
 use darwin_checkpoint::CheckpointConfig;
 use darwin_common::Value;
 use darwin_connectors::generators::nexmark_type_count;
+use darwin_plan::{Executor, IdlePolicy};
 use darwin_plan::{PhysNode, PhysicalPlan, TableDef};
 use darwin_runtime::kernels::Kernels;
-use darwin_runtime::Result;
+use darwin_runtime::RuntimeError;
 use replay::{record, BenchFactory, Collected, Recording};
+use report::{percentile, RunNumbers};
+
+pub use report::BenchReport;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,22 +29,47 @@ use std::time::Instant;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchArgs {
-    pub benchmark: String,
+    pub benchmark: Benchmark,
     pub query: Option<String>,
     pub events: u64,
     pub parallelism: usize,
     pub batch_size: Option<usize>,
     /// Take checkpoints during the replayed run (into a temporary directory).
     pub checkpoint_interval: Option<std::time::Duration>,
-    /// `interpreted` or `compiled`: what the report says ran.
-    pub mode: String,
+    /// The executor the report says ran.
+    pub mode: Executor,
     /// YSB's record layout (`78` or `64` bytes), or None for events generated as columns.
     #[serde(default)]
     pub layout: Option<String>,
     /// Skip the end-to-end run (for profiling and long replayed runs).
     #[serde(default)]
     pub replay_only: bool,
+    /// What idle workers do (`sleep` for counting work with callgrind).
+    #[serde(default)]
+    pub idle: IdlePolicy,
 }
+
+/// The benchmarks `darwin bench` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Benchmark {
+    /// The Yahoo Streaming Benchmark: a filter, a lookup join and 10 s windows per campaign.
+    Ysb,
+    /// Nexmark queries over persons, auctions and bids.
+    Nexmark,
+}
+
+/// Why a benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The arguments name no benchmark query (or an impossible layout).
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Run(#[from] RuntimeError),
+}
+
+/// Results of the harness.
+pub type Result<T> = std::result::Result<T, BenchError>;
 
 /// The plans a benchmark runs, made from SQL by the caller (the planner is not part of this
 /// crate, so compiled benchmark binaries do not carry it): the measured query, and for Nexmark
@@ -47,177 +78,6 @@ pub struct BenchArgs {
 pub struct BenchPlans {
     pub main: PhysicalPlan,
     pub check: Option<(PhysicalPlan, PhysicalPlan)>,
-}
-
-/// One timed run.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RunNumbers {
-    pub events: u64,
-    pub seconds: f64,
-    pub latency_p50_ms: Option<f64>,
-    pub latency_p99_ms: Option<f64>,
-    /// Per worker: % of the run it had nothing to do.
-    pub idle_pct: Vec<f64>,
-}
-
-impl RunNumbers {
-    pub fn events_per_sec(&self) -> f64 {
-        if self.seconds > 0.0 {
-            self.events as f64 / self.seconds
-        } else {
-            0.0
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BenchReport {
-    pub name: String,
-    pub mode: String,
-    /// Nexmark counts every event of the stream (all three kinds), also those a query does not
-    /// read; Darwin's generator tables deliver only the kinds a query reads.
-    pub stream_events: Option<u64>,
-    pub parallelism: usize,
-    pub replay: RunNumbers,
-    /// None with `replay_only`.
-    pub end_to_end: Option<RunNumbers>,
-    pub bytes_per_event: f64,
-    pub memory_bandwidth: f64,
-    pub peak_rss_bytes: u64,
-    pub check: String,
-    /// Checkpointing during the replayed run: the interval and what was taken.
-    pub checkpoints: Option<(std::time::Duration, CheckpointStats)>,
-}
-
-fn percentile(v: &mut [f64], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[((v.len() - 1) as f64 * p).round() as usize])
-}
-
-fn fmt_opt(v: Option<f64>) -> String {
-    v.map_or("null".into(), |x| format!("{x:.3}"))
-}
-
-impl BenchReport {
-    pub fn roofline(&self) -> f64 {
-        self.memory_bandwidth / self.bytes_per_event.max(1.0)
-    }
-
-    pub fn to_json(&self) -> String {
-        let r = &self.replay;
-        let end_to_end = self.end_to_end.as_ref().map_or("null".to_string(), |e| {
-            format!(
-                "{{\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{}}}",
-                e.events,
-                e.seconds,
-                e.events_per_sec(),
-                e.events_per_sec() / self.parallelism as f64,
-                fmt_opt(e.latency_p50_ms),
-                fmt_opt(e.latency_p99_ms),
-            )
-        });
-        format!(
-            "{{\"benchmark\":\"{}\",\"mode\":\"{}\",\"parallelism\":{},\"events\":{},\"seconds\":{:.6},\"events_per_sec\":{:.0},\"events_per_sec_per_core\":{:.0},\"latency_p50_ms\":{},\"latency_p99_ms\":{},\"peak_rss_bytes\":{},\"bytes_per_event\":{:.1},\"memory_read_bandwidth_bytes_per_sec\":{:.0},\"roofline_events_per_sec\":{:.0},\"check\":\"{}\",\"stream_events\":{},\"worker_idle_pct\":[{}],\"end_to_end\":{}}}",
-            self.name,
-            self.mode,
-            self.parallelism,
-            r.events,
-            r.seconds,
-            r.events_per_sec(),
-            r.events_per_sec() / self.parallelism as f64,
-            fmt_opt(r.latency_p50_ms),
-            fmt_opt(r.latency_p99_ms),
-            self.peak_rss_bytes,
-            self.bytes_per_event,
-            self.memory_bandwidth,
-            self.roofline(),
-            self.check.replace('"', "'"),
-            self.stream_events.map_or("null".to_string(), |n| n.to_string()),
-            r.idle_pct.iter().map(|p| format!("{p:.1}")).collect::<Vec<_>>().join(","),
-            end_to_end,
-        )
-        .strip_suffix('}')
-        .expect("a JSON object")
-        .to_string()
-            + &match &self.checkpoints {
-                None => "}".to_string(),
-                Some((every, k)) => format!(
-                    ",\"checkpoints\":{{\"interval_ms\":{},\"taken\":{},\"failed\":{},\"max_ms\":{:.3},\"mean_ms\":{:.3},\"max_write_ms\":{:.3},\"max_capture_ms\":{:.3},\"last_state_bytes\":{}}}}}",
-                    every.as_millis(),
-                    k.taken,
-                    k.failed,
-                    k.max_duration.as_secs_f64() * 1e3,
-                    k.total_duration.as_secs_f64() * 1e3 / k.taken.max(1) as f64,
-                    k.max_write.as_secs_f64() * 1e3,
-                    k.max_capture.as_secs_f64() * 1e3,
-                    k.last_state_bytes
-                ),
-            }
-    }
-
-    pub fn to_text(&self) -> String {
-        let row = |label: &str, r: &RunNumbers| {
-            format!(
-                "{label:<26}{:>14} events {:>9.3} s {:>14.0} events/s {:>13.0} /core   latency p50 {} ms, p99 {} ms{}\n",
-                r.events,
-                r.seconds,
-                r.events_per_sec(),
-                r.events_per_sec() / self.parallelism as f64,
-                fmt_opt(r.latency_p50_ms),
-                fmt_opt(r.latency_p99_ms),
-                match r.idle_pct.len() {
-                    0 | 1 => String::new(),
-                    _ => format!(
-                        "; workers idle {}",
-                        r.idle_pct.iter().map(|p| format!("{p:.0}%")).collect::<Vec<_>>().join(" / ")
-                    ),
-                }
-            )
-        };
-        let mut s = format!("{} ({}, {} workers)\n", self.name, self.mode, self.parallelism);
-        s += &row("replayed from memory:", &self.replay);
-        match &self.end_to_end {
-            Some(e) => s += &row("end to end (generator):", e),
-            None => s += "end to end (generator):   not run (--replay-only)\n",
-        }
-        s += &format!(
-            "in-memory event size {:.1} B; memory read bandwidth {:.1} GB/s -> roofline {:.0} events/s ({:.1}% reached)\n",
-            self.bytes_per_event,
-            self.memory_bandwidth / 1e9,
-            self.roofline(),
-            100.0 * self.replay.events_per_sec() / self.roofline()
-        );
-        if let Some(n) = self.stream_events {
-            s += &format!(
-                "Nexmark convention (all {} stream events, also kinds the query does not read): {:.0} events/s replayed\n",
-                n,
-                n as f64 / self.replay.seconds.max(1e-9)
-            );
-        }
-        if let Some((every, k)) = &self.checkpoints {
-            s += &format!(
-                "checkpoints every {:?} during the replayed run: {} taken ({} failed), barrier to durable mean {:.1} ms, \
-                 max {:.1} ms (write max {:.1} ms), workers paused to capture at most {:.1} ms, last {} KiB of state\n",
-                every,
-                k.taken,
-                k.failed,
-                k.total_duration.as_secs_f64() * 1e3 / k.taken.max(1) as f64,
-                k.max_duration.as_secs_f64() * 1e3,
-                k.max_write.as_secs_f64() * 1e3,
-                k.max_capture.as_secs_f64() * 1e3,
-                k.last_state_bytes / 1024
-            );
-        }
-        s += &format!(
-            "peak resident memory {:.1} MiB; result check: {}\n",
-            self.peak_rss_bytes as f64 / (1 << 20) as f64,
-            self.check
-        );
-        s
-    }
 }
 
 /// The event tables of a plan (those a generator produces). One table read with different
@@ -259,9 +119,8 @@ pub struct Setup {
 }
 
 pub fn setup(args: &BenchArgs) -> std::result::Result<Setup, String> {
-    let bad = |m: String| m;
-    match args.benchmark.as_str() {
-        "ysb" => Ok(Setup {
+    match args.benchmark {
+        Benchmark::Ysb => Ok(Setup {
             sql: queries::ysb(args.layout.as_deref())?,
             name: match &args.layout {
                 Some(l) => format!("YSB ({l}-byte records)"),
@@ -273,15 +132,14 @@ pub fn setup(args: &BenchArgs) -> std::result::Result<Setup, String> {
             span_ms: (1_200_000 * 1000 / queries::YSB_RATE) as i64,
             wm_delay: 1000,
         }),
-        "nexmark" => {
+        Benchmark::Nexmark => {
             let q = args.query.clone().unwrap_or_else(|| "q5".into());
             let sql = queries::nexmark(&q).ok_or_else(|| {
-                bad(format!("unknown Nexmark query '{q}'; available: {}", queries::NEXMARK_QUERIES.join(", ")))
+                format!("unknown Nexmark query '{q}'; available: {}", queries::NEXMARK_QUERIES.join(", "))
             })?;
             // 1M events at the generator's 10,000 events/s of event time span 100 s.
             Ok(Setup { sql, name: format!("Nexmark {q}"), buffer: 1_000_000, span_ms: 100_000, wm_delay: 4000 })
         }
-        other => Err(bad(format!("unknown benchmark '{other}'; available: ysb, nexmark"))),
     }
 }
 
@@ -314,7 +172,7 @@ fn run_once(
         fresh: true,
         plan_text: String::new(),
     });
-    let summary = darwin_runtime::build::run_kernels(plan, &factory, &mut |_| {}, cfg, kernels)?;
+    let summary = darwin_runtime::driver::run_kernels(plan, &factory, &mut (), cfg, kernels)?;
     let seconds = t.elapsed().as_secs_f64();
     if checkpoint.is_some() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -392,7 +250,7 @@ pub fn run_bench(args: &BenchArgs, plans: &BenchPlans, kernels: &Kernels) -> Res
         totals.insert(t.name.clone(), table_events(t, args.events));
     }
     let bytes_per_event = bytes as f64 / recorded.max(1) as f64;
-    let is_ysb = args.benchmark == "ysb";
+    let is_ysb = args.benchmark == Benchmark::Ysb;
     let (replay, rows, checkpoints) =
         run_once(&plans.main, recordings, totals.clone(), s.wm_delay, is_ysb, args.checkpoint_interval, kernels)?;
     let check = if is_ysb {
@@ -424,7 +282,7 @@ pub fn run_bench(args: &BenchArgs, plans: &BenchPlans, kernels: &Kernels) -> Res
         false => Some(run_once(&plans.main, HashMap::new(), totals, s.wm_delay, false, None, kernels)?.0),
     };
     Ok(BenchReport {
-        mode: args.mode.clone(),
+        mode: args.mode,
         stream_events: (!is_ysb).then_some(args.events),
         name: s.name,
         parallelism: args.parallelism,

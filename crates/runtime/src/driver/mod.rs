@@ -1,0 +1,83 @@
+//! The driver: runs a physical plan on `parallelism` worker threads, one per core. Each worker
+//! builds the whole operator tree over its share of the source partitions (`build`) and pulls
+//! its pipelines in turn until their sources end (`worker`); exchanges connect the workers (see
+//! `ops::exchange`). The driver thread starts the workers, runs the checkpoint coordinator
+//! beside them, reports progress and gathers the summary (`run`).
+//!
+//! The library prints nothing: progress and notices (resuming from a checkpoint, a checkpoint
+//! that failed) go to the caller's [`Observer`].
+
+mod build;
+mod run;
+mod worker;
+
+use crate::error::Result;
+use crate::operator::{SinkContext, SinkWriter, SourceReader};
+use darwin_checkpoint::coordinator::CheckpointStats;
+use darwin_plan::{SinkTarget, TableDef};
+use std::time::Duration;
+
+pub use run::{run, run_kernels, run_with};
+
+/// Opens sources and sinks; implemented by the connectors crate. Shared by the workers.
+pub trait ConnectorFactory: Sync {
+    fn open_source(&self, table: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>>;
+    fn open_sink(&self, target: &SinkTarget, ctx: &SinkContext) -> Result<Box<dyn SinkWriter>>;
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    /// (table, records read, malformed records skipped)
+    pub sources: Vec<(String, u64, u64)>,
+    /// (sink, rows written)
+    pub sinks: Vec<(String, u64)>,
+    pub late_records: u64,
+    pub peak_state_bytes: u64,
+    pub workers: usize,
+    pub elapsed: Duration,
+    pub checkpoints: Option<CheckpointStats>,
+    /// Per worker: time it had nothing to do (waiting for rows from other workers, for a
+    /// source's alignment, or for the other input of a join). Busy cores are the point of
+    /// parallelism; this says where they were not.
+    pub worker_idle: Vec<Duration>,
+}
+
+impl RunSummary {
+    pub fn records_read(&self) -> u64 {
+        self.sources.iter().map(|s| s.1).sum()
+    }
+}
+
+/// Progress of a running query, reported about twice a second.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub records_read: u64,
+    pub rows_written: u64,
+    pub elapsed: Duration,
+}
+
+/// What a run tells its caller while it runs. Both have defaults that ignore the report.
+pub trait Observer {
+    /// Progress, about twice a second.
+    fn progress(&mut self, _progress: &Progress) {}
+    /// Something the user should know: a restore, a checkpoint that failed and what stays valid.
+    fn notice(&mut self, _message: &str) {}
+}
+
+/// Reports nothing (tests, benchmarks).
+impl Observer for () {}
+
+/// An observer made of two callbacks.
+pub struct Callbacks<'a> {
+    pub progress: &'a mut dyn FnMut(&Progress),
+    pub notice: &'a mut dyn FnMut(&str),
+}
+
+impl Observer for Callbacks<'_> {
+    fn progress(&mut self, p: &Progress) {
+        (self.progress)(p)
+    }
+    fn notice(&mut self, message: &str) {
+        (self.notice)(message)
+    }
+}

@@ -1,0 +1,285 @@
+//! Running a plan: the driver thread opens the checkpoint directory (and the checkpoint to
+//! resume from), wires the exchanges, starts one pinned worker thread per core, runs the
+//! checkpoint coordinator beside them while reporting progress, and gathers their results into
+//! the run's summary. A failing worker stops the others; the run reports its error, not the
+//! others' `Aborted`.
+
+use super::build::{count_exchanges, count_sources, Channel};
+use super::worker::{run_worker, Shared, WorkerCheckpoint, WorkerResult};
+use super::{ConnectorFactory, Observer, Progress, RunSummary};
+use crate::error::{Result, RuntimeError};
+use crate::kernels::Kernels;
+use crate::operator::Counters;
+use crate::ops::exchange::INBOX_CAPACITY;
+use darwin_checkpoint::coordinator::{Coordinator, Restore};
+use darwin_checkpoint::{CheckpointConfig, Event};
+use darwin_plan::PhysicalPlan;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Runs every pipeline of the plan to completion (for bounded sources) and returns the summary.
+pub fn run(plan: &PhysicalPlan, factory: &dyn ConnectorFactory, observer: &mut dyn Observer) -> Result<RunSummary> {
+    run_with(plan, factory, observer, None)
+}
+
+/// `run`, taking checkpoints into `checkpoint.dir` (and resuming from the newest one there).
+pub fn run_with(
+    plan: &PhysicalPlan,
+    factory: &dyn ConnectorFactory,
+    observer: &mut dyn Observer,
+    checkpoint: Option<CheckpointConfig>,
+) -> Result<RunSummary> {
+    run_kernels(plan, factory, observer, checkpoint, &Kernels::default())
+}
+
+/// `run_with`, with compiled mode's generated kernels in place of interpreted expressions.
+pub fn run_kernels(
+    plan: &PhysicalPlan,
+    factory: &dyn ConnectorFactory,
+    observer: &mut dyn Observer,
+    checkpoint: Option<CheckpointConfig>,
+    kernels: &Kernels,
+) -> Result<RunSummary> {
+    let start = Instant::now();
+    let n = plan.settings.parallelism.max(1);
+    let (mut coord, restore) = match checkpoint {
+        Some(cfg) => {
+            let (mut c, r) = Coordinator::start(cfg, plan.fingerprint(), n, plan.pipelines.len())?;
+            c.take_notices().iter().for_each(|m| observer.notice(m));
+            (Some(c), r)
+        }
+        None => (None, None),
+    };
+    if let Some(Restore { finished: true, epoch, path, .. }) = &restore {
+        observer.notice(&format!(
+            "the query already ran to completion (checkpoint {epoch} in {}); its output is committed. \
+             Run with --fresh to run it again.",
+            path.display()
+        ));
+        let checkpoints = coord.map(|c| c.stats);
+        return Ok(RunSummary { workers: n, elapsed: start.elapsed(), checkpoints, ..Default::default() });
+    }
+    if let Some(r) = &restore {
+        observer.notice(&format!("resuming from checkpoint {} ({})", r.epoch, r.path.display()));
+    }
+    let (events_tx, events_rx) = channel::<Event>();
+    let mut worker_ckpt: Vec<Option<WorkerCheckpoint>> = (0..n)
+        .map(|w| {
+            coord.as_ref().map(|c| WorkerCheckpoint {
+                events: events_tx.clone(),
+                epochs: c.epochs.clone(),
+                durable: c.durable.clone(),
+                restore: restore.as_ref().map(|r| r.workers.get(w).cloned().unwrap_or_default()),
+                staging: c.staging_dir(),
+                first_epoch: c.first_epoch(),
+            })
+        })
+        .collect();
+    drop(events_tx);
+    let (senders, inboxes) = exchanges(plan, n);
+    let shared = shared(plan, kernels);
+    let mut driver = Driver { coord: coord.as_mut(), events: &events_rx, shared: &shared, start, failed: None };
+    let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = inboxes
+            .into_iter()
+            .enumerate()
+            .map(|(w, inbox)| {
+                let (senders, shared) = (senders.clone(), &shared);
+                let ckpt = worker_ckpt[w].take();
+                std::thread::Builder::new()
+                    .name(format!("darwin-worker-{w}"))
+                    .spawn_scoped(scope, move || {
+                        crate::affinity::pin_to_core(w);
+                        let mut guard = AbortOnDrop(&shared.abort, false);
+                        let r = run_worker(w, plan, factory, senders, inbox, shared, ckpt);
+                        guard.1 = r.is_ok();
+                        r
+                    })
+                    .expect("spawning a worker thread")
+            })
+            .collect();
+        drop(senders);
+        let mut last = Instant::now();
+        while !handles.iter().all(|h| h.is_finished()) {
+            driver.step(observer, n);
+            if last.elapsed() >= Duration::from_millis(500) {
+                last = Instant::now();
+                observer.progress(&driver.progress());
+            }
+        }
+        handles.into_iter().enumerate().map(|(w, h)| h.join().unwrap_or_else(|p| Err(panicked(w, p)))).collect()
+    });
+    if let Some(e) = driver.failed.take() {
+        return Err(e);
+    }
+    let ok = first_failure(results)?;
+    if let Some(c) = coord.as_mut() {
+        while let Ok(ev) = events_rx.try_recv() {
+            c.handle(ev)?;
+        }
+        c.finish()?;
+        c.take_notices().iter().for_each(|m| observer.notice(m));
+    }
+    Ok(summary(plan, &ok, &shared, coord.map(|c| c.stats), start))
+}
+
+/// Per exchange, a bounded inbox on every worker: the senders to all of them, and each
+/// worker's inboxes in exchange order.
+type Wires = (Vec<Vec<SyncSender<Channel>>>, Vec<Vec<Option<Receiver<Channel>>>>);
+
+fn exchanges(plan: &PhysicalPlan, n: usize) -> Wires {
+    let mut senders = Vec::new();
+    let mut inboxes: Vec<Vec<_>> = (0..n).map(|_| Vec::new()).collect();
+    for _ in 0..plan.pipelines.iter().map(count_exchanges).sum::<usize>() {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| sync_channel(INBOX_CAPACITY)).unzip();
+        for (w, rx) in rxs.into_iter().enumerate() {
+            inboxes[w].push(Some(rx));
+        }
+        senders.push(txs);
+    }
+    (senders, inboxes)
+}
+
+fn shared(plan: &PhysicalPlan, kernels: &Kernels) -> Shared {
+    let n = plan.settings.parallelism.max(1);
+    let align = plan.pipelines.iter().map(|p| {
+        let drift = p.alignment_drift?;
+        // A slot no instance takes stays at +infinity and holds no one back.
+        let clock = (0..count_sources(&p.root) * n).map(|_| AtomicI64::new(i64::MAX)).collect();
+        Some((clock, drift))
+    });
+    Shared {
+        counters: Arc::new(Counters::default()),
+        read: AtomicU64::new(0),
+        written: AtomicU64::new(0),
+        abort: AtomicBool::new(false),
+        built: AtomicU64::new(0),
+        kernels: kernels.clone(),
+        align: align.collect(),
+    }
+}
+
+/// The driver thread's work while the workers run.
+struct Driver<'a> {
+    coord: Option<&'a mut Coordinator>,
+    events: &'a Receiver<Event>,
+    shared: &'a Shared,
+    start: Instant,
+    /// The coordinator's failure, which stopped the workers.
+    failed: Option<RuntimeError>,
+}
+
+impl Driver<'_> {
+    /// Handles the checkpoint events of up to 5 ms (or sleeps that long without checkpoints).
+    fn step(&mut self, observer: &mut dyn Observer, workers: usize) {
+        let Some(c) = self.coord.as_deref_mut() else {
+            std::thread::sleep(Duration::from_millis(5));
+            return;
+        };
+        if c.stats.resume_time.is_zero() && self.shared.built.load(Ordering::Relaxed) == workers as u64 {
+            c.stats.resume_time = self.start.elapsed();
+            if let Some(e) = c.stats.restored_from {
+                let ms = c.stats.resume_time.as_secs_f64() * 1e3;
+                observer.notice(&format!("checkpoint {e} restored; processing again after {ms:.1} ms"));
+            }
+        }
+        if self.failed.is_some() {
+            std::thread::sleep(Duration::from_millis(5));
+            return;
+        }
+        let events = self.events;
+        let first = events.recv_timeout(Duration::from_millis(5)).ok();
+        let step = first
+            .into_iter()
+            .chain(std::iter::from_fn(|| events.try_recv().ok()))
+            .try_for_each(|ev| c.handle(ev))
+            .and_then(|_| c.tick());
+        c.take_notices().iter().for_each(|m| observer.notice(m));
+        if let Err(e) = step {
+            self.shared.abort.store(true, Ordering::Relaxed);
+            self.failed = Some(e.into());
+        }
+    }
+
+    fn progress(&self) -> Progress {
+        Progress {
+            records_read: self.shared.read.load(Ordering::Relaxed),
+            rows_written: self.shared.written.load(Ordering::Relaxed),
+            elapsed: self.start.elapsed(),
+        }
+    }
+}
+
+/// Sets the abort flag unless the worker finished cleanly (also on panic).
+struct AbortOnDrop<'a>(&'a AtomicBool, bool);
+
+impl Drop for AbortOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The error of a worker thread that panicked, with the panic's message.
+fn panicked(worker: usize, payload: Box<dyn std::any::Any + Send>) -> RuntimeError {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    RuntimeError::WorkerPanicked { worker, message }
+}
+
+/// The workers' results, or the first real failure: not a worker that stopped because
+/// another one failed.
+fn first_failure(results: Vec<Result<WorkerResult>>) -> Result<Vec<WorkerResult>> {
+    let (ok, mut errors): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
+    if errors.is_empty() {
+        return Ok(ok.into_iter().map(|r| r.unwrap_or_else(|_| unreachable!("partitioned"))).collect());
+    }
+    let first = errors.iter().position(|e| !matches!(e, Err(RuntimeError::Aborted))).unwrap_or(0);
+    match errors.swap_remove(first) {
+        Err(e) => Err(e),
+        Ok(_) => unreachable!("partitioned"),
+    }
+}
+
+/// The run's summary from the workers' results: sources and sinks summed over workers.
+fn summary(
+    plan: &PhysicalPlan,
+    ok: &[WorkerResult],
+    shared: &Shared,
+    checkpoints: Option<darwin_checkpoint::coordinator::CheckpointStats>,
+    start: Instant,
+) -> RunSummary {
+    let mut sources: Vec<(String, u64, u64)> = Vec::new();
+    let mut written = vec![0u64; plan.pipelines.len()];
+    for r in ok {
+        for (i, (name, read, skipped)) in r.sources.iter().enumerate() {
+            match sources.get_mut(i) {
+                Some(s) => {
+                    s.1 += read;
+                    s.2 += skipped;
+                }
+                None => sources.push((name.clone(), *read, *skipped)),
+            }
+        }
+        for (i, w) in r.written.iter().enumerate() {
+            written[i] += w;
+        }
+    }
+    let sinks = plan.pipelines.iter().zip(written).map(|(p, w)| (p.sink_name().to_string(), w)).collect();
+    RunSummary {
+        sources,
+        sinks,
+        late_records: shared.counters.late(),
+        peak_state_bytes: shared.counters.peak_state_bytes.load(Ordering::Relaxed),
+        workers: plan.settings.parallelism.max(1),
+        elapsed: start.elapsed(),
+        checkpoints,
+        worker_idle: ok.iter().map(|r| r.idle).collect(),
+    }
+}
