@@ -382,6 +382,7 @@ pub fn read(path: &Path) -> Result<Loaded> {
 }
 
 /// Maps a state file read-only (`populate`: read it all in now).
+#[expect(unsafe_code, reason = "mapping a file is unsafe in memmap2: another process could change it")]
 fn map_file(path: &Path, populate: bool) -> std::io::Result<memmap2::Mmap> {
     let file = fs::File::open(path)?;
     let mut options = memmap2::MmapOptions::new();

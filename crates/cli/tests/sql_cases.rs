@@ -4,6 +4,12 @@
 //! batches is not part of the result), or `error: <text>` for a script that must fail with a
 //! message containing the text. Every case runs on both executors: interpreted, and compiled to
 //! native code (one compile cache shared by the test suite).
+//!
+//! To regenerate `.expected` files deliberately (after a change of output that is intended),
+//! run `DARWIN_BLESS=1 cargo test -p darwin-cli --test sql_cases sql_files_interpreted`: each case
+//! whose output differs gets its `.expected` rewritten from the interpreter's output (same files,
+//! rows sorted), and the test still fails once so the rewrite is not silent; review it with
+//! `git diff`. Error cases are not rewritten (their text is a chosen substring).
 
 use std::path::{Path, PathBuf};
 
@@ -69,17 +75,33 @@ fn run_case(sql_path: &Path, mode: darwin::Mode) -> Result<(), String> {
         }
     }
     blocks.extend(current);
+    let mut differences = Vec::new();
+    let mut blessed = String::new();
     for (file, mut want) in blocks {
         let text = std::fs::read_to_string(out.join(&file)).map_err(|e| format!("output {file}: {e}"))?;
         let mut got: Vec<String> = text.lines().filter(|l| !l.is_empty()).map(String::from).collect();
         got.sort();
         want.sort();
         if got != want {
-            return Err(format!("{file} differs\n--- expected\n{}\n--- got\n{}", want.join("\n"), got.join("\n")));
+            differences.push(format!("{file} differs\n--- expected\n{}\n--- got\n{}", want.join("\n"), got.join("\n")));
         }
+        blessed.push_str(&format!("== {file}\n{}\n", got.join("\n")));
     }
     let _ = std::fs::remove_dir_all(&out);
-    Ok(())
+    if differences.is_empty() {
+        return Ok(());
+    }
+    if bless() && mode == darwin::Mode::Interpreted {
+        let path = dir.join(format!("{name}.expected"));
+        std::fs::write(&path, blessed).map_err(|e| format!("cannot bless {}: {e}", path.display()))?;
+        differences.push(format!("DARWIN_BLESS: rewrote {} from this output; review it with git diff", path.display()));
+    }
+    Err(differences.join("\n"))
+}
+
+/// `DARWIN_BLESS=1`: rewrite the `.expected` files of cases whose output differs.
+fn bless() -> bool {
+    std::env::var_os("DARWIN_BLESS").is_some_and(|v| v == "1")
 }
 
 fn run_all(mode: darwin::Mode) {

@@ -25,6 +25,7 @@ impl StrVec {
         self.len() == 0
     }
     #[inline]
+    #[expect(unsafe_code, reason = "string columns are read per row on the hot path: no second UTF-8 check")]
     pub fn get(&self, i: usize) -> &str {
         let (a, b) = (self.offsets[i] as usize, self.offsets[i + 1] as usize);
         // SAFETY: `bytes` is only ever extended by whole `&str`s (`push`), and offsets mark their

@@ -22,6 +22,7 @@ pub fn vec_filled<T: Clone>(x: T, n: usize) -> Vec<T> {
     v
 }
 
+#[cfg_attr(target_os = "linux", expect(unsafe_code, reason = "madvise(2) has no safe wrapper in std"))]
 fn advise_huge(addr: usize, len: usize) {
     if len < MIN_BYTES {
         return;

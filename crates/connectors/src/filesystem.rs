@@ -289,6 +289,7 @@ impl FileSink {
         Ok(FileSink { path, schema: t.schema.clone(), format, out, line: String::new(), staging })
     }
 
+    #[expect(clippy::expect_used, reason = "a sink without an output file stages, and the file was just opened")]
     fn out(&mut self) -> Result<&mut BufWriter<File>> {
         if self.out.is_none() {
             let s = self.staging.as_mut().expect("a sink without output file is staged");
@@ -352,6 +353,7 @@ impl SinkWriter for FileSink {
         let Some(staged) = s.current.take() else {
             return Ok(vec![]);
         };
+        #[expect(clippy::expect_used, reason = "a current staged file has its writer open")]
         let out = self.out.take().expect("a staged file is open");
         let io = |e: std::io::Error| RuntimeError::Io { path: staged.display().to_string(), err: e };
         let file = out.into_inner().map_err(|e| io(e.into_error()))?;

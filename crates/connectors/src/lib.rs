@@ -1,6 +1,10 @@
 //! Connectors: the sources and sinks a `CREATE TABLE ... WITH ('connector' = ...)` names, one
 //! file each, behind one registry that validates options and opens readers and writers.
 
+// A panic here is a crash on user input: every `expect` states the invariant that rules it out.
+#![warn(clippy::expect_used, clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::expect_used, clippy::unwrap_used))]
+
 pub mod filesystem;
 pub mod format;
 pub mod generators;

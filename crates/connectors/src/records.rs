@@ -155,7 +155,7 @@ impl Layout {
                     Kind::I64 | Kind::Id128 => {
                         let shift = if name == "event_time" { shift } else { 0 };
                         ColumnData::I64(
-                            rows.map(|b| i64::from_le_bytes(b[..8].try_into().expect("8 bytes")) + shift).collect(),
+                            rows.map(|b| i64::from_le_bytes(std::array::from_fn(|i| b[i])) + shift).collect(),
                         )
                     }
                     Kind::Chars(_) => {

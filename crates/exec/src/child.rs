@@ -110,6 +110,7 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).map(String::as_str)
 }
 
+#[expect(unsafe_code, reason = "prctl(2) has no safe wrapper in std")]
 #[cfg(target_os = "linux")]
 fn die_with_parent() {
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a process attribute.

@@ -4,6 +4,10 @@
 //! query's binary carries the types, not the planner. The physical plan is serialisable and
 //! has a stable fingerprint (checkpoints and the compiled-code cache key on it).
 
+// A panic here is a crash on user input: every `expect` states the invariant that rules it out.
+#![warn(clippy::expect_used, clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::expect_used, clippy::unwrap_used))]
+
 pub mod catalog;
 pub mod display;
 pub mod expr;

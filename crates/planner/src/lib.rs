@@ -8,6 +8,10 @@
 //! The plan types live in `darwin-plan`, so that what runs a plan (the runtime, a compiled
 //! query's binary) does not link the planner.
 
+// A panic here is a crash on user input: every `expect` states the invariant that rules it out.
+#![warn(clippy::expect_used, clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::expect_used, clippy::unwrap_used))]
+
 pub mod decide;
 pub mod decompose;
 pub mod explain;

@@ -136,7 +136,9 @@ fn lower_aggregate(
             };
         }
     }
+    #[expect(clippy::expect_used, reason = "start and end were found as columns by their roles above")]
     let start_col = group[start].as_column().expect("window start key is a column");
+    #[expect(clippy::expect_used, reason = "start and end were found as columns by their roles above")]
     let end_col = group[end].as_column().expect("window end key is a column");
     PhysNode::WindowAggregate {
         input: Box::new(lower(input, catalog, parallelism)),

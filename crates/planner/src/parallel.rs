@@ -129,6 +129,7 @@ fn place(node: PhysNode, want: Option<&[Expr]>) -> PhysNode {
         PhysNode::WindowJoin { .. } | PhysNode::IntervalJoin { .. } => {
             let mut sides = join_partitionings(&node).into_iter();
             node.map_inputs(&mut |input| {
+                #[expect(clippy::expect_used, reason = "join_partitionings gives one partitioning per input")]
                 let wanted = sides.next().expect("a join has two inputs");
                 let keys = match &wanted {
                     Partitioning::Hash(k) => Some(k.as_slice()),

@@ -22,6 +22,7 @@ pub fn prune_sources(root: PhysNode, catalog: &dyn ConnectorCatalog) -> PhysNode
         _ => None,
     };
     let Some((source, keep)) = narrowed else { return node };
+    #[expect(clippy::expect_used, reason = "narrow and narrow_calc keep every used column")]
     let new = |c: usize| keep.iter().position(|k| *k == c).expect("every used column is kept");
     renumber(node, source, &new)
 }
@@ -70,6 +71,7 @@ fn narrow(table: &TableDef, mut used: Vec<usize>) -> Option<(TableDef, Vec<usize
     if used.len() >= table.schema.len() {
         return None;
     }
+    #[expect(clippy::expect_used, reason = "used_columns includes the watermark's columns")]
     let new = |c: usize| used.iter().position(|k| *k == c).expect("the watermark's columns are kept");
     let fields = used.iter().map(|c| table.schema.fields[*c].clone()).collect();
     let watermark =

@@ -2,6 +2,7 @@
 
 /// Pins the calling thread to core `index % cores`. Best effort: where pinning is not
 /// possible the thread simply runs unpinned.
+#[cfg_attr(target_os = "linux", expect(unsafe_code, reason = "sched_setaffinity(2) has no safe wrapper in std"))]
 pub fn pin_to_core(index: usize) {
     #[cfg(target_os = "linux")]
     {

@@ -71,6 +71,7 @@ impl<'s> ExprBinder<'s> {
 
     /// In an aggregate context: an aggregate call, a group-window property, or an expression
     /// equal to a GROUP BY key becomes a reference to the aggregate's output.
+    #[expect(clippy::expect_used, reason = "called only in an aggregate context, which sets self.agg")]
     fn try_aggregate_node(&mut self, e: &ast::Expr) -> Result<Option<Expr>> {
         if let ast::Expr::Function(f) = e {
             let name = f.name.to_string().to_uppercase();
@@ -95,6 +96,7 @@ impl<'s> ExprBinder<'s> {
         Ok(None)
     }
 
+    #[expect(clippy::expect_used, reason = "called only while binding an aggregate query, which sets the context")]
     fn bind_aggregate(&mut self, f: &ast::Function, name: &str) -> Result<Expr> {
         let scope = self.scope;
         let ctx = self.agg.as_mut().expect("aggregate context");
@@ -109,6 +111,7 @@ impl<'s> ExprBinder<'s> {
         Ok(Expr::column(ctx.agg_base() + idx, call.ty))
     }
 
+    #[expect(clippy::expect_used, reason = "called only while binding an aggregate query, which sets the context")]
     fn bind_window_property(&mut self, f: &ast::Function, name: &str, prop: &str) -> Result<Expr> {
         let ctx = self.agg.as_ref().expect("aggregate context");
         let span = f.name.span();
@@ -340,6 +343,7 @@ impl<'s> ExprBinder<'s> {
         }
     }
 
+    #[expect(clippy::expect_used, reason = "a column reference has at least one part (resolve succeeded)")]
     fn column(&mut self, parts: &[ast::Ident]) -> Result<Expr> {
         let i = self.scope.resolve(parts)?;
         if self.agg.is_some() {

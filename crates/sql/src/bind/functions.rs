@@ -171,6 +171,11 @@ pub fn bind_scalar_function(b: &mut ExprBinder, f: &ast::Function, name: &str, s
     typed_call(func, args, span)
 }
 
+/// The next of the arguments `arity` has counted (an error rather than a panic if one is missing).
+fn next_arg(func: Func, args: &mut impl Iterator<Item = Expr>, span: Span) -> Result<Expr> {
+    args.next().ok_or_else(|| SqlError::at(loc(span), format!("{} is missing an argument", func.name())))
+}
+
 fn arity(func: Func, args: &[Expr], min: usize, max: usize, span: Span) -> Result<()> {
     if args.len() < min || args.len() > max {
         let want = if min == max {
@@ -274,7 +279,7 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
         Substring => {
             arity(func, &args, 2, 3, span)?;
             let mut it = args.into_iter();
-            let mut out = vec![want(func, it.next().expect("arity"), Varchar, 0, span)?];
+            let mut out = vec![want(func, next_arg(func, &mut it, span)?, Varchar, 0, span)?];
             for (i, a) in it.enumerate() {
                 out.push(int_arg(func, a, i + 1, span)?);
             }
@@ -320,8 +325,8 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
         RegexpExtract => {
             arity(func, &args, 2, 3, span)?;
             let mut it = args.into_iter();
-            let s = want(func, it.next().expect("arity"), Varchar, 0, span)?;
-            let p = want(func, it.next().expect("arity"), Varchar, 1, span)?;
+            let s = want(func, next_arg(func, &mut it, span)?, Varchar, 0, span)?;
+            let p = want(func, next_arg(func, &mut it, span)?, Varchar, 1, span)?;
             if let ExprKind::Literal(Value::Str(pat)) = &p.kind {
                 if let Err(e) = regex::Regex::new(pat) {
                     return Err(SqlError::at(loc(span), format!("invalid regular expression '{pat}': {e}")));
@@ -336,9 +341,9 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
         SplitIndex => {
             arity(func, &args, 3, 3, span)?;
             let mut it = args.into_iter();
-            let s = want(func, it.next().expect("arity"), Varchar, 0, span)?;
-            let d = want(func, it.next().expect("arity"), Varchar, 1, span)?;
-            let i = int_arg(func, it.next().expect("arity"), 2, span)?;
+            let s = want(func, next_arg(func, &mut it, span)?, Varchar, 0, span)?;
+            let d = want(func, next_arg(func, &mut it, span)?, Varchar, 1, span)?;
+            let i = int_arg(func, next_arg(func, &mut it, span)?, 2, span)?;
             Ok(call(func, vec![s, d, i], Varchar))
         }
         Coalesce => {
@@ -372,8 +377,8 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
         }
         NullIf => {
             arity(func, &args, 2, 2, span)?;
-            let r = args.pop().expect("arity");
-            let l = args.pop().expect("arity");
+            let mut it = args.into_iter();
+            let (l, r) = (next_arg(func, &mut it, span)?, next_arg(func, &mut it, span)?);
             let (l, r) = super::coerce::unify(l, r, span, "NULLIF")?;
             let ty = l.ty;
             Ok(call(func, vec![l, r], ty))

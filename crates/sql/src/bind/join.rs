@@ -133,6 +133,7 @@ impl Binder<'_> {
             (JoinKind::Lookup, keys)
         } else if window_eq.0 && window_eq.1 {
             residual.extend(bounds.drain(..).map(|b| b.4));
+            #[expect(clippy::expect_used, reason = "window_eq found both sides' window columns by these roles")]
             let pos = |s: &Schema, role| s.fields.iter().position(|f| f.role == role).expect("window column present");
             let kind = JoinKind::Window {
                 left_start: pos(lp.schema(), FieldRole::WindowStart),
