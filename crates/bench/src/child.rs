@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 /// `darwin bench --mode compiled`: run a benchmark's plans.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BenchJob {
+    /// The benchmark's arguments, as given to `darwin bench`.
     pub args: BenchArgs,
+    /// The plans to run; the binary was generated for exactly these.
     pub plans: Box<BenchPlans>,
 }
 

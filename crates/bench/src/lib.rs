@@ -27,12 +27,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// What `darwin bench` was asked to run: the benchmark, its size and the execution settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchArgs {
+    /// Which benchmark.
     pub benchmark: Benchmark,
+    /// The Nexmark query (`q0`, `q1`, `q2`, `q5`, `q7`, `q8`); None for q5. Ignored by YSB.
     pub query: Option<String>,
+    /// Events per timed run (for Nexmark, all three kinds together).
     pub events: u64,
+    /// Number of workers.
     pub parallelism: usize,
+    /// The most rows per source batch; None for the planner's default.
     pub batch_size: Option<usize>,
     /// Take checkpoints during the replayed run (into a temporary directory).
     pub checkpoint_interval: Option<std::time::Duration>,
@@ -64,6 +70,7 @@ pub enum BenchError {
     /// The arguments name no benchmark query (or an impossible layout).
     #[error("{0}")]
     Setup(String),
+    /// The query failed while it ran.
     #[error(transparent)]
     Run(#[from] RuntimeError),
 }
@@ -76,7 +83,9 @@ pub type Result<T> = std::result::Result<T, BenchError>;
 /// the same query on a small input for the result check, on the requested workers and on one.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchPlans {
+    /// The measured query's plan, on the requested workers.
     pub main: PhysicalPlan,
+    /// Nexmark only: the check query's plan on the requested workers, then on one worker; None for YSB.
     pub check: Option<(PhysicalPlan, PhysicalPlan)>,
 }
 
@@ -110,6 +119,7 @@ fn table_events(t: &TableDef, events: u64) -> u64 {
 
 /// A benchmark's query (`${EVENTS}` stands for the event count) and its replay parameters.
 pub struct Setup {
+    /// The benchmark's SQL script, `${EVENTS}` still to be replaced.
     pub sql: String,
     name: String,
     /// Events per replay loop (all kinds) and the event time one loop spans.
@@ -118,6 +128,7 @@ pub struct Setup {
     wm_delay: i64,
 }
 
+/// The query and replay parameters of the benchmark `args` names; Err says the query or layout is unknown.
 pub fn setup(args: &BenchArgs) -> std::result::Result<Setup, String> {
     match args.benchmark {
         Benchmark::Ysb => Ok(Setup {

@@ -35,8 +35,11 @@ const BID: &str = "CREATE TABLE bid (auction BIGINT, bidder BIGINT, price BIGINT
    WATERMARK FOR date_time AS date_time - INTERVAL '4' SECOND)
  WITH ('connector' = 'nexmark', 'table' = 'bid', 'events' = '${EVENTS}');";
 
+/// The Nexmark queries the harness has, by name.
 pub const NEXMARK_QUERIES: &[&str] = &["q0", "q1", "q2", "q5", "q7", "q8"];
 
+/// The script of Nexmark query `q` (`q0` ... `q8`, see `NEXMARK_QUERIES`) with its tables; None for
+/// an unknown name.
 pub fn nexmark(q: &str) -> Option<String> {
     let body = match q {
         "q0" => "CREATE TABLE out0 (auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP(3), extra VARCHAR) WITH ('connector' = 'blackhole');

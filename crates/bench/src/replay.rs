@@ -19,6 +19,7 @@ pub type WatermarkLog = Arc<Mutex<Vec<Vec<(i64, Instant)>>>>;
 
 /// Pre-generated batches of one table, per partition, and how far one replay advances time.
 pub struct Recording {
+    /// Per partition, the recorded batches in order (empty when `records` holds the events).
     pub batches: Vec<Vec<Batch>>,
     /// Per partition and batch: the largest value of its timestamp columns (the replay logs
     /// each batch's watermark from it plus the loop's shift, without a pass over the times).
@@ -26,8 +27,11 @@ pub struct Recording {
     /// A YSB table with a record layout holds records instead of batches: the layout, the
     /// declared columns' fields, and per partition the records, decoded during the timed run.
     pub records: Option<Recorded>,
+    /// Number of events recorded (one replay loop), over all partitions.
     pub events: u64,
+    /// Event time one replay loop spans, in ms: loop `k` shifts timestamps by `k * span_ms`.
     pub span_ms: i64,
+    /// Size of the recorded batches or records, in bytes.
     pub bytes: usize,
 }
 
@@ -83,6 +87,8 @@ pub struct ReplaySource {
 }
 
 impl ReplaySource {
+    /// Replays `rec` for `total_events` events, split evenly over its partitions; watermarks (the batch's
+    /// largest timestamp less `wm_delay`) are logged to `log`.
     pub fn new(rec: Arc<Recording>, table: &TableDef, total_events: u64, wm_delay: i64, log: WatermarkLog) -> Self {
         let parts = rec.batches.len() as u64;
         let pos = (0..parts).map(|p| (0, 0, total_events / parts + u64::from(p < total_events % parts))).collect();
@@ -175,11 +181,15 @@ impl SourceReader for ReplaySource {
 /// Results and latencies gathered by the benchmark sink.
 #[derive(Default)]
 pub struct Collected {
+    /// The result rows, when `keep_rows` is set.
     pub rows: Vec<Vec<darwin_common::Value>>,
+    /// Window latencies in ms of wall-clock time, one per written batch that carries window ends.
     pub latencies_ms: Vec<f64>,
+    /// Whether to keep result rows (for the result check).
     pub keep_rows: bool,
 }
 
+/// The benchmark's sink: keeps result rows if asked, and measures window latency from `window_end`.
 pub struct BenchSink {
     types: Vec<DataType>,
     window_end: Option<usize>,
@@ -236,10 +246,15 @@ pub fn recording_key(t: &TableDef) -> String {
 
 /// Sources of the benchmarked tables replay recordings; everything else is the real connector.
 pub struct BenchFactory {
+    /// Recordings to replay, by `recording_key`.
     pub recordings: HashMap<String, Arc<Recording>>,
+    /// Events each replayed table delivers in the run, by table name.
     pub total_events: HashMap<String, u64>,
+    /// How far each partition's watermark trails the largest replayed timestamp, in ms of event time.
     pub wm_delay: i64,
+    /// Where replay sources log when their watermarks advanced, for the latency measurement.
     pub log: WatermarkLog,
+    /// What the benchmark sink collects.
     pub out: Arc<Mutex<Collected>>,
 }
 

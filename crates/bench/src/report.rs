@@ -10,15 +10,20 @@ use serde_json::json;
 /// One timed run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunNumbers {
+    /// Input events read (each table's events counted once, though a query may scan it twice).
     pub events: u64,
+    /// Wall-clock duration of the run, in seconds.
     pub seconds: f64,
+    /// Median window latency in ms; None when no window closed during the run.
     pub latency_p50_ms: Option<f64>,
+    /// 99th percentile window latency in ms; None when no window closed during the run.
     pub latency_p99_ms: Option<f64>,
     /// Per worker: % of the run it had nothing to do.
     pub idle_pct: Vec<f64>,
 }
 
 impl RunNumbers {
+    /// Throughput: `events / seconds` (0 for a run that took no time).
     pub fn events_per_sec(&self) -> f64 {
         if self.seconds > 0.0 {
             self.events as f64 / self.seconds
@@ -28,20 +33,30 @@ impl RunNumbers {
     }
 }
 
+/// Everything `darwin bench` reports for one benchmark run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchReport {
+    /// The benchmark and query, e.g. `Nexmark q5` or `YSB (78-byte records)`.
     pub name: String,
+    /// The executor that ran it.
     pub mode: Executor,
     /// Nexmark counts every event of the stream (all three kinds), also those a query does not
     /// read; Darwin's generator tables deliver only the kinds a query reads.
     pub stream_events: Option<u64>,
+    /// Number of workers.
     pub parallelism: usize,
+    /// The run over pre-generated events replayed from memory (the engine's own speed).
     pub replay: RunNumbers,
     /// None with `replay_only`.
     pub end_to_end: Option<RunNumbers>,
+    /// Bytes of recorded input per event: what the engine reads from memory for one event.
     pub bytes_per_event: f64,
+    /// Measured memory read bandwidth on `parallelism` threads, in bytes per second.
     pub memory_bandwidth: f64,
+    /// Peak resident memory (VmHWM) of the process that ran the benchmark, read before the end-to-end
+    /// run, in bytes.
     pub peak_rss_bytes: u64,
+    /// Outcome of the result check, a sentence starting `passed`, `FAILED` or `not checked`.
     pub check: String,
     /// Checkpointing during the replayed run: the interval and what was taken.
     pub checkpoints: Option<(std::time::Duration, CheckpointStats)>,
@@ -60,6 +75,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 }
 
 impl BenchReport {
+    /// Events/s the memory bandwidth allows if each event's bytes are read once: `memory_bandwidth / bytes_per_event`.
     pub fn roofline(&self) -> f64 {
         self.memory_bandwidth / self.bytes_per_event.max(1.0)
     }
@@ -112,6 +128,7 @@ impl BenchReport {
         out.to_string()
     }
 
+    /// The report as a table for people (`darwin bench` without `--json`).
     pub fn to_text(&self) -> String {
         let row = |label: &str, r: &RunNumbers| {
             format!(

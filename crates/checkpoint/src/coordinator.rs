@@ -15,36 +15,50 @@ use std::time::{Duration, Instant, SystemTime};
 /// What a run resumes from.
 #[derive(Debug)]
 pub struct Restore {
+    /// The epoch of the checkpoint resumed from.
     pub epoch: u64,
+    /// The checkpoint's directory.
     pub path: PathBuf,
+    /// Whether the checkpoint was taken after every pipeline had ended (the query already ran to completion).
     pub finished: bool,
+    /// Per worker, its operators' states by operator id.
     pub workers: Vec<WorkerStates>,
 }
 
 /// Checkpointing figures of a run, for the summary and the benchmarks.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CheckpointStats {
+    /// Checkpoints written, the final one included.
     pub taken: u64,
+    /// Checkpoints whose writing failed (the previous one stayed valid).
     pub failed: u64,
+    /// The epoch of the checkpoint the run resumed from; `None` for a fresh start.
     pub restored_from: Option<u64>,
     /// Time to read, verify and recover the restored checkpoint (before workers start).
     pub restore_time: Duration,
     /// From the start of the run until every worker has restored its operators and runs.
     pub resume_time: Duration,
+    /// The epoch of the last checkpoint written; `None` if none was.
     pub last_epoch: Option<u64>,
+    /// Bytes of operator state in the last checkpoint written.
     pub last_state_bytes: u64,
     /// From the barrier request to the checkpoint being durable, and the write alone.
     pub max_duration: Duration,
+    /// The sum over all checkpoints written of the time from barrier request to durable checkpoint.
     pub total_duration: Duration,
+    /// The longest time spent writing one checkpoint's files (state files, manifest, rename).
     pub max_write: Duration,
     /// The longest a worker paused to capture its operators' state for one checkpoint.
     pub max_capture: Duration,
     /// State bytes written over the run, and how many of them were copied unchanged from the
     /// previous checkpoint instead of being captured again.
     pub written_bytes: u64,
+    /// Of `written_bytes`, those copied unchanged from the previous checkpoint.
     pub reused_bytes: u64,
 }
 
+/// The checkpoint coordinator of a run (see the module docs): the driver feeds it workers' [`Event`]s
+/// and calls [`Coordinator::tick`] periodically, then [`Coordinator::finish`] once every pipeline has ended.
 pub struct Coordinator {
     cfg: CheckpointConfig,
     fingerprint: String,
@@ -72,6 +86,7 @@ pub struct Coordinator {
     staged: Vec<(u64, StagedFile)>,
     /// Output files and their committed lengths.
     outputs: BTreeMap<PathBuf, u64>,
+    /// Checkpointing figures so far.
     pub stats: CheckpointStats,
     /// What the user should hear about (a damaged checkpoint skipped, a checkpoint that
     /// failed), taken by the driver, which reports it: this crate prints nothing.
@@ -205,6 +220,7 @@ impl Coordinator {
         self.next_epoch
     }
 
+    /// The directory where sinks stage their output until its checkpoint commits it.
     pub fn staging_dir(&self) -> PathBuf {
         store::staging_dir(&self.cfg.dir)
     }
@@ -219,6 +235,8 @@ impl Coordinator {
         Ok(())
     }
 
+    /// Records what a worker reported. An output file that the restored checkpoint did not commit to is
+    /// created empty here (truncated if it exists).
     pub fn handle(&mut self, ev: Event) -> Result<()> {
         match ev {
             Event::Output { target } => self.register_output(target)?,

@@ -12,10 +12,9 @@
 //! trimmed) since (`codec::Enc::batches_cached`). Writing, copying the unchanged chunks from
 //! the previous checkpoint's file and finishing deferred encodings happen on the coordinator's
 //! thread. Every checkpoint is still complete on its own: a restore never reads two
-//! checkpoints. When every
-//! pipeline of every worker has passed the barrier (or ended), the checkpoint is complete: the
-//! coordinator writes it atomically (`store`) and then commits the sinks' output of the epoch
-//! (`commit`, the second phase of the two-phase commit).
+//! checkpoints. When every pipeline of every worker has passed the barrier (or ended), the
+//! checkpoint is complete: the coordinator writes it atomically (`store`) and then commits the
+//! sinks' output of the epoch (`commit`, the second phase of the two-phase commit).
 //!
 //! Operators are identified by their position in the build order of each worker, which the plan
 //! fixes; the plan's fingerprint and the parallelism are checked before a restore.
@@ -35,7 +34,9 @@ pub use error::{CheckpointError, Result};
 /// How a run takes checkpoints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckpointConfig {
+    /// The checkpoint directory (layout in [`store`]); created if missing.
     pub dir: PathBuf,
+    /// Wall-clock time from the end of one checkpoint (or the start of the run) until the next epoch starts.
     pub interval: Duration,
     /// Complete checkpoints kept (older ones are deleted).
     pub retained: usize,
@@ -49,8 +50,11 @@ pub struct CheckpointConfig {
 /// visible. `bytes` is the staged file's length (checked before committing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagedFile {
+    /// The sink's output file.
     pub target: PathBuf,
+    /// The staged file in the checkpoint directory's staging area holding the epoch's output.
     pub staged: PathBuf,
+    /// The staged file's length in bytes, checked before it is committed.
     pub bytes: u64,
 }
 
@@ -59,14 +63,46 @@ pub struct StagedFile {
 pub enum Event {
     /// An operator's state at a barrier (`epoch`) or at its end (`None`: valid for every later
     /// checkpoint), and how long the worker paused to capture it.
-    State { worker: usize, op: usize, epoch: Option<u64>, bytes: Encoded, capture: Duration },
+    State {
+        /// The worker's index.
+        worker: usize,
+        /// The operator's id: its position in the worker's build order.
+        op: usize,
+        /// The epoch whose barrier the state was captured at; `None` at the operator's end.
+        epoch: Option<u64>,
+        /// The encoded state, possibly referring to the last complete checkpoint.
+        bytes: Encoded,
+        /// How long the worker paused to capture it.
+        capture: Duration,
+    },
     /// A pipeline passed a barrier; its sink staged `staged` for the epoch.
-    Barrier { worker: usize, pipeline: usize, epoch: u64, staged: Vec<StagedFile> },
+    Barrier {
+        /// The worker's index.
+        worker: usize,
+        /// The pipeline's index in the plan.
+        pipeline: usize,
+        /// The epoch whose barrier it passed.
+        epoch: u64,
+        /// The sink's output of the epoch (empty on a worker that does not write the sink).
+        staged: Vec<StagedFile>,
+    },
     /// A pipeline ended; its sink staged `staged` after its last barrier (`epoch` is the first
     /// epoch whose checkpoint includes it).
-    Done { worker: usize, pipeline: usize, epoch: u64, staged: Vec<StagedFile> },
+    Done {
+        /// The worker's index.
+        worker: usize,
+        /// The pipeline's index in the plan.
+        pipeline: usize,
+        /// The first epoch whose checkpoint includes the staged output.
+        epoch: u64,
+        /// The sink's output since its last barrier.
+        staged: Vec<StagedFile>,
+    },
     /// A transactional sink opened its output file.
-    Output { target: PathBuf },
+    Output {
+        /// The output file.
+        target: PathBuf,
+    },
 }
 
 /// Test hook for crash tests: `DARWIN_CRASH_AT=point:n` makes the process SIGKILL itself the

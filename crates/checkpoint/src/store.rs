@@ -29,37 +29,55 @@ pub const FORMAT_VERSION: u32 = 3;
 const STATE_MAGIC: &[u8; 8] = b"DARWINST";
 const CRC_PREFIX: &str = "crc32 ";
 
+/// What a checkpoint holds (`manifest.json`): which plan and run wrote it, its state files with their
+/// checksums, and the sink output it commits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// [`FORMAT_VERSION`] of the Darwin that wrote it; another version is refused.
     pub format: u32,
+    /// The version of the Darwin that wrote it (informational).
     pub darwin_version: String,
+    /// The checkpoint's epoch: it holds state as of that epoch's barriers (or of the end of the run).
     pub epoch: u64,
     /// The physical plan's fingerprint (hex) and a readable form of it, to name what changed.
     pub fingerprint: String,
+    /// The readable plan (`CheckpointConfig::plan_text`), to name the first changed line on restore.
     pub plan: String,
+    /// The number of workers; state is partitioned by worker, so a restore needs the same number.
     pub parallelism: usize,
     /// Every pipeline had ended: the query ran to completion.
     pub finished: bool,
+    /// Wall-clock time the manifest was made, in ms since the Unix epoch.
     pub created_unix_ms: u64,
     /// Bytes of encoded operator state.
     pub state_bytes: u64,
+    /// The state files, one per worker, in worker order.
     pub files: Vec<FileEntry>,
     /// Per sink output file: its length before this checkpoint's pending output, and the
     /// staged output that this checkpoint commits.
     pub sinks: Vec<SinkCommit>,
 }
 
+/// A state file of a checkpoint, as the manifest records it for verification.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {
+    /// The file name inside the checkpoint directory (no path separators).
     pub name: String,
+    /// The file's length in bytes.
     pub bytes: u64,
+    /// The CRC32 of the file's contents.
     pub crc32: u32,
 }
 
+/// One sink output file as a checkpoint leaves it: recovery makes it exactly `committed` plus the
+/// pending bytes long.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SinkCommit {
+    /// The output file.
     pub target: PathBuf,
+    /// Its length in bytes before this checkpoint's pending output.
     pub committed: u64,
+    /// The staged output this checkpoint commits, appended in order.
     pub pending: Vec<StagedFile>,
 }
 
@@ -86,6 +104,7 @@ impl StateBytes {
         StateBytes { parts: vec![Part::Slice { buf: buf.clone(), start, end }] }
     }
 
+    /// The state's length in bytes, pieces from the last checkpoint included.
     pub fn len(&self) -> u64 {
         self.parts
             .iter()
@@ -96,6 +115,7 @@ impl StateBytes {
             .sum()
     }
 
+    /// Whether the state has no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -181,15 +201,20 @@ impl From<Encoded> for StateBytes {
 /// checkpoint that refer to it are copied from.
 #[derive(Debug, Clone)]
 pub struct Previous {
+    /// The epoch of that checkpoint.
     pub epoch: u64,
+    /// Per worker, its operators' states, each a range of the mapped state file.
     pub workers: Vec<WorkerStates>,
 }
 
 /// A checkpoint read back and verified.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The checkpoint's directory.
     pub path: PathBuf,
+    /// Its verified manifest.
     pub manifest: Manifest,
+    /// Per worker (in the manifest's file order), its operators' states by operator id.
     pub workers: Vec<WorkerStates>,
 }
 
@@ -197,10 +222,12 @@ fn damaged(path: &Path, message: impl std::fmt::Display) -> CheckpointError {
     CheckpointError::Damaged { path: path.display().to_string(), detail: message.to_string() }
 }
 
+/// The directory name of checkpoint `epoch`: `chk-` and the epoch in 10 digits, so names sort by epoch.
 pub fn checkpoint_name(epoch: u64) -> String {
     format!("chk-{epoch:010}")
 }
 
+/// The directory in `dir` where sinks stage output not yet committed.
 pub fn staging_dir(dir: &Path) -> PathBuf {
     dir.join("staging")
 }
@@ -211,6 +238,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(|e| io_err(path, e))
 }
 
+/// Fsyncs a directory, making renames and new entries in it durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| io_err(dir, e))
 }
@@ -305,6 +333,8 @@ pub fn manifest_text(m: &Manifest) -> String {
     format!("{json}\n{CRC_PREFIX}{:08x}\n", crc32fast::hash(json.as_bytes()))
 }
 
+/// Parses and verifies [`manifest_text`]'s output: the checksum line and the format version;
+/// `path` (the checkpoint directory) names it in errors.
 pub fn parse_manifest(text: &str, path: &Path) -> Result<Manifest> {
     let body = text.strip_suffix('\n').unwrap_or(text);
     let Some((json, crc)) = body.rsplit_once(&format!("\n{CRC_PREFIX}")) else {

@@ -9,6 +9,8 @@ use darwin_codegen::Harness;
 
 pub use darwin_bench::{machine, queries, BenchArgs};
 
+/// Plans a benchmark's queries and runs the harness on `mode`: compiled binaries are cached under `cache`,
+/// and `auto` falls back to the interpreter without a toolchain.
 pub fn run_bench(args: &BenchArgs, mode: Mode, cache: &std::path::Path) -> Result<BenchReport, DarwinError> {
     let s = setup(args).map_err(DarwinError::Setting)?;
     let opts = Options {

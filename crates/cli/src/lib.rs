@@ -19,14 +19,24 @@ pub type Options = darwin_planner::machine::Requested;
 /// Which executor runs a query.
 pub use darwin_plan::Executor as Mode;
 
+/// Why a `darwin` command failed; each message is meant to be shown to the user as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum DarwinError {
+    /// The script does not parse or bind.
     #[error("{rendered}")]
-    Sql { rendered: String, error: SqlError },
+    Sql {
+        /// The error with the offending line of the script and a caret under the column.
+        rendered: String,
+        /// The error itself.
+        error: SqlError,
+    },
+    /// The run failed (a connector, an expression, a checkpoint).
     #[error("{0}")]
     Runtime(#[from] darwin_runtime::RuntimeError),
+    /// A `SET` statement, or a benchmark's query or record layout, that cannot be used.
     #[error("{0}")]
     Setting(String),
+    /// Compiled mode could not build the query.
     #[error("{0}")]
     Compile(#[from] CompileError),
     /// A compiled query failed (its message is the runtime's), or its process did.
@@ -37,8 +47,11 @@ pub enum DarwinError {
     Bench(#[from] darwin_bench::BenchError),
 }
 
+/// A script parsed, bound and planned for this machine: what `explain` prints and what runs.
 pub struct Compiled {
+    /// The bound logical plan of each sink, before the planner's rewrites.
     pub logical: Vec<(SinkTarget, LogicalPlan)>,
+    /// The physical plan for this machine.
     pub physical: PhysicalPlan,
 }
 

@@ -43,7 +43,9 @@ pub use expr::comment_text;
 /// (the harness in `darwin-bench` runs inside it, with the query's kernels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Harness {
+    /// A query's binary: serves `darwin run --mode compiled` through `darwin_exec::child::main`.
     Query,
+    /// A benchmark's binary: runs `darwin_bench`'s harness with the query's kernels.
     Bench,
 }
 

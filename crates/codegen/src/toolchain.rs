@@ -11,31 +11,52 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// Why compiled mode could not produce a binary; each message says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
+    /// cargo or rustc could not be run; the text says which.
     #[error("compiled mode needs the Rust toolchain, but {0}. Install it with rustup (https://rustup.rs) or run with --mode interpreted")]
     NoToolchain(String),
+    /// Darwin's sources are not at the given directory, so the generated crate has nothing to build against.
     #[error("compiled mode builds against Darwin's runtime sources, which are not at {0} (set DARWIN_SOURCE_DIR to a Darwin checkout, or run with --mode interpreted)")]
     NoSources(String),
+    /// Reading or writing the compile cache failed (or cargo could not be started).
     #[error("compile cache {path}: {err}")]
-    Cache { path: String, err: std::io::Error },
+    Cache {
+        /// The file or directory the operation was on.
+        path: String,
+        /// The I/O error.
+        err: std::io::Error,
+    },
+    /// cargo ran but could not build the generated crate.
     #[error("cargo failed to build the generated query crate (kept in {dir}):\n{stderr}")]
-    Build { dir: String, stderr: String },
+    Build {
+        /// The generated crate's directory, left in place for inspection.
+        dir: String,
+        /// cargo's messages, or a note that they went to the terminal.
+        stderr: String,
+    },
 }
 
 /// Where the toolchain and sources are, and where compiled queries are cached.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
+    /// The cargo executable (`$CARGO`, else `cargo` on PATH).
     pub cargo: PathBuf,
+    /// `rustc --version` output; part of every cache key.
     pub rustc_version: String,
+    /// Root of the Darwin checkout the generated crates depend on (holds `crates/exec`).
     pub sources: PathBuf,
+    /// The compile cache directory (`bin/`, `build/`, `target/`, `lock`).
     pub cache: PathBuf,
 }
 
 /// What a compile did.
 #[derive(Debug, Clone)]
 pub struct Compiled {
+    /// Path of the compiled binary in the cache's `bin/` directory.
     pub binary: PathBuf,
+    /// The cache key (file name of the binary): plan fingerprint, CPU, Darwin version and runtime hash.
     pub key: String,
     /// None on a cache hit.
     pub build_time: Option<Duration>,
@@ -43,7 +64,8 @@ pub struct Compiled {
     pub cold: bool,
 }
 
-/// The default cache directory: `$XDG_CACHE_HOME/darwin`, else `~/.cache/darwin`.
+/// The default cache directory: `$DARWIN_CACHE_DIR`, else `$XDG_CACHE_HOME/darwin`, else `~/.cache/darwin`
+/// (the temporary directory without a home).
 pub fn default_cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("DARWIN_CACHE_DIR") {
         return PathBuf::from(d);

@@ -10,9 +10,13 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
+/// A value buffer (a column's `Vec` or [`StrVec`](crate::StrVec)), owned by one batch or shared between
+/// several; reads go through `Deref`, and a write through `DerefMut` copies a shared buffer first.
 #[derive(Debug)]
 pub enum Buf<V> {
+    /// Held by this buffer alone: written in place.
     Owned(V),
+    /// Shared by reference count with other batches (after [`Buf::share`]): copied on the first write.
     Shared(Arc<V>),
 }
 
@@ -35,6 +39,7 @@ impl<V: Clone + Default> Buf<V> {
 }
 
 impl<V> Buf<V> {
+    /// Whether the values are shared, so that the next write copies them.
     #[inline]
     pub fn is_shared(&self) -> bool {
         matches!(self, Buf::Shared(_))

@@ -8,22 +8,29 @@ use darwin_common::{DataType, Value};
 /// Strings of a column, Arrow-style: one byte buffer and offsets (no allocation per string).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StrVec {
+    /// Where each string starts in `bytes`, plus the end of the last: `len() + 1` entries starting at 0
+    /// (empty only in a `Default` value, which `push` fixes up).
     pub offsets: Vec<u32>,
+    /// The UTF-8 bytes of all strings, back to back; only ever extended by whole strings.
     pub bytes: Vec<u8>,
 }
 
 impl StrVec {
+    /// An empty vector with room for `n` strings (and 8 bytes per string).
     pub fn with_capacity(n: usize) -> Self {
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0);
         StrVec { offsets, bytes: Vec::with_capacity(n * 8) }
     }
+    /// The number of strings.
     pub fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
     }
+    /// Whether there are no strings.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// String `i` (panics if `i >= len()`).
     #[inline]
     #[expect(unsafe_code, reason = "string columns are read per row on the hot path: no second UTF-8 check")]
     pub fn get(&self, i: usize) -> &str {
@@ -57,6 +64,7 @@ impl StrVec {
             f(w, n as u32);
         }
     }
+    /// Appends a string.
     #[inline]
     pub fn push(&mut self, s: &str) {
         if self.offsets.is_empty() {
@@ -71,11 +79,17 @@ impl StrVec {
 /// through `Deref` to the vector, writing copies a shared buffer first.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
+    /// `BOOLEAN` values.
     Bool(Buf<Vec<bool>>),
+    /// `INT` values.
     I32(Buf<Vec<i32>>),
+    /// `BIGINT`, `TIMESTAMP` (ms since the epoch) and `INTERVAL` (ms) values.
     I64(Buf<Vec<i64>>),
+    /// `DOUBLE` values.
     F64(Buf<Vec<f64>>),
+    /// `DECIMAL` mantissas, at the scale of the column's `DataType`.
     I128(Buf<Vec<i128>>),
+    /// `VARCHAR` values.
     Str(Buf<StrVec>),
 }
 
@@ -94,11 +108,14 @@ pub fn min_max<T: Copy + Into<i64>>(values: &[T], validity: Option<&[bool]>) -> 
 /// (zero/empty) and must not be read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The values, one per row (unspecified under a NULL).
     pub data: ColumnData,
+    /// Per row, false where the value is NULL; `None` when no row is NULL.
     pub validity: Option<Vec<bool>>,
 }
 
 impl Column {
+    /// A column of `data`; a validity with no false entry is dropped (stored as `None`).
     pub fn new(data: ColumnData, validity: Option<Vec<bool>>) -> Column {
         let validity = validity.filter(|v| v.iter().any(|b| !b));
         Column { data, validity }
@@ -117,6 +134,7 @@ impl Column {
         d + self.validity.as_ref().map_or(0, Vec::len)
     }
 
+    /// The number of rows.
     pub fn len(&self) -> usize {
         match &self.data {
             ColumnData::Bool(v) => v.len(),
@@ -128,6 +146,7 @@ impl Column {
         }
     }
 
+    /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -142,10 +161,12 @@ impl Column {
         same_value(&self.data, i, &self.data, j)
     }
 
+    /// Whether row `i` is not NULL.
     pub fn is_valid(&self, i: usize) -> bool {
         self.validity.as_ref().is_none_or(|v| v[i])
     }
 
+    /// The number of NULL rows.
     pub fn null_count(&self) -> usize {
         self.validity.as_ref().map_or(0, |v| v.iter().filter(|b| !**b).count())
     }
@@ -181,6 +202,7 @@ impl Column {
         Column { data, validity: self.validity.clone() }
     }
 
+    /// The values of an `I64` column (any under a NULL are unspecified); panics on another type.
     pub fn i64s(&self) -> &[i64] {
         match &self.data {
             ColumnData::I64(v) => v,
@@ -188,6 +210,7 @@ impl Column {
         }
     }
 
+    /// The values of a `Bool` column (any under a NULL are unspecified); panics on another type.
     pub fn bools(&self) -> &[bool] {
         match &self.data {
             ColumnData::Bool(v) => v,
@@ -260,6 +283,7 @@ fn same_value(x: &ColumnData, g: usize, y: &ColumnData, r: usize) -> bool {
 }
 
 impl ColumnBuilder {
+    /// An empty builder for values of type `ty`, with room for `capacity` values.
     pub fn new(ty: DataType, capacity: usize) -> Self {
         let data = match ty.physical() {
             PhysicalType::Bool => ColumnData::Bool(Vec::with_capacity(capacity).into()),
@@ -316,18 +340,22 @@ impl ColumnBuilder {
         Some(ColumnBuilder { ty, data: col.data, validity: col.validity.unwrap_or_else(|| vec![true; n]), has_null })
     }
 
+    /// The type of the values, as given to [`ColumnBuilder::new`].
     pub fn data_type(&self) -> DataType {
         self.ty
     }
 
+    /// The number of values appended so far.
     pub fn len(&self) -> usize {
         self.validity.len()
     }
 
+    /// Whether no value has been appended.
     pub fn is_empty(&self) -> bool {
         self.validity.is_empty()
     }
 
+    /// Appends a NULL.
     pub fn push_null(&mut self) {
         self.has_null = true;
         self.validity.push(false);
@@ -361,6 +389,7 @@ impl ColumnBuilder {
         }
     }
 
+    /// Appends a non-NULL string; panics unless this is a string builder.
     #[inline]
     pub fn push_str(&mut self, s: &str) {
         self.validity.push(true);
@@ -370,6 +399,7 @@ impl ColumnBuilder {
         }
     }
 
+    /// Appends a non-NULL 64-bit integer; panics unless this builder holds `I64` values.
     #[inline]
     pub fn push_i64(&mut self, x: i64) {
         self.validity.push(true);
@@ -438,6 +468,7 @@ impl ColumnBuilder {
         }
     }
 
+    /// The column of the values appended (validity `None` if none was NULL).
     pub fn finish(self) -> Column {
         Column::new(self.data, if self.has_null { Some(self.validity) } else { None })
     }
@@ -454,6 +485,7 @@ impl ColumnBuilder {
         take_parts(data, validity, indices)
     }
 
+    /// The values so far, as a column (a copy; the builder goes on).
     pub fn to_column(&self) -> Column {
         Column::new(self.data.clone(), if self.has_null { Some(self.validity.clone()) } else { None })
     }
@@ -484,16 +516,20 @@ fn take_parts(data: &ColumnData, validity: Option<&[bool]>, indices: &[u32]) -> 
 /// Rows of equal-length columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
+    /// The columns, in schema order, each `num_rows` long.
     pub columns: Vec<Column>,
+    /// The number of rows (kept also for a batch without columns).
     pub num_rows: usize,
 }
 
 impl Batch {
+    /// A batch of `columns`, which must each have `num_rows` rows (checked in debug builds).
     pub fn new(columns: Vec<Column>, num_rows: usize) -> Batch {
         debug_assert!(columns.iter().all(|c| c.len() == num_rows), "columns of unequal length");
         Batch { columns, num_rows }
     }
 
+    /// A batch with no rows, one empty column per type.
     pub fn empty(types: &[DataType]) -> Batch {
         Batch { columns: types.iter().map(|t| ColumnBuilder::new(*t, 0).finish()).collect(), num_rows: 0 }
     }
@@ -504,10 +540,12 @@ impl Batch {
         Batch { columns: self.columns.iter_mut().map(Column::share).collect(), num_rows: self.num_rows }
     }
 
+    /// Rows at `indices`, in that order.
     pub fn take(&self, indices: &[u32]) -> Batch {
         Batch { columns: self.columns.iter().map(|c| c.take(indices)).collect(), num_rows: indices.len() }
     }
 
+    /// Rows where `mask` is true (an unchanged clone when every row is kept).
     pub fn filter(&self, mask: &[bool]) -> Batch {
         let idx: Vec<u32> = mask.iter().enumerate().filter(|(_, m)| **m).map(|(i, _)| i as u32).collect();
         if idx.len() == self.num_rows {

@@ -6,19 +6,44 @@ use darwin_common::DataType;
 /// runtime adds where (the operator, the source).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EvalError {
+    /// An integer division or `MOD` by zero.
     #[error("division by zero in '{op}'")]
-    DivisionByZero { op: String },
+    DivisionByZero {
+        /// The operator: `/` or `MOD`.
+        op: String,
+    },
     /// A value that has no representation in the target type (`CAST('x' AS INT)`).
     #[error("cannot cast '{value}' to {to}")]
-    InvalidCast { value: String, to: DataType },
+    InvalidCast {
+        /// The value, in its text form.
+        value: String,
+        /// The type it was cast to.
+        to: DataType,
+    },
     /// A value too large for the target type.
     #[error("value {value} does not fit {to}")]
-    OutOfRange { value: String, to: DataType },
+    OutOfRange {
+        /// The value, in its text form.
+        value: String,
+        /// The type it did not fit.
+        to: DataType,
+    },
+    /// A pattern that does not compile as a regular expression.
     #[error("invalid regular expression '{pattern}': {message}")]
-    InvalidRegex { pattern: String, message: String },
+    InvalidRegex {
+        /// The pattern as given.
+        pattern: String,
+        /// The regex compiler's explanation.
+        message: String,
+    },
     /// A function argument outside the function's domain.
     #[error("{function} {message}")]
-    InvalidArgument { function: &'static str, message: String },
+    InvalidArgument {
+        /// The function's SQL name.
+        function: &'static str,
+        /// What is wrong with the argument, phrased to follow the function's name.
+        message: String,
+    },
 }
 
 /// Results of evaluation.

@@ -20,6 +20,8 @@ fn zip<A: Copy, B: Copy, O>(a: &[A], b: &[B], f: impl Fn(A, B) -> O) -> Vec<O> {
     a.iter().zip(b).map(|(x, y)| f(*x, *y)).collect()
 }
 
+/// Evaluates `e` over every row of `batch`: a column of `batch.num_rows` values of type `e.ty`.
+/// Fails on the first value an operation rejects (division by zero, a bad cast, ...).
 pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
     let n = batch.num_rows;
     match &e.kind {

@@ -184,16 +184,20 @@ impl std::hash::Hasher for FastHasher {
     }
 }
 
+/// A `HashMap` with [`FastHasher`].
 pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+/// A `HashSet` with [`FastHasher`].
 pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
 
 /// A hash index from join keys to row numbers: integer-keyed for one integer key column,
 /// byte-keyed otherwise. Rows with a NULL key are not indexed (they never join).
 #[derive(Debug)]
 pub enum JoinIndex {
+    /// One integer key column (`INT` or `BIGINT`): indexed by value, densely when it can be.
     Int(IntRows),
     /// One string key (YSB's ad ids): probed by `&str`, without encoding the key first.
     Str(FastMap<Box<str>, Vec<u32>>),
+    /// Any other keys: indexed by their [`encode_row`] bytes.
     Bytes(FastMap<Vec<u8>, Vec<u32>>),
 }
 
@@ -287,7 +291,16 @@ impl JoinIndex {
 /// otherwise through a hash map.
 #[derive(Debug)]
 pub enum IntRows {
-    Dense { base: i64, starts: Vec<u32>, rows: Vec<u32> },
+    /// Keys in a small range: the rows of key `k` are `rows[starts[k - base]..starts[k - base + 1]]`.
+    Dense {
+        /// The smallest key.
+        base: i64,
+        /// Per key from `base` up, where its rows start in `rows`, plus the end: one more entry than keys.
+        starts: Vec<u32>,
+        /// The indexed rows, grouped by key, ascending within each key.
+        rows: Vec<u32>,
+    },
+    /// Sparse keys: each key's rows (ascending) in a hash map.
     Map(FastMap<i64, Vec<u32>>),
 }
 

@@ -8,6 +8,7 @@ use crate::column::{Column, ColumnData};
 /// The multiplier of the row hash (the golden ratio's 64 bits).
 pub const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
 
+/// Folds `x` into the running hash `h` (one rotate, xor and multiply).
 #[inline]
 pub fn mix(h: u64, x: u64) -> u64 {
     (h.rotate_left(5) ^ x).wrapping_mul(SEED)

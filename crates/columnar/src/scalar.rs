@@ -48,6 +48,8 @@ pub fn to_text(v: &Value) -> String {
     }
 }
 
+/// `CAST(v AS to)` of one value: NULL stays NULL; a value with no representation in `to` is
+/// [`EvalError::InvalidCast`], a decimal too large for its precision [`EvalError::OutOfRange`].
 pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
     use DataType as T;
     if v.is_null() {

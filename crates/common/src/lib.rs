@@ -13,7 +13,9 @@ pub use value::Value;
 /// A position in SQL text, 1-based, as users see it in their editor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Location {
+    /// Line number, counting from 1.
     pub line: u64,
+    /// Column number within the line, counting from 1.
     pub column: u64,
 }
 

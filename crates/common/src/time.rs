@@ -27,16 +27,24 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Broken-down fields of a timestamp in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DateTime {
+    /// Calendar year (proleptic Gregorian; may be negative or zero).
     pub year: i64,
+    /// Month of the year, 1–12.
     pub month: u32,
+    /// Day of the month, 1–31.
     pub day: u32,
+    /// Hour of the day, 0–23 (UTC).
     pub hour: u32,
+    /// Minute of the hour, 0–59.
     pub minute: u32,
+    /// Second of the minute, 0–59.
     pub second: u32,
+    /// Millisecond of the second, 0–999.
     pub milli: u32,
 }
 
 impl DateTime {
+    /// Splits milliseconds since the epoch (UTC) into calendar fields; works before 1970 too.
     pub fn from_millis(ms: i64) -> DateTime {
         let days = ms.div_euclid(86_400_000);
         let rem = ms.rem_euclid(86_400_000);
@@ -51,6 +59,7 @@ impl DateTime {
             milli: (rem % 1000) as u32,
         }
     }
+    /// Milliseconds since the epoch (UTC); the inverse of `from_millis`. Fields are not range-checked.
     pub fn to_millis(self) -> i64 {
         days_from_civil(self.year, self.month, self.day) * 86_400_000
             + self.hour as i64 * 3_600_000

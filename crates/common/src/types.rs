@@ -7,32 +7,48 @@ use std::fmt;
 /// Intervals are day-time intervals in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DataType {
+    /// TRUE / FALSE.
     Boolean,
+    /// 32-bit signed integer.
     Int,
+    /// 64-bit signed integer.
     BigInt,
+    /// 64-bit IEEE 754 floating point.
     Double,
     /// Fixed point: the value is an `i128` mantissa scaled by 10^scale.
     Decimal {
+        /// Total number of decimal digits, at most 38.
         precision: u8,
+        /// Number of digits after the decimal point.
         scale: u8,
     },
+    /// UTF-8 string of any length.
     Varchar,
+    /// TIMESTAMP(3): milliseconds since the epoch, stored as `i64`, no time zone.
     Timestamp,
+    /// Day-time interval in milliseconds, stored as `i64`.
     Interval,
 }
 
 /// How a column of a type is stored in a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhysicalType {
+    /// `bool` values (BOOLEAN).
     Bool,
+    /// `i32` values (INT).
     I32,
+    /// `i64` values (BIGINT, TIMESTAMP and INTERVAL, the latter two in milliseconds).
     I64,
+    /// `f64` values (DOUBLE).
     F64,
+    /// `i128` decimal mantissas (DECIMAL); the scale lives in the type, not the column.
     I128,
+    /// UTF-8 strings (VARCHAR).
     Str,
 }
 
 impl DataType {
+    /// How a column of this type is stored in a batch.
     pub fn physical(self) -> PhysicalType {
         match self {
             DataType::Boolean => PhysicalType::Bool,
@@ -44,10 +60,12 @@ impl DataType {
         }
     }
 
+    /// True for INT, BIGINT, DOUBLE and DECIMAL.
     pub fn is_numeric(self) -> bool {
         matches!(self, DataType::Int | DataType::BigInt | DataType::Double | DataType::Decimal { .. })
     }
 
+    /// True for INT and BIGINT.
     pub fn is_integer(self) -> bool {
         matches!(self, DataType::Int | DataType::BigInt)
     }
@@ -62,6 +80,7 @@ impl DataType {
         }
     }
 
+    /// Digits after the decimal point: a DECIMAL's scale, 0 for every other type.
     pub fn scale(self) -> u8 {
         match self {
             DataType::Decimal { scale, .. } => scale,

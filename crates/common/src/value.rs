@@ -7,15 +7,22 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
 
+/// One SQL value of any type, or NULL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
+    /// SQL NULL, of no particular type.
     Null,
+    /// A BOOLEAN.
     Bool(bool),
+    /// An INT.
     Int(i32),
+    /// A BIGINT.
     BigInt(i64),
+    /// A DOUBLE.
     Double(f64),
     /// Mantissa and scale: `Decimal(9080, 3)` is 9.080.
     Decimal(i128, u8),
+    /// A VARCHAR.
     Str(String),
     /// Milliseconds since the epoch.
     Timestamp(i64),
@@ -24,6 +31,7 @@ pub enum Value {
 }
 
 impl Value {
+    /// True for SQL NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
@@ -37,6 +45,7 @@ impl Value {
         }
     }
 
+    /// The value as a double for numeric values (INT, BIGINT, DOUBLE, DECIMAL); None otherwise.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Value::Int(v) => Some(*v as f64),
@@ -47,6 +56,7 @@ impl Value {
         }
     }
 
+    /// The SQL type of the value; None for NULL. A DECIMAL reports precision 38 and its own scale.
     pub fn data_type(&self) -> Option<DataType> {
         Some(match self {
             Value::Null => return None,

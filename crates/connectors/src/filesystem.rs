@@ -35,6 +35,8 @@ fn flag(t: &TableDef, key: &str) -> std::result::Result<bool, String> {
     }
 }
 
+/// Checks a filesystem table: `path` and `format` (csv or json) are set, the flags are `true` or `false`,
+/// and no column is an INTERVAL. The error is a sentence for the user.
 pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
     if t.option("path").is_none() {
         return Err("the 'path' option is required".into());
@@ -71,6 +73,7 @@ struct FilePartition {
     offset: u64,
 }
 
+/// Reads a filesystem table: one partition per file, each line decoded as a CSV record or a JSON object.
 pub struct FileSource {
     table: String,
     schema: Schema,
@@ -84,6 +87,7 @@ pub struct FileSource {
 }
 
 impl FileSource {
+    /// Opens every file of the table (see `files_of`); fails on a bad option or a file that cannot be opened.
     pub fn open(t: &TableDef) -> Result<FileSource> {
         let format =
             format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
@@ -262,6 +266,8 @@ struct Staging {
 static SINKS_OPENED: AtomicU64 = AtomicU64::new(0);
 
 impl FileSink {
+    /// Opens the sink for one worker: without checkpoints it creates (truncating) the output file and
+    /// writes to it; with them it stages each epoch's rows in the context's staging directory.
     pub fn create(t: &TableDef, ctx: &SinkContext) -> Result<FileSink> {
         let format =
             format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;

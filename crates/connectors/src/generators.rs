@@ -70,6 +70,7 @@ pub fn nexmark_columns(table: &str) -> &'static [(&'static str, DataType)] {
     }
 }
 
+/// The generated columns of a YSB table (`campaigns`, else the events table), in generated order.
 pub fn ysb_columns(table: &str) -> &'static [(&'static str, DataType)] {
     if table == "campaigns" {
         YSB_CAMPAIGNS
@@ -122,6 +123,8 @@ fn base_time(t: &TableDef) -> std::result::Result<i64, String> {
     }
 }
 
+/// Checks a nexmark table: `table` is person, auction or bid, every declared column is a generated field
+/// of it with the generated type, and `events`, `rate` and `base-time` are valid.
 pub fn validate_nexmark(t: &TableDef) -> std::result::Result<(), String> {
     let table = t.option("table").ok_or("the 'table' option is required: person, auction or bid")?;
     if !matches!(table, "person" | "auction" | "bid") {
@@ -136,6 +139,8 @@ pub fn validate_nexmark(t: &TableDef) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// Checks a ysb table: `table` is events or campaigns, the declared columns are generated fields (of the
+/// record `layout` if set), and `events`, `seed`, `rate` and `base-time` are valid.
 pub fn validate_ysb(t: &TableDef) -> std::result::Result<(), String> {
     let table = t.option("table").ok_or("the 'table' option is required: events or campaigns")?;
     if !matches!(table, "events" | "campaigns") {
@@ -172,6 +177,8 @@ pub fn nexmark_type_count(events: u64, ty: EventType) -> u64 {
     full + rem.clamp(lo, hi) - lo
 }
 
+/// Generates one Nexmark table (person, auction or bid); partition `p` of `n` generates the table's
+/// events `p, p + n, ...`.
 pub struct NexmarkSource {
     ty: EventType,
     gens: Vec<EventGenerator>,
@@ -182,6 +189,8 @@ pub struct NexmarkSource {
 }
 
 impl NexmarkSource {
+    /// A generator of table `t` in `partitions` partitions: `events` (all three kinds together) bounds it,
+    /// and `rate` (default 10,000) is events per second of event time.
     pub fn new(t: &TableDef, partitions: usize) -> Result<Self> {
         let c = |m| conn("nexmark", m);
         let table = t.option("table").unwrap_or("bid");
@@ -359,6 +368,8 @@ pub fn ysb_event(
     (user, page, ad, AD_TYPES[(i % 5) as usize], EVENT_TYPES[ty as usize], ts, i % 256)
 }
 
+/// Generates YSB's ad events (as columns, or as records of a `layout` decoded into batches) or its fixed
+/// 1,000-row campaigns table.
 pub struct YsbSource {
     campaigns: bool,
     next: Vec<u64>,
@@ -375,6 +386,8 @@ pub struct YsbSource {
 }
 
 impl YsbSource {
+    /// A generator of table `t` in `partitions` partitions (the campaigns table always has one); `events`
+    /// bounds it (unbounded without), and `rate` (default 1,000,000) is events per second of event time.
     pub fn new(t: &TableDef, partitions: usize) -> Result<Self> {
         let c = |m| conn("ysb", m);
         let campaigns = t.option("table") == Some("campaigns");

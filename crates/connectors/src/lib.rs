@@ -14,6 +14,7 @@ pub mod records;
 use darwin_plan::{ConnectorCatalog, SinkTarget, TableDef};
 use darwin_runtime::{ConnectorFactory, Result, RuntimeError, SinkContext, SinkWriter, SourceReader};
 
+/// Names of the built-in connectors, as the `connector` option takes them.
 pub const CONNECTORS: &[&str] = &["filesystem", "nexmark", "ysb", "print", "blackhole"];
 
 /// The built-in connectors.

@@ -6,6 +6,8 @@ use darwin_common::Schema;
 use darwin_runtime::{Batch, Result, SinkWriter};
 use std::io::Write;
 
+/// Writes rows to stdout: Flink's `+I[...]` form for the `print` connector, or a header and
+/// ` | `-separated rows for a bare SELECT.
 pub struct StdoutSink {
     schema: Schema,
     /// A bare SELECT: a header line, then ` | `-separated rows.
@@ -16,6 +18,8 @@ pub struct StdoutSink {
 }
 
 impl StdoutSink {
+    /// `header`: print a bare SELECT's header line and ` | `-separated rows instead of `+I[...]`;
+    /// `prefix` (the `print-identifier` option) is put before each `+I[...]` row as `prefix> `.
     pub fn new(schema: Schema, header: bool, prefix: Option<String>) -> Self {
         StdoutSink { schema, table: header, header, prefix, out: std::io::BufWriter::new(std::io::stdout()) }
     }
@@ -52,6 +56,7 @@ impl SinkWriter for StdoutSink {
     }
 }
 
+/// The `blackhole` sink: accepts every row and discards it (for benchmarks).
 pub struct Blackhole;
 
 impl SinkWriter for Blackhole {

@@ -73,6 +73,7 @@ const FIELDS_64: &[(&str, Kind)] = &[
 ];
 
 impl Layout {
+    /// The layout the `layout` option names (`78` or `64`); None for anything else.
     pub fn parse(s: &str) -> Option<Layout> {
         match s.trim() {
             "78" => Some(Layout::Bytes78),
@@ -88,6 +89,7 @@ impl Layout {
         }
     }
 
+    /// Bytes per record: 78 or 64.
     pub fn record_size(self) -> usize {
         self.fields().iter().map(|(_, k)| k.width()).sum()
     }

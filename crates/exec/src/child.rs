@@ -16,13 +16,16 @@ use std::path::Path;
 
 /// A job names the plans it runs; the binary refuses plans it was not generated for.
 pub trait Job: Serialize + DeserializeOwned {
+    /// The plans the job runs, checked by fingerprint against those the binary was generated for.
     fn plans(&self) -> Vec<&PhysicalPlan>;
 }
 
 /// `darwin run --mode compiled`: run a plan.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunJob {
+    /// The plan to run; it must be the one the binary was generated for.
     pub plan: PhysicalPlan,
+    /// Checkpointing for the run (directory, interval, retention); None runs without checkpoints.
     pub checkpoint: Option<CheckpointConfig>,
     /// Show the progress line (stderr is a terminal).
     pub progress: bool,

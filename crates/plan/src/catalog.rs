@@ -8,21 +8,29 @@ use std::collections::BTreeMap;
 /// `WATERMARK FOR column AS expr`: the watermark is the running maximum of `expr`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WatermarkDef {
+    /// Index in the table's schema of the TIMESTAMP(3) column the watermark is declared on.
     pub column: usize,
+    /// The watermark expression (a TIMESTAMP(3)), evaluated over the table's columns for each row.
     pub expr: Expr,
 }
 
+/// A table declared by `CREATE TABLE`: its columns, its connector and options, and its watermark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableDef {
+    /// The table's name as declared.
     pub name: String,
+    /// Declared columns, in order; the WATERMARK column has the `RowTime` role.
     pub schema: Schema,
+    /// Value of the `connector` option (`filesystem`, `nexmark`, `ysb`, `print`, `blackhole`).
     pub connector: String,
     /// Options other than `connector`, keys lower-cased.
     pub options: BTreeMap<String, String>,
+    /// The `WATERMARK FOR` clause; None for a table without event time.
     pub watermark: Option<WatermarkDef>,
 }
 
 impl TableDef {
+    /// The value of option `key` (give it lower-cased), or None when the table does not set it.
     pub fn option(&self, key: &str) -> Option<&str> {
         self.options.get(key).map(String::as_str)
     }

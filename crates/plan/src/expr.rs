@@ -4,31 +4,50 @@
 use darwin_common::{DataType, Value};
 use serde::{Deserialize, Serialize};
 
+/// A bound scalar expression with the SQL type of its result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
+    /// What the expression computes.
     pub kind: ExprKind,
+    /// SQL type of the result; the binder has already inserted the casts its operands need.
     pub ty: DataType,
 }
 
+/// A binary operator. Any NULL operand gives NULL, except for AND and OR (three-valued logic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BinOp {
+    /// `+` on numbers, TIMESTAMP + INTERVAL (timestamp on the left) or INTERVAL + INTERVAL.
     Add,
+    /// `-` on numbers, TIMESTAMP - INTERVAL or INTERVAL - INTERVAL.
     Sub,
+    /// `*`; integers wrap on overflow.
     Mul,
+    /// `/`; integers truncate toward zero, and a zero integer divisor is an evaluation error.
     Div,
+    /// Remainder (`%`, `MOD`); a zero integer divisor is an evaluation error.
     Mod,
+    /// `=`.
     Eq,
+    /// `<>` (also written `!=`).
     NotEq,
+    /// `<`.
     Lt,
+    /// `<=`.
     LtEq,
+    /// `>`.
     Gt,
+    /// `>=`.
     GtEq,
+    /// Logical AND: FALSE if either side is FALSE, else NULL if either is NULL.
     And,
+    /// Logical OR: TRUE if either side is TRUE, else NULL if either is NULL.
     Or,
+    /// String concatenation `||`.
     Concat,
 }
 
 impl BinOp {
+    /// The operator as SQL writes it (`AND`, `<>`, `||`), for explain output and messages.
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Add => "+",
@@ -47,6 +66,7 @@ impl BinOp {
             BinOp::Concat => "||",
         }
     }
+    /// True for `=`, `<>`, `<`, `<=`, `>`, `>=` (the operators that yield a BOOLEAN from any two values).
     pub fn is_comparison(self) -> bool {
         matches!(self, BinOp::Eq | BinOp::NotEq | BinOp::Lt | BinOp::LtEq | BinOp::Gt | BinOp::GtEq)
     }
@@ -56,37 +76,59 @@ impl BinOp {
 /// dispatches on the function once per batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Func {
+    /// ABS(x): absolute value, same type as `x`.
     Abs,
+    /// FLOOR(x): largest integral value not above `x`; a DECIMAL keeps its precision with scale 0.
     Floor,
+    /// CEIL(x) / CEILING(x): smallest integral value not below `x`; a DECIMAL gets scale 0.
     Ceil,
+    /// ROUND(x, places): `places` is an INT literal (the binder adds 0 when omitted).
     Round,
+    /// POWER(x, y) / POW: `x` raised to `y`, as DOUBLE.
     Power,
+    /// SQRT(x), as DOUBLE.
     Sqrt,
+    /// LOWER(s): Unicode lower case.
     Lower,
+    /// UPPER(s): Unicode upper case.
     Upper,
+    /// CHAR_LENGTH(s) / CHARACTER_LENGTH / LENGTH: length in characters (not bytes), as INT.
     CharLength,
     /// SUBSTRING(s, start [, length]), 1-based.
     Substring,
     /// CONCAT(a, b, ...): NULL if any argument is NULL.
     Concat,
+    /// TRIM(s): removes leading and trailing spaces (only ' ', not other whitespace).
     TrimBoth,
+    /// LTRIM(s): removes leading spaces.
     TrimLeading,
+    /// RTRIM(s): removes trailing spaces.
     TrimTrailing,
+    /// REPLACE(s, from, to): every occurrence of `from` replaced; an empty `from` leaves `s` unchanged.
     Replace,
+    /// YEAR(ts): the calendar year of a TIMESTAMP(3) (UTC), as BIGINT.
     Year,
+    /// MONTH(ts): month of the year, 1–12, as BIGINT.
     Month,
+    /// DAYOFMONTH(ts): day of the month, 1–31, as BIGINT.
     DayOfMonth,
+    /// HOUR(ts): hour of the day, 0–23, as BIGINT.
     Hour,
+    /// MINUTE(ts): minute of the hour, 0–59, as BIGINT.
     Minute,
+    /// SECOND(ts): second of the minute, 0–59, as BIGINT.
     Second,
+    /// DATE_FORMAT(ts, pattern): formats with a Java `SimpleDateFormat`-style pattern (`yyyy-MM-dd HH:mm`).
     DateFormat,
     /// REGEXP_EXTRACT(s, pattern [, group]).
     RegexpExtract,
     /// SPLIT_INDEX(s, delimiter, index), 0-based.
     SplitIndex,
+    /// COALESCE(a, b, ...): the first non-NULL argument, NULL if all are.
     Coalesce,
     /// IF(condition, then, else).
     If,
+    /// NULLIF(a, b): NULL when `a` equals `b`, else `a`.
     NullIf,
     /// TO_TIMESTAMP_LTZ(epoch_millis, 3).
     ToTimestampLtz,
@@ -95,6 +137,7 @@ pub enum Func {
 }
 
 impl Func {
+    /// The function's SQL name, upper case, as explain and error messages print it.
     pub fn name(self) -> &'static str {
         use Func::*;
         match self {
@@ -131,55 +174,81 @@ impl Func {
     }
 }
 
+/// The node kinds of a scalar expression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ExprKind {
+    /// The value of the input column at this index.
     Column(usize),
+    /// A constant; `Value::Null` for a typed NULL.
     Literal(Value),
+    /// `left op right`.
     Binary {
+        /// The operator.
         op: BinOp,
+        /// Left operand.
         left: Box<Expr>,
+        /// Right operand.
         right: Box<Expr>,
     },
+    /// Logical NOT; NULL stays NULL.
     Not(Box<Expr>),
+    /// Arithmetic negation (unary minus); integers wrap on overflow.
     Neg(Box<Expr>),
+    /// `expr IS NULL`, or `expr IS NOT NULL` when `negated`; never NULL itself.
     IsNull {
+        /// The operand tested for NULL.
         expr: Box<Expr>,
+        /// True for IS NOT NULL.
         negated: bool,
     },
     /// Conversion to `Expr::ty`.
     Cast(Box<Expr>),
+    /// Searched CASE: the result of the first branch whose condition is TRUE.
     Case {
+        /// `(WHEN condition, THEN result)` pairs, tried in order; a NULL condition does not match.
         branches: Vec<(Expr, Expr)>,
+        /// The ELSE result; None means NULL when no branch matches.
         otherwise: Option<Box<Expr>>,
     },
     /// LIKE with a literal pattern (`%` any run, `_` one character).
     Like {
+        /// The string matched; a NULL string gives NULL.
         expr: Box<Expr>,
+        /// The LIKE pattern as written, without escape handling.
         pattern: String,
+        /// True for NOT LIKE.
         negated: bool,
     },
+    /// A scalar function call.
     Call {
+        /// The function called.
         func: Func,
+        /// Arguments, already cast to the types the function takes (see `Func`).
         args: Vec<Expr>,
     },
 }
 
 impl Expr {
+    /// A reference to input column `index`, of type `ty`.
     pub fn column(index: usize, ty: DataType) -> Expr {
         Expr { kind: ExprKind::Column(index), ty }
     }
+    /// A constant of type `ty` (pass `Value::Null` for a typed NULL).
     pub fn literal(v: Value, ty: DataType) -> Expr {
         Expr { kind: ExprKind::Literal(v), ty }
     }
+    /// `left op right` with result type `ty` (the caller has unified the operand types).
     pub fn binary(op: BinOp, left: Expr, right: Expr, ty: DataType) -> Expr {
         Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, ty }
     }
+    /// The expression converted to `ty`; returned unchanged when it already has that type.
     pub fn cast(self, ty: DataType) -> Expr {
         if self.ty == ty {
             return self;
         }
         Expr { kind: ExprKind::Cast(Box::new(self)), ty }
     }
+    /// The column index when the expression is a plain column reference, else None.
     pub fn as_column(&self) -> Option<usize> {
         match self.kind {
             ExprKind::Column(i) => Some(i),
@@ -242,6 +311,7 @@ impl Expr {
         Expr { kind, ty: self.ty }
     }
 
+    /// Every column index the expression reads, in visiting order, with repeats.
     pub fn columns(&self) -> Vec<usize> {
         let mut v = Vec::new();
         self.visit_columns(&mut |i| v.push(i));
@@ -260,6 +330,7 @@ impl Expr {
         }
     }
 
+    /// The conjunction of `exprs`, left-deep in the given order; None when `exprs` is empty.
     pub fn and_all(mut exprs: Vec<Expr>) -> Option<Expr> {
         let first = if exprs.is_empty() {
             return None;
@@ -270,22 +341,33 @@ impl Expr {
     }
 }
 
+/// An aggregate function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AggFunc {
+    /// COUNT(*) counts rows; COUNT(x) counts non-NULL values. A BIGINT, 0 when nothing is counted.
     Count,
+    /// SUM(x) of non-NULL values; NULL when there are none.
     Sum,
+    /// MIN(x) of non-NULL values; NULL when there are none.
     Min,
+    /// MAX(x) of non-NULL values; NULL when there are none.
     Max,
+    /// AVG(x) of non-NULL values (integers average to an integer); NULL when there are none.
     Avg,
 }
 
 /// One aggregate of a GROUP BY: `func(DISTINCT? arg) FILTER (WHERE filter)`, typed `ty`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AggCall {
+    /// The aggregate function.
     pub func: AggFunc,
     /// None for COUNT(*).
     pub arg: Option<Expr>,
+    /// True for `func(DISTINCT arg)`: each distinct value of the group counts once.
     pub distinct: bool,
+    /// The `FILTER (WHERE ...)` predicate over the input row; None aggregates every row.
     pub filter: Option<Expr>,
+    /// Result type: BIGINT for COUNT; the argument's type for MIN, MAX, and SUM or AVG of INT, BIGINT or
+    /// DOUBLE; DECIMAL(38, s) for SUM or AVG of a DECIMAL (AVG keeps at least 6 fractional digits).
     pub ty: DataType,
 }

@@ -11,12 +11,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum WindowSpec {
     /// Assigned by the operator from the input's time column.
-    Assign { window: WindowKind, time_col: usize },
+    Assign {
+        /// Window kind and durations.
+        window: WindowKind,
+        /// Index of the input's TIMESTAMP(3) time attribute the windows are assigned by.
+        time_col: usize,
+    },
     /// The input already carries window bounds (a window TVF or an upstream window aggregate).
-    Existing { start_col: usize, end_col: usize },
+    Existing {
+        /// Index of the input's `window_start` column.
+        start_col: usize,
+        /// Index of the input's `window_end` column.
+        end_col: usize,
+    },
     /// The input's rows are partial aggregates of `slide`-long slices starting at `start_col`
     /// (a sliced HOP, `decompose::slice_hops`); each HOP window merges the slices it covers.
-    Slices { slide: i64, size: i64, start_col: usize },
+    Slices {
+        /// The HOP's slide, and each slice's length, in ms of event time.
+        slide: i64,
+        /// The HOP window's length in ms (a whole number of slides).
+        size: i64,
+        /// Index of the input's column holding each slice's start (ms of event time).
+        start_col: usize,
+    },
 }
 
 /// How an exchange distributes rows over workers.
@@ -33,28 +50,44 @@ pub enum Partitioning {
 /// One grouping key of a window aggregate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum GroupKey {
+    /// A key computed from the input row (often a plain column).
     Expr(Expr),
+    /// The start of the row's window (inclusive, ms of event time), output as `window_start`.
     WindowStart,
+    /// The end of the row's window (exclusive, ms of event time), output as `window_end`.
     WindowEnd,
 }
 
+/// A physical operator with its inputs; a pipeline's operators form a tree rooted at the sink's input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PhysNode {
-    /// Moves rows between workers: by a hash of the keys, or all to worker 0.
+    /// Moves rows between workers: by a hash of the keys, all to worker 0, or a copy to every worker.
     Exchange {
+        /// The rows redistributed.
         input: Box<PhysNode>,
+        /// Which worker each row goes to.
         partitioning: Partitioning,
+        /// The input's columns, unchanged.
         schema: Schema,
     },
+    /// Reads a table; its partitions are dealt out to the workers round-robin (a lookup join's table is
+    /// read whole by every worker).
     Source {
+        /// The table read; pruning may narrow its schema to the columns the query uses.
         table: TableDef,
+        /// Number of partitions the table is read in (one per file for the filesystem connector).
         partitions: usize,
     },
     /// A fused filter and projection.
     Calc {
+        /// The rows filtered and projected.
         input: Box<PhysNode>,
+        /// Keeps the rows for which this is TRUE, over the input's columns; None keeps every row.
         filter: Option<Expr>,
+        /// One expression per output column, over the input's columns, applied after the filter; None passes
+        /// the input's columns through.
         project: Option<Vec<Expr>>,
+        /// Output columns (the input's when `project` is None).
         schema: Schema,
         /// Compiled mode's generated loop for this node (its key); set by the planner's last pass.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,20 +99,30 @@ pub enum PhysNode {
     },
     /// Materialises `window_start`, `window_end`, `window_time` (TUMBLE/HOP: one row per window).
     WindowAssign {
+        /// The rows assigned to windows.
         input: Box<PhysNode>,
+        /// Window kind and durations (TUMBLE or HOP; sessions are only assigned inside an aggregate).
         window: WindowKind,
+        /// Index of the input's TIMESTAMP(3) time attribute the windows are assigned by.
         time_col: usize,
+        /// The input's columns, then `window_start`, `window_end` and `window_time`.
         schema: Schema,
     },
     /// Output: the group keys in order, then the aggregates. `partial`: phase 1 of a two-phase
     /// aggregate (a merge follows), which may pass rows through as one-row partials when
     /// aggregating them does not reduce them.
     WindowAggregate {
+        /// The rows aggregated.
         input: Box<PhysNode>,
+        /// Where each row's windows come from.
         spec: WindowSpec,
+        /// Grouping keys in output order; `WindowStart` and `WindowEnd` stand for the row's window bounds.
         group: Vec<GroupKey>,
+        /// The aggregates, output after the keys in this order.
         aggs: Vec<AggCall>,
+        /// Output columns: one per group key, then one per aggregate.
         schema: Schema,
+        /// True for phase 1 of a two-phase aggregate: it emits partial aggregates for a merge downstream.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         partial: bool,
         /// Compiled mode's generated update loop (its key), where the aggregate has one.
@@ -88,48 +131,85 @@ pub enum PhysNode {
     },
     /// A GROUP BY without a window: emits its result once, when the input ends.
     GlobalAggregate {
+        /// The rows aggregated.
         input: Box<PhysNode>,
+        /// GROUP BY expressions over the input's columns; empty for a single group.
         group: Vec<Expr>,
+        /// The aggregates, output after the keys in this order.
         aggs: Vec<AggCall>,
+        /// Output columns: the group keys, then one per aggregate.
         schema: Schema,
     },
+    /// Joins a stream with a bounded table that is read whole first (every worker reads all of it).
     LookupJoin {
+        /// The probing input (the join's left side); its rows keep their event time.
         stream: Box<PhysNode>,
+        /// The bounded build input (the join's right side), loaded into memory before the stream is probed.
         table: Box<PhysNode>,
+        /// INNER, or LEFT to keep stream rows without a match (table columns NULL).
         join_type: JoinType,
+        /// Equality keys over the stream's columns, paired by position with `table_keys`.
         stream_keys: Vec<Expr>,
+        /// Equality keys over the table's columns.
         table_keys: Vec<Expr>,
+        /// The rest of the join condition, over stream-then-table columns; None when there is none.
         residual: Option<Expr>,
+        /// Stream columns, then table columns.
         schema: Schema,
     },
+    /// Joins rows of two windowed inputs in the same window (equal start and end) with equal keys; a
+    /// window's pairs are emitted once the smaller of the two input watermarks reaches its end - 1 ms.
     WindowJoin {
+        /// Left windowed input.
         left: Box<PhysNode>,
+        /// Right windowed input.
         right: Box<PhysNode>,
+        /// INNER, or LEFT to keep left rows without a match in their window (right columns NULL).
         join_type: JoinType,
+        /// Index of the left input's `window_start` column.
         left_start: usize,
+        /// Index of the left input's `window_end` column.
         left_end: usize,
+        /// Index of the right input's `window_start` column.
         right_start: usize,
+        /// Index of the right input's `window_end` column.
         right_end: usize,
+        /// Equality keys over the left input's columns (besides the window), paired by position with `right_keys`.
         left_keys: Vec<Expr>,
+        /// Equality keys over the right input's columns.
         right_keys: Vec<Expr>,
+        /// The rest of the join condition, over left-then-right columns; None when there is none.
         residual: Option<Expr>,
+        /// Left columns, then right columns.
         schema: Schema,
     },
+    /// Inner join of two streams on equal keys where `right_time + lower <= left_time <= right_time + upper`.
     IntervalJoin {
+        /// Left input.
         left: Box<PhysNode>,
+        /// Right input.
         right: Box<PhysNode>,
+        /// Index of the left input's TIMESTAMP(3) time column.
         left_time: usize,
+        /// Index of the right input's TIMESTAMP(3) time column.
         right_time: usize,
+        /// Smallest allowed `left_time - right_time`, in ms (inclusive; may be negative).
         lower: i64,
+        /// Largest allowed `left_time - right_time`, in ms (inclusive).
         upper: i64,
+        /// Equality keys over the left input's columns, paired by position with `right_keys`; may be empty.
         left_keys: Vec<Expr>,
+        /// Equality keys over the right input's columns.
         right_keys: Vec<Expr>,
+        /// The rest of the join condition, over left-then-right columns; None when there is none.
         residual: Option<Expr>,
+        /// Left columns, then right columns.
         schema: Schema,
     },
 }
 
 impl PhysNode {
+    /// The columns this node outputs.
     pub fn schema(&self) -> &Schema {
         match self {
             PhysNode::Source { table, .. } => &table.schema,
@@ -153,7 +233,7 @@ impl PhysNode {
             && self.children().into_iter().all(PhysNode::runs_locally)
     }
 
-    /// Whether the operator keeps state across batches (and so needs a state backend).
+    /// How many operators of this sub-plan keep state across batches (and so need a state backend).
     pub fn stateful_operators(&self) -> usize {
         let own = usize::from(!matches!(
             self,
@@ -247,6 +327,7 @@ impl PhysNode {
         }
     }
 
+    /// The node's direct inputs: none for a source, left (or stream) first for a join.
     pub fn children(&self) -> Vec<&PhysNode> {
         match self {
             PhysNode::Source { .. } => vec![],
@@ -266,16 +347,21 @@ impl PhysNode {
 /// Where a pipeline's rows go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SinkTarget {
+    /// An `INSERT INTO` a declared table, written through its connector.
     Table(TableDef),
     /// A bare SELECT: rows are printed with a header.
     Stdout {
+        /// Columns of the query's result, printed as the header.
         schema: Schema,
     },
 }
 
+/// The plan of one statement: the operator tree that feeds one sink.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pipeline {
+    /// Where the rows go.
     pub sink: SinkTarget,
+    /// The operator whose output rows go to the sink.
     pub root: PhysNode,
     /// Sub-plans that occur more than once in `root` (an aggregate or join both sides of a join
     /// read): each is computed once per worker and read by every occurrence.
@@ -305,21 +391,27 @@ impl Pipeline {
 /// A sub-plan computed once and read `readers` times.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedPlan {
+    /// The sub-plan, computed once per worker.
     pub node: PhysNode,
+    /// How many occurrences in the pipeline's `root` read it.
     pub readers: usize,
 }
 
 /// Choices made for this machine, each with the reason shown by `darwin explain`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecSettings {
+    /// Number of workers; each runs every pipeline over its share of the source partitions.
     pub parallelism: usize,
+    /// The most rows a source puts in one batch.
     pub batch_size: usize,
+    /// Which executor runs the plan.
     pub executor: Executor,
     /// Rows the first phase of a two-phase window aggregate watches before it decides whether
     /// aggregating reduces its rows enough to pay (0: pass rows on from the start).
     pub preagg_probe_rows: u64,
     /// What a worker with nothing to do does.
     pub idle: IdlePolicy,
+    /// One sentence per choice saying why it was made, in the order `darwin explain` prints them.
     pub reasons: Vec<String>,
 }
 
@@ -355,6 +447,7 @@ pub enum Executor {
 }
 
 impl Executor {
+    /// The executor's name as the command line spells it (`interpreted`, `compiled`, `auto`).
     pub fn name(self) -> &'static str {
         match self {
             Executor::Interpreted => "interpreted",
@@ -394,9 +487,12 @@ pub enum IdlePolicy {
     Sleep,
 }
 
+/// What a run executes: one pipeline per sink, and the execution settings for this machine.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhysicalPlan {
+    /// One per sink (each INSERT INTO or bare SELECT of the script), in script order.
     pub pipelines: Vec<Pipeline>,
+    /// The execution settings; not part of the `fingerprint`.
     pub settings: ExecSettings,
     /// How far (event-time ms) one input of a window or interval join may run ahead of the
     /// other, when it runs on its worker alone (the largest window of the plan); None

@@ -10,7 +10,9 @@ use darwin_plan::{AggCall, AggFunc, BinOp, Expr, ExprKind, WindowKind};
 
 /// Aggregates as partial aggregates: `parts[i]` computes `aggs[i]` (AVG needs a sum and a count).
 pub struct Split {
+    /// Per original aggregate, the partial aggregates it is computed from (one, or SUM and COUNT for AVG).
     pub parts: Vec<Vec<AggCall>>,
+    /// All partial aggregates, `parts` flattened in order: the columns the partial phase outputs.
     pub partial_aggs: Vec<AggCall>,
 }
 
@@ -49,6 +51,8 @@ fn partials(a: &AggCall) -> Option<Vec<AggCall>> {
     })
 }
 
+/// Splits aggregates into partial aggregates a merge can combine; None if any cannot be merged
+/// (DISTINCT, or AVG of a DECIMAL).
 pub fn split(aggs: &[AggCall]) -> Option<Split> {
     let parts: Vec<Vec<AggCall>> = aggs.iter().map(partials).collect::<Option<_>>()?;
     let partial_aggs = parts.iter().flatten().cloned().collect();

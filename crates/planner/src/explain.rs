@@ -41,6 +41,7 @@ fn list(exprs: &[Expr], schema: &Schema) -> String {
     exprs.iter().map(|e| expr_to_string(e, schema)).collect::<Vec<_>>().join(", ")
 }
 
+/// The bound logical plan as an indented tree, one node per line, for `darwin explain`.
 pub fn logical_to_string(plan: &LogicalPlan) -> String {
     let mut out = String::new();
     logical_rec(plan, 0, &mut out);
@@ -126,6 +127,7 @@ fn join_kind_to_string(kind: &JoinKind, l: &Schema, r: &Schema) -> String {
     }
 }
 
+/// The physical plan as an indented tree per pipeline, with shared sub-plans marked, for `darwin explain`.
 pub fn physical_to_string(plan: &PhysicalPlan) -> String {
     let mut out = String::new();
     for (i, p) in plan.pipelines.iter().enumerate() {

@@ -9,9 +9,13 @@ use darwin_plan::{ExecSettings, Executor, IdlePolicy};
 /// What the user asked for on the command line; None where the machine decides.
 #[derive(Debug, Clone, Default)]
 pub struct Requested {
+    /// Number of workers; None for one per core.
     pub parallelism: Option<usize>,
+    /// The most rows per source batch; None for `DEFAULT_BATCH_SIZE`.
     pub batch_size: Option<usize>,
+    /// The executor to run with (`Auto`: compiled if a Rust toolchain is found, else interpreted).
     pub executor: Executor,
+    /// What idle workers do; None for the default (spin first).
     pub idle: Option<IdlePolicy>,
 }
 
@@ -26,7 +30,9 @@ const SETTINGS: &str = "parallelism, batch-size, darwin.preagg.probe-rows, darwi
 /// What the machine offers.
 #[derive(Debug, Clone, Copy)]
 pub struct Machine {
+    /// Cores available to this process (at least 1).
     pub cores: usize,
+    /// Total memory of the machine, in bytes.
     pub memory_bytes: u64,
 }
 

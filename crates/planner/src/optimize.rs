@@ -12,6 +12,8 @@ use darwin_plan::logical::{JoinKind, JoinType, LogicalPlan};
 use darwin_plan::{Expr, ExprKind};
 use std::collections::BTreeSet;
 
+/// Applies the logical rewrites (filter pushdown and merging, join input pruning) to the whole plan;
+/// the result computes the same rows.
 pub fn optimize(plan: LogicalPlan) -> LogicalPlan {
     let plan = match plan {
         LogicalPlan::Filter { input, predicate } => push_filter(optimize(*input), predicate.conjuncts()),

@@ -5,6 +5,7 @@ use darwin_common::{DataType, Value};
 use darwin_plan::{BinOp, Expr, ExprKind, Func};
 use std::cmp::Ordering;
 
+/// Evaluates `e` over one row; Err for an evaluation failure (division by zero, a failed cast).
 pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
     Ok(match &e.kind {
         ExprKind::Column(i) => row[*i].clone(),

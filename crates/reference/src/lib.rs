@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 
 pub use expr::eval;
 
+/// One row: a value per column, in schema order.
 pub type Row = Vec<Value>;
 
 /// Evaluates `plan`; `input` gives the rows of each scanned table.

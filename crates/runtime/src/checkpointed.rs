@@ -23,6 +23,8 @@ pub struct Checkpointed<O> {
 }
 
 impl<O: Operator> Checkpointed<O> {
+    /// Wraps `inner`, operator `op` of worker `worker` (its position in the worker's build order), sending its
+    /// states on `events`; `durable` is the coordinator's last complete checkpoint (0: none).
     pub fn new(inner: O, worker: usize, op: usize, events: Sender<Event>, durable: Arc<AtomicU64>) -> Self {
         Checkpointed { inner, worker, op, events, durable, ended: false, last_bytes: 0 }
     }

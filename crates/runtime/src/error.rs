@@ -6,6 +6,7 @@ use darwin_checkpoint::CheckpointError;
 use darwin_columnar::EvalError;
 use darwin_state::{CorruptState, StateError};
 
+/// Errors of running a query, on any worker or the driver.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
     /// An expression failed on a value (division by zero, a failed CAST).
@@ -13,29 +14,63 @@ pub enum RuntimeError {
     Eval(#[from] EvalError),
     /// A record could not be decoded; names the source, position and column.
     #[error("malformed record in {source_name} at {position}, column '{column}': {message}")]
-    Malformed { source_name: String, position: String, column: String, message: String },
+    Malformed {
+        /// The table and the file or partition read.
+        source_name: String,
+        /// Where in the source (e.g. `line 12`).
+        position: String,
+        /// The column whose value could not be decoded.
+        column: String,
+        /// What is wrong with the value.
+        message: String,
+    },
+    /// Reading or writing a file (or stdout) failed.
     #[error("I/O error on {path}: {err}")]
-    Io { path: String, err: std::io::Error },
+    Io {
+        /// The file or directory (`stdout` for the print sink).
+        path: String,
+        /// The operating system's error.
+        err: std::io::Error,
+    },
     /// A checkpoint could not be written, read or restored.
     #[error("checkpoint: {0}")]
     Checkpoint(#[from] CheckpointError),
+    /// A connector cannot serve a table as configured (an unknown connector, a bad option).
     #[error("{connector}: {message}")]
-    Connector { connector: String, message: String },
+    Connector {
+        /// The connector's name (`filesystem`, `nexmark`, ...).
+        connector: String,
+        /// What is wrong, as a sentence for the user.
+        message: String,
+    },
     /// A physical plan this runtime cannot run as given (a planner's mistake, not the query's).
     #[error("plan: {operator}: {detail}")]
-    Plan { operator: &'static str, detail: String },
+    Plan {
+        /// The operator that cannot run the plan node.
+        operator: &'static str,
+        /// What about the node it cannot run.
+        detail: String,
+    },
     /// A compiled query's binary lacks a kernel the plan asks for (built for another plan).
     #[error(
         "the compiled query has no kernel for one of the plan's {what} nodes (the binary was built for another plan); \
          run with --mode interpreted or clear the compile cache"
     )]
-    MissingKernel { what: &'static str },
+    MissingKernel {
+        /// The kind of plan node (`filter/projection`, `window aggregate`).
+        what: &'static str,
+    },
     /// This worker stopped because another one failed (that one's error is the run's).
     #[error("stopped because another worker failed")]
     Aborted,
     /// A worker thread panicked: a bug in Darwin, not in the query.
     #[error("worker {worker} panicked: {message} (a bug in Darwin; please report it with the query)")]
-    WorkerPanicked { worker: usize, message: String },
+    WorkerPanicked {
+        /// The worker's index.
+        worker: usize,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 impl From<StateError> for RuntimeError {
@@ -53,4 +88,5 @@ impl From<CorruptState> for RuntimeError {
     }
 }
 
+/// Results of running a query.
 pub type Result<T> = std::result::Result<T, RuntimeError>;

@@ -32,15 +32,20 @@ pub struct Kernels {
 }
 
 impl Kernels {
+    /// An empty set for compiled mode (`required`): a Calc or window-aggregate node whose kernel is missing
+    /// is then an error.
     pub fn compiled() -> Kernels {
         Kernels { required: true, ..Kernels::default() }
     }
+    /// Registers the generated filter/projection loop of the Calc nodes with kernel key `key`.
     pub fn add_calc(&mut self, key: u64, f: CalcFn) {
         self.calc.insert(key, f);
     }
+    /// Registers the generated lookup-join probe fused with the Calc nodes with key `key`.
     pub fn add_probe(&mut self, key: u64, f: ProbeFn) {
         self.probe.insert(key, f);
     }
+    /// Registers the generated update of the window aggregates with kernel key `key`.
     pub fn add_agg(&mut self, key: u64, f: AggFn) {
         self.agg.insert(key, f);
     }
@@ -68,9 +73,11 @@ impl Kernels {
             None => Ok(None),
         }
     }
+    /// The number of kernels of all kinds.
     pub fn len(&self) -> usize {
         self.calc.len() + self.probe.len() + self.agg.len()
     }
+    /// Whether there is no kernel (interpreted mode).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -207,33 +214,39 @@ fn hop_starts(ts: i64, slide: i64, size: i64) -> Option<(i64, i64)> {
 pub fn bools(c: &Column) -> &[bool] {
     c.bools()
 }
+/// The values of an `I32` column; panics on another type.
 pub fn i32s(c: &Column) -> &[i32] {
     match &c.data {
         ColumnData::I32(v) => v,
         _ => panic!("planner guarantees an i32 column"),
     }
 }
+/// The values of an `I64` column; panics on another type.
 pub fn i64s(c: &Column) -> &[i64] {
     c.i64s()
 }
+/// The values of an `F64` column; panics on another type.
 pub fn f64s(c: &Column) -> &[f64] {
     match &c.data {
         ColumnData::F64(v) => v,
         _ => panic!("planner guarantees an f64 column"),
     }
 }
+/// The values (decimal mantissas) of an `I128` column; panics on another type.
 pub fn i128s(c: &Column) -> &[i128] {
     match &c.data {
         ColumnData::I128(v) => v,
         _ => panic!("planner guarantees an i128 column"),
     }
 }
+/// The strings of a `Str` column; panics on another type.
 pub fn strs(c: &Column) -> &StrVec {
     match &c.data {
         ColumnData::Str(v) => v,
         _ => panic!("planner guarantees a string column"),
     }
 }
+/// The column's validity (`None`: no NULLs).
 pub fn validity(c: &Column) -> Option<&[bool]> {
     c.validity.as_deref()
 }
@@ -253,10 +266,13 @@ fn stored(v: &Value, ty: DataType) -> Column {
 
 macro_rules! readers {
     ($($lit:ident, $out:ident, $t:ty, $read:expr;)*) => {$(
+        /// A literal of type `ty` as the interpreter materialises it, read back typed; `None` for NULL.
         pub fn $lit(v: &Value, ty: DataType) -> Option<$t> {
             let c = constant(v, ty);
             c.is_valid(0).then(|| $read(&c))
         }
+        /// A value as a column of type `ty` stores it (converted to that type's representation), read back typed;
+        /// `None` for NULL.
         pub fn $out(v: &Value, ty: DataType) -> Option<$t> {
             let c = stored(v, ty);
             c.is_valid(0).then(|| $read(&c))
@@ -277,9 +293,11 @@ readers! {
 pub fn val_bool(x: Option<bool>) -> Value {
     x.map_or(Value::Null, Value::Bool)
 }
+/// An `INT` value; NULL for `None`.
 pub fn val_i32(x: Option<i32>) -> Value {
     x.map_or(Value::Null, Value::Int)
 }
+/// A 64-bit value as `ty` reads it (`TIMESTAMP`, `INTERVAL`, else `BIGINT`); NULL for `None`.
 pub fn val_i64(x: Option<i64>, ty: DataType) -> Value {
     match (x, ty) {
         (None, _) => Value::Null,
@@ -288,12 +306,15 @@ pub fn val_i64(x: Option<i64>, ty: DataType) -> Value {
         (Some(x), _) => Value::BigInt(x),
     }
 }
+/// A `DOUBLE` value; NULL for `None`.
 pub fn val_f64(x: Option<f64>) -> Value {
     x.map_or(Value::Null, Value::Double)
 }
+/// A `DECIMAL` value from its mantissa at `ty`'s scale; NULL for `None`.
 pub fn val_i128(x: Option<i128>, ty: DataType) -> Value {
     x.map_or(Value::Null, |m| Value::Decimal(m, ty.scale()))
 }
+/// A `VARCHAR` value (copied); NULL for `None`.
 pub fn val_str(x: Option<&str>) -> Value {
     x.map_or(Value::Null, |s| Value::Str(s.to_string()))
 }
@@ -321,18 +342,23 @@ pub fn division_by_zero(op: &str) -> crate::error::RuntimeError {
 pub fn col_bool(v: Vec<bool>, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::Bool(v.into()), Some(valid))
 }
+/// [`col_bool`] for `INT` values.
 pub fn col_i32(v: Vec<i32>, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::I32(v.into()), Some(valid))
 }
+/// [`col_bool`] for 64-bit integer values (`BIGINT`, `TIMESTAMP`, `INTERVAL`).
 pub fn col_i64(v: Vec<i64>, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::I64(v.into()), Some(valid))
 }
+/// [`col_bool`] for `DOUBLE` values.
 pub fn col_f64(v: Vec<f64>, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::F64(v.into()), Some(valid))
 }
+/// [`col_bool`] for `DECIMAL` mantissas.
 pub fn col_i128(v: Vec<i128>, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::I128(v.into()), Some(valid))
 }
+/// [`col_bool`] for strings.
 pub fn col_str(v: StrVec, valid: Vec<bool>) -> Column {
     Column::new(ColumnData::Str(v.into()), Some(valid))
 }

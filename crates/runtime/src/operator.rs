@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// What flows between operators.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
+    /// Rows, in the operator's output schema.
     Batch(Batch),
     /// No later record has an event time at or below this (milliseconds).
     Watermark(i64),
@@ -47,6 +48,8 @@ pub fn take_worked() -> bool {
 
 /// A pull-based operator. `Ok(None)` means the input is exhausted.
 pub trait Operator {
+    /// The next message, or `Ok(None)` once the operator has ended. Answers [`Msg::Idle`] rather than
+    /// blocking when nothing is available yet.
     fn next(&mut self) -> Result<Option<Msg>>;
     /// Encodes the operator's own state (not its inputs'). Called when the operator has just
     /// returned a barrier or has ended, so the state is exactly that of the epoch boundary.
@@ -61,6 +64,7 @@ pub trait Operator {
 /// A partitioned, replayable source. Each partition is read independently and carries its own
 /// watermark.
 pub trait SourceReader {
+    /// The number of partitions, numbered `0..partitions()`.
     fn partitions(&self) -> usize;
     /// The next batch of a partition, at most `max_rows` rows; None once it is exhausted.
     fn next_batch(&mut self, partition: usize, max_rows: usize) -> Result<Option<Batch>>;
@@ -80,13 +84,19 @@ pub trait SourceReader {
 /// and leaves its output file to the checkpoint coordinator.
 #[derive(Debug, Clone, Default)]
 pub struct SinkContext {
+    /// The worker the sink runs on.
     pub worker: usize,
+    /// The directory to stage each epoch's output in; `None` without checkpoints (output goes straight to the target).
     pub staging: Option<std::path::PathBuf>,
+    /// The epoch of the first output staged (the coordinator's `first_epoch`; 0 without checkpoints).
     pub first_epoch: u64,
 }
 
+/// A sink's writer on one worker, implemented by the connectors: takes a pipeline's output batches.
 pub trait SinkWriter {
+    /// Writes a batch's rows (a transactional sink: into the current epoch's staged output).
     fn write(&mut self, batch: &Batch) -> Result<()>;
+    /// Flushes the output once the pipeline has ended; a last `precommit` follows.
     fn finish(&mut self) -> Result<()>;
     /// Ends the output of the current epoch (first phase of the two-phase commit): a
     /// transactional sink makes what it staged durable and returns it, to be made visible when
@@ -107,15 +117,18 @@ pub struct Counters {
     pub late: AtomicU64,
     /// Approximate bytes of operator state right now and at the peak.
     pub state_bytes: AtomicU64,
+    /// The largest `state_bytes` seen so far.
     pub peak_state_bytes: AtomicU64,
 }
 
 impl Counters {
+    /// Counts `n` late records.
     pub fn add_late(&self, n: u64) {
         if n > 0 {
             self.late.fetch_add(n, Ordering::Relaxed);
         }
     }
+    /// The late records counted so far.
     pub fn late(&self) -> u64 {
         self.late.load(Ordering::Relaxed)
     }
@@ -133,7 +146,10 @@ impl Counters {
 /// Per-source counters.
 #[derive(Debug, Default)]
 pub struct SourceCounters {
+    /// The source table's name.
     pub name: String,
+    /// Records this source instance has emitted so far.
     pub read: AtomicU64,
+    /// Malformed records skipped so far (only with the ignore-parse-errors option).
     pub skipped: AtomicU64,
 }

@@ -2,19 +2,38 @@
 
 use darwin_common::Location;
 
+/// An error in a SQL script, with the position it points at when known.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum SqlError {
+    /// The script does not parse (from the tokenizer, sqlparser or Darwin's own clauses).
     #[error("syntax error at {location}: {message}")]
-    Syntax { message: String, location: Location },
+    Syntax {
+        /// What is wrong, as a sentence for the user (without sqlparser's location suffix).
+        message: String,
+        /// Where in the script the parser stopped.
+        location: Location,
+    },
+    /// The statement parses but cannot be bound: an unknown name, a type mismatch, an unsupported feature.
     #[error("error at {location}: {message}")]
-    Bind { message: String, location: Location },
+    Bind {
+        /// What is wrong, as a sentence for the user.
+        message: String,
+        /// The position of the offending SQL text.
+        location: Location,
+    },
+    /// An error with no position in the script to point at.
     #[error("{message}")]
-    Unlocated { message: String },
+    Unlocated {
+        /// What is wrong, as a sentence for the user.
+        message: String,
+    },
 }
 
+/// The result type of the SQL front end.
 pub type Result<T> = std::result::Result<T, SqlError>;
 
 impl SqlError {
+    /// A binding error at `location`; an unknown location (line 0) makes it `Unlocated`.
     pub fn at(location: Location, message: impl Into<String>) -> SqlError {
         if location.line == 0 {
             return SqlError::Unlocated { message: message.into() };
@@ -22,6 +41,7 @@ impl SqlError {
         SqlError::Bind { message: message.into(), location }
     }
 
+    /// Where in the script the error points; None for `Unlocated`.
     pub fn location(&self) -> Option<Location> {
         match self {
             SqlError::Syntax { location, .. } | SqlError::Bind { location, .. } => Some(*location),

@@ -11,36 +11,58 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Span, Token, TokenWithSpan, Tokenizer, Word};
 
+/// One column of a `CREATE TABLE`, as parsed (the binder converts its type).
 #[derive(Debug, Clone)]
 pub struct ColumnDef {
+    /// The column's name as written.
     pub name: ast::Ident,
+    /// The declared type as sqlparser reads it; the binder rejects types Darwin does not support.
     pub data_type: ast::DataType,
+    /// Where the column's definition starts, for error messages.
     pub span: Span,
 }
 
 // A script holds a handful of statements, parsed once: boxing variants would buy nothing.
+/// A statement of a script as parsed, before binding.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Statement {
+    /// `CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name (columns, WATERMARK ...) [WITH (options)]`.
     CreateTable {
+        /// The table's name.
         name: ast::Ident,
+        /// Declared columns, in order.
         columns: Vec<ColumnDef>,
+        /// `WATERMARK FOR column AS expr`: the column's name and the expression; None without one.
         watermark: Option<(ast::Ident, ast::Expr)>,
+        /// `WITH` options as (key, value, span of the key), in the order written; keys not yet lower-cased.
         options: Vec<(String, String, Span)>,
+        /// Span of the `CREATE` keyword.
         span: Span,
     },
+    /// `CREATE VIEW name AS query`.
     CreateView {
+        /// The view's name.
         name: ast::Ident,
+        /// The view's query; bound once at CREATE VIEW to report errors, and again where the view is read.
         query: Box<ast::Query>,
     },
+    /// `INSERT INTO table query`.
     Insert {
+        /// The sink table's name.
         table: ast::Ident,
+        /// The query whose rows are written, its columns in the sink's column order.
         query: Box<ast::Query>,
     },
+    /// A bare query: its rows are printed to stdout.
     Select(Box<ast::Query>),
+    /// `SET 'key' = 'value'`: an execution setting for the script.
     Set {
+        /// The setting's name, unquoted.
         key: String,
+        /// The setting's value, unquoted and not yet checked (the planner does that).
         value: String,
+        /// Span of the `SET` keyword.
         span: Span,
     },
 }

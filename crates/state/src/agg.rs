@@ -20,19 +20,65 @@ fn ints(c: &Column) -> std::borrow::Cow<'_, [i64]> {
     }
 }
 
+/// The values of one aggregate call, by function and argument representation: each vector holds
+/// one entry per group, indexed by group number. Rows whose argument is NULL (or that the call's
+/// FILTER drops) are not folded in.
 #[derive(Debug)]
 pub enum Acc {
+    /// `COUNT`: rows counted per group.
     Count(Vec<i64>),
+    /// `SUM` of integers: the wrapping sum, and whether any value was added (else the sum is NULL).
     SumI(Vec<i64>, Vec<bool>),
+    /// `SUM` of doubles: the sum, and whether any value was added (else the sum is NULL).
     SumF(Vec<f64>, Vec<bool>),
+    /// `SUM` of decimals: the sum of mantissas at the argument's scale, and whether any value was added.
     SumD(Vec<i128>, Vec<bool>),
-    MinMaxI { v: Vec<i64>, seen: Vec<bool>, max: bool },
-    MinMaxF { v: Vec<f64>, seen: Vec<bool>, max: bool },
-    MinMaxD { v: Vec<i128>, seen: Vec<bool>, max: bool },
-    MinMaxS { v: Vec<Option<String>>, max: bool },
-    MinMaxB { v: Vec<Option<bool>>, max: bool },
+    /// `MIN`/`MAX` of integers (and timestamps, intervals).
+    MinMaxI {
+        /// The smallest or largest value so far (meaningless where `seen` is false).
+        v: Vec<i64>,
+        /// Whether the group has a value (else the result is NULL).
+        seen: Vec<bool>,
+        /// True for `MAX`, false for `MIN`.
+        max: bool,
+    },
+    /// `MIN`/`MAX` of doubles.
+    MinMaxF {
+        /// The smallest or largest value so far (meaningless where `seen` is false).
+        v: Vec<f64>,
+        /// Whether the group has a value (else the result is NULL).
+        seen: Vec<bool>,
+        /// True for `MAX`, false for `MIN`.
+        max: bool,
+    },
+    /// `MIN`/`MAX` of decimals.
+    MinMaxD {
+        /// The smallest or largest mantissa so far, at the argument's scale (meaningless where `seen` is false).
+        v: Vec<i128>,
+        /// Whether the group has a value (else the result is NULL).
+        seen: Vec<bool>,
+        /// True for `MAX`, false for `MIN`.
+        max: bool,
+    },
+    /// `MIN`/`MAX` of strings.
+    MinMaxS {
+        /// The smallest or largest string so far; `None` until the group has one.
+        v: Vec<Option<String>>,
+        /// True for `MAX`, false for `MIN`.
+        max: bool,
+    },
+    /// `MIN`/`MAX` of booleans.
+    MinMaxB {
+        /// The AND (`MIN`) or OR (`MAX`) of the values so far; `None` until the group has one.
+        v: Vec<Option<bool>>,
+        /// True for `MAX`, false for `MIN`.
+        max: bool,
+    },
+    /// `AVG` of integers: the wrapping sum and the count (the result is the truncated quotient).
     AvgI(Vec<i64>, Vec<i64>),
+    /// `AVG` of doubles: the sum and the count.
     AvgF(Vec<f64>, Vec<i64>),
+    /// `AVG` of decimals: the sum of mantissas at the argument's scale, and the count.
     AvgD(Vec<i128>, Vec<i64>),
 }
 
@@ -40,6 +86,7 @@ pub enum Acc {
 #[derive(Debug)]
 pub struct Accumulator {
     call: AggCall,
+    /// The per-group values, one entry per group in each vector.
     pub acc: Acc,
     distinct: Option<Vec<FastSet<Vec<u8>>>>,
     /// Where the chunks of the (up to two) vectors were in the last snapshot.
@@ -47,6 +94,7 @@ pub struct Accumulator {
 }
 
 impl Accumulator {
+    /// An accumulator with no groups for `call`, its kind chosen by the function and the argument type.
     pub fn new(call: &AggCall) -> Accumulator {
         let arg_ty = call.arg.as_ref().map(|a| a.ty);
         let max = call.func == AggFunc::Max;
@@ -103,6 +151,7 @@ impl Accumulator {
         }
     }
 
+    /// Extends every vector to `groups` groups; new groups hold no value yet (a count of 0, NULL otherwise).
     pub fn grow(&mut self, groups: usize) {
         match &mut self.acc {
             Acc::Count(c) => c.resize(groups, 0),
@@ -618,6 +667,7 @@ impl Accumulator {
         }
     }
 
+    /// Approximate bytes held for `groups` groups, including the DISTINCT sets.
     pub fn memory_bytes(&self, groups: usize) -> usize {
         let per = match &self.acc {
             Acc::Count(_) => 8,

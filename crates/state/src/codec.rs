@@ -14,6 +14,7 @@ type Result<T> = std::result::Result<T, CorruptState>;
 /// an update touching a few groups re-encodes little, large enough that a table of millions of
 /// groups is a few thousand pieces.
 pub const CHUNK_BITS: u32 = 13;
+/// Elements per chunk: `1 << CHUNK_BITS`.
 pub const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// An encoded state: the bytes encoded now, and what goes between them: ranges of this
@@ -21,7 +22,9 @@ pub const CHUNK: usize = 1 << CHUNK_BITS;
 /// that checkpoint's file), and parts whose encoding the coordinator finishes.
 #[derive(Debug, Default)]
 pub struct Encoded {
+    /// The bytes encoded now, between which the inserts go.
     pub buf: Vec<u8>,
+    /// The pieces to insert into `buf`, in order of `at`.
     pub inserts: Vec<Insert>,
 }
 
@@ -56,17 +59,26 @@ impl Encoded {
 /// `len` bytes inserted before byte `at` of the new bytes.
 #[derive(Debug)]
 pub struct Insert {
+    /// The offset in [`Encoded::buf`] the piece goes before.
     pub at: usize,
+    /// The piece's length in bytes.
     pub len: u64,
+    /// Where the piece's bytes come from.
     pub source: Source,
 }
 
 /// Finishes encoding a part of a state into exactly the bytes given, off the worker's path.
 pub type Deferred = Box<dyn FnOnce(&mut [u8]) + Send>;
 
+/// Where an inserted piece of a state's bytes comes from.
 pub enum Source {
     /// Bytes at `offset` of the operator's state in checkpoint `epoch`.
-    Prev { epoch: u64, offset: u64 },
+    Prev {
+        /// The checkpoint, which must be the last complete one.
+        epoch: u64,
+        /// The byte offset in the operator's state in that checkpoint.
+        offset: u64,
+    },
     /// Bytes the coordinator encodes from a copy the operator took.
     Later(Deferred),
 }
@@ -85,6 +97,7 @@ impl std::fmt::Debug for Source {
 /// encoding them again ([`Enc::chunked`]); the result is then [`Encoded`] with inserts.
 #[derive(Default)]
 pub struct Enc {
+    /// The bytes encoded so far (without the inserted pieces).
     pub buf: Vec<u8>,
     /// Ranges of the last checkpoint between the bytes of `buf`, and their total length.
     inserts: Vec<Insert>,
@@ -96,7 +109,9 @@ pub struct Enc {
 
 /// Fixed-width values as the format writes them: little-endian, booleans as one byte.
 pub trait Fixed: Copy {
+    /// Encoded bytes per value.
     const WIDTH: usize;
+    /// Writes the value into `out`, which is exactly `WIDTH` bytes.
     fn put(self, out: &mut [u8]);
 }
 
@@ -188,6 +203,7 @@ impl Enc {
         self.inserted + self.buf.len() as u64
     }
 
+    /// The bytes and the pieces to insert between them, for the checkpoint writer.
     pub fn finish(self) -> Encoded {
         Encoded { buf: self.buf, inserts: self.inserts }
     }
@@ -266,51 +282,65 @@ impl Enc {
         self.chunked(cache, v.len(), changed, &mut |buf, r| put_all(buf, &v[r]));
     }
 
+    /// One byte.
     pub fn u8(&mut self, v: u8) {
         self.buf.push(v);
     }
+    /// One byte: 0 or 1.
     pub fn bool(&mut self, v: bool) {
         self.buf.push(u8::from(v));
     }
+    /// 8 bytes, little-endian.
     pub fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// 8 bytes, little-endian.
     pub fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// 16 bytes, little-endian.
     pub fn i128(&mut self, v: i128) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
+    /// The IEEE 754 bits, 8 bytes little-endian.
     pub fn f64(&mut self, v: f64) {
         self.buf.extend_from_slice(&v.to_bits().to_le_bytes());
     }
+    /// A count or byte length, as a `u64`.
     pub fn len(&mut self, n: usize) {
         self.u64(n as u64);
     }
+    /// A length, then the bytes.
     pub fn bytes(&mut self, b: &[u8]) {
         self.len(b.len());
         self.buf.extend_from_slice(b);
     }
+    /// The UTF-8 bytes, as [`Enc::bytes`] writes them.
     pub fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
     }
+    /// A length, then the values, 8 bytes each.
     pub fn i64s(&mut self, v: &[i64]) {
         self.len(v.len());
         put_all(&mut self.buf, v);
     }
+    /// A length, then the values, one byte (0 or 1) each.
     pub fn bools(&mut self, v: &[bool]) {
         self.len(v.len());
         put_all(&mut self.buf, v);
     }
+    /// A length, then the values' bits, 8 bytes each.
     pub fn f64s(&mut self, v: &[f64]) {
         self.len(v.len());
         put_all(&mut self.buf, v);
     }
+    /// A length, then the values, 16 bytes each.
     pub fn i128s(&mut self, v: &[i128]) {
         self.len(v.len());
         put_all(&mut self.buf, v);
     }
 
+    /// A column: a tag for its physical type, its values, then whether it has a validity and the validity.
     pub fn column(&mut self, c: &Column) {
         self.column_chunked(&c.data, c.validity.as_deref(), &mut Default::default());
     }
@@ -367,6 +397,7 @@ impl Enc {
         }
     }
 
+    /// A batch: the row count, the column count, then each column as [`Enc::column`] writes it.
     pub fn batch(&mut self, b: &Batch) {
         self.len(b.num_rows);
         self.len(b.columns.len());
@@ -383,14 +414,17 @@ pub struct Dec<'a> {
 }
 
 impl<'a> Dec<'a> {
+    /// A decoder of `buf` from its start; `what` names the state in error messages.
     pub fn new(buf: &'a [u8], what: &'a str) -> Self {
         Dec { buf, pos: 0, what }
     }
 
+    /// A [`CorruptState`] at the current position, saying what is wrong in `message`.
     pub fn error<E: From<CorruptState>>(&self, message: impl std::fmt::Display) -> E {
         CorruptState { what: self.what.to_string(), at: self.pos, detail: message.to_string() }.into()
     }
 
+    /// Whether every byte has been read.
     pub fn is_at_end(&self) -> bool {
         self.pos == self.buf.len()
     }
@@ -410,9 +444,11 @@ impl<'a> Dec<'a> {
     fn arr<const N: usize>(&mut self) -> Result<[u8; N]> {
         Ok(self.take(N)?.try_into().expect("length checked"))
     }
+    /// One byte.
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
+    /// One byte, which must be 0 or 1.
     pub fn bool(&mut self) -> Result<bool> {
         match self.u8()? {
             0 => Ok(false),
@@ -420,15 +456,19 @@ impl<'a> Dec<'a> {
             b => Err(self.error(format!("invalid boolean {b}"))),
         }
     }
+    /// 8 bytes, little-endian.
     pub fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.arr()?))
     }
+    /// 8 bytes, little-endian.
     pub fn i64(&mut self) -> Result<i64> {
         Ok(i64::from_le_bytes(self.arr()?))
     }
+    /// 16 bytes, little-endian.
     pub fn i128(&mut self) -> Result<i128> {
         Ok(i128::from_le_bytes(self.arr()?))
     }
+    /// A double from its 8-byte little-endian bits.
     pub fn f64(&mut self) -> Result<f64> {
         Ok(f64::from_bits(u64::from_le_bytes(self.arr()?)))
     }
@@ -442,10 +482,12 @@ impl<'a> Dec<'a> {
         }
         Ok(n as usize)
     }
+    /// Length-prefixed bytes, borrowed from the buffer.
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         let n = self.len(1)?;
         self.take(n)
     }
+    /// Length-prefixed bytes, which must be UTF-8.
     pub fn str(&mut self) -> Result<&'a str> {
         let b = self.bytes()?;
         std::str::from_utf8(b).map_err(|_| self.error("invalid UTF-8 in a string"))
@@ -457,14 +499,17 @@ impl<'a> Dec<'a> {
         out.extend(bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))));
         Ok(out)
     }
+    /// What [`Enc::i64s`] wrote.
     pub fn i64s(&mut self) -> Result<Vec<i64>> {
         let n = self.len(8)?;
         self.fixed(n, i64::from_le_bytes)
     }
+    /// A length, then the values, 4 bytes each (an `INT` column's values).
     pub fn i32s(&mut self) -> Result<Vec<i32>> {
         let n = self.len(4)?;
         self.fixed(n, i32::from_le_bytes)
     }
+    /// What [`Enc::bools`] wrote; a byte other than 0 or 1 is an error.
     pub fn bools(&mut self) -> Result<Vec<bool>> {
         let n = self.len(1)?;
         let bytes = self.take(n)?;
@@ -476,10 +521,12 @@ impl<'a> Dec<'a> {
         out.extend(bytes.iter().map(|b| *b == 1));
         Ok(out)
     }
+    /// What [`Enc::f64s`] wrote.
     pub fn f64s(&mut self) -> Result<Vec<f64>> {
         let n = self.len(8)?;
         self.fixed(n, |b| f64::from_bits(u64::from_le_bytes(b)))
     }
+    /// What [`Enc::i128s`] wrote.
     pub fn i128s(&mut self) -> Result<Vec<i128>> {
         let n = self.len(16)?;
         self.fixed(n, i128::from_le_bytes)
@@ -493,6 +540,7 @@ impl<'a> Dec<'a> {
         }
     }
 
+    /// What [`Enc::column`] (or [`Enc::column_chunked`]) wrote; the validity must have one entry per value.
     pub fn column(&mut self) -> Result<Column> {
         let data = match self.u8()? {
             0 => ColumnData::Bool(self.bools()?.into()),
@@ -518,6 +566,7 @@ impl<'a> Dec<'a> {
         Ok(c)
     }
 
+    /// What [`Enc::batch`] wrote; every column must have the batch's row count.
     pub fn batch(&mut self) -> Result<Batch> {
         let rows = self.u64()? as usize;
         let n = self.len(2)?;

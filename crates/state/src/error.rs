@@ -7,11 +7,15 @@ use darwin_columnar::EvalError;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{what} at byte {at}: {detail}")]
 pub struct CorruptState {
+    /// What was being decoded (e.g. the state of an operator of a worker).
     pub what: String,
+    /// The byte offset in the decoded buffer where the problem was found.
     pub at: usize,
+    /// What was wrong there.
     pub detail: String,
 }
 
+/// Errors of updating or restoring operator state.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StateError {
     /// An aggregate's argument or a key failed to evaluate.

@@ -52,6 +52,7 @@ fn push_int_key(col: &mut ColumnBuilder, key: Option<i64>, i32_keys: bool) {
 }
 
 impl GroupTable {
+    /// An empty table for keys of `key_types` (none: one group for the whole scope) and the aggregate calls `aggs`.
     pub fn new(key_types: &[DataType], aggs: &[AggCall]) -> GroupTable {
         let index = match key_types {
             [] => KeyIndex::Single,
@@ -70,6 +71,7 @@ impl GroupTable {
         }
     }
 
+    /// The number of groups so far; groups are numbered `0..groups()` in first-seen order.
     pub fn groups(&self) -> usize {
         self.groups
     }

@@ -10,6 +10,8 @@ use darwin_columnar::column::{Column, ColumnBuilder};
 
 use darwin_columnar::row_hash::SEED;
 
+/// Hash index from group keys of any types to group numbers: slots hold the hash tag and the group,
+/// and keys are compared against the group table's key columns.
 #[derive(Debug, Default)]
 pub struct HashedKeys {
     /// Linear probing; 0 is empty, else `tag << 32 | (group + 1)`.
@@ -266,6 +268,7 @@ impl HashedKeys {
         }
     }
 
+    /// Bytes held by the slots.
     pub fn memory_bytes(&self) -> usize {
         self.slots.capacity() * 8
     }

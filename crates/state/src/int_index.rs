@@ -158,6 +158,7 @@ impl IntIndex {
         self.map.reserve(groups);
     }
 
+    /// Approximate bytes held by the arrays and the map.
     pub fn memory_bytes(&self) -> usize {
         self.dense.iter().map(|d| d.slots.capacity() * 4).sum::<usize>() + self.map.capacity() * 16
     }

@@ -12,7 +12,9 @@ use darwin_plan::{Expr, ExprKind};
 
 /// A key column of a buffered batch: one of its own columns, or computed from them.
 pub enum KeyCol {
+    /// The column with this index in the batch.
     Batch(usize),
+    /// A key computed from the batch's columns.
     Owned(Column),
 }
 
@@ -47,6 +49,7 @@ const END: u32 = u32::MAX;
 /// Each key's indexed rows form a chain through `entries` in arrival order, so indexing a row
 /// costs one map lookup and one push, with no allocation per row or per key.
 pub struct Store {
+    /// The buffered batches, in arrival order; probes return `(batch, row)` positions in them.
     pub batches: Vec<Batch>,
     /// One integer key column: keyed by the value; otherwise by the encoded key.
     int: FastMap<i64, (u32, u32)>,
@@ -62,6 +65,7 @@ pub struct Store {
     pending_rows: usize,
     /// Comparisons that scans of the pending rows may still make before indexing them is cheaper.
     budget: usize,
+    /// Rows buffered, over all batches.
     pub rows: usize,
     /// Bytes of `batches` and owned key columns, kept as they are buffered.
     pub size: usize,
@@ -127,6 +131,7 @@ impl Store {
         }
     }
 
+    /// Whether no row is buffered.
     pub fn is_empty(&self) -> bool {
         self.rows == 0
     }

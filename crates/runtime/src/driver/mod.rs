@@ -21,20 +21,29 @@ pub use run::{run, run_kernels, run_with};
 
 /// Opens sources and sinks; implemented by the connectors crate. Shared by the workers.
 pub trait ConnectorFactory: Sync {
+    /// A reader of `table` in `partitions` partitions (a file source may choose its own count). Every worker
+    /// opens one and reads the partitions `p` with `p % workers == worker` (all of them for a lookup table).
     fn open_source(&self, table: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>>;
+    /// The writer of a sink on one worker; `ctx` says which worker, and where to stage output for the two-phase commit.
     fn open_sink(&self, target: &SinkTarget, ctx: &SinkContext) -> Result<Box<dyn SinkWriter>>;
 }
 
+/// What a finished run reports: records read and written, late records, state size, checkpoints and idle time.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
     /// (table, records read, malformed records skipped)
     pub sources: Vec<(String, u64, u64)>,
     /// (sink, rows written)
     pub sinks: Vec<(String, u64)>,
+    /// Records dropped as late (behind the watermark, or without an event time), over all workers.
     pub late_records: u64,
+    /// The most operator state held at once over all workers, in bytes (approximate).
     pub peak_state_bytes: u64,
+    /// The number of worker threads.
     pub workers: usize,
+    /// Wall-clock time of the run.
     pub elapsed: Duration,
+    /// Checkpointing figures; `None` when the run had no checkpoint directory.
     pub checkpoints: Option<CheckpointStats>,
     /// Per worker: time it had nothing to do (waiting for rows from other workers, for a
     /// source's alignment, or for the other input of a join). Busy cores are the point of
@@ -43,6 +52,7 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Records read over all sources.
     pub fn records_read(&self) -> u64 {
         self.sources.iter().map(|s| s.1).sum()
     }
@@ -51,8 +61,11 @@ impl RunSummary {
 /// Progress of a running query, reported about twice a second.
 #[derive(Debug, Clone)]
 pub struct Progress {
+    /// Records read from all sources so far.
     pub records_read: u64,
+    /// Rows handed to the sinks so far.
     pub rows_written: u64,
+    /// Wall-clock time since the run started.
     pub elapsed: Duration,
 }
 
@@ -69,7 +82,9 @@ impl Observer for () {}
 
 /// An observer made of two callbacks.
 pub struct Callbacks<'a> {
+    /// Called with each progress report.
     pub progress: &'a mut dyn FnMut(&Progress),
+    /// Called with each notice for the user.
     pub notice: &'a mut dyn FnMut(&str),
 }
 

@@ -9,6 +9,7 @@ use darwin_columnar::eval::{eval, eval_mask};
 use darwin_plan::physical::is_plain_column;
 use darwin_plan::{Expr, ExprKind};
 
+/// Filter and projection, a batch at a time (module docs); other messages pass through.
 pub struct CalcOp {
     input: Box<dyn Operator>,
     filter: Option<Expr>,
@@ -21,6 +22,8 @@ pub struct CalcOp {
 }
 
 impl CalcOp {
+    /// Keeps the rows `filter` accepts (`None`: all), then evaluates `project` over them (`None`: the columns as
+    /// they are); with a `kernel` (compiled mode), that does both instead.
     pub fn new(
         input: Box<dyn Operator>,
         filter: Option<Expr>,

@@ -34,12 +34,18 @@ pub const INBOX_CAPACITY: usize = 16;
 
 /// What travels over an exchange channel, tagged with the sending worker.
 pub enum Packet {
+    /// Rows routed to the receiving worker.
     Batch(Batch),
+    /// The sender's watermark (ms of event time).
     Watermark(i64),
+    /// The barrier of an epoch, delivered by the sender's input.
     Barrier(u64),
+    /// The sender's input has ended; nothing more comes from it.
     End,
 }
 
+/// One worker's end of an exchange (module docs): routes its input's rows to the workers by its partitioning
+/// and returns what the workers routed to it.
 pub struct ExchangeOp {
     input: Box<dyn Operator>,
     partitioning: Partitioning,
@@ -66,6 +72,8 @@ pub struct ExchangeOp {
 }
 
 impl ExchangeOp {
+    /// The exchange of worker `me`: `senders[w]` reaches worker `w`'s inbox (one per worker, this one's included),
+    /// and `inbox` receives the packets sent to this worker.
     pub fn new(
         input: Box<dyn Operator>,
         partitioning: Partitioning,

@@ -17,18 +17,30 @@ use darwin_state::join_store::{KeyCol, Store};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
+/// What an interval join joins: `right.t + lower <= left.t <= right.t + upper` on equal keys.
 pub struct IntervalJoinSpec {
+    /// The left input's event-time column.
     pub left_time: usize,
+    /// The right input's event-time column.
     pub right_time: usize,
+    /// The smallest `left.t - right.t` that joins, in ms of event time (inclusive).
     pub lower: i64,
+    /// The largest `left.t - right.t` that joins, in ms of event time (inclusive).
     pub upper: i64,
+    /// The join keys over the left input's columns.
     pub left_keys: Vec<Expr>,
+    /// The join keys over the right input's columns, pairwise equal to `left_keys`.
     pub right_keys: Vec<Expr>,
+    /// A further condition over the joined row (left columns, then right); `None`: none.
     pub residual: Option<Expr>,
+    /// The left input's column types.
     pub left_types: Vec<DataType>,
+    /// The right input's column types.
     pub right_types: Vec<DataType>,
 }
 
+/// Inner interval join of two inputs (module docs); each side's rows are buffered until the other side's
+/// watermark has passed their interval.
 pub struct IntervalJoinOp {
     inputs: TwoInputs,
     spec: IntervalJoinSpec,
@@ -51,6 +63,8 @@ impl IntervalJoinOp {
         self
     }
 
+    /// Joins `left` and `right` by `spec`; a row at or behind its own side's watermark (or without a time) is
+    /// dropped and counted late in `counters`.
     pub fn new(
         left: Box<dyn Operator>,
         right: Box<dyn Operator>,

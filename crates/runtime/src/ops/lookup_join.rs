@@ -10,6 +10,7 @@ use darwin_columnar::keys::JoinIndex;
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
 
+/// Lookup join of a stream with a bounded table, read whole and indexed before the first stream batch.
 pub struct LookupJoinOp {
     stream: Box<dyn Operator>,
     table: Batch,
@@ -23,6 +24,9 @@ pub struct LookupJoinOp {
 }
 
 impl LookupJoinOp {
+    /// Reads `table_op` to its end (columns of `table_types`) and indexes it by `table_keys`; stream
+    /// batches then probe it by `stream_keys` and keep the pairs `residual` accepts; a left join
+    /// (`join_type`) pads unmatched stream rows with NULLs.
     pub fn new(
         stream: Box<dyn Operator>,
         mut table_op: Box<dyn Operator>,

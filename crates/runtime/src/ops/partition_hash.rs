@@ -1,5 +1,5 @@
 //! The exchange's partitioning: which worker a row's keys belong to. Keys are hashed as a group
-//! table hashes them (`hashed_keys::hash_rows`: one multiply per integer, strings a word at a
+//! table hashes them (`darwin_columnar::row_hash::hash_rows`: one multiply per integer, strings a word at a
 //! time), then mixed once more, and the top bits of that pick the worker, so the keys a worker
 //! gets are not alike in the bits its own tables place them by. Which worker holds a key is part
 //! of what a checkpoint means (each worker restores its own keys): a change here changes

@@ -25,10 +25,12 @@ pub struct Probe {
     rows: u64,
     groups: u64,
     decided: bool,
+    /// Decided to pass rows on as one-row partials instead of aggregating them.
     pub pass_through: bool,
 }
 
 impl Probe {
+    /// Watches `probe_rows` rows before deciding (0: decides on the first rows, for passing through).
     pub fn new(probe_rows: u64) -> Probe {
         Probe { probe_rows, ..Probe::default() }
     }
@@ -49,6 +51,7 @@ impl Probe {
         }
     }
 
+    /// Whether the phase is still watching (has not decided yet).
     pub fn watching(&self) -> bool {
         !self.decided
     }

@@ -23,6 +23,8 @@ struct Session {
     rows: Vec<(u32, u32)>,
 }
 
+/// Session window aggregate (module docs): per key, rows less than the gap apart form a session, which is
+/// aggregated and emitted once the watermark reaches its end.
 pub struct SessionAggOp {
     input: Box<dyn Operator>,
     gap: i64,
@@ -44,6 +46,10 @@ pub struct SessionAggOp {
 }
 
 impl SessionAggOp {
+    /// Sessions with a `gap` in ms of event time over column `time_col`, per key of `group`, aggregating `aggs`.
+    /// Output: the `group` columns in order (keys, session start and end), then one column per aggregate.
+    /// Rows without a time, or whose session `[t, t + gap)` the watermark has passed, are counted late in
+    /// `counters`.
     pub fn new(
         input: Box<dyn Operator>,
         gap: i64,

@@ -55,6 +55,8 @@ impl Slice {
     }
 }
 
+/// Merge of a sliced HOP aggregate (module docs): folds partial rows into per-slice arrays and emits each
+/// window, the sum of its slices, once the watermark passes its end.
 pub struct SliceMergeOp {
     input: Box<dyn Operator>,
     slide: i64,

@@ -25,6 +25,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
+/// Reads the partitions of a source this worker owns, emitting batches, watermarks and epoch barriers
+/// (module docs).
 pub struct SourceOp {
     reader: Box<dyn SourceReader>,
     watermark: Option<Expr>,

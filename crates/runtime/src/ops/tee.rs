@@ -19,6 +19,7 @@ use std::rc::Rc;
 /// How far (in messages) a reader may run ahead of the slowest one.
 const LAG: usize = 16;
 
+/// One operator's output shared by several [`TeeReader`]s (module docs).
 pub struct Tee {
     input: Box<dyn Operator>,
     /// Per reader: messages it has not taken yet.
@@ -33,6 +34,7 @@ pub struct TeeReader {
 }
 
 impl Tee {
+    /// A tee over `input`, without readers yet (added with [`Tee::reader`]).
     pub fn new(input: Box<dyn Operator>) -> Rc<RefCell<Tee>> {
         Rc::new(RefCell::new(Tee { input, queues: Vec::new(), ended: false }))
     }

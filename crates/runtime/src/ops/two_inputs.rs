@@ -21,12 +21,16 @@ use crate::error::Result;
 use crate::operator::{Msg, Operator};
 use darwin_state::codec::{Dec, Enc};
 
+/// Which input of a two-input operator; as an index, `Left` is 0 and `Right` is 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
+    /// The first input.
     Left,
+    /// The second input.
     Right,
 }
 
+/// The two inputs of a join, pulled in turn, with their watermarks and barrier alignment (module docs).
 pub struct TwoInputs {
     left: Box<dyn Operator>,
     right: Box<dyn Operator>,
@@ -42,6 +46,7 @@ pub struct TwoInputs {
 }
 
 impl TwoInputs {
+    /// Pulls `left` and `right` in turn, holding neither back (see [`TwoInputs::lead`]).
     pub fn new(left: Box<dyn Operator>, right: Box<dyn Operator>) -> Self {
         TwoInputs {
             left,
@@ -81,10 +86,12 @@ impl TwoInputs {
         })
     }
 
+    /// The operator's event time: the smaller of the inputs' watermarks (an ended input counts as +infinity).
     pub fn watermark(&self) -> i64 {
         self.side_watermark(Side::Left).min(self.side_watermark(Side::Right))
     }
 
+    /// The largest watermark input `side` has delivered (`i64::MIN` before any, `i64::MAX` once it has ended).
     pub fn side_watermark(&self, side: Side) -> i64 {
         let i = side as usize;
         if self.done[i] {
@@ -140,11 +147,13 @@ impl TwoInputs {
         Ok(if self.done == [true; 2] { None } else { Some((Side::Left, Msg::Idle)) })
     }
 
+    /// Encodes which inputs have ended and their watermarks, as part of the operator's state.
     pub fn snapshot(&mut self, e: &mut Enc) {
         self.done.iter().for_each(|d| e.bool(*d));
         self.wm.iter().for_each(|w| e.i64(*w));
     }
 
+    /// Restores what [`TwoInputs::snapshot`] wrote.
     pub fn restore(&mut self, d: &mut Dec) -> Result<()> {
         self.done = [d.bool()?, d.bool()?];
         self.wm = [d.i64()?, d.i64()?];

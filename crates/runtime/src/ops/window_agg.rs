@@ -172,6 +172,8 @@ impl WindowTables {
     }
 }
 
+/// Window aggregate (module docs): one group table per open window, emitted when the watermark reaches the
+/// window's end - 1 ms.
 pub struct WindowAggOp {
     input: Box<dyn Operator>,
     spec: WindowSpec,
@@ -192,6 +194,8 @@ pub struct WindowAggOp {
 }
 
 impl WindowAggOp {
+    /// Aggregates `aggs` per window of `spec` and key of `group`. Output: the `group` columns in order (keys,
+    /// window start and end), then one column per aggregate. Late rows are counted in `counters`.
     pub fn new(
         input: Box<dyn Operator>,
         spec: WindowSpec,
@@ -512,6 +516,7 @@ pub struct GlobalAggOp {
 }
 
 impl GlobalAggOp {
+    /// Groups by `keys` and computes `aggs`; the result is one batch when the input ends.
     pub fn new(input: Box<dyn Operator>, keys: Vec<Expr>, aggs: Vec<AggCall>, counters: Arc<Counters>) -> Self {
         let types: Vec<DataType> = keys.iter().map(|k| k.ty).collect();
         GlobalAggOp { input, table: Some(GroupTable::new(&types, &aggs)), keys, counters, accounted: 0 }

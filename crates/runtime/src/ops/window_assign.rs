@@ -7,6 +7,8 @@ use darwin_columnar::column::{Column, ColumnData};
 use darwin_plan::WindowKind;
 use std::sync::Arc;
 
+/// TUMBLE or HOP window assignment (module docs): each row once per window it falls in, with the window's
+/// start, end and time appended.
 pub struct WindowAssignOp {
     input: Box<dyn Operator>,
     window: WindowKind,
@@ -15,6 +17,8 @@ pub struct WindowAssignOp {
 }
 
 impl WindowAssignOp {
+    /// Assigns windows of `window` by the event-time column `time_col`; rows without a time are counted late
+    /// in `counters`.
     pub fn new(input: Box<dyn Operator>, window: WindowKind, time_col: usize, counters: Arc<Counters>) -> Self {
         WindowAssignOp { input, window, time_col, counters }
     }

@@ -16,17 +16,27 @@ use darwin_state::codec::{BatchCache, Dec, Enc};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+/// What a window join joins: rows of the same window (equal start and end) with equal keys.
 pub struct WindowJoinSpec {
+    /// Inner, or left (unmatched left rows padded with NULLs).
     pub join_type: JoinType,
+    /// The left input's window start and end columns.
     pub left_cols: (usize, usize),
+    /// The right input's window start and end columns.
     pub right_cols: (usize, usize),
+    /// The join keys over the left input's columns.
     pub left_keys: Vec<Expr>,
+    /// The join keys over the right input's columns, pairwise equal to `left_keys`.
     pub right_keys: Vec<Expr>,
+    /// A further condition over the joined row (left columns, then right); `None`: none.
     pub residual: Option<Expr>,
+    /// The left input's column types.
     pub left_types: Vec<DataType>,
+    /// The right input's column types (for the NULL padding of a left join).
     pub right_types: Vec<DataType>,
 }
 
+/// Window join of two windowed inputs (module docs).
 pub struct WindowJoinOp {
     inputs: TwoInputs,
     spec: WindowJoinSpec,
@@ -52,6 +62,8 @@ impl WindowJoinOp {
         self
     }
 
+    /// Joins `left` and `right` by `spec`; rows of a window already joined (or without window bounds) are
+    /// counted late in `counters`.
     pub fn new(
         left: Box<dyn Operator>,
         right: Box<dyn Operator>,

@@ -22,11 +22,14 @@ pub use scope::Scope;
 /// The result of binding a script: the catalog it declared and a plan per INSERT or SELECT.
 #[derive(Debug, Clone)]
 pub struct BoundScript {
+    /// One (sink, plan) pair per INSERT INTO or bare SELECT, in script order.
     pub sinks: Vec<(SinkTarget, LogicalPlan)>,
     /// `SET 'key' = 'value'` statements, in order.
     pub settings: Vec<(String, String)>,
 }
 
+/// Binds a script statement by statement, keeping the tables and views it declares so far;
+/// options are checked against the connector catalog.
 pub struct Binder<'a> {
     connectors: &'a dyn ConnectorCatalog,
     tables: HashMap<String, TableDef>,
@@ -36,6 +39,7 @@ pub struct Binder<'a> {
 }
 
 impl<'a> Binder<'a> {
+    /// A binder with no tables or views yet, checking tables against `connectors`.
     pub fn new(connectors: &'a dyn ConnectorCatalog) -> Self {
         Binder { connectors, tables: HashMap::new(), views: HashMap::new(), expanding: Vec::new() }
     }

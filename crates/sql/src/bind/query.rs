@@ -13,6 +13,7 @@ use darwin_plan::{Expr, JoinType, LogicalPlan, WindowKind};
 use sqlparser::ast::{self, Spanned};
 
 impl Binder<'_> {
+    /// Binds a query (with its WITH clause) to a logical plan, and returns the scope of its output columns.
     pub fn bind_query(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Scope)> {
         let span = q.body.span();
         if q.order_by.is_some() {

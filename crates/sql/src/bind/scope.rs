@@ -15,10 +15,12 @@ pub struct ScopeColumn {
 /// Columns in the order of the plan's output schema.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
+    /// The visible columns, one per column of the plan's output, in order.
     pub columns: Vec<ScopeColumn>,
 }
 
 impl Scope {
+    /// The columns of `schema`, each qualified by `qualifier` (lower-cased) when one is given.
     pub fn from_schema(schema: &Schema, qualifier: Option<&str>) -> Scope {
         Scope {
             columns: schema
@@ -34,6 +36,7 @@ impl Scope {
         }
     }
 
+    /// The same columns, all qualified by `qualifier` (a FROM alias) in place of their old qualifier.
     pub fn requalify(mut self, qualifier: &str) -> Scope {
         for c in &mut self.columns {
             c.qualifier = Some(qualifier.to_lowercase());
@@ -41,15 +44,18 @@ impl Scope {
         self
     }
 
+    /// These columns followed by `other`'s (a join's left side, then its right).
     pub fn concat(mut self, other: Scope) -> Scope {
         self.columns.extend(other.columns);
         self
     }
 
+    /// Number of visible columns.
     pub fn len(&self) -> usize {
         self.columns.len()
     }
 
+    /// True when no column is visible.
     pub fn is_empty(&self) -> bool {
         self.columns.is_empty()
     }
