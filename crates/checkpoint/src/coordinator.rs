@@ -5,7 +5,7 @@
 use crate::error::{CheckpointError, Result};
 use crate::store::{self, Manifest, Previous, SinkCommit, StateBytes, WorkerStates};
 use crate::{commit, crash_point, CheckpointConfig, Event, StagedFile};
-use darwin_state::codec::Encoded;
+use darwin_columnar::codec::Encoded;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,7 +1,7 @@
 //! Errors of taking, verifying and restoring checkpoints. Each names the checkpoint or file it
 //! concerns and, where the user can act, what to do.
 
-use darwin_state::CorruptState;
+use darwin_columnar::CorruptState;
 
 /// Errors of taking, verifying and restoring checkpoints and of committing sink output.
 #[derive(Debug, thiserror::Error)]

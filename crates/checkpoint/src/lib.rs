@@ -24,7 +24,7 @@ pub mod coordinator;
 pub mod error;
 pub mod store;
 
-use darwin_state::codec::Encoded;
+use darwin_columnar::codec::Encoded;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;

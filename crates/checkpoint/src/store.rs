@@ -14,7 +14,7 @@
 
 use crate::error::{CheckpointError, Result};
 use crate::StagedFile;
-use darwin_state::codec::{Dec, Enc, Encoded, Source};
+use darwin_columnar::codec::{Dec, Enc, Encoded, Source};
 
 pub use crate::error::io_err;
 use serde::{Deserialize, Serialize};
@@ -563,7 +563,7 @@ mod tests {
     /// leaves no checkpoint behind.
     #[test]
     fn states_copy_their_unchanged_parts_from_the_last_checkpoint() {
-        use darwin_state::codec::{Encoded, Insert, Source};
+        use darwin_columnar::codec::{Encoded, Insert, Source};
         let dir = std::env::temp_dir().join(format!("darwin-store-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();

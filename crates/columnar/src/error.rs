@@ -1,4 +1,5 @@
-//! Errors of evaluating expressions over values: each names what failed and on which value.
+//! Errors of evaluating expressions over values (each names what failed and on which value), and
+//! of decoding a snapshot.
 
 use darwin_common::DataType;
 
@@ -44,6 +45,18 @@ pub enum EvalError {
         /// What is wrong with the argument, phrased to follow the function's name.
         message: String,
     },
+}
+
+/// A snapshot that cannot be decoded: what was read, at which byte, and what was wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{what} at byte {at}: {detail}")]
+pub struct CorruptState {
+    /// What was being decoded (e.g. the state of an operator of a worker).
+    pub what: String,
+    /// The byte offset in the decoded buffer where the problem was found.
+    pub at: usize,
+    /// What was wrong there.
+    pub detail: String,
 }
 
 /// Results of evaluation.

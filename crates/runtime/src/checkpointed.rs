@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::operator::{Msg, Operator};
 use darwin_checkpoint::Event;
-use darwin_state::codec::{Dec, Enc};
+use darwin_columnar::codec::{Dec, Enc};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;

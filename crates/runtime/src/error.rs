@@ -3,8 +3,9 @@
 //! and the plan as the runtime received it.
 
 use darwin_checkpoint::CheckpointError;
+use darwin_columnar::CorruptState;
 use darwin_columnar::EvalError;
-use darwin_state::{CorruptState, StateError};
+use darwin_state::StateError;
 
 /// Errors of running a query, on any worker or the driver.
 #[derive(Debug, thiserror::Error)]

@@ -1,8 +1,8 @@
 //! The operator interface, the source and sink interfaces connectors implement, and run counters.
 
 use crate::error::Result;
+use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::Batch;
-use darwin_state::codec::{Dec, Enc};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What flows between operators.

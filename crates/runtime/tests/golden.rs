@@ -5,6 +5,7 @@
 //! checkpoints are refused, not misread) and regenerated files (`DARWIN_UPDATE_GOLDEN=1`).
 
 use darwin_checkpoint::store;
+use darwin_columnar::codec::{Dec, Enc};
 use darwin_common::{DataType, Value};
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, AggFunc, Expr, WindowKind, WindowSpec};
@@ -12,7 +13,6 @@ use darwin_runtime::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use darwin_runtime::ops::session_agg::SessionAggOp;
 use darwin_runtime::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use darwin_runtime::{Batch, Counters, Msg, Operator, Result};
-use darwin_state::codec::{Dec, Enc};
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;

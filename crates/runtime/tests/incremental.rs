@@ -3,6 +3,7 @@
 //! bytes, it must equal a full encoding of the same state, at every barrier of a long input,
 //! for every stateful operator (a failed checkpoint in between may not be referred to).
 
+use darwin_columnar::codec::Enc;
 use darwin_common::{DataType, Value};
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, AggFunc, Expr, JoinType, WindowKind, WindowSpec};
@@ -11,7 +12,6 @@ use darwin_runtime::ops::session_agg::SessionAggOp;
 use darwin_runtime::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use darwin_runtime::ops::window_join::{WindowJoinOp, WindowJoinSpec};
 use darwin_runtime::{Batch, Counters, Msg, Operator, Result};
-use darwin_state::codec::Enc;
 use std::collections::VecDeque;
 use std::sync::Arc;
 

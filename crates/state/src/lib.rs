@@ -5,8 +5,10 @@
 //!   integer index (`int_index`), a hash index over the key columns (`hashed_keys`) or as the
 //!   single group of a keyless aggregate, with one columnar accumulator per aggregate (`agg`);
 //! - `join_store`: the buffered rows of one side of a join, found by key;
-//! - `codec`: the executor-independent binary encoding of state (DESIGN.md), incremental where
-//!   state is large (chunks unchanged since the last checkpoint are referred to, not encoded).
+//! - the snapshot encoding is `darwin_columnar::codec` (re-exported as `codec`): executor
+//!   independent (DESIGN.md) and incremental where state is large (chunks unchanged since the
+//!   last checkpoint are referred to, not encoded); it lives below this crate so the checkpoint
+//!   store, which only moves encoded bytes, does not depend on the state structures.
 //!
 //! Design: state is columnar and updated a batch at a time (group indices over columns, no
 //! per-row objects), and its encoding describes logical state, never memory layouts, so a
@@ -15,13 +17,13 @@
 //! spilling backend will keep cold state on disk behind the same interface.
 
 pub mod agg;
-pub mod codec;
 pub mod error;
 pub mod group_table;
 pub mod hashed_keys;
 pub mod int_index;
 pub mod join_store;
 
+pub use darwin_columnar::codec;
 pub use error::{CorruptState, RestoreResult, Result, StateError};
 
 /// What every piece of operator state offers checkpoints and the memory budget.

@@ -19,11 +19,11 @@
 use crate::error::Result;
 use crate::operator::{Msg, Operator};
 use crate::ops::partition_hash::{hash_columns, worker_of};
+use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::{Batch, Column};
 use darwin_columnar::eval::eval;
 use darwin_plan::physical::Partitioning;
 use darwin_plan::ExprKind;
-use darwin_state::codec::{Dec, Enc};
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
 

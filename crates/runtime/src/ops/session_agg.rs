@@ -6,6 +6,7 @@
 use super::windowed::{self, Windowed};
 use crate::error::Result;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
 use darwin_columnar::eval::eval_keys;
 use darwin_columnar::keys::encode_row;
@@ -13,7 +14,6 @@ use darwin_columnar::keys::FastMap;
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, Expr};
 use darwin_state::agg::Accumulator;
-use darwin_state::codec::{Dec, Enc};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 

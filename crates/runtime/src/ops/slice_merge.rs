@@ -11,13 +11,13 @@
 use super::windowed::{self, Windowed};
 use crate::error::{Result, RuntimeError};
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::{Batch, Column, ColumnData};
 use darwin_columnar::eval::eval;
 use darwin_common::DataType;
 use darwin_plan::physical::GroupKey;
 use darwin_plan::{AggCall, Expr};
 use darwin_state::agg::Accumulator;
-use darwin_state::codec::{Dec, Enc};
 use darwin_state::group_table::GroupTable;
 use darwin_state::State;
 use std::collections::VecDeque;

@@ -16,11 +16,11 @@
 
 use crate::error::Result;
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
+use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::{min_max, Batch, ColumnData};
 use darwin_columnar::eval::eval;
 use darwin_common::Value;
 use darwin_plan::{BinOp, Expr, ExprKind};
-use darwin_state::codec::{Dec, Enc};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;

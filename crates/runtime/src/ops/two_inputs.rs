@@ -19,7 +19,7 @@
 
 use crate::error::Result;
 use crate::operator::{Msg, Operator};
-use darwin_state::codec::{Dec, Enc};
+use darwin_columnar::codec::{Dec, Enc};
 
 /// Which input of a two-input operator; as an index, `Left` is 0 and `Right` is 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,12 +7,12 @@ use super::two_inputs::{Side, TwoInputs};
 use super::{join_rows, retain_residual};
 use crate::error::Result;
 use crate::operator::{Counters, Msg, Operator};
+use darwin_columnar::codec::{BatchCache, Dec, Enc};
 use darwin_columnar::column::{concat_batches, Batch};
 use darwin_columnar::eval::eval_keys;
 use darwin_columnar::keys::JoinIndex;
 use darwin_common::DataType;
 use darwin_plan::{Expr, JoinType};
-use darwin_state::codec::{BatchCache, Dec, Enc};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 

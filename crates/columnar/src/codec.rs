@@ -4,8 +4,8 @@
 //! golden files in `tests/golden/` pin it. Decoding never trusts lengths: a damaged file gives an
 //! error, not a panic or a huge allocation.
 
+use crate::column::{Batch, Column, ColumnData, StrVec};
 use crate::error::CorruptState;
-use darwin_columnar::column::{Batch, Column, ColumnData, StrVec};
 
 /// Results of decoding a snapshot.
 type Result<T> = std::result::Result<T, CorruptState>;
@@ -495,7 +495,7 @@ impl<'a> Dec<'a> {
     /// `n` fixed-width values in one bounds check (a restore decodes millions of them).
     fn fixed<const N: usize, T>(&mut self, n: usize, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
         let bytes = self.take(n * N)?;
-        let mut out = darwin_columnar::memory::vec_with_capacity(n);
+        let mut out = crate::memory::vec_with_capacity(n);
         out.extend(bytes.chunks_exact(N).map(|c| f(c.try_into().expect("chunks of N bytes"))));
         Ok(out)
     }
@@ -517,7 +517,7 @@ impl<'a> Dec<'a> {
             self.pos -= n - i;
             return Err(self.error(format!("invalid boolean {}", bytes[i])));
         }
-        let mut out = darwin_columnar::memory::vec_with_capacity(n);
+        let mut out = crate::memory::vec_with_capacity(n);
         out.extend(bytes.iter().map(|b| *b == 1));
         Ok(out)
     }
