@@ -182,6 +182,7 @@ fn run_once(
         retained: 2,
         fresh: true,
         plan_text: String::new(),
+        workdir: None,
     });
     let summary = darwin_runtime::driver::run_kernels(plan, &factory, &mut (), cfg, kernels)?;
     let seconds = t.elapsed().as_secs_f64();

@@ -3,6 +3,7 @@
 //! on the driver thread, beside the workers (so writing never stops processing).
 
 use crate::error::{CheckpointError, Result};
+use crate::lock::PathLock;
 use crate::store::{self, Manifest, Previous, SinkCommit, StateBytes, WorkerStates};
 use crate::{commit, crash_point, CheckpointConfig, Event, StagedFile};
 use darwin_columnar::codec::Encoded;
@@ -91,6 +92,10 @@ pub struct Coordinator {
     /// What the user should hear about (a damaged checkpoint skipped, a checkpoint that
     /// failed), taken by the driver, which reports it: this crate prints nothing.
     notices: Vec<String>,
+    /// Outputs registered by this run that no checkpoint has committed to yet.
+    fresh: BTreeSet<PathBuf>,
+    /// This run owns the directory while the coordinator lives.
+    _lock: PathLock,
 }
 
 fn plan_change(old: &str, new: &str) -> String {
@@ -119,12 +124,23 @@ impl Coordinator {
     ) -> Result<(Coordinator, Option<Restore>)> {
         let t0 = Instant::now();
         let dir = cfg.dir.clone();
+        let mut notices = Vec::new();
+        if !dir.exists() {
+            notices.push(format!(
+                "the checkpoint directory {} does not exist: created it, and the query runs from the start",
+                dir.display()
+            ));
+        }
         std::fs::create_dir_all(&dir).map_err(|e| store::io_err(&dir, e))?;
+        let what = format!("the checkpoint directory {}", dir.display());
+        let lock = PathLock::acquire(&dir.join(store::LOCK_FILE), &what)?;
+        for name in store::scan(&dir)?.1 {
+            notices.push(format!("warning: ignoring {name} in {}: not a checkpoint Darwin wrote", dir.display()));
+        }
         let fingerprint = format!("{fingerprint:016x}");
         let mut outputs = BTreeMap::new();
         let mut restore = None;
         let mut prev = None;
-        let mut notices = Vec::new();
         if cfg.fresh {
             store::wipe(&dir)?;
         } else {
@@ -166,6 +182,9 @@ impl Coordinator {
                     Some(Restore { epoch: m.epoch, path: l.path.clone(), finished: m.finished, workers: l.workers });
             }
         }
+        if let Some(w) = cfg.workdir.as_ref().filter(|_| cfg.fresh || store::recorded_workdir(&dir).is_none()) {
+            store::record_workdir(&dir, w)?;
+        }
         store::remove_partial(&dir)?;
         let staging = store::staging_dir(&dir);
         if staging.exists() {
@@ -206,6 +225,8 @@ impl Coordinator {
             outputs,
             stats,
             notices,
+            fresh: BTreeSet::new(),
+            _lock: lock,
         };
         Ok((c, restore))
     }
@@ -226,17 +247,28 @@ impl Coordinator {
     }
 
     /// Registers a sink's output file. One not committed to by the restored checkpoint holds
-    /// no committed output, so it starts empty.
+    /// no committed output: it is emptied just before the first checkpoint that commits to it,
+    /// so a run that fails before that leaves the previous output as it was.
     fn register_output(&mut self, target: PathBuf) -> Result<()> {
-        if let std::collections::btree_map::Entry::Vacant(v) = self.outputs.entry(target) {
-            std::fs::write(v.key(), b"").map_err(|e| store::io_err(v.key(), e))?;
+        if let std::collections::btree_map::Entry::Vacant(v) = self.outputs.entry(target.clone()) {
             v.insert(0);
+            self.fresh.insert(target);
         }
         Ok(())
     }
 
-    /// Records what a worker reported. An output file that the restored checkpoint did not commit to is
-    /// created empty here (truncated if it exists).
+    /// Empties the outputs no checkpoint has committed to yet (before a manifest records them
+    /// with nothing committed, which a recovery would otherwise apply to the old content).
+    fn empty_fresh_outputs(&mut self) -> Result<()> {
+        while let Some(target) = self.fresh.first().cloned() {
+            let f = std::fs::File::create(&target).map_err(|e| store::io_err(&target, e))?;
+            f.sync_all().map_err(|e| store::io_err(&target, e))?;
+            self.fresh.remove(&target);
+        }
+        Ok(())
+    }
+
+    /// Records what a worker reported.
     pub fn handle(&mut self, ev: Event) -> Result<()> {
         match ev {
             Event::Output { target } => self.register_output(target)?,
@@ -333,7 +365,10 @@ impl Coordinator {
             sinks,
         };
         let t = Instant::now();
-        match store::write(&self.cfg.dir, manifest, &workers, self.prev.as_ref()) {
+        let written = self
+            .empty_fresh_outputs()
+            .and_then(|()| store::write(&self.cfg.dir, manifest, &workers, self.prev.as_ref()));
+        match written {
             Ok(path) => {
                 let write = t.elapsed();
                 crash_point("before-commit");

@@ -122,6 +122,9 @@ pub enum CheckpointError {
         /// Stateful operators this plan builds on it.
         planned: usize,
     },
+    /// Another run holds the checkpoint directory.
+    #[error(transparent)]
+    Locked(#[from] crate::lock::LockError),
     /// A state to restore is not one contiguous range of bytes (restores read states from files, which are).
     #[error("{what} is not in one piece (a restore reads states from files)")]
     NotInOnePiece {

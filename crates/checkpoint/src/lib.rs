@@ -22,6 +22,7 @@
 pub mod commit;
 pub mod coordinator;
 pub mod error;
+pub mod lock;
 pub mod store;
 
 use darwin_columnar::codec::Encoded;
@@ -44,6 +45,10 @@ pub struct CheckpointConfig {
     pub fresh: bool,
     /// Describes the plan in the manifest, so a changed query can be named on restore.
     pub plan_text: String,
+    /// The directory the query's relative paths resolved against, recorded in the checkpoint
+    /// directory on a first run (or with `fresh`) so later runs resolve them there too.
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
 }
 
 /// Output a transactional sink staged for one epoch: appending `staged` to `target` makes it

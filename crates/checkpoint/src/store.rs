@@ -454,21 +454,63 @@ fn read_state_file(path: &Path, f: &FileEntry) -> Result<WorkerStates> {
 
 /// Complete checkpoint directories (by name), newest first.
 pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
-    let mut out = Vec::new();
+    Ok(scan(dir)?.0)
+}
+
+/// The checkpoints in `dir` (newest first), and the entries that are not Darwin's: only a
+/// directory named `chk-` and ten digits is a checkpoint; a half-written one (`.tmp`), the
+/// staging directory and the directory's own files are Darwin's too. Anything else is left
+/// alone and named, so a stray file never stops a recovery.
+pub fn scan(dir: &Path) -> Result<Scan> {
+    let (mut out, mut unknown) = (Vec::new(), Vec::new());
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((out, unknown)),
         Err(e) => return Err(io_err(dir, e)),
     };
     for e in entries {
         let e = e.map_err(|err| io_err(dir, err))?;
         let name = e.file_name().to_string_lossy().to_string();
-        if let Some(n) = name.strip_prefix("chk-").and_then(|n| n.parse::<u64>().ok()) {
-            out.push((n, e.path()));
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        match checkpoint_number(&name) {
+            Some(n) if is_dir => out.push((n, e.path())),
+            _ if is_dir && (name == "staging" || (name.starts_with("chk-") && name.ends_with(".tmp"))) => {}
+            _ if !is_dir && (name == LOCK_FILE || name == WORKDIR_FILE) => {}
+            _ => unknown.push(name),
         }
     }
     out.sort_by_key(|c| std::cmp::Reverse(c.0));
-    Ok(out)
+    unknown.sort();
+    Ok((out, unknown))
+}
+
+/// A checkpoint directory's content: its checkpoints (epoch and path, newest first) and the
+/// names of entries that are not Darwin's.
+pub type Scan = (Vec<(u64, PathBuf)>, Vec<String>);
+
+/// The epoch of a checkpoint directory's name: `chk-` and exactly ten digits.
+fn checkpoint_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix("chk-")?;
+    (digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
+}
+
+/// The lock file that makes a checkpoint directory one run's at a time.
+pub const LOCK_FILE: &str = "LOCK";
+
+/// The file recording the directory relative paths of the query resolve against (where it
+/// first ran), so a resumed run writes to the same files from any working directory.
+pub const WORKDIR_FILE: &str = "workdir";
+
+/// The directory recorded by [`record_workdir`], if `dir` holds one.
+pub fn recorded_workdir(dir: &Path) -> Option<PathBuf> {
+    let text = fs::read_to_string(dir.join(WORKDIR_FILE)).ok()?;
+    let path = PathBuf::from(text.trim_end_matches('\n'));
+    path.is_absolute().then_some(path)
+}
+
+/// Records `workdir` as the directory the query's relative paths resolve against.
+pub fn record_workdir(dir: &Path, workdir: &Path) -> Result<()> {
+    write_synced(&dir.join(WORKDIR_FILE), format!("{}\n", workdir.display()).as_bytes())
 }
 
 /// The newest checkpoint that verifies, with a warning for each newer one that does not.

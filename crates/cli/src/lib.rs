@@ -42,6 +42,9 @@ pub enum DarwinError {
     /// A compiled query failed (its message is the runtime's), or its process did.
     #[error("{0}")]
     Compiled(String),
+    /// The script cannot be planned (a sink on a source's path, ...).
+    #[error("{0}")]
+    Plan(#[from] darwin_planner::PlanError),
     /// The benchmark harness failed.
     #[error("{0}")]
     Bench(#[from] darwin_bench::BenchError),
@@ -55,14 +58,24 @@ pub struct Compiled {
     pub physical: PhysicalPlan,
 }
 
-/// Parses, binds and plans a script for this machine.
+/// Parses, binds and plans a script for this machine; relative paths resolve against the
+/// working directory.
 pub fn compile(sql: &str, opts: &Options) -> Result<Compiled, DarwinError> {
+    compile_at(sql, opts, None)
+}
+
+/// `compile`, with relative paths resolved against `base` when given (a resumed run resolves
+/// them where the query first ran, so its output goes to the same files).
+pub fn compile_at(sql: &str, opts: &Options, base: Option<&std::path::Path>) -> Result<Compiled, DarwinError> {
     let registry = Registry;
     let mut binder = Binder::new(&registry);
+    if let Some(base) = base {
+        binder = binder.with_base_dir(base.to_path_buf());
+    }
     let bound = binder.bind_script(sql).map_err(|e| DarwinError::Sql { rendered: e.render(sql), error: e })?;
     let settings = darwin_planner::machine::choose(opts, &bound.settings, Machine::this())
         .map_err(|e| DarwinError::Setting(e.0))?;
-    let physical = darwin_planner::plan(bound.sinks.clone(), &registry, settings);
+    let physical = darwin_planner::plan(bound.sinks.clone(), &registry, settings)?;
     Ok(Compiled { logical: bound.sinks, physical })
 }
 

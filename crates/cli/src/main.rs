@@ -20,11 +20,11 @@ struct Script {
     /// SQL text instead of a file.
     #[arg(short = 'e', long = "execute", conflicts_with = "file", allow_hyphen_values = true)]
     sql: Option<String>,
-    /// Source partitions (default: the number of cores).
-    #[arg(long)]
+    /// Worker threads (default: the number of cores).
+    #[arg(long, value_parser = positive)]
     parallelism: Option<usize>,
     /// Rows per batch (default 4096).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     batch_size: Option<usize>,
 }
 
@@ -60,6 +60,15 @@ struct CheckpointArgs {
     /// Ignore (and delete) the checkpoints in --checkpoint-dir and start over.
     #[arg(long, requires = "checkpoint_dir")]
     fresh: bool,
+}
+
+/// A whole number of at least 1 (workers, rows per batch): 0 would run nothing.
+fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
 }
 
 /// A duration with a unit: `250ms`, `1s`, `1.5s`, `2m`, `1h`.
@@ -131,9 +140,10 @@ enum Command {
         #[arg(long, default_value_t = 20_000_000)]
         events: u64,
         /// Worker threads (default: the number of cores).
-        #[arg(long)]
+        #[arg(long, value_parser = positive)]
         parallelism: Option<usize>,
-        #[arg(long)]
+        /// Rows per batch (default 4096).
+        #[arg(long, value_parser = positive)]
         batch_size: Option<usize>,
         #[command(flatten)]
         exec: ExecArgs,
@@ -169,6 +179,27 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+}
+
+/// Where the script's relative paths resolve: where the query first ran with this checkpoint
+/// directory (so a resumed run writes to the same files from anywhere), else here.
+fn base_dir(checkpoint: &CheckpointArgs) -> anyhow::Result<PathBuf> {
+    let here = std::env::current_dir().map_err(|e| anyhow::anyhow!("cannot read the working directory: {e}"))?;
+    let recorded = checkpoint
+        .checkpoint_dir
+        .as_deref()
+        .filter(|_| !checkpoint.fresh)
+        .and_then(darwin_checkpoint::store::recorded_workdir);
+    match recorded {
+        Some(first) if first != here => {
+            eprintln!(
+                "darwin: relative paths resolve against {}, where this query first ran with this checkpoint directory",
+                first.display()
+            );
+            Ok(first)
+        }
+        _ => Ok(here),
+    }
 }
 
 fn read_script(s: &Script) -> anyhow::Result<String> {
@@ -239,13 +270,15 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             let sql = read_script(&s)?;
             let opts =
                 Options { parallelism: s.parallelism, batch_size: s.batch_size, executor: exec.mode, idle: None };
-            let c = compile(&sql, &opts)?;
+            let base = base_dir(&checkpoint)?;
+            let c = darwin::compile_at(&sql, &opts, Some(&base))?;
             let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_checkpoint::CheckpointConfig {
                 dir,
                 interval: checkpoint.checkpoint_interval,
                 retained: checkpoint.checkpoints_retained as usize,
                 fresh: checkpoint.fresh,
                 plan_text: darwin_planner::explain::physical_to_string(&c.physical),
+                workdir: Some(base),
             });
             run(&c, cfg, &exec)
         }
@@ -297,6 +330,32 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// After a failed run: what its output files hold now.
+fn say_what_outputs_hold(c: &darwin::Compiled, checkpointed: bool) {
+    let files: Vec<&str> = c
+        .physical
+        .pipelines
+        .iter()
+        .filter_map(|p| match &p.sink {
+            darwin_plan::SinkTarget::Table(t) if t.connector == "filesystem" => t.option("path"),
+            _ => None,
+        })
+        .collect();
+    if files.is_empty() {
+        return;
+    }
+    let list = files.join(", ");
+    if checkpointed {
+        eprintln!(
+            "darwin: {list} hold the output committed up to the last complete checkpoint; run the same command \
+             to resume from it"
+        );
+    } else {
+        let keeps = if files.len() == 1 { "keeps its" } else { "keep their" };
+        eprintln!("darwin: nothing was written: {list} {keeps} previous content (output replaces it only when a run completes)");
+    }
+}
+
 fn run(
     c: &darwin::Compiled,
     checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
@@ -310,7 +369,17 @@ fn run(
     };
     let mut notice = |m: &str| eprintln!("darwin: {m}");
     let mut observer = darwin_runtime::Callbacks { progress: &mut progress, notice: &mut notice };
-    let summary = darwin::execute_mode(c, &mut observer, checkpoint, exec.mode, &exec.cache())?;
+    let checkpointed = checkpoint.is_some();
+    let summary = match darwin::execute_mode(c, &mut observer, checkpoint, exec.mode, &exec.cache()) {
+        Ok(s) => s,
+        Err(e) => {
+            if tty {
+                eprint!("\r{:60}\r", "");
+            }
+            say_what_outputs_hold(c, checkpointed);
+            return Err(e.into());
+        }
+    };
     if tty {
         eprint!("\r{:60}\r", "");
     }

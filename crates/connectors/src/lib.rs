@@ -70,6 +70,21 @@ impl ConnectorCatalog for Registry {
         matches!(t.connector.as_str(), "nexmark" | "ysb")
     }
 
+    fn resolve_paths(&self, t: &mut TableDef, base: &std::path::Path) {
+        if t.connector == "filesystem" {
+            if let Some(p) = t.options.get_mut("path") {
+                *p = filesystem::absolute(base, p).display().to_string();
+            }
+        }
+    }
+
+    fn paths(&self, t: &TableDef) -> Vec<std::path::PathBuf> {
+        match (t.connector.as_str(), t.option("path")) {
+            ("filesystem", Some(p)) => vec![p.into()],
+            _ => Vec::new(),
+        }
+    }
+
     fn partitions(&self, t: &TableDef, parallelism: usize) -> usize {
         match t.connector.as_str() {
             "filesystem" => filesystem::files_of(t).map_or(1, |f| f.len().max(1)),

@@ -4,6 +4,7 @@ use crate::Expr;
 use darwin_common::Schema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 /// `WATERMARK FOR column AS expr`: the watermark is the running maximum of `expr`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,5 +51,13 @@ pub trait ConnectorCatalog {
     /// (files read by position cannot).
     fn finds_columns_by_name(&self, _table: &TableDef) -> bool {
         false
+    }
+    /// Makes the paths a table's options name absolute, resolved against `base`, so that the
+    /// plan names the same files whatever the working directory of a later run.
+    fn resolve_paths(&self, _table: &mut TableDef, _base: &Path) {}
+    /// The files or directories a table reads or writes (absolute once `resolve_paths` ran);
+    /// the planner refuses a sink that writes where a source reads or another sink writes.
+    fn paths(&self, _table: &TableDef) -> Vec<PathBuf> {
+        Vec::new()
     }
 }

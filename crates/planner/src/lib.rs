@@ -18,18 +18,52 @@ pub mod explain;
 pub mod lower;
 pub mod machine;
 pub mod optimize;
+pub mod ownership;
 pub mod parallel;
 pub mod prune;
 pub mod share;
 
 use darwin_plan::{ConnectorCatalog, ExecSettings, LogicalPlan, PhysicalPlan, Pipeline, SinkTarget};
 
+/// Why a script cannot be planned: sentences a user can act on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    /// A sink writes where a source reads (the file itself, or inside its directory).
+    #[error(
+        "table '{sink}' writes to {path}, {} table '{source_table}' reads: the run would overwrite its own \
+         input. Write the output somewhere else", if *inside { "inside a directory" } else { "which" }
+    )]
+    SinkOnSource {
+        /// The sink table.
+        sink: String,
+        /// The source table it overlaps.
+        source_table: String,
+        /// The path written, resolved.
+        path: String,
+        /// The sink writes into a directory the source reads, not onto its file.
+        inside: bool,
+    },
+    /// Two sinks (or two INSERTs into one file table) write the same file.
+    #[error(
+        "tables '{first}' and '{second}' both write to {path}: one would overwrite the other. \
+         Give each sink its own path"
+    )]
+    SharedSinkPath {
+        /// The first sink writing the path.
+        first: String,
+        /// The second.
+        second: String,
+        /// The path, resolved.
+        path: String,
+    },
+}
+
 /// Plans a script's sinks for the machine `settings` describe.
 pub fn plan(
     sinks: Vec<(SinkTarget, LogicalPlan)>,
     catalog: &dyn ConnectorCatalog,
     settings: ExecSettings,
-) -> PhysicalPlan {
+) -> Result<PhysicalPlan, PlanError> {
     let pipelines = sinks
         .into_iter()
         .map(|(sink, plan)| {
@@ -39,6 +73,7 @@ pub fn plan(
             let root = parallel::distribute(root, &sink, settings.parallelism);
             Pipeline::new(sink, root)
         })
-        .collect();
-    decide::decide(PhysicalPlan { pipelines, settings, join_lead: None })
+        .collect::<Vec<_>>();
+    ownership::check(&pipelines, catalog)?;
+    Ok(decide::decide(PhysicalPlan { pipelines, settings, join_lead: None }))
 }

@@ -108,6 +108,21 @@ pub trait SinkWriter {
     fn output_file(&self) -> Option<std::path::PathBuf> {
         None
     }
+    /// After `finish`, without checkpoints: the file this sink wrote the whole output to, to be
+    /// renamed over its target once every sink of the run has finished (all or nothing). The
+    /// sink no longer deletes it when dropped.
+    fn completed(&mut self) -> Option<Completed> {
+        None
+    }
+}
+
+/// A sink's finished output, written beside its target and not yet visible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    /// The file holding the output.
+    pub written: std::path::PathBuf,
+    /// Where it becomes visible.
+    pub target: std::path::PathBuf,
 }
 
 /// Counters of one run, shared by its operators.

@@ -115,6 +115,7 @@ pub fn run_kernels(
         return Err(e);
     }
     let ok = first_failure(results)?;
+    publish(&ok)?;
     if let Some(c) = coord.as_mut() {
         while let Ok(ev) = events_rx.try_recv() {
             c.handle(ev)?;
@@ -234,11 +235,15 @@ fn panicked(worker: usize, payload: Box<dyn std::any::Any + Send>) -> RuntimeErr
 }
 
 /// The workers' results, or the first real failure: not a worker that stopped because
-/// another one failed.
+/// another one failed. On failure, output that finished sinks wrote is deleted unseen.
 fn first_failure(results: Vec<Result<WorkerResult>>) -> Result<Vec<WorkerResult>> {
     let (ok, mut errors): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
+    let ok: Vec<WorkerResult> = ok.into_iter().flatten().collect();
     if errors.is_empty() {
-        return Ok(ok.into_iter().map(|r| r.unwrap_or_else(|_| unreachable!("partitioned"))).collect());
+        return Ok(ok);
+    }
+    for c in ok.iter().flat_map(|r| &r.completed) {
+        let _ = std::fs::remove_file(&c.written);
     }
     let first = errors.iter().position(|e| !matches!(e, Err(RuntimeError::Aborted))).unwrap_or(0);
     match errors.swap_remove(first) {
@@ -282,4 +287,17 @@ fn summary(
         checkpoints,
         worker_idle: ok.iter().map(|r| r.idle).collect(),
     }
+}
+
+/// Makes the output of every finished sink visible (all or nothing: only once every worker of
+/// the run has succeeded): each file is renamed over its target, and the rename made durable.
+fn publish(ok: &[WorkerResult]) -> Result<()> {
+    for c in ok.iter().flat_map(|r| &r.completed) {
+        let io = |path: &std::path::Path, err| RuntimeError::Io { path: path.display().to_string(), err };
+        std::fs::rename(&c.written, &c.target).map_err(|e| io(&c.target, e))?;
+        if let Some(dir) = c.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, e))?;
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,7 @@ use super::build::{writes_sink, Builder, Channel, Clock, Wiring};
 use super::ConnectorFactory;
 use crate::error::{Result, RuntimeError};
 use crate::kernels::Kernels;
-use crate::operator::{Counters, Msg, Operator, SinkContext, SinkWriter};
+use crate::operator::{Completed, Counters, Msg, Operator, SinkContext, SinkWriter};
 use darwin_checkpoint::{Event, StagedFile};
 use darwin_plan::{IdlePolicy, PhysicalPlan};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -55,6 +55,8 @@ pub(super) struct WorkerResult {
     pub sources: Vec<(String, u64, u64)>,
     /// Per pipeline: rows written.
     pub written: Vec<u64>,
+    /// Output of sinks that finished, to become visible once the whole run has succeeded.
+    pub completed: Vec<Completed>,
     pub idle: Duration,
 }
 
@@ -103,6 +105,7 @@ pub(super) fn run_worker(
     shared.built.fetch_add(1, Ordering::Relaxed);
     let mut last_read = 0;
     let mut idle = Idle::new(plan.settings.idle);
+    let mut completed = Vec::new();
     while pipes.iter().any(|p| !p.done) {
         if shared.abort.load(Ordering::Relaxed) {
             return Err(RuntimeError::Aborted);
@@ -110,6 +113,9 @@ pub(super) fn run_worker(
         let mut worked = false;
         for (i, p) in pipes.iter_mut().enumerate().filter(|(_, p)| !p.done) {
             worked |= step(w, i, p, shared, ckpt.as_ref())?;
+            if p.done {
+                completed.extend(p.sink.as_mut().and_then(|s| s.completed()));
+            }
         }
         worked |= crate::operator::take_worked();
         let read: u64 = b.sources().iter().map(|s| s.read.load(Ordering::Relaxed)).sum();
@@ -123,6 +129,7 @@ pub(super) fn run_worker(
             .map(|s| (s.name.clone(), s.read.load(Ordering::Relaxed), s.skipped.load(Ordering::Relaxed)))
             .collect(),
         written: pipes.iter().map(|p| p.written).collect(),
+        completed,
         idle: idle.total(),
     })
 }

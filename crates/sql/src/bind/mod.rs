@@ -36,12 +36,22 @@ pub struct Binder<'a> {
     views: HashMap<String, ast::Query>,
     /// Names of views being expanded, to report cycles instead of recursing forever.
     expanding: Vec<String>,
+    /// What relative paths in table options resolve against.
+    base_dir: std::path::PathBuf,
 }
 
 impl<'a> Binder<'a> {
     /// A binder with no tables or views yet, checking tables against `connectors`.
     pub fn new(connectors: &'a dyn ConnectorCatalog) -> Self {
-        Binder { connectors, tables: HashMap::new(), views: HashMap::new(), expanding: Vec::new() }
+        let base_dir = std::env::current_dir().unwrap_or_default();
+        Binder { connectors, tables: HashMap::new(), views: HashMap::new(), expanding: Vec::new(), base_dir }
+    }
+
+    /// Relative paths in table options resolve against `base` instead of the working directory
+    /// (a resumed run resolves them where the query first ran).
+    pub fn with_base_dir(mut self, base: std::path::PathBuf) -> Self {
+        self.base_dir = base;
+        self
     }
 
     /// Parses and binds a whole script.
@@ -147,7 +157,8 @@ impl<'a> Binder<'a> {
                 format!("table '{}' needs a 'connector' option in its WITH clause", name.value),
             ));
         };
-        let def = TableDef { name: name.value.clone(), schema, connector, options: opts, watermark };
+        let mut def = TableDef { name: name.value.clone(), schema, connector, options: opts, watermark };
+        self.connectors.resolve_paths(&mut def, &self.base_dir);
         self.connectors
             .validate(&def)
             .map_err(|m| SqlError::at(loc(name.span), format!("table '{}': {m}", name.value)))?;

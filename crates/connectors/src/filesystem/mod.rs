@@ -1,0 +1,73 @@
+//! The `filesystem` connector: reads CSV or JSON-lines files (a file, or every file of a
+//! directory, one partition each) and writes one file. Malformed records fail the run with
+//! file, line and column, unless the format's ignore-parse-errors option skips and counts them.
+
+mod sink;
+mod source;
+
+use darwin_plan::TableDef;
+use std::path::PathBuf;
+
+pub use sink::FileSink;
+pub use source::FileSource;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Format {
+    Csv,
+    Json,
+}
+
+pub(crate) fn format_of(t: &TableDef) -> std::result::Result<Format, String> {
+    match t.option("format") {
+        Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        Some(other) => Err(format!("unknown format '{other}'; valid formats: csv, json")),
+        None => Err("the 'format' option is required (csv or json)".into()),
+    }
+}
+
+pub(crate) fn flag(t: &TableDef, key: &str) -> std::result::Result<bool, String> {
+    match t.option(key) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(format!("option '{key}' must be 'true' or 'false', not '{other}'")),
+    }
+}
+
+/// Checks a filesystem table: `path` and `format` (csv or json) are set, the flags are `true` or `false`,
+/// and no column is an INTERVAL. The error is a sentence for the user.
+pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
+    if t.option("path").is_none() {
+        return Err("the 'path' option is required".into());
+    }
+    format_of(t)?;
+    for k in ["csv.header", "csv.ignore-parse-errors", "json.ignore-parse-errors"] {
+        flag(t, k)?;
+    }
+    if t.schema.fields.iter().any(|f| f.data_type == darwin_common::DataType::Interval) {
+        return Err("INTERVAL columns cannot be stored in files".into());
+    }
+    Ok(())
+}
+
+/// `path` made absolute against `base` (the directory relative paths of a script resolve
+/// against), with `.` components removed; `..` and symbolic links are kept as written.
+pub fn absolute(base: &std::path::Path, path: &str) -> PathBuf {
+    let joined = base.join(path);
+    joined.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+}
+
+/// The files a source reads: the path itself, or the files of a directory in name order.
+pub fn files_of(t: &TableDef) -> std::io::Result<Vec<PathBuf>> {
+    let path = PathBuf::from(t.option("path").unwrap_or_default());
+    if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&path)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+            .collect();
+        files.sort();
+        Ok(files)
+    } else {
+        Ok(vec![path])
+    }
+}

@@ -1,0 +1,195 @@
+//! Writing CSV or JSON lines to one file, all or nothing, and owning it for the run: the sink
+//! locks the path (`.NAME.lock` beside it) so a second run writing there is refused. Without
+//! checkpoints the rows go to a hidden in-progress file beside the output (`.NAME.inprogress`),
+//! renamed over it only when the whole run succeeded, and deleted otherwise: a failed run leaves
+//! the previous output as it was. With checkpoints each epoch's rows are staged in the checkpoint
+//! directory and appended to the output when the epoch's checkpoint completes (two-phase commit).
+
+use super::{format_of, Format};
+use crate::format::{csv_field, json_value, text_value};
+use darwin_checkpoint::lock::{lock_file_for, PathLock};
+use darwin_checkpoint::StagedFile;
+use darwin_common::Schema;
+use darwin_plan::TableDef;
+use darwin_runtime::{Batch, Completed, Result, RuntimeError, SinkContext, SinkWriter};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Writes CSV or JSON lines to one file (see the module's doc).
+pub struct FileSink {
+    /// The output file.
+    target: PathBuf,
+    schema: Schema,
+    format: Format,
+    /// The file rows go to now: the in-progress file, or the current epoch's staged file.
+    out: Option<Open>,
+    line: String,
+    staging: Option<Staging>,
+    /// The in-progress file was handed over to be renamed (`completed`): not ours to delete.
+    handed_over: bool,
+    _lock: PathLock,
+}
+
+/// An open file and its path, for error messages that name the file that failed.
+struct Open {
+    path: PathBuf,
+    writer: BufWriter<File>,
+}
+
+struct Staging {
+    dir: PathBuf,
+    prefix: String,
+    epoch: u64,
+    /// Bytes staged for the current epoch.
+    bytes: u64,
+}
+
+static SINKS_OPENED: AtomicU64 = AtomicU64::new(0);
+
+fn io_err(path: &Path, err: std::io::Error) -> RuntimeError {
+    RuntimeError::Io { path: path.display().to_string(), err }
+}
+
+impl FileSink {
+    /// Opens the sink for one worker and locks its output path: without checkpoints it writes an
+    /// in-progress file beside the output; with them (a staging directory in the context) it
+    /// stages each epoch's rows there.
+    pub fn create(t: &TableDef, ctx: &SinkContext) -> Result<FileSink> {
+        let format =
+            format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
+        let target = PathBuf::from(t.option("path").unwrap_or_default());
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        }
+        let what = format!("the output file {}", target.display());
+        let lock = PathLock::acquire(&lock_file_for(&target), &what)
+            .map_err(|e| RuntimeError::Connector { connector: "filesystem".into(), message: e.to_string() })?;
+        let (out, staging) = match &ctx.staging {
+            None => {
+                let path = in_progress_file(&target);
+                let file = File::create(&path).map_err(|e| io_err(&path, e))?;
+                (Some(Open { path, writer: BufWriter::new(file) }), None)
+            }
+            Some(dir) => {
+                let safe: String = t.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                let n = SINKS_OPENED.fetch_add(1, Ordering::Relaxed);
+                let prefix = format!("{safe}-{n}-w{}", ctx.worker);
+                (None, Some(Staging { dir: dir.clone(), prefix, epoch: ctx.first_epoch, bytes: 0 }))
+            }
+        };
+        let schema = t.schema.clone();
+        Ok(FileSink { target, schema, format, out, line: String::new(), staging, handed_over: false, _lock: lock })
+    }
+
+    /// The file rows go to: the in-progress file, or the current epoch's staged file (created at
+    /// the epoch's first row).
+    fn out(&mut self) -> Result<&mut Open> {
+        if self.out.is_none() {
+            if let Some(s) = &self.staging {
+                let path = s.dir.join(format!("{}-e{:010}.part", s.prefix, s.epoch));
+                let file = File::create(&path).map_err(|e| io_err(&path, e))?;
+                self.out = Some(Open { path, writer: BufWriter::new(file) });
+            }
+        }
+        self.out.as_mut().ok_or_else(|| RuntimeError::Connector {
+            connector: "filesystem".into(),
+            message: format!("the sink of {} wrote after it finished", self.target.display()),
+        })
+    }
+
+    /// One row as a line of the sink's format, into `self.line`.
+    fn encode(&mut self, batch: &Batch, types: &[darwin_common::DataType], i: usize) {
+        self.line.clear();
+        match self.format {
+            Format::Csv => {
+                for (k, (c, t)) in batch.columns.iter().zip(types).enumerate() {
+                    if k > 0 {
+                        self.line.push(',');
+                    }
+                    if let Some(s) = text_value(&c.get(i, *t)) {
+                        csv_field(&s, &mut self.line);
+                    }
+                }
+            }
+            Format::Json => {
+                let mut obj = serde_json::Map::new();
+                for ((c, t), f) in batch.columns.iter().zip(types).zip(&self.schema.fields) {
+                    obj.insert(f.name.clone(), json_value(&c.get(i, *t)));
+                }
+                self.line = serde_json::Value::Object(obj).to_string();
+            }
+        }
+        self.line.push('\n');
+    }
+}
+
+/// The hidden file a run without checkpoints writes before renaming it over `target`.
+fn in_progress_file(target: &Path) -> PathBuf {
+    let name = target.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    target.with_file_name(format!(".{name}.inprogress"))
+}
+
+impl SinkWriter for FileSink {
+    fn write(&mut self, batch: &Batch) -> Result<()> {
+        let types = self.schema.types();
+        for i in 0..batch.num_rows {
+            self.encode(batch, &types, i);
+            let line = std::mem::take(&mut self.line);
+            let out = self.out()?;
+            out.writer.write_all(line.as_bytes()).map_err(|e| io_err(&out.path, e))?;
+            if let Some(s) = &mut self.staging {
+                s.bytes += line.len() as u64;
+            }
+            self.line = line;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.staging.is_some() {
+            return Ok(());
+        }
+        let Some(out) = &mut self.out else { return Ok(()) };
+        let io = |e| io_err(&out.path, e);
+        out.writer.flush().map_err(io)?;
+        out.writer.get_ref().sync_all().map_err(|e| io_err(&out.path, e))
+    }
+
+    fn precommit(&mut self) -> Result<Vec<StagedFile>> {
+        let Some(s) = &mut self.staging else {
+            return Ok(vec![]);
+        };
+        s.epoch += 1;
+        let Some(Open { path, writer }) = self.out.take() else {
+            return Ok(vec![]);
+        };
+        let file = writer.into_inner().map_err(|e| io_err(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| io_err(&path, e))?;
+        let bytes = std::mem::take(&mut s.bytes);
+        Ok(vec![StagedFile { target: self.target.clone(), staged: path, bytes }])
+    }
+
+    fn output_file(&self) -> Option<PathBuf> {
+        self.staging.as_ref().map(|_| self.target.clone())
+    }
+
+    fn completed(&mut self) -> Option<Completed> {
+        if self.staging.is_some() {
+            return None;
+        }
+        let out = self.out.take()?;
+        self.handed_over = true;
+        Some(Completed { written: out.path, target: self.target.clone() })
+    }
+}
+
+impl Drop for FileSink {
+    /// A run that did not finish leaves no in-progress file behind (the previous output stays).
+    fn drop(&mut self) {
+        if self.staging.is_none() && !self.handed_over {
+            let _ = std::fs::remove_file(in_progress_file(&self.target));
+        }
+    }
+}
