@@ -25,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 /// Version of the layout and of the state encoding; a checkpoint of another version is refused.
 /// 3: keys go to workers by a new partitioning hash (`ops::partition_hash`).
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: a source's state holds, with each partition's offset, a checksum of what it consumed.
+pub const FORMAT_VERSION: u32 = 4;
 const STATE_MAGIC: &[u8; 8] = b"DARWINST";
 const CRC_PREFIX: &str = "crc32 ";
 

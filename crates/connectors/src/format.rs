@@ -97,35 +97,130 @@ pub fn csv_field(s: &str, out: &mut String) {
     }
 }
 
-/// A JSON value for a column value.
-pub fn json_value(v: &Value) -> serde_json::Value {
+/// Appends a value as JSON: numbers as numbers (a DECIMAL with all its digits, never through a
+/// double), a DOUBLE that is not finite as the strings `"NaN"`, `"Infinity"`, `"-Infinity"` (as
+/// Jackson writes them for Flink; `from_json` reads them back), TIMESTAMP(3) and other values as
+/// their text, NULL as `null`.
+pub fn json_value(v: &Value, out: &mut String) {
+    use std::fmt::Write;
     match v {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(b) => serde_json::Value::Bool(*b),
-        Value::Int(x) => (*x).into(),
-        Value::BigInt(x) => (*x).into(),
-        Value::Double(d) => serde_json::Number::from_f64(*d).map_or(serde_json::Value::Null, serde_json::Value::Number),
-        Value::Decimal(m, s) => serde_json::from_str(&format_decimal(*m, *s)).unwrap_or(serde_json::Value::Null),
-        Value::Timestamp(t) => serde_json::Value::String(format_timestamp(*t)),
-        other => serde_json::Value::String(darwin_columnar::scalar::to_text(other)),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(x) => {
+            let _ = write!(out, "{x}");
+        }
+        Value::BigInt(x) => {
+            let _ = write!(out, "{x}");
+        }
+        Value::Double(d) if d.is_finite() => out.push_str(&format_double(*d)),
+        Value::Decimal(m, s) => out.push_str(&format_decimal(*m, *s)),
+        Value::Timestamp(t) => json_string(&format_timestamp(*t), out),
+        Value::Double(d) => json_string(&format_double(*d), out),
+        other => json_string(&darwin_columnar::scalar::to_text(other), out),
     }
 }
 
-/// Reads a JSON field as a type.
-pub fn from_json(v: &serde_json::Value, ty: DataType) -> Result<Value, String> {
-    use serde_json::Value as J;
-    let bad = || format!("cannot read {v} as {ty}");
-    Ok(match (v, ty) {
-        (J::Null, _) => Value::Null,
-        (J::Bool(b), DataType::Boolean) => Value::Bool(*b),
-        (J::Number(n), DataType::Int) => Value::Int(n.as_i64().and_then(|x| i32::try_from(x).ok()).ok_or_else(bad)?),
-        (J::Number(n), DataType::BigInt) => Value::BigInt(n.as_i64().ok_or_else(bad)?),
-        (J::Number(n), DataType::Double) => Value::Double(n.as_f64().ok_or_else(bad)?),
-        (J::Number(n), DataType::Decimal { .. }) => parse_field(&n.to_string(), false, ty)?,
-        (J::Number(n), DataType::Timestamp) => Value::Timestamp(n.as_i64().ok_or_else(bad)?),
-        (J::String(s), DataType::Varchar) => Value::Str(s.clone()),
-        (J::String(s), DataType::Timestamp | DataType::Decimal { .. }) => parse_field(s, true, ty)?,
-        (other, DataType::Varchar) => Value::Str(other.to_string()),
+/// Appends `s` as a JSON string, escaped.
+pub fn json_string(s: &str, out: &mut String) {
+    out.push_str(&serde_json::Value::from(s).to_string());
+}
+
+/// Reads a JSON field, given as its raw JSON text, as a type, the same way for every record:
+/// - `null` is NULL;
+/// - a JSON string is read as the type's text form, as in CSV (`"42"` is an INT, `"NaN"` and
+///   `"Infinity"` are DOUBLEs, `"2023-01-01 00:00:00"` a TIMESTAMP(3));
+/// - a number must fit the type: a whole number for INT (in range) and BIGINT, any number for
+///   DOUBLE, an exact one for DECIMAL (read from its digits, never through a double),
+///   milliseconds since the epoch for TIMESTAMP(3); `true`/`false` are BOOLEANs;
+/// - into VARCHAR, any JSON value that is not a string is its JSON text (`[1,2]`, `true`, `7`).
+///
+/// Anything else is an error naming the value and the type.
+pub fn from_json(raw: &str, ty: DataType) -> Result<Value, String> {
+    let raw = raw.trim();
+    let bad = || format!("cannot read {raw} as {ty}");
+    let first = raw.as_bytes().first().copied().unwrap_or(b'n');
+    if raw == "null" {
+        return Ok(Value::Null);
+    }
+    if first == b'"' {
+        let s: String = serde_json::from_str(raw).map_err(|e| format!("invalid JSON string {raw}: {e}"))?;
+        return match ty {
+            DataType::Varchar => Ok(Value::Str(s)),
+            DataType::Timestamp => parse_field(&s, true, ty),
+            _ => parse_field(&s, true, ty).map_err(|_| bad()),
+        };
+    }
+    let number = first == b'-' || first.is_ascii_digit();
+    let whole = number && raw.bytes().skip(1).all(|b| b.is_ascii_digit());
+    Ok(match ty {
+        DataType::Varchar => Value::Str(raw.to_string()),
+        DataType::Boolean => match raw {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(bad()),
+        },
+        DataType::Int if whole => Value::Int(raw.parse().map_err(|_| format!("{raw} does not fit INT"))?),
+        DataType::BigInt if whole => Value::BigInt(raw.parse().map_err(|_| format!("{raw} does not fit BIGINT"))?),
+        DataType::Int | DataType::BigInt if number => {
+            return Err(format!("{raw} is not a whole number, as {ty} needs"))
+        }
+        DataType::Double if number => Value::Double(raw.parse().map_err(|_| bad())?),
+        DataType::Decimal { .. } if number => parse_field(raw, false, ty)?,
+        DataType::Timestamp if whole => Value::Timestamp(raw.parse().map_err(|_| bad())?),
         _ => return Err(bad()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON coercions, one per rule of `from_json`'s table.
+    #[test]
+    fn json_fields_coerce_by_one_table() {
+        let dec = DataType::Decimal { precision: 30, scale: 9 };
+        let ok = [
+            ("null", DataType::BigInt, Value::Null),
+            ("\"42\"", DataType::Int, Value::Int(42)),
+            ("42", DataType::Int, Value::Int(42)),
+            ("-9000000000", DataType::BigInt, Value::BigInt(-9_000_000_000)),
+            ("\"NaN\"", DataType::Double, Value::Double(f64::NAN)),
+            ("\"-Infinity\"", DataType::Double, Value::Double(f64::NEG_INFINITY)),
+            ("2.5e-3", DataType::Double, Value::Double(0.0025)),
+            ("542542414529400.285644230", dec, Value::Decimal(542_542_414_529_400_285_644_230, 9)),
+            ("1000", DataType::Timestamp, Value::Timestamp(1000)),
+            ("true", DataType::Boolean, Value::Bool(true)),
+            ("[1, 2]", DataType::Varchar, Value::Str("[1, 2]".into())),
+            ("7", DataType::Varchar, Value::Str("7".into())),
+            ("\"a\\\"b\"", DataType::Varchar, Value::Str("a\"b".into())),
+        ];
+        for (raw, ty, want) in ok {
+            let got = from_json(raw, ty).unwrap();
+            assert!(format!("{got:?}") == format!("{want:?}"), "{raw} as {ty}: {got:?}");
+        }
+        for (raw, ty) in [
+            ("2.5", DataType::BigInt),
+            ("3000000000", DataType::Int),
+            ("99999999999999999999", DataType::BigInt),
+            ("\"three\"", DataType::BigInt),
+            ("1", DataType::Boolean),
+            ("{}", DataType::Double),
+        ] {
+            assert!(from_json(raw, ty).is_err(), "{raw} as {ty} must be refused");
+        }
+    }
+
+    /// What the sink writes for any string, `split_csv` reads back equal.
+    #[test]
+    fn csv_fields_read_back_as_written() {
+        for s in ["", "plain", "a,b", "say \"hi\"", "two\nlines", "cr\r\nlf", " padded ", "é日本", "\"", ","] {
+            let mut line = String::new();
+            csv_field(s, &mut line);
+            line.push_str(",x");
+            let mut fields = Vec::new();
+            split_csv(&line, &mut fields).unwrap();
+            assert_eq!(fields[0].0, s, "{line:?}");
+            assert_eq!(fields[1].0, "x");
+        }
+    }
 }

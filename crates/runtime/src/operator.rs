@@ -73,6 +73,16 @@ pub trait SourceReader {
     fn offset(&self, partition: usize) -> u64;
     /// Moves a partition to a position returned by `offset`, so reading replays from there.
     fn seek(&mut self, partition: usize, offset: u64) -> Result<()>;
+    /// A checksum of what the partition consumed up to `offset` (a file's bytes); a restore
+    /// compares it after `seek`, so input that changed since the checkpoint is refused. 0 for
+    /// sources that replay the same records by construction (generators).
+    fn check(&self, _partition: usize) -> u64 {
+        0
+    }
+    /// The partition as an error message names it (a file's path).
+    fn describe(&self, partition: usize) -> String {
+        format!("partition {partition}")
+    }
     /// Records skipped as malformed (only with the ignore-parse-errors option).
     fn skipped(&self) -> u64 {
         0

@@ -6,7 +6,7 @@
 //! directory and appended to the output when the epoch's checkpoint completes (two-phase commit).
 
 use super::{format_of, Format};
-use crate::format::{csv_field, json_value, text_value};
+use crate::format::{csv_field, json_string, json_value, text_value};
 use darwin_checkpoint::lock::{lock_file_for, PathLock};
 use darwin_checkpoint::StagedFile;
 use darwin_common::Schema;
@@ -114,11 +114,16 @@ impl FileSink {
                 }
             }
             Format::Json => {
-                let mut obj = serde_json::Map::new();
-                for ((c, t), f) in batch.columns.iter().zip(types).zip(&self.schema.fields) {
-                    obj.insert(f.name.clone(), json_value(&c.get(i, *t)));
+                self.line.push('{');
+                for (k, ((c, t), f)) in batch.columns.iter().zip(types).zip(&self.schema.fields).enumerate() {
+                    if k > 0 {
+                        self.line.push(',');
+                    }
+                    json_string(&f.name, &mut self.line);
+                    self.line.push(':');
+                    json_value(&c.get(i, *t), &mut self.line);
                 }
-                self.line = serde_json::Value::Object(obj).to_string();
+                self.line.push('}');
             }
         }
         self.line.push('\n');

@@ -1,6 +1,10 @@
-//! Reading CSV or JSON-lines files: each file is a partition, read line by line from a byte
-//! offset that checkpoints record; a malformed record fails the run with file, line and column,
-//! or is skipped and counted with the format's ignore-parse-errors option.
+//! Reading CSV or JSON-lines files: each file is a partition, read record by record from a byte
+//! offset that checkpoints record. A CSV record is a line, or several where a quoted field holds
+//! line breaks (as Darwin's CSV sink writes them); a JSON record is a line. A UTF-8 byte-order
+//! mark at the start of a file is skipped. A malformed record (bad field, invalid UTF-8, an
+//! unterminated quote) fails the run with file, line and column, or is skipped and counted with
+//! the format's ignore-parse-errors option. A checkpoint holds, with each file's offset, a CRC-32
+//! of the bytes read up to it: a restore refuses a file whose consumed part changed.
 
 use super::{files_of, flag, format_of, Format};
 use crate::format::{from_json, parse_field, split_csv};
@@ -8,16 +12,94 @@ use darwin_common::{Schema, Value};
 use darwin_plan::TableDef;
 use darwin_runtime::{Batch, Result, RuntimeError, SourceReader};
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
+
+/// A record longer than this is refused rather than read into memory (an unterminated quote
+/// would otherwise take the rest of the file as one field).
+const MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// The UTF-8 byte-order mark some tools write at the start of a text file.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 struct FilePartition {
     path: String,
     reader: Option<BufReader<File>>,
+    /// Lines read so far (a multi-line record counts each of its lines).
     line_no: u64,
+    /// Bytes read so far: the position of the next record.
     offset: u64,
+    /// CRC-32 of the bytes `0..offset`.
+    crc: crc32fast::Hasher,
 }
 
-/// Reads a filesystem table: one partition per file, each line decoded as a CSV record or a JSON object.
+impl FilePartition {
+    fn open(path: String) -> Result<FilePartition> {
+        let file = File::open(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
+        let reader = Some(BufReader::with_capacity(1 << 16, file));
+        Ok(FilePartition { path, reader, line_no: 0, offset: 0, crc: crc32fast::Hasher::new() })
+    }
+
+    fn io(&self, err: std::io::Error) -> RuntimeError {
+        RuntimeError::Io { path: self.path.clone(), err }
+    }
+
+    /// Reads the next record's bytes into `buf` (its line breaks included): a line, or for CSV
+    /// as many lines as a quoted field spans. Returns the number of the record's first line,
+    /// or None at the end of the file.
+    fn next_record(&mut self, csv: bool, buf: &mut Vec<u8>) -> Result<Option<u64>> {
+        buf.clear();
+        let first = self.line_no + 1;
+        loop {
+            let Some(reader) = self.reader.as_mut() else { return Ok(None) };
+            let start = buf.len();
+            let n = reader.read_until(b'\n', buf).map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })?;
+            if n == 0 {
+                self.reader = None;
+                return Ok((!buf.is_empty()).then_some(first));
+            }
+            self.crc.update(&buf[start..]);
+            self.offset += n as u64;
+            self.line_no += 1;
+            if !csv || csv_record_complete(buf) {
+                return Ok(Some(first));
+            }
+            if buf.len() > MAX_RECORD_BYTES {
+                return Err(RuntimeError::Malformed {
+                    source_name: self.path.clone(),
+                    position: format!("line {first}"),
+                    column: "*".into(),
+                    message: format!("a record longer than {} MiB (an unterminated quote?)", MAX_RECORD_BYTES >> 20),
+                });
+            }
+        }
+    }
+}
+
+/// Whether `record` ends outside a quoted field (the quoting `split_csv` reads: a quote opens a
+/// quoted field only at the start of a field; `""` inside one is a quote).
+fn csv_record_complete(record: &[u8]) -> bool {
+    let (mut quoted, mut at_start) = (false, true);
+    let mut bytes = record.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        if quoted {
+            if b == b'"' {
+                if bytes.peek() == Some(&&b'"') {
+                    bytes.next();
+                } else {
+                    quoted = false;
+                }
+            }
+        } else if b == b'"' && at_start {
+            quoted = true;
+            at_start = false;
+        } else {
+            at_start = b == b',';
+        }
+    }
+    !quoted
+}
+
+/// Reads a filesystem table: one partition per file, each record decoded as CSV or a JSON object.
 pub struct FileSource {
     table: String,
     schema: Schema,
@@ -26,7 +108,7 @@ pub struct FileSource {
     ignore_errors: bool,
     parts: Vec<FilePartition>,
     skipped: u64,
-    line: String,
+    record: Vec<u8>,
     fields: Vec<(String, bool)>,
 }
 
@@ -42,17 +124,7 @@ impl FileSource {
                 .map_err(conn)?;
         let path = t.option("path").unwrap_or_default().to_string();
         let files = files_of(t).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
-        let mut parts = Vec::new();
-        for f in files {
-            let p = f.display().to_string();
-            let file = File::open(&f).map_err(|e| RuntimeError::Io { path: p.clone(), err: e })?;
-            parts.push(FilePartition {
-                path: p,
-                reader: Some(BufReader::with_capacity(1 << 16, file)),
-                line_no: 0,
-                offset: 0,
-            });
-        }
+        let parts = files.into_iter().map(|f| FilePartition::open(f.display().to_string())).collect::<Result<_>>()?;
         Ok(FileSource {
             table: t.name.clone(),
             schema: t.schema.clone(),
@@ -61,14 +133,19 @@ impl FileSource {
             ignore_errors,
             parts,
             skipped: 0,
-            line: String::new(),
+            record: Vec::new(),
             fields: Vec::new(),
         })
     }
 
-    fn decode(&mut self, p: usize, row: &mut Vec<Value>) -> std::result::Result<(), (String, String)> {
+    /// Decodes the record in `self.record` (`bom`: it starts the file and may carry a
+    /// byte-order mark) into `row`; an error names the column (`*`: the whole record).
+    fn decode(&mut self, bom: bool, row: &mut Vec<Value>) -> std::result::Result<(), (String, String)> {
         row.clear();
-        let line = self.line.trim_end_matches(['\n', '\r']);
+        let bytes = if bom { self.record.strip_prefix(BOM).unwrap_or(&self.record) } else { &self.record };
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| ("*".to_string(), format!("invalid UTF-8 at byte {} of the record", e.valid_up_to())))?;
+        let line = text.trim_end_matches(['\n', '\r']);
         match self.format {
             Format::Csv => {
                 if split_csv(line, &mut self.fields).is_none() {
@@ -85,21 +162,21 @@ impl FileSource {
                 }
             }
             Format::Json => {
-                let v: serde_json::Value =
-                    serde_json::from_str(line).map_err(|e| ("*".into(), format!("invalid JSON: {e}")))?;
-                let obj = v.as_object().ok_or_else(|| ("*".to_string(), "expected a JSON object".to_string()))?;
+                // Fields as their raw JSON text: numbers keep every digit (a DECIMAL is read
+                // exactly), and nothing builds a tree of values per record.
+                let obj: std::collections::HashMap<std::borrow::Cow<str>, &serde_json::value::RawValue> =
+                    serde_json::from_str(line).map_err(|e| ("*".into(), format!("invalid JSON object: {e}")))?;
                 for f in &self.schema.fields {
                     let val = obj
-                        .get(&f.name)
+                        .get(f.name.as_str())
                         .or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(&f.name)).map(|(_, v)| v));
                     row.push(match val {
                         None => Value::Null,
-                        Some(j) => from_json(j, f.data_type).map_err(|m| (f.name.clone(), m))?,
+                        Some(j) => from_json(j.get(), f.data_type).map_err(|m| (f.name.clone(), m))?,
                     });
                 }
             }
         }
-        let _ = p;
         Ok(())
     }
 }
@@ -113,25 +190,18 @@ impl SourceReader for FileSource {
         let types = self.schema.types();
         let mut rows: Vec<Vec<Value>> = Vec::new();
         let mut row = Vec::new();
+        let csv = self.format == Format::Csv;
         while rows.len() < max_rows {
-            let part = &mut self.parts[p];
-            let Some(reader) = part.reader.as_mut() else {
-                break;
-            };
-            self.line.clear();
-            let n =
-                reader.read_line(&mut self.line).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?;
-            if n == 0 {
-                part.reader = None;
-                break;
-            }
-            part.offset += n as u64;
-            part.line_no += 1;
-            if (part.line_no == 1 && self.header) || self.line.trim().is_empty() {
+            let mut record = std::mem::take(&mut self.record);
+            let starts_file = self.parts[p].offset == 0;
+            let first_line = self.parts[p].next_record(csv, &mut record);
+            self.record = record;
+            let Some(line_no) = first_line? else { break };
+            let blank = self.record.iter().all(|b| b.is_ascii_whitespace());
+            if (line_no == 1 && self.header) || blank {
                 continue;
             }
-            let line_no = part.line_no;
-            match self.decode(p, &mut row) {
+            match self.decode(starts_file, &mut row) {
                 Ok(()) => rows.push(std::mem::take(&mut row)),
                 Err(_) if self.ignore_errors => self.skipped += 1,
                 Err((column, message)) => {
@@ -154,28 +224,33 @@ impl SourceReader for FileSource {
         self.parts[p].offset
     }
 
+    fn check(&self, p: usize) -> u64 {
+        u64::from(self.parts[p].crc.clone().finalize())
+    }
+
+    fn describe(&self, p: usize) -> String {
+        format!("table '{}' ({})", self.table, self.parts[p].path)
+    }
+
+    /// Reopens the file at `offset`, reading its first `offset` bytes once to count their lines
+    /// (error messages count from the file's start) and to checksum them (`check`).
     fn seek(&mut self, p: usize, offset: u64) -> Result<()> {
-        use std::io::{Seek, SeekFrom};
-        let part = &mut self.parts[p];
-        let io = |e| RuntimeError::Io { path: part.path.clone(), err: e };
-        let mut file = File::open(&part.path).map_err(io)?;
-        file.seek(SeekFrom::Start(offset)).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?;
-        part.reader = Some(BufReader::with_capacity(1 << 16, file));
-        part.offset = offset;
-        // Line numbers in error messages count from the start of the file: recount them.
-        let mut head =
-            BufReader::new(File::open(&part.path).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?);
-        let (mut line, mut seen, mut buf) = (0u64, 0u64, String::new());
-        while seen < offset {
-            buf.clear();
-            let n = head.read_line(&mut buf).map_err(|e| RuntimeError::Io { path: part.path.clone(), err: e })?;
+        let path = self.parts[p].path.clone();
+        let file = File::open(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
+        let mut part = FilePartition { path, reader: None, line_no: 0, offset: 0, crc: crc32fast::Hasher::new() };
+        let mut head = file.take(offset);
+        let mut chunk = vec![0u8; 1 << 16];
+        loop {
+            let n = head.read(&mut chunk).map_err(|e| part.io(e))?;
             if n == 0 {
                 break;
             }
-            seen += n as u64;
-            line += 1;
+            part.crc.update(&chunk[..n]);
+            part.line_no += chunk[..n].iter().filter(|b| **b == b'\n').count() as u64;
+            part.offset += n as u64;
         }
-        part.line_no = line;
+        part.reader = Some(BufReader::with_capacity(1 << 16, head.into_inner()));
+        self.parts[p] = part;
         Ok(())
     }
 

@@ -14,7 +14,7 @@
 //! alignment cannot deadlock; it bounds the event-time skew between workers and between the
 //! inputs of a join, and with it the windows and rows that operators downstream hold open.
 
-use crate::error::Result;
+use crate::error::{Result, RuntimeError};
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
 use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::{min_max, Batch, ColumnData};
@@ -215,7 +215,9 @@ impl Operator for SourceOp {
         for p in 0..self.done.len() {
             e.bool(self.done[p]);
             e.i64(self.part_wm[p]);
-            e.u64(if self.done[p] { 0 } else { self.reader.offset(p) });
+            let (offset, check) = if self.done[p] { (0, 0) } else { (self.reader.offset(p), self.reader.check(p)) };
+            e.u64(offset);
+            e.u64(check);
         }
     }
 
@@ -226,11 +228,21 @@ impl Operator for SourceOp {
         let n = d.u64()?;
         d.expect("the number of partitions", n, self.done.len() as u64)?;
         for p in 0..self.done.len() {
-            let (done, wm, offset) = (d.bool()?, d.i64()?, d.u64()?);
+            let (done, wm, offset, check) = (d.bool()?, d.i64()?, d.u64()?, d.u64()?);
             self.done[p] = self.done[p] || done;
             self.part_wm[p] = wm;
             if !self.done[p] {
                 self.reader.seek(p, offset)?;
+                if self.reader.offset(p) != offset || self.reader.check(p) != check {
+                    return Err(RuntimeError::Connector {
+                        connector: self.reader.describe(p),
+                        message: format!(
+                            "the input changed since the checkpoint was taken: its first {offset} bytes, which the \
+                             checkpoint had read, are no longer the same (or the file is shorter). Restore the \
+                             input, or run with --fresh to start over"
+                        ),
+                    });
+                }
             }
         }
         self.next_part %= self.done.len().max(1);
