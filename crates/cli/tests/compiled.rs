@@ -70,7 +70,7 @@ fn explain_code_prints_safe_generated_rust() {
     assert!(code.contains(r#"Some("it's \"}; std::process::exit(3); //")"#), "{code}");
     assert!(!code.lines().any(|l| l.trim_start().starts_with("std::process::exit(3)")), "{code}");
     // Expressions are inlined as typed code, not an expression tree.
-    assert!(code.contains("x.wrapping_mul(y)") && code.contains("k::like("), "{code}");
+    assert!(code.contains("x.checked_mul(y)") && code.contains("k::like("), "{code}");
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn numeric_casts_are_inlined_like_the_interpreters_fast_paths() {
     let code = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!code.contains("cast_one"), "{code}");
-    assert!(code.contains("(x as i128).wrapping_mul(") && code.contains("x as f64 / 10f64.powi("), "{code}");
+    assert!(code.contains("k::to_decimal(x as i128") && code.contains("x as f64 / 10f64.powi("), "{code}");
 }
 
 #[test]

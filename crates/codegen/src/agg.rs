@@ -100,7 +100,7 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
                 format!("tab.count({a}, g)")
             }
             (_, Some(e)) if e.ty.physical() == PhysicalType::F64 => format!("tab.add_f64({a}, g, x)"),
-            (_, _) => format!("tab.add_i64({a}, g, x as i64)"),
+            (_, _) => format!("tab.add_i64({a}, g, x as i64)?"),
         };
         // COUNT counts in an integer whatever its argument's type.
         let float = !count && call.arg.as_ref().is_some_and(|e| e.ty.physical() == PhysicalType::F64);
@@ -112,13 +112,11 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
         let _ = writeln!(stores, "                tab.store_{kind}({a}, 0, r{a});");
         let reg_fold = match call.func {
             AggFunc::Count => format!("r{a}.0 += 1"),
-            AggFunc::Sum => {
-                format!("r{a} = (r{a}.0{}, 1)", if float { " + x".into() } else { format!(".wrapping_add{x}") })
-            }
-            AggFunc::Avg => format!(
-                "r{a} = (r{a}.0{}, r{a}.1 + 1)",
-                if float { " + x".into() } else { format!(".wrapping_add{x}") }
-            ),
+            // Integer sums are checked as the library's accumulators check them.
+            AggFunc::Sum if float => format!("r{a} = (r{a}.0 + x, 1)"),
+            AggFunc::Sum => format!("r{a} = (k::sum_i64(r{a}.0, {x}, false)?, 1)"),
+            AggFunc::Avg if float => format!("r{a} = (r{a}.0 + x, r{a}.1 + 1)"),
+            AggFunc::Avg => format!("r{a} = (k::sum_i64(r{a}.0, {x}, true)?, r{a}.1 + 1)"),
             AggFunc::Min | AggFunc::Max => {
                 let cmp = if call.func == AggFunc::Max { ">" } else { "<" };
                 format!("if r{a}.1 == 0 || {x} {cmp} r{a}.0 {{ r{a} = ({x}, 1); }}")
@@ -134,10 +132,12 @@ pub fn agg_kernel(key: u64, path: &str, node: &PhysNode) -> String {
             }
             (_, None) => unreachable!("only COUNT goes without an argument"),
         };
+        // `fold_i64` checks integer sums (an overflow is an error); the others cannot fail.
+        let check = if entry == "fold_i64" { "?" } else { "" };
         let _ = if seg.is_empty() && value == "true" {
-            writeln!(batch_folds, "tab.{entry}({a}, &gids, at, |_| true);")
+            writeln!(batch_folds, "tab.{entry}({a}, &gids, at, |_| true){check};")
         } else {
-            writeln!(batch_folds, "tab.{entry}({a}, &gids, at, |row| {{\n{seg}    {value}\n}});")
+            writeln!(batch_folds, "tab.{entry}({a}, &gids, at, |row| {{\n{seg}    {value}\n}}){check};")
         };
         for (out, fold) in [(&mut update, fold), (&mut folds, reg_fold)] {
             let _ = match (&call.func, &arg, conds.is_empty()) {

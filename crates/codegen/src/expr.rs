@@ -181,7 +181,7 @@ impl Kernel {
             }
             ExprKind::Binary { op, left, right } => {
                 let (a, b) = (self.expr(left), self.expr(right));
-                self.binary(&v, &ty, *op, &a, &b, rty(left.ty));
+                self.binary(&v, &ty, *op, &a, &b, (left.ty, e.ty));
             }
             ExprKind::Not(x) => {
                 let a = self.expr(x);
@@ -189,8 +189,15 @@ impl Kernel {
             }
             ExprKind::Neg(x) => {
                 let a = self.expr(x);
-                let f = if t == RTy::F64 { "-x" } else { "x.wrapping_neg()" };
-                let _ = writeln!(self.body, "        let {v}: {ty} = {a}.map(|x| {f});");
+                let body = match t {
+                    RTy::F64 | RTy::I128 => format!("{a}.map(|x| -x)"),
+                    _ => format!(
+                        "match {a} {{ Some(x) => match x.checked_neg() {{ Some(v) => Some(v), None => \
+                         return Err(k::negation_overflow(x as i128, {})) }}, None => None }}",
+                        type_code(x.ty)
+                    ),
+                };
+                let _ = writeln!(self.body, "        let {v}: {ty} = {body};");
             }
             ExprKind::IsNull { expr, negated } => {
                 let a = self.expr(expr);
@@ -224,7 +231,8 @@ impl Kernel {
         v
     }
 
-    fn binary(&mut self, v: &str, ty: &str, op: BinOp, a: &str, b: &str, operand: RTy) {
+    fn binary(&mut self, v: &str, ty: &str, op: BinOp, a: &str, b: &str, (lt, out): (DataType, DataType)) {
+        let operand = rty(lt);
         let body = match op {
             op if op.is_comparison() => {
                 let sym = match op {
@@ -261,19 +269,25 @@ impl Kernel {
                 };
                 format!("match ({a}, {b}) {{ (Some(x), Some(y)) => Some(x {sym} y), _ => None }}")
             }
-            BinOp::Div | BinOp::Mod => {
-                let (f, name) = if op == BinOp::Div { ("wrapping_div", "/") } else { ("wrapping_rem", "MOD") };
-                format!(
-                    "match ({a}, {b}) {{ (Some(_), Some(0)) => return Err(k::division_by_zero({name:?})), (Some(x), Some(y)) => Some(x.{f}(y)), _ => None }}"
-                )
-            }
+            // Integer, decimal and timestamp arithmetic is exact or an error, as the interpreter's.
             op => {
-                let f = match op {
-                    BinOp::Add => "wrapping_add",
-                    BinOp::Sub => "wrapping_sub",
-                    _ => "wrapping_mul",
+                let (f, zero) = match op {
+                    BinOp::Add => ("checked_add", String::new()),
+                    BinOp::Sub => ("checked_sub", String::new()),
+                    BinOp::Mul => ("checked_mul", String::new()),
+                    BinOp::Div => ("checked_div", "(Some(_), Some(0)) => return Err(k::division_by_zero(\"/\")), ".into()),
+                    _ => ("checked_rem", "(Some(_), Some(0)) => return Err(k::division_by_zero(\"MOD\")), ".into()),
                 };
-                format!("match ({a}, {b}) {{ (Some(x), Some(y)) => Some(x.{f}(y)), _ => None }}")
+                let fits = match out {
+                    DataType::Decimal { .. } | DataType::Timestamp => format!(".filter(|v| k::fits(*v as i128, {}))", type_code(out)),
+                    _ => String::new(),
+                };
+                format!(
+                    "match ({a}, {b}) {{ {zero}(Some(x), Some(y)) => match x.{f}(y){fits} {{ Some(v) => Some(v), None => \
+                     return Err(k::overflow(darwin_exec::darwin_plan::BinOp::{op:?}, x as i128, y as i128, {}, {})) }}, _ => None }}",
+                    type_code(lt),
+                    type_code(out)
+                )
             }
         };
         let _ = writeln!(self.body, "        let {v}: {ty} = {body};");
@@ -284,21 +298,32 @@ impl Kernel {
     fn cast(&mut self, v: &str, ty: &str, a: &str, from: DataType, to: DataType) {
         use DataType::*;
         // The same list, in the same order, as `eval::cast`; the arithmetic is the same too
-        // (integer factors wrap as release builds of the interpreter do).
+        // (a decimal that does not fit its precision is the same error).
+        let to_decimal = |from_scale: u8, scale: u8, precision: u8| {
+            let call = format!(
+                "k::to_decimal(x as i128, {from_scale}, {scale}, {precision}, {}, {})",
+                type_code(from),
+                type_code(to)
+            );
+            format!("match {a} {{ Some(x) => Some({call}?), None => None }}")
+        };
+        let checked = match (rty(from), to) {
+            (RTy::I32, Decimal { scale, precision }) => Some(to_decimal(0, scale, precision)),
+            (RTy::I64, Decimal { scale, precision }) if from == BigInt => Some(to_decimal(0, scale, precision)),
+            (RTy::I128, Decimal { scale, precision }) if from.scale() <= scale => {
+                Some(to_decimal(from.scale(), scale, precision))
+            }
+            _ => None,
+        };
+        if let Some(body) = checked.filter(|_| from != to) {
+            let _ = writeln!(self.body, "        let {v}: {ty} = {body};");
+            return;
+        }
         let fast = match (rty(from), to) {
             _ if from == to => Some("x".to_string()),
             (RTy::I32, BigInt) => Some("x as i64".into()),
             (RTy::I32, Double) => Some("x as f64".into()),
             (RTy::I64, Double) if from == BigInt => Some("x as f64".into()),
-            (RTy::I32, Decimal { scale, .. }) => {
-                Some(format!("(x as i128).wrapping_mul({}i128)", 10i128.pow(scale as u32)))
-            }
-            (RTy::I64, Decimal { scale, .. }) if from == BigInt => {
-                Some(format!("(x as i128).wrapping_mul({}i128)", 10i128.pow(scale as u32)))
-            }
-            (RTy::I128, Decimal { scale, .. }) if from.scale() <= scale => {
-                Some(format!("x.wrapping_mul({}i128)", 10i128.pow((scale - from.scale()) as u32)))
-            }
             (RTy::I128, Double) => Some(format!("x as f64 / 10f64.powi({})", from.scale() as i32)),
             (RTy::I64, BigInt) | (RTy::I64, Timestamp) => Some("x".into()),
             _ => None,

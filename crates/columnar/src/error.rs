@@ -21,6 +21,15 @@ pub enum EvalError {
         /// The type it was cast to.
         to: DataType,
     },
+    /// Integer or decimal arithmetic, or an aggregate, whose exact result does not fit its type
+    /// (`what`: the operation and its operands, `9223372036854775807 + 1`, or `SUM`).
+    #[error("overflow: {what} does not fit {to}")]
+    Overflow {
+        /// The operation that overflowed, with its operands where known.
+        what: String,
+        /// The type its result has.
+        to: DataType,
+    },
     /// A value too large for the target type.
     #[error("value {value} does not fit {to}")]
     OutOfRange {

@@ -16,7 +16,7 @@ fn and_validity(a: &Option<Vec<bool>>, b: &Option<Vec<bool>>) -> Option<Vec<bool
 }
 
 #[inline]
-fn zip<A: Copy, B: Copy, O>(a: &[A], b: &[B], f: impl Fn(A, B) -> O) -> Vec<O> {
+fn zip<A: Copy, B: Copy, O>(a: &[A], b: &[B], mut f: impl FnMut(A, B) -> O) -> Vec<O> {
     a.iter().zip(b).map(|(x, y)| f(*x, *y)).collect()
 }
 
@@ -62,8 +62,8 @@ pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
         ExprKind::Neg(x) => {
             let c = eval(x, batch)?;
             let data = match &c.data {
-                ColumnData::I32(v) => ColumnData::I32(v.iter().map(|x| x.wrapping_neg()).collect()),
-                ColumnData::I64(v) => ColumnData::I64(v.iter().map(|x| x.wrapping_neg()).collect()),
+                ColumnData::I32(v) => ColumnData::I32(negate(v, &c, x.ty)?.into()),
+                ColumnData::I64(v) => ColumnData::I64(negate(v, &c, x.ty)?.into()),
                 ColumnData::F64(v) => ColumnData::F64(v.iter().map(|x| -x).collect()),
                 ColumnData::I128(v) => ColumnData::I128(v.iter().map(|x| -x).collect()),
                 _ => unreachable!("binder allows negation of numbers only"),
@@ -216,40 +216,94 @@ fn compare_scalar(op: BinOp, l: &Column, v: &Value, ty: DataType) -> Column {
     Column::new(ColumnData::Bool(out.into()), l.validity.clone())
 }
 
+/// The earliest and latest TIMESTAMP(3) (years 1 to 9999, as Flink's), in ms since the epoch.
+pub const TIMESTAMP_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800_000..=253_402_300_799_999;
+
+/// A value of type `ty` held as `x` in an integer column, as an error message shows it.
+fn show(x: i128, ty: DataType) -> String {
+    match ty {
+        DataType::Decimal { scale, .. } => darwin_common::value::format_decimal(x, scale),
+        DataType::Timestamp => format!("TIMESTAMP '{}'", darwin_common::time::format_timestamp(x as i64)),
+        DataType::Interval => format!("INTERVAL '{}'", darwin_common::value::format_interval(x as i64)),
+        _ => x.to_string(),
+    }
+}
+
+/// Whether an exact integer result `v` fits a value of type `out`: a decimal's precision, a
+/// timestamp's years 1 to 9999 (other integers are checked by their own width).
+#[inline]
+pub fn fits(v: i128, out: DataType) -> bool {
+    match out {
+        DataType::Decimal { precision, .. } => v.unsigned_abs() < 10u128.pow(u32::from(precision)),
+        DataType::Timestamp => TIMESTAMP_RANGE.contains(&(v as i64)),
+        _ => true,
+    }
+}
+
+/// The error of `x op y` (`x` of type `lt`) whose result does not fit `out`, naming both
+/// operands as SQL shows them. Shared with compiled code, so both executors say the same.
+#[cold]
+pub fn overflow_error(op: BinOp, x: i128, y: i128, lt: DataType, out: DataType) -> EvalError {
+    // The right operand's type: a decimal product's scale is the sum of its operands'.
+    let rt = match (op, out) {
+        (BinOp::Mul, DataType::Decimal { precision, scale }) => {
+            DataType::Decimal { precision, scale: scale - lt.scale() }
+        }
+        (_, DataType::Timestamp) if lt == DataType::Timestamp => DataType::Interval,
+        (_, DataType::Timestamp) => DataType::Timestamp,
+        _ => lt,
+    };
+    EvalError::Overflow { what: format!("{} {} {}", show(x, lt), op.symbol(), show(y, rt)), to: out }
+}
+
+/// Integer, decimal, timestamp and double arithmetic. Integer results are exact or an overflow
+/// error naming the operands (never a wrapped value); decimal results keep their type's
+/// precision; a timestamp result stays within years 1 to 9999.
 fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) -> Result<Column> {
     let mut validity = and_validity(&l.validity, &r.validity);
-    let valid = |i: usize, v: &Option<Vec<bool>>| v.as_ref().is_none_or(|v| v[i]);
+    let valid = |i: usize| validity.as_ref().is_none_or(|v| v[i]);
+    let overflow = |x: i128, y: i128| overflow_error(op, x, y, lt, out);
+    let fits = |v: i128| fits(v, out);
     macro_rules! int_ops {
         ($a:expr, $b:expr, $ctor:path, $t:ty) => {{
-            let (a, b) = ($a, $b);
-            match op {
-                BinOp::Add => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_add(y)).into()),
-                BinOp::Sub => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_sub(y)).into()),
-                BinOp::Mul => $ctor(zip(a, b, |x: $t, y: $t| x.wrapping_mul(y)).into()),
-                BinOp::Div | BinOp::Mod => {
-                    if let Some(i) = (0..b.len()).find(|&i| b[i] == 0 && valid(i, &validity)) {
-                        let _ = i;
-                        return Err(EvalError::DivisionByZero {
-                            op: if op == BinOp::Div { "/" } else { "MOD" }.to_string(),
-                        });
-                    }
-                    if op == BinOp::Div {
-                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_div(y) }).into())
-                    } else {
-                        $ctor(zip(a, b, |x: $t, y: $t| if y == 0 { 0 } else { x.wrapping_rem(y) }).into())
-                    }
+            let (a, b): (&[$t], &[$t]) = ($a, $b);
+            if matches!(op, BinOp::Div | BinOp::Mod) {
+                if (0..b.len()).any(|i| b[i] == 0 && valid(i)) {
+                    return Err(EvalError::DivisionByZero { op: if op == BinOp::Div { "/" } else { "MOD" }.to_string() });
                 }
-                _ => unreachable!("not arithmetic"),
             }
+            let f = |x: $t, y: $t| -> Option<$t> {
+                let v = match op {
+                    BinOp::Add => x.checked_add(y),
+                    BinOp::Sub => x.checked_sub(y),
+                    BinOp::Mul => x.checked_mul(y),
+                    BinOp::Div if y == 0 => Some(0),
+                    BinOp::Div => x.checked_div(y),
+                    BinOp::Mod if y == 0 => Some(0),
+                    _ => x.checked_rem(y),
+                };
+                v.filter(|v| fits(*v as i128))
+            };
+            // One pass that notes whether any row failed; the failing row is looked up only then.
+            let mut failed = false;
+            let values: Vec<$t> = zip(a, b, |x, y| {
+                f(x, y).unwrap_or_else(|| {
+                    failed = true;
+                    0
+                })
+            });
+            if failed {
+                if let Some(i) = (0..a.len()).find(|&i| valid(i) && f(a[i], b[i]).is_none()) {
+                    return Err(overflow(a[i] as i128, b[i] as i128));
+                }
+            }
+            $ctor(values.into())
         }};
     }
     let data = match (&l.data, &r.data) {
         (ColumnData::I32(a), ColumnData::I32(b)) => int_ops!(a, b, ColumnData::I32, i32),
         (ColumnData::I64(a), ColumnData::I64(b)) => int_ops!(a, b, ColumnData::I64, i64),
-        (ColumnData::I128(a), ColumnData::I128(b)) => {
-            let _ = (lt, out);
-            int_ops!(a, b, ColumnData::I128, i128)
-        }
+        (ColumnData::I128(a), ColumnData::I128(b)) => int_ops!(a, b, ColumnData::I128, i128),
         (ColumnData::F64(a), ColumnData::F64(b)) => ColumnData::F64(
             match op {
                 BinOp::Add => zip(a, b, |x, y| x + y),
@@ -268,6 +322,70 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
     Ok(Column::new(data, validity))
 }
 
+/// `-x` of every integer; the one integer without a negation (the type's minimum) is an error.
+fn negate<T: Copy + Into<i128> + std::ops::Neg<Output = T> + PartialEq + num_min::Min>(
+    v: &[T],
+    c: &Column,
+    ty: DataType,
+) -> Result<Vec<T>> {
+    if let Some(i) = (0..v.len()).find(|&i| c.is_valid(i) && v[i] == T::MIN) {
+        return Err(negation_overflow(v[i].into(), ty));
+    }
+    Ok(v.iter().map(|x| if *x == T::MIN { *x } else { -*x }).collect())
+}
+
+/// The error of negating a type's minimum, which has no positive counterpart.
+#[cold]
+pub fn negation_overflow(x: i128, ty: DataType) -> EvalError {
+    EvalError::Overflow { what: format!("-({})", show(x, ty)), to: ty }
+}
+
+/// The minimum of an integer type.
+mod num_min {
+    /// The type's smallest value, which has no negation.
+    pub trait Min {
+        const MIN: Self;
+    }
+    impl Min for i32 {
+        const MIN: i32 = i32::MIN;
+    }
+    impl Min for i64 {
+        const MIN: i64 = i64::MIN;
+    }
+}
+
+/// An integer (or a decimal of scale `from_scale`) as a decimal of `scale` and `precision`, or
+/// the error naming it (compiled code's cast; `to_decimal` is the interpreter's).
+pub fn to_decimal_one(x: i128, from_scale: u8, scale: u8, precision: u8, from: DataType, to: DataType) -> Result<i128> {
+    x.checked_mul(10i128.pow(u32::from(scale - from_scale)))
+        .filter(|m| m.unsigned_abs() < 10u128.pow(u32::from(precision)))
+        .ok_or_else(|| EvalError::OutOfRange { value: show(x, from), to })
+}
+
+/// Integers (or decimals of scale `from_scale`) as decimals of `scale`, each checked against
+/// the target's precision: a value that does not fit is an error naming it, not a wrapped one.
+pub fn to_decimal(
+    v: impl Iterator<Item = i128>,
+    from_scale: u8,
+    scale: u8,
+    precision: u8,
+    c: &Column,
+    from: DataType,
+    to: DataType,
+) -> Result<Vec<i128>> {
+    let f = 10i128.pow(u32::from(scale - from_scale));
+    let limit = 10u128.pow(u32::from(precision));
+    let mut out = Vec::with_capacity(c.len());
+    for (i, x) in v.enumerate() {
+        match x.checked_mul(f).filter(|m| m.unsigned_abs() < limit) {
+            Some(m) => out.push(m),
+            None if !c.is_valid(i) => out.push(0),
+            None => return Err(EvalError::OutOfRange { value: show(x, from), to }),
+        }
+    }
+    Ok(out)
+}
+
 /// CAST between types. Fast paths for numeric widening; other conversions go per value.
 pub fn cast(c: &Column, from: DataType, to: DataType) -> Result<Column> {
     use DataType::*;
@@ -278,17 +396,14 @@ pub fn cast(c: &Column, from: DataType, to: DataType) -> Result<Column> {
         (ColumnData::I32(v), BigInt) => Some(ColumnData::I64(v.iter().map(|x| *x as i64).collect())),
         (ColumnData::I32(v), Double) => Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect())),
         (ColumnData::I64(v), Double) if from == BigInt => Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect())),
-        (ColumnData::I32(v), Decimal { scale, .. }) => {
-            let f = 10i128.pow(scale as u32);
-            Some(ColumnData::I128(v.iter().map(|x| *x as i128 * f).collect()))
+        (ColumnData::I32(v), Decimal { scale, precision }) => {
+            Some(ColumnData::I128(to_decimal(v.iter().map(|x| i128::from(*x)), 0, scale, precision, c, from, to)?.into()))
         }
-        (ColumnData::I64(v), Decimal { scale, .. }) if from == BigInt => {
-            let f = 10i128.pow(scale as u32);
-            Some(ColumnData::I128(v.iter().map(|x| *x as i128 * f).collect()))
+        (ColumnData::I64(v), Decimal { scale, precision }) if from == BigInt => {
+            Some(ColumnData::I128(to_decimal(v.iter().map(|x| i128::from(*x)), 0, scale, precision, c, from, to)?.into()))
         }
-        (ColumnData::I128(v), Decimal { scale, .. }) if from.scale() <= scale => {
-            let f = 10i128.pow((scale - from.scale()) as u32);
-            Some(ColumnData::I128(v.iter().map(|x| x * f).collect()))
+        (ColumnData::I128(v), Decimal { scale, precision }) if from.scale() <= scale => {
+            Some(ColumnData::I128(to_decimal(v.iter().copied(), from.scale(), scale, precision, c, from, to)?.into()))
         }
         (ColumnData::I128(v), Double) => {
             let f = 10f64.powi(from.scale() as i32);
@@ -354,6 +469,11 @@ fn call(func: Func, args: &[Expr], cols: &[Column], ty: DataType, n: usize) -> R
             }
         }
         return Ok(Column::new(ColumnData::Str(out.into()), cols[0].validity.clone()));
+    }
+    if func == Func::TryCast {
+        if let Ok(c) = cast(&cols[0], args[0].ty, ty) {
+            return Ok(c);
+        }
     }
     let types: Vec<DataType> = args.iter().map(|a| a.ty).collect();
     let mut vals: Vec<Value> = Vec::with_capacity(cols.len());

@@ -56,6 +56,7 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
         return Ok(Value::Null);
     }
     let fail = || EvalError::InvalidCast { value: to_text(v), to };
+    let range = || EvalError::OutOfRange { value: to_text(v), to };
     Ok(match to {
         T::Varchar => Value::Str(to_text(v)),
         T::Boolean => match v {
@@ -75,13 +76,18 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
                     if !d.is_finite() {
                         return Err(fail());
                     }
-                    d.trunc() as i64
+                    // Exactly the doubles whose whole part an i64 holds (2^63 itself does not).
+                    let t = d.trunc();
+                    if !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&t) {
+                        return Err(range());
+                    }
+                    t as i64
                 }
-                Value::Decimal(m, s) => (m / 10i128.pow(*s as u32)) as i64,
+                Value::Decimal(m, s) => i64::try_from(m / 10i128.pow(*s as u32)).map_err(|_| range())?,
                 other => other.as_i64().ok_or_else(fail)?,
             };
             if to == T::Int {
-                Value::Int(i32::try_from(x).map_err(|_| fail())?)
+                Value::Int(i32::try_from(x).map_err(|_| range())?)
             } else {
                 Value::BigInt(x)
             }
@@ -93,12 +99,18 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
         T::Decimal { precision, scale } => {
             let m: i128 = match v {
                 Value::Decimal(m, s) => rescale(*m, *s, scale),
-                Value::Double(d) => (d * 10f64.powi(scale as i32)).round() as i128,
+                Value::Double(d) => {
+                    let m = (d * 10f64.powi(i32::from(scale))).round();
+                    if !m.is_finite() || m.abs() >= 1e38 {
+                        return Err(range());
+                    }
+                    m as i128
+                }
                 Value::Str(s) => parse_decimal(s.trim(), scale).ok_or_else(fail)?,
-                other => other.as_i64().ok_or_else(fail)? as i128 * 10i128.pow(scale as u32),
+                other => (other.as_i64().ok_or_else(fail)? as i128).checked_mul(10i128.pow(u32::from(scale))).ok_or_else(range)?,
             };
             if m.unsigned_abs() >= 10u128.pow(precision as u32) {
-                return Err(EvalError::OutOfRange { value: to_text(v), to });
+                return Err(range());
             }
             Value::Decimal(m, scale)
         }
@@ -112,6 +124,11 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
             _ => return Err(fail()),
         },
     })
+}
+
+/// The error of ABS of a type's minimum, which has no positive counterpart.
+fn abs_overflow(x: i64, to: DataType) -> EvalError {
+    EvalError::Overflow { what: format!("ABS({x})"), to }
 }
 
 /// Rescales a decimal mantissa, rounding half away from zero when digits are dropped.
@@ -141,7 +158,8 @@ fn parse_decimal(s: &str, scale: u8) -> Option<i128> {
     }
     let digits = format!("{}{}", if int.is_empty() { "0" } else { int }, frac);
     let m: i128 = digits.parse().ok()?;
-    let m = rescale(m, frac.len().min(38) as u8, scale);
+    let from = frac.len().min(38) as u8;
+    let m = if scale >= from { m.checked_mul(10i128.pow(u32::from(scale - from)))? } else { rescale(m, from, scale) };
     Some(if neg { -m } else { m })
 }
 
@@ -177,9 +195,10 @@ fn int_arg(v: &Value) -> i64 {
 pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
     use Func::*;
     Ok(match func {
+        TryCast => cast_value(&args[0], ty).unwrap_or(Value::Null),
         Abs => match &args[0] {
-            Value::Int(x) => Value::Int(x.wrapping_abs()),
-            Value::BigInt(x) => Value::BigInt(x.wrapping_abs()),
+            Value::Int(x) => Value::Int(x.checked_abs().ok_or_else(|| abs_overflow(*x as i64, DataType::Int))?),
+            Value::BigInt(x) => Value::BigInt(x.checked_abs().ok_or_else(|| abs_overflow(*x, DataType::BigInt))?),
             Value::Double(x) => Value::Double(x.abs()),
             Value::Decimal(m, s) => Value::Decimal(m.abs(), *s),
             other => other.clone(),

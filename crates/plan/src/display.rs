@@ -33,6 +33,9 @@ pub fn expr_to_string(e: &Expr, schema: &Schema) -> String {
         ExprKind::Like { expr, pattern, negated } => {
             format!("{} {}LIKE '{}'", expr_to_string(expr, schema), if *negated { "NOT " } else { "" }, pattern)
         }
+        ExprKind::Call { func: crate::Func::TryCast, args } => {
+            format!("TRY_CAST({} AS {})", expr_to_string(&args[0], schema), e.ty)
+        }
         ExprKind::Call { func, args } => {
             let a: Vec<String> = args.iter().map(|a| expr_to_string(a, schema)).collect();
             format!("{}({})", func.name(), a.join(", "))

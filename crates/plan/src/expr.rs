@@ -132,6 +132,9 @@ pub enum Func {
     NullIf,
     /// TO_TIMESTAMP_LTZ(epoch_millis, 3).
     ToTimestampLtz,
+    /// TRY_CAST(x AS type): as CAST to the call's type, but NULL where CAST fails (an invalid
+    /// value, one out of range).
+    TryCast,
     /// TO_TIMESTAMP(string).
     ToTimestamp,
 }
@@ -170,6 +173,7 @@ impl Func {
             NullIf => "NULLIF",
             ToTimestampLtz => "TO_TIMESTAMP_LTZ",
             ToTimestamp => "TO_TIMESTAMP",
+            TryCast => "TRY_CAST",
         }
     }
 }

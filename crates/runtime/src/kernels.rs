@@ -333,6 +333,37 @@ pub fn call_one(func: darwin_plan::Func, args: &[Value], ty: DataType) -> Result
     Ok(darwin_columnar::scalar::call_value(func, args, ty)?)
 }
 
+/// Whether an exact integer result fits its type (a decimal's precision, a timestamp's range).
+pub use darwin_columnar::eval::fits;
+
+/// The interpreter's error for `x op y` whose result does not fit `out`.
+#[cold]
+pub fn overflow(op: darwin_plan::BinOp, x: i128, y: i128, lt: DataType, out: DataType) -> RuntimeError {
+    RuntimeError::Eval(darwin_columnar::eval::overflow_error(op, x, y, lt, out))
+}
+
+/// The interpreter's error for negating a type's minimum.
+#[cold]
+pub fn negation_overflow(x: i128, ty: DataType) -> RuntimeError {
+    RuntimeError::Eval(darwin_columnar::eval::negation_overflow(x, ty))
+}
+
+/// CAST of an integer or decimal to a decimal, checked as the interpreter checks it.
+#[inline]
+pub fn to_decimal(x: i128, from_scale: u8, scale: u8, precision: u8, from: DataType, to: DataType) -> Result<i128> {
+    Ok(darwin_columnar::eval::to_decimal_one(x, from_scale, scale, precision, from, to)?)
+}
+
+/// `s + x` for a compiled integer SUM (or the sum of an AVG) folding in registers: the
+/// library accumulators' overflow error where the sum leaves BIGINT.
+#[inline]
+pub fn sum_i64(s: i64, x: i64, avg: bool) -> Result<i64> {
+    s.checked_add(x).ok_or_else(|| {
+        let what = if avg { "the sum of an AVG" } else { "a SUM" };
+        RuntimeError::Eval(EvalError::Overflow { what: what.into(), to: DataType::BigInt })
+    })
+}
+
 /// The interpreter's error for a zero divisor.
 pub fn division_by_zero(op: &str) -> crate::error::RuntimeError {
     RuntimeError::Eval(EvalError::DivisionByZero { op: op.to_string() })

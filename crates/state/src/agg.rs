@@ -4,6 +4,7 @@
 
 use crate::codec::{ChunkCache, Dec, Enc};
 use crate::error::{RestoreResult, Result};
+use darwin_columnar::EvalError;
 use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
 use darwin_columnar::eval::{eval, eval_mask};
 use darwin_columnar::keys::encode_row;
@@ -85,7 +86,7 @@ pub enum Acc {
 /// One aggregate call's state across groups.
 #[derive(Debug)]
 pub struct Accumulator {
-    call: AggCall,
+    pub(crate) call: AggCall,
     /// The per-group values, one entry per group in each vector.
     pub acc: Acc,
     distinct: Option<Vec<FastSet<Vec<u8>>>>,
@@ -238,7 +239,7 @@ impl Accumulator {
             (Acc::SumI(s, n), Some(a)) => {
                 let v = ints(a);
                 for (g, r) in pairs {
-                    s[*g as usize] = s[*g as usize].wrapping_add(v[*r as usize]);
+                    s[*g as usize] = add(s[*g as usize], v[*r as usize], &self.call)?;
                     n[*g as usize] = true;
                 }
             }
@@ -250,7 +251,7 @@ impl Accumulator {
             }
             (Acc::SumD(s, n), Some(Column { data: ColumnData::I128(v), .. })) => {
                 for (g, r) in pairs {
-                    s[*g as usize] += v[*r as usize];
+                    s[*g as usize] = add_decimal(s[*g as usize], v[*r as usize], &self.call)?;
                     n[*g as usize] = true;
                 }
             }
@@ -312,7 +313,7 @@ impl Accumulator {
             (Acc::AvgI(s, c), Some(a)) => {
                 let v = ints(a);
                 for (g, r) in pairs {
-                    s[*g as usize] = s[*g as usize].wrapping_add(v[*r as usize]);
+                    s[*g as usize] = add(s[*g as usize], v[*r as usize], &self.call)?;
                     c[*g as usize] += 1;
                 }
             }
@@ -324,7 +325,7 @@ impl Accumulator {
             }
             (Acc::AvgD(s, c), Some(Column { data: ColumnData::I128(v), .. })) => {
                 for (g, r) in pairs {
-                    s[*g as usize] += v[*r as usize];
+                    s[*g as usize] = add_decimal(s[*g as usize], v[*r as usize], &self.call)?;
                     c[*g as usize] += 1;
                 }
             }
@@ -338,7 +339,12 @@ impl Accumulator {
     /// building that column (a window adding up its slices, `slice_merge.rs`). False, with
     /// nothing done, for kinds without this path (the caller goes that way).
     #[inline]
-    pub fn merge_from(&mut self, groups: usize, other: &Accumulator, into: impl Fn(usize) -> usize) -> bool {
+    pub fn merge_from(
+        &mut self,
+        groups: usize,
+        other: &Accumulator,
+        into: impl Fn(usize) -> usize,
+    ) -> std::result::Result<bool, EvalError> {
         #[inline(always)]
         fn min_max<T: Copy + PartialOrd>(
             v: &mut [T],
@@ -356,7 +362,7 @@ impl Accumulator {
             }
         }
         if self.distinct.is_some() || other.distinct.is_some() {
-            return false;
+            return Ok(false);
         }
         self.grow(groups);
         match (&mut self.acc, &other.acc) {
@@ -364,7 +370,7 @@ impl Accumulator {
                 for (i, (&x, &xn)) in x.iter().zip(xn).enumerate() {
                     if xn {
                         let g = into(i);
-                        s[g] = s[g].wrapping_add(x);
+                        s[g] = add(s[g], x, &self.call)?;
                         n[g] = true;
                     }
                 }
@@ -384,14 +390,26 @@ impl Accumulator {
             (Acc::MinMaxF { v, seen, max }, Acc::MinMaxF { v: x, seen: xs, .. }) => {
                 min_max(v, seen, *max, (x, xs), into)
             }
-            _ => return false,
+            _ => return Ok(false),
         }
-        true
+        Ok(true)
     }
 
-    /// The results of groups `0..groups`.
-    pub fn finish(&self, groups: usize) -> Column {
-        self.finish_typed(groups).unwrap_or_else(|| self.finish_values(groups))
+    /// The results of groups `0..groups`; an integer SUM or AVG over INT whose result leaves
+    /// INT (its running value is a BIGINT) is an overflow error, not a wrapped value.
+    pub fn finish(&self, groups: usize) -> std::result::Result<Column, EvalError> {
+        if self.call.ty == DataType::Int {
+            if let Acc::SumI(v, _) | Acc::AvgI(v, _) = &self.acc {
+                let out = |g: usize| match &self.acc {
+                    Acc::AvgI(s, c) if c[g] > 0 => s[g] / c[g],
+                    _ => v[g],
+                };
+                if (0..groups.min(v.len())).any(|g| i32::try_from(out(g)).is_err()) {
+                    return Err(overflow_of(&self.call, DataType::Int));
+                }
+            }
+        }
+        Ok(self.finish_typed(groups).unwrap_or_else(|| self.finish_values(groups)))
     }
 
     /// `finish` for any accumulator, one `Value` per group.
@@ -687,6 +705,37 @@ fn masked<T: Copy>(v: &[T], valid: &[bool], zero: T) -> (Vec<T>, Option<Vec<bool
     (data, valid.contains(&false).then(|| valid.to_vec()))
 }
 
+/// `s + x` for an integer SUM or AVG, or the overflow error naming the aggregate.
+#[inline]
+pub fn add(s: i64, x: i64, call: &AggCall) -> std::result::Result<i64, EvalError> {
+    s.checked_add(x).ok_or_else(|| overflow(call))
+}
+
+/// `s + x` for a DECIMAL SUM or AVG: the sum keeps the 38 digits a DECIMAL holds.
+#[inline]
+fn add_decimal(s: i128, x: i128, call: &AggCall) -> std::result::Result<i128, EvalError> {
+    s.checked_add(x).filter(|v| v.unsigned_abs() < 10u128.pow(38)).ok_or_else(|| overflow(call))
+}
+
+/// The error of an aggregate whose running value left its type (a BIGINT for integers, 38
+/// digits for decimals).
+#[cold]
+pub fn overflow(call: &AggCall) -> EvalError {
+    let running = match call.ty {
+        DataType::Int => DataType::BigInt,
+        DataType::Decimal { scale, .. } => DataType::Decimal { precision: 38, scale },
+        ty => ty,
+    };
+    overflow_of(call, running)
+}
+
+/// The error of an aggregate whose value does not fit `to`.
+#[cold]
+fn overflow_of(call: &AggCall, to: DataType) -> EvalError {
+    let what = if call.func == AggFunc::Avg { "the sum of an AVG" } else { "a SUM" };
+    EvalError::Overflow { what: what.to_string(), to }
+}
+
 fn int_value(x: i64, ty: DataType) -> darwin_common::Value {
     match ty {
         DataType::Int => darwin_common::Value::Int(x as i32),
@@ -735,7 +784,7 @@ mod tests {
             let mut acc = Accumulator::new(&call);
             acc.update(groups, &batch, &pairs).unwrap();
             assert_eq!(acc.finish_typed(groups).is_some(), func != AggFunc::Avg, "case {case}: {func:?} of {ty}");
-            assert_eq!(acc.finish(groups), acc.finish_values(groups), "case {case}: {func:?} of {ty}");
+            assert_eq!(acc.finish(groups).unwrap(), acc.finish_values(groups), "case {case}: {func:?} of {ty}");
         }
     }
 }

@@ -3,7 +3,8 @@
 //! the key values in group order and one accumulator per aggregate call, and restores all of it
 //! from a checkpoint without rebuilding the index row by row.
 
-use crate::agg::{Acc, Accumulator};
+use crate::agg::{add, Acc, Accumulator};
+use darwin_columnar::EvalError;
 use crate::codec::{ChunkCache, Dec, Enc, CHUNK_BITS};
 use crate::error::{RestoreResult, Result};
 use crate::hashed_keys::{HashedKeys, IndexDamage, MAX_RESERVE};
@@ -209,10 +210,11 @@ impl GroupTable {
         self.count_rows(a, &[g as u32], 0, |_| true);
     }
 
-    /// Folds an integer into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
+    /// Folds an integer into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`; a SUM or AVG
+    /// whose running value leaves BIGINT is an overflow error.
     #[inline]
-    pub fn add_i64(&mut self, a: usize, g: usize, x: i64) {
-        self.fold_i64(a, &[g as u32], 0, |_| Some(x));
+    pub fn add_i64(&mut self, a: usize, g: usize, x: i64) -> std::result::Result<(), EvalError> {
+        self.fold_i64(a, &[g as u32], 0, |_| Some(x))
     }
 
     /// Folds a double into aggregate `a` (SUM, MIN, MAX or AVG) of group `g`.
@@ -240,15 +242,22 @@ impl GroupTable {
     /// Folds the integers `arg(row)` (None: NULL or filtered out, skipped) into aggregate `a`
     /// (SUM, MIN, MAX or AVG); row `first + i` is in group `groups[i]`.
     #[inline]
-    pub fn fold_i64(&mut self, a: usize, groups: &[u32], first: usize, mut arg: impl FnMut(usize) -> Option<i64>) {
+    pub fn fold_i64(
+        &mut self,
+        a: usize,
+        groups: &[u32],
+        first: usize,
+        mut arg: impl FnMut(usize) -> Option<i64>,
+    ) -> std::result::Result<(), EvalError> {
         let rows = groups.iter().enumerate().filter_map(|(i, &g)| Some((g as usize, arg(first + i)?)));
-        match &mut self.accs[a].acc {
+        let acc = &mut self.accs[a];
+        match &mut acc.acc {
             Acc::SumI(s, n) => {
                 let (s, n) = (s.as_mut_slice(), n.as_mut_slice());
-                rows.for_each(|(g, x)| {
-                    s[g] = s[g].wrapping_add(x);
+                for (g, x) in rows {
+                    s[g] = add(s[g], x, &acc.call)?;
                     n[g] = true;
-                })
+                }
             }
             Acc::MinMaxI { v, seen, max } => {
                 let (v, seen, max) = (v.as_mut_slice(), seen.as_mut_slice(), *max);
@@ -261,13 +270,14 @@ impl GroupTable {
             }
             Acc::AvgI(s, c) => {
                 let (s, c) = (s.as_mut_slice(), c.as_mut_slice());
-                rows.for_each(|(g, x)| {
-                    s[g] = s[g].wrapping_add(x);
+                for (g, x) in rows {
+                    s[g] = add(s[g], x, &acc.call)?;
                     c[g] += 1;
-                })
+                }
             }
             acc => unreachable!("integer kernel on accumulator {acc:?}"),
         }
+        Ok(())
     }
 
     /// Folds the doubles `arg(row)` into aggregate `a` (SUM, MIN, MAX or AVG), as `fold_i64`.
@@ -448,10 +458,10 @@ impl GroupTable {
     }
 
     /// Key columns and aggregate columns, groups in first-seen order.
-    pub fn finish(self) -> (Vec<Column>, Vec<Column>) {
+    pub fn finish(self) -> std::result::Result<(Vec<Column>, Vec<Column>), EvalError> {
         let n = self.groups;
-        let aggs = self.accs.iter().map(|a| a.finish(n)).collect();
-        (self.keys.into_iter().map(ColumnBuilder::finish).collect(), aggs)
+        let aggs = self.accs.iter().map(|a| a.finish(n)).collect::<std::result::Result<_, _>>()?;
+        Ok((self.keys.into_iter().map(ColumnBuilder::finish).collect(), aggs))
     }
 }
 

@@ -326,7 +326,7 @@ mod tests {
                 }
             }
             assert_eq!(table.groups(), order.len());
-            let (keys, _) = table.finish();
+            let (keys, _) = table.finish().unwrap();
             for (g, key) in order.iter().enumerate() {
                 let mut got = Vec::new();
                 encode_row(&keys, g, &mut got);
@@ -379,7 +379,7 @@ mod tests {
                 table.update(&both, &both.columns, &every).expect("no aggregates");
                 back.update(&both, &both.columns, &every).expect("no aggregates");
                 assert_eq!(back.groups(), table.groups());
-                assert_eq!(back.finish(), table.finish(), "round {round}");
+                assert_eq!(back.finish().unwrap(), table.finish().unwrap(), "round {round}");
             }
             // The same key twice: the snapshot of two groups whose second key is the first's.
             let row = vec![Value::BigInt(7), Value::Str("a".into())][..types.len()].to_vec();

@@ -193,7 +193,9 @@ impl SessionAggOp {
                 GroupKey::WindowEnd => Column::new(ColumnData::I64(fired.iter().map(|f| f.1.end).collect()), None),
             })
             .collect();
-        cols.extend(accs.iter().map(|a| a.finish(n)));
+        for a in &accs {
+            cols.push(a.finish(n)?);
+        }
         self.pending.push_back(Msg::Batch(Batch::new(cols, n)));
         self.account();
         Ok(())

@@ -260,15 +260,17 @@ impl SliceMergeOp {
             let into = |i: usize| place[s.ids[i] as usize] as usize;
             let mut columns: Option<(Batch, Vec<(u32, u32)>)> = None;
             for (a, acc) in window.iter_mut().enumerate() {
-                if acc.merge_from(ids.len(), &s.accs[a], into) {
+                if acc.merge_from(ids.len(), &s.accs[a], into)? {
                     continue;
                 }
                 // Kinds without a direct merge (strings, decimals) go through columns.
-                let (values, pairs) = columns.get_or_insert_with(|| {
+                if columns.is_none() {
                     let n = s.ids.len();
-                    let mut b = Batch::new(s.accs.iter().map(|acc| acc.finish(n)).collect(), n);
-                    (b.share(), (0..n).map(|i| (into(i) as u32, i as u32)).collect())
-                });
+                    let finished = s.accs.iter().map(|acc| acc.finish(n)).collect::<std::result::Result<_, _>>()?;
+                    let mut b = Batch::new(finished, n);
+                    columns = Some((b.share(), (0..n).map(|i| (into(i) as u32, i as u32)).collect()));
+                }
+                let (values, pairs) = columns.as_ref().expect("just built");
                 acc.update(ids.len(), values, pairs)?;
             }
         }
@@ -283,7 +285,7 @@ impl SliceMergeOp {
                 acc.grow(ids.len());
                 acc.finish(ids.len())
             })
-            .collect();
+            .collect::<std::result::Result<_, _>>()?;
         let n = ids.len();
         let mut key_cols = self.keys.keys_of(&ids).into_iter();
         let mut cols: Vec<Column> = self

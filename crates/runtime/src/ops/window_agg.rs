@@ -426,10 +426,10 @@ impl WindowAggOp {
         self.accounted = now;
     }
 
-    fn fire(&mut self, wm: i64) {
+    fn fire(&mut self, wm: i64) -> Result<()> {
         while let Some(((end, start), table)) = self.windows.pop_fired(wm) {
             let n = table.groups();
-            let (keys, aggs) = table.finish();
+            let (keys, aggs) = table.finish()?;
             let mut keys = keys.into_iter();
             let mut cols: Vec<Column> = self
                 .group
@@ -446,6 +446,7 @@ impl WindowAggOp {
             }
         }
         self.account();
+        Ok(())
     }
 }
 
@@ -468,8 +469,7 @@ impl Windowed for WindowAggOp {
         WindowAggOp::add(self, batch)
     }
     fn fire(&mut self, wm: i64) -> Result<()> {
-        WindowAggOp::fire(self, wm);
-        Ok(())
+        WindowAggOp::fire(self, wm)
     }
 }
 
@@ -546,7 +546,7 @@ impl Operator for GlobalAggOp {
                     let table = self.table.take().expect("present");
                     let n = table.groups();
                     let global_empty = self.keys.is_empty() && n == 0;
-                    let (mut cols, aggs) = table.finish();
+                    let (mut cols, aggs) = table.finish()?;
                     cols.extend(aggs);
                     self.counters.state_delta(-(self.accounted as i64));
                     if global_empty {

@@ -260,9 +260,13 @@ impl<'s> ExprBinder<'s> {
                 })
             }
             A::Cast { expr, data_type, kind, .. } => {
-                if !matches!(kind, ast::CastKind::Cast) {
-                    return Err(SqlError::at(loc(span), "only CAST(x AS type) is supported"));
-                }
+                let try_cast = match kind {
+                    ast::CastKind::Cast => false,
+                    ast::CastKind::TryCast | ast::CastKind::SafeCast => true,
+                    ast::CastKind::DoubleColon => {
+                        return Err(SqlError::at(loc(span), "use CAST(x AS type) or TRY_CAST(x AS type), not x::type"))
+                    }
+                };
                 let x = self.bind(expr)?;
                 let to = super::types::convert_type(data_type, span)?;
                 if is_null_literal(&x) {
@@ -270,6 +274,9 @@ impl<'s> ExprBinder<'s> {
                 }
                 if !castable(x.ty, to) {
                     return Err(SqlError::at(loc(span), format!("cannot cast {} to {to}", x.ty)));
+                }
+                if try_cast && x.ty != to {
+                    return Ok(Expr { kind: ExprKind::Call { func: Func::TryCast, args: vec![x] }, ty: to });
                 }
                 Ok(x.cast(to))
             }

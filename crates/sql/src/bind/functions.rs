@@ -125,6 +125,8 @@ pub fn bind_aggregate_call(f: &ast::Function, name: &str, scope: &Scope) -> Resu
         (AggFunc::Count, _) => DataType::BigInt,
         (_, None) => unreachable!("only COUNT takes *"),
         (AggFunc::Min | AggFunc::Max, Some(a)) => a.ty,
+        // As in Flink, SUM of INT is an INT; it is summed as a BIGINT, and a result that leaves
+        // INT (or a BIGINT sum that leaves BIGINT) is an error, where Flink wraps around.
         (AggFunc::Sum | AggFunc::Avg, Some(a)) => match a.ty {
             DataType::Int | DataType::BigInt | DataType::Double => a.ty,
             DataType::Decimal { scale, .. } if func == AggFunc::Sum => DataType::Decimal { precision: 38, scale },
@@ -229,6 +231,8 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
     use DataType::*;
     use Func::*;
     match func {
+        // Bound from TRY_CAST(x AS type) (its type is the target's), never called by name.
+        TryCast => Err(SqlError::at(loc(span), "TRY_CAST is written TRY_CAST(x AS type)")),
         Abs | Floor | Ceil => {
             arity(func, &args, 1, 1, span)?;
             let t = args[0].ty;
