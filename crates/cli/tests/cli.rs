@@ -463,3 +463,26 @@ fn plan_fingerprints_are_stable_and_follow_the_query() {
     let back: darwin_plan::PhysicalPlan = serde_json::from_str(&json).unwrap();
     assert_eq!(back, c.physical);
 }
+
+/// A runtime error names what the user needs to find the cause: the expression as written with
+/// its line and column, the row it failed on (values by column name), and the query (its sink
+/// and the tables it reads).
+#[test]
+fn runtime_errors_name_the_expression_the_row_and_the_query() {
+    let dir = std::env::temp_dir().join(format!("darwin-errctx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("in.csv"), "1,2,a\n2,0,b\n3,1,c\n").unwrap();
+    let sql = format!(
+        "CREATE TABLE t (a INT, b INT, s VARCHAR) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+         CREATE TABLE o (x INT) WITH ('connector' = 'blackhole');
+         INSERT INTO o SELECT a * 10 / b FROM t WHERE s <> 'z';",
+        dir.join("in.csv").display()
+    );
+    let out = darwin(&["run", "-e", &sql]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("division by zero in '/' in `a * 10 / b` (line 3, column 31)"), "{err}");
+    assert!(err.contains("on the row (a = 2, b = 0, s = b)"), "{err}");
+    assert!(err.contains("in the query writing to o, which reads t"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

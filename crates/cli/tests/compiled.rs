@@ -225,6 +225,13 @@ mod zoo {
     }
 }
 
+/// An error line without the expression it is told in: where several expressions of a batch
+/// fail, the interpreter (an expression at a time) and compiled code (a row at a time) may
+/// meet a different one first; the error itself must be the same.
+fn without_context(line: &str) -> String {
+    line.split(" in `").next().unwrap_or(line).to_string()
+}
+
 #[test]
 fn random_expressions_of_every_type_agree_with_the_interpreter() {
     use rand::{Rng, SeedableRng};
@@ -254,6 +261,7 @@ fn random_expressions_of_every_type_agree_with_the_interpreter() {
             let err = String::from_utf8_lossy(&o.stderr)
                 .lines()
                 .filter(|l| l.starts_with("error"))
+                .map(without_context)
                 .collect::<Vec<_>>()
                 .join("\n");
             (o.status.success(), sorted_stdout(&o), err)
@@ -362,7 +370,7 @@ fn keyless_window_aggregates_agree_with_the_interpreter() {
             let err: Vec<String> = String::from_utf8_lossy(&o.stderr)
                 .lines()
                 .filter(|l| l.starts_with("error") || l.starts_with("late ") || l.starts_with("sink "))
-                .map(String::from)
+                .map(without_context)
                 .collect();
             (o.status.success(), sorted_stdout(&o), err)
         };

@@ -116,6 +116,9 @@ pub struct Kernel {
     /// Over a join's output (fused probe): columns below this index are the stream batch `s` at
     /// row `sr`, the others the table `t` at row `tr`. Otherwise one batch `b` at `row`.
     pub split: Option<usize>,
+    /// The origins (`Expr::origin`) of the expressions being generated, innermost last: an error
+    /// is told with the innermost, as the interpreter tells it.
+    origins: Vec<String>,
 }
 
 impl Kernel {
@@ -148,6 +151,30 @@ impl Kernel {
 
     /// Emits the code of `e` into the row body; returns the variable holding its `Option<T>`.
     pub fn expr(&mut self, e: &Expr) -> String {
+        let Some(o) = &e.origin else { return self.expr_node(e) };
+        self.origins.push(format!("{}, {}, {:?}", o.at.line, o.at.column, o.text));
+        let v = self.expr_node(e);
+        self.origins.pop();
+        v
+    }
+
+    /// An error value, told where the innermost expression being generated was written.
+    fn error(&self, code: &str) -> String {
+        match self.origins.last() {
+            Some(o) => format!("k::at({code}, {o})"),
+            None => code.to_string(),
+        }
+    }
+
+    /// A fallible call followed by `?`, its error told as `error` tells it.
+    fn attempt(&self, code: &str) -> String {
+        match self.origins.last() {
+            Some(o) => format!("{code}.map_err(|e| k::at(e, {o}))?"),
+            None => format!("{code}?"),
+        }
+    }
+
+    fn expr_node(&mut self, e: &Expr) -> String {
         let t = rty(e.ty);
         let v = self.fresh("e");
         let ty = format!("Option<{}>", t.name());
@@ -193,8 +220,8 @@ impl Kernel {
                     RTy::F64 | RTy::I128 => format!("{a}.map(|x| -x)"),
                     _ => format!(
                         "match {a} {{ Some(x) => match x.checked_neg() {{ Some(v) => Some(v), None => \
-                         return Err(k::negation_overflow(x as i128, {})) }}, None => None }}",
-                        type_code(x.ty)
+                         return Err({}) }}, None => None }}",
+                        self.error(&format!("k::negation_overflow(x as i128, {})", type_code(x.ty)))
                     ),
                 };
                 let _ = writeln!(self.body, "        let {v}: {ty} = {body};");
@@ -271,22 +298,28 @@ impl Kernel {
             }
             // Integer, decimal and timestamp arithmetic is exact or an error, as the interpreter's.
             op => {
+                let zero = |name: &str| {
+                    format!("(Some(_), Some(0)) => return Err({}), ", self.error(&format!("k::division_by_zero({name:?})")))
+                };
                 let (f, zero) = match op {
                     BinOp::Add => ("checked_add", String::new()),
                     BinOp::Sub => ("checked_sub", String::new()),
                     BinOp::Mul => ("checked_mul", String::new()),
-                    BinOp::Div => ("checked_div", "(Some(_), Some(0)) => return Err(k::division_by_zero(\"/\")), ".into()),
-                    _ => ("checked_rem", "(Some(_), Some(0)) => return Err(k::division_by_zero(\"MOD\")), ".into()),
+                    BinOp::Div => ("checked_div", zero("/")),
+                    _ => ("checked_rem", zero("MOD")),
                 };
                 let fits = match out {
                     DataType::Decimal { .. } | DataType::Timestamp => format!(".filter(|v| k::fits(*v as i128, {}))", type_code(out)),
                     _ => String::new(),
                 };
-                format!(
-                    "match ({a}, {b}) {{ {zero}(Some(x), Some(y)) => match x.{f}(y){fits} {{ Some(v) => Some(v), None => \
-                     return Err(k::overflow(darwin_exec::darwin_plan::BinOp::{op:?}, x as i128, y as i128, {}, {})) }}, _ => None }}",
+                let overflow = self.error(&format!(
+                    "k::overflow(darwin_exec::darwin_plan::BinOp::{op:?}, x as i128, y as i128, {}, {})",
                     type_code(lt),
                     type_code(out)
+                ));
+                format!(
+                    "match ({a}, {b}) {{ {zero}(Some(x), Some(y)) => match x.{f}(y){fits} {{ Some(v) => Some(v), None => \
+                     return Err({overflow}) }}, _ => None }}"
                 )
             }
         };
@@ -305,7 +338,7 @@ impl Kernel {
                 type_code(from),
                 type_code(to)
             );
-            format!("match {a} {{ Some(x) => Some({call}?), None => None }}")
+            format!("match {a} {{ Some(x) => Some({}), None => None }}", self.attempt(&call))
         };
         let checked = match (rty(from), to) {
             (RTy::I32, Decimal { scale, precision }) => Some(to_decimal(0, scale, precision)),
@@ -334,13 +367,8 @@ impl Kernel {
         }
         let val = self.to_value(a, from);
         let out = rty(to);
-        let conv = format!(
-            "k::out_{}(&k::cast_one({val}, {}, {})?, {})",
-            out.suffix(),
-            type_code(from),
-            type_code(to),
-            type_code(to)
-        );
+        let cast = self.attempt(&format!("k::cast_one({val}, {}, {})", type_code(from), type_code(to)));
+        let conv = format!("k::out_{}(&{cast}, {})", out.suffix(), type_code(to));
         self.bind_value(v, ty, out, &format!("if {a}.is_none() {{ None }} else {{ {conv} }}"));
     }
 
@@ -392,13 +420,12 @@ impl Kernel {
             }
             _ => {
                 let vals: Vec<String> = args.iter().zip(vars).map(|(a, x)| self.to_value(x, a.ty)).collect();
-                let code = format!(
-                    "k::out_{}(&k::call_one(Func::{func:?}, &[{}], {})?, {})",
-                    t.suffix(),
+                let call = self.attempt(&format!(
+                    "k::call_one(Func::{func:?}, &[{}], {})",
                     vals.join(", "),
-                    type_code(out_ty),
                     type_code(out_ty)
-                );
+                ));
+                let code = format!("k::out_{}(&{call}, {})", t.suffix(), type_code(out_ty));
                 self.bind_value(v, ty, t, &code);
             }
         }

@@ -46,6 +46,15 @@ pub enum EvalError {
         /// The regex compiler's explanation.
         message: String,
     },
+    /// An error inside an expression the script wrote (the innermost one that holds it): the
+    /// expression's SQL text and where it stands in the script.
+    #[error("{error} in {at}")]
+    In {
+        /// Where the failing expression was written.
+        at: darwin_plan::Origin,
+        /// What failed.
+        error: Box<EvalError>,
+    },
     /// A function argument outside the function's domain.
     #[error("{function} {message}")]
     InvalidArgument {
@@ -66,6 +75,16 @@ pub struct CorruptState {
     pub at: usize,
     /// What was wrong there.
     pub detail: String,
+}
+
+impl EvalError {
+    /// The error without where it happened (`In`'s inner error).
+    pub fn root(&self) -> &EvalError {
+        match self {
+            EvalError::In { error, .. } => error.root(),
+            other => other,
+        }
+    }
 }
 
 /// Results of evaluation.

@@ -22,7 +22,18 @@ fn zip<A: Copy, B: Copy, O>(a: &[A], b: &[B], mut f: impl FnMut(A, B) -> O) -> V
 
 /// Evaluates `e` over every row of `batch`: a column of `batch.num_rows` values of type `e.ty`.
 /// Fails on the first value an operation rejects (division by zero, a bad cast, ...).
+/// Evaluates `e` over every row of `batch`. An error is told with the innermost expression
+/// around it that the script wrote (`Expr::origin`).
 pub fn eval(e: &Expr, batch: &Batch) -> Result<Column> {
+    match (eval_node(e, batch), &e.origin) {
+        (Err(error), Some(at)) if !matches!(error, EvalError::In { .. }) => {
+            Err(EvalError::In { at: (**at).clone(), error: Box::new(error) })
+        }
+        (r, _) => r,
+    }
+}
+
+fn eval_node(e: &Expr, batch: &Batch) -> Result<Column> {
     let n = batch.num_rows;
     match &e.kind {
         ExprKind::Column(i) => Ok(batch.columns[*i].clone()),
@@ -269,7 +280,9 @@ fn arithmetic(op: BinOp, l: &Column, r: &Column, lt: DataType, out: DataType) ->
             let (a, b): (&[$t], &[$t]) = ($a, $b);
             if matches!(op, BinOp::Div | BinOp::Mod) {
                 if (0..b.len()).any(|i| b[i] == 0 && valid(i)) {
-                    return Err(EvalError::DivisionByZero { op: if op == BinOp::Div { "/" } else { "MOD" }.to_string() });
+                    return Err(EvalError::DivisionByZero {
+                        op: if op == BinOp::Div { "/" } else { "MOD" }.to_string(),
+                    });
                 }
             }
             let f = |x: $t, y: $t| -> Option<$t> {
@@ -396,12 +409,12 @@ pub fn cast(c: &Column, from: DataType, to: DataType) -> Result<Column> {
         (ColumnData::I32(v), BigInt) => Some(ColumnData::I64(v.iter().map(|x| *x as i64).collect())),
         (ColumnData::I32(v), Double) => Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect())),
         (ColumnData::I64(v), Double) if from == BigInt => Some(ColumnData::F64(v.iter().map(|x| *x as f64).collect())),
-        (ColumnData::I32(v), Decimal { scale, precision }) => {
-            Some(ColumnData::I128(to_decimal(v.iter().map(|x| i128::from(*x)), 0, scale, precision, c, from, to)?.into()))
-        }
-        (ColumnData::I64(v), Decimal { scale, precision }) if from == BigInt => {
-            Some(ColumnData::I128(to_decimal(v.iter().map(|x| i128::from(*x)), 0, scale, precision, c, from, to)?.into()))
-        }
+        (ColumnData::I32(v), Decimal { scale, precision }) => Some(ColumnData::I128(
+            to_decimal(v.iter().map(|x| i128::from(*x)), 0, scale, precision, c, from, to)?.into(),
+        )),
+        (ColumnData::I64(v), Decimal { scale, precision }) if from == BigInt => Some(ColumnData::I128(
+            to_decimal(v.iter().map(|x| i128::from(*x)), 0, scale, precision, c, from, to)?.into(),
+        )),
         (ColumnData::I128(v), Decimal { scale, precision }) if from.scale() <= scale => {
             Some(ColumnData::I128(to_decimal(v.iter().copied(), from.scale(), scale, precision, c, from, to)?.into()))
         }

@@ -78,7 +78,7 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
                     }
                     // Exactly the doubles whose whole part an i64 holds (2^63 itself does not).
                     let t = d.trunc();
-                    if !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&t) {
+                    if !((i64::MIN as f64)..(i64::MAX as f64)).contains(&t) {
                         return Err(range());
                     }
                     t as i64
@@ -107,7 +107,9 @@ pub fn cast_value(v: &Value, to: DataType) -> Result<Value> {
                     m as i128
                 }
                 Value::Str(s) => parse_decimal(s.trim(), scale).ok_or_else(fail)?,
-                other => (other.as_i64().ok_or_else(fail)? as i128).checked_mul(10i128.pow(u32::from(scale))).ok_or_else(range)?,
+                other => (other.as_i64().ok_or_else(fail)? as i128)
+                    .checked_mul(10i128.pow(u32::from(scale)))
+                    .ok_or_else(range)?,
             };
             if m.unsigned_abs() >= 10u128.pow(precision as u32) {
                 return Err(range());

@@ -5,12 +5,38 @@ use darwin_common::{DataType, Value};
 use serde::{Deserialize, Serialize};
 
 /// A bound scalar expression with the SQL type of its result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Expr {
     /// What the expression computes.
     pub kind: ExprKind,
     /// SQL type of the result; the binder has already inserted the casts its operands need.
     pub ty: DataType,
+    /// Where in the script the expression was written, for runtime errors; None for parts the
+    /// planner added (casts, rewrites). Not part of what an expression is: equality, kernel keys
+    /// and the plan's fingerprint ignore it, so reformatting a script changes none of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Box<Origin>>,
+}
+
+impl PartialEq for Expr {
+    fn eq(&self, other: &Expr) -> bool {
+        self.kind == other.kind && self.ty == other.ty
+    }
+}
+
+/// Where an expression was written: its position in the script and its SQL text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// Line and column (1-based) of the expression's first character.
+    pub at: darwin_common::Location,
+    /// The expression as SQL (normalised by the parser: `v / z`).
+    pub text: String,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}` (line {}, column {})", self.text, self.at.line, self.at.column)
+    }
 }
 
 /// A binary operator. Any NULL operand gives NULL, except for AND and OR (three-valued logic).
@@ -233,24 +259,37 @@ pub enum ExprKind {
 }
 
 impl Expr {
+    /// An expression without an origin (see `Expr::origin`).
+    pub fn new(kind: ExprKind, ty: DataType) -> Expr {
+        Expr { kind, ty, origin: None }
+    }
+
+    /// The expression, written at `origin` (kept if it already has one: the innermost wins).
+    pub fn at(mut self, origin: Origin) -> Expr {
+        if self.origin.is_none() {
+            self.origin = Some(Box::new(origin));
+        }
+        self
+    }
+
     /// A reference to input column `index`, of type `ty`.
     pub fn column(index: usize, ty: DataType) -> Expr {
-        Expr { kind: ExprKind::Column(index), ty }
+        Expr::new(ExprKind::Column(index), ty)
     }
     /// A constant of type `ty` (pass `Value::Null` for a typed NULL).
     pub fn literal(v: Value, ty: DataType) -> Expr {
-        Expr { kind: ExprKind::Literal(v), ty }
+        Expr::new(ExprKind::Literal(v), ty)
     }
     /// `left op right` with result type `ty` (the caller has unified the operand types).
     pub fn binary(op: BinOp, left: Expr, right: Expr, ty: DataType) -> Expr {
-        Expr { kind: ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, ty }
+        Expr::new(ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, ty)
     }
     /// The expression converted to `ty`; returned unchanged when it already has that type.
     pub fn cast(self, ty: DataType) -> Expr {
         if self.ty == ty {
             return self;
         }
-        Expr { kind: ExprKind::Cast(Box::new(self)), ty }
+        Expr::new(ExprKind::Cast(Box::new(self)), ty)
     }
     /// The column index when the expression is a plain column reference, else None.
     pub fn as_column(&self) -> Option<usize> {
@@ -312,7 +351,7 @@ impl Expr {
                 ExprKind::Call { func: *func, args: args.iter().map(|a| a.replace_columns(f)).collect() }
             }
         };
-        Expr { kind, ty: self.ty }
+        Expr { kind, ty: self.ty, origin: self.origin.clone() }
     }
 
     /// Every column index the expression reads, in visiting order, with repeats.

@@ -505,10 +505,8 @@ impl PhysicalPlan {
     /// A stable 64-bit fingerprint (FNV-1a over the canonical JSON form) of the operators, their
     /// configuration and the planner's decisions; execution settings that do not change results
     /// or state are left out.
-    #[expect(clippy::expect_used, reason = "plans are plain data with string-keyed maps: serialising them cannot fail")]
     pub fn fingerprint(&self) -> u64 {
-        let json = serde_json::to_string(&(&self.pipelines, self.join_lead)).expect("plans always serialise");
-        darwin_common::hash::fnv1a(json.as_bytes())
+        darwin_common::hash::fnv1a(crate::canonical_json(&(&self.pipelines, self.join_lead)).as_bytes())
     }
 }
 

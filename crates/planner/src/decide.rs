@@ -56,13 +56,8 @@ fn with_kernels(node: PhysNode) -> PhysNode {
 }
 
 /// FNV-1a over the canonical JSON of a kernel's defining parts: equal parts, equal keys.
-#[expect(
-    clippy::expect_used,
-    reason = "plan parts are plain data with string-keyed maps: serialising them cannot fail"
-)]
 fn json_key(parts: &impl serde::Serialize) -> u64 {
-    let json = serde_json::to_string(parts).expect("plan parts always serialise");
-    darwin_common::hash::fnv1a(json.as_bytes())
+    darwin_common::hash::fnv1a(darwin_plan::canonical_json(parts).as_bytes())
 }
 
 /// Identifies a Calc node's work for compiled mode: FNV-1a over the canonical JSON of its

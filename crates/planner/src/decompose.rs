@@ -124,7 +124,7 @@ pub fn merge(
             let (sum, count) = (m(at), m(at + 1));
             let ty = sum.ty;
             let quotient = Expr::binary(BinOp::Div, sum, count.cast(ty), ty);
-            project.push(Expr { kind: ExprKind::Cast(Box::new(quotient)), ty: a.ty });
+            project.push(Expr::new(ExprKind::Cast(Box::new(quotient)), a.ty));
         }
         at += p.len();
     }

@@ -13,6 +13,24 @@ pub enum RuntimeError {
     /// An expression failed on a value (division by zero, a failed CAST).
     #[error("evaluation error: {0}")]
     Eval(#[from] EvalError),
+    /// An expression failed on a row the operator could name: the row's values by column.
+    #[error("evaluation error: {error}, on the row {row}")]
+    EvalOnRow {
+        /// What failed, and where in the script (`EvalError::In`).
+        error: EvalError,
+        /// The row it failed on, as `(name = value, ...)`.
+        row: String,
+    },
+    /// A query's error, with the query it happened in: its sink and the tables it reads.
+    #[error("{error}\n  in the query writing to {sink}, which reads {sources}")]
+    InQuery {
+        /// The sink (table name, or `stdout` for a SELECT).
+        sink: String,
+        /// The tables the query reads, comma-separated.
+        sources: String,
+        /// What failed.
+        error: Box<RuntimeError>,
+    },
     /// A record could not be decoded; names the source, position and column.
     #[error("malformed record in {source_name} at {position}, column '{column}': {message}")]
     Malformed {

@@ -364,6 +364,19 @@ pub fn sum_i64(s: i64, x: i64, avg: bool) -> Result<i64> {
     })
 }
 
+/// `err`, told where the expression it happened in was written (line, column, SQL text), as
+/// the interpreter tells it (`EvalError::In`, innermost expression first).
+#[cold]
+pub fn at(err: RuntimeError, line: u64, column: u64, text: &str) -> RuntimeError {
+    match err {
+        RuntimeError::Eval(e) if !matches!(e, EvalError::In { .. }) => {
+            let at = darwin_plan::Origin { at: darwin_common::Location { line, column }, text: text.to_string() };
+            RuntimeError::Eval(EvalError::In { at, error: Box::new(e) })
+        }
+        other => other,
+    }
+}
+
 /// The interpreter's error for a zero divisor.
 pub fn division_by_zero(op: &str) -> crate::error::RuntimeError {
     RuntimeError::Eval(EvalError::DivisionByZero { op: op.to_string() })

@@ -4,11 +4,11 @@
 
 use crate::codec::{ChunkCache, Dec, Enc};
 use crate::error::{RestoreResult, Result};
-use darwin_columnar::EvalError;
 use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
 use darwin_columnar::eval::{eval, eval_mask};
 use darwin_columnar::keys::encode_row;
 use darwin_columnar::keys::FastSet;
+use darwin_columnar::EvalError;
 use darwin_common::DataType;
 use darwin_plan::{AggCall, AggFunc};
 

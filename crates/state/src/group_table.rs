@@ -4,7 +4,6 @@
 //! from a checkpoint without rebuilding the index row by row.
 
 use crate::agg::{add, Acc, Accumulator};
-use darwin_columnar::EvalError;
 use crate::codec::{ChunkCache, Dec, Enc, CHUNK_BITS};
 use crate::error::{RestoreResult, Result};
 use crate::hashed_keys::{HashedKeys, IndexDamage, MAX_RESERVE};
@@ -12,6 +11,7 @@ use crate::int_index::IntIndex;
 use crate::State;
 use darwin_columnar::column::{Batch, Column, ColumnBuilder, ColumnData};
 use darwin_columnar::row_hash::hash_rows;
+use darwin_columnar::EvalError;
 use darwin_common::types::PhysicalType;
 use darwin_common::DataType;
 use darwin_plan::AggCall;

@@ -234,7 +234,8 @@ impl<'a> Builder<'a> {
             }
             PhysNode::Calc { input, filter, project, .. } => {
                 let kernel = self.kernels.calc(node)?;
-                Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone(), kernel))
+                let columns = input.schema().fields.iter().map(|f| (f.name.clone(), f.data_type)).collect();
+                Box::new(CalcOp::new(self.build(input)?, filter.clone(), project.clone(), kernel).named(columns))
             }
             PhysNode::WindowAssign { input, window, time_col, .. } => {
                 Box::new(WindowAssignOp::new(self.build(input)?, *window, *time_col, self.counters.clone()))

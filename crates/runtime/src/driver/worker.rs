@@ -112,7 +112,7 @@ pub(super) fn run_worker(
         }
         let mut worked = false;
         for (i, p) in pipes.iter_mut().enumerate().filter(|(_, p)| !p.done) {
-            worked |= step(w, i, p, shared, ckpt.as_ref())?;
+            worked |= step(w, i, p, shared, ckpt.as_ref()).map_err(|e| in_query(e, &plan.pipelines[i]))?;
             if p.done {
                 completed.extend(p.sink.as_mut().and_then(|s| s.completed()));
             }
@@ -166,6 +166,25 @@ fn step(w: usize, i: usize, p: &mut Running, shared: &Shared, ckpt: Option<&Work
         }
     }
     Ok(true)
+}
+
+/// An evaluation error told with the query it happened in: its sink and the tables it reads
+/// (other errors name their file or table already).
+fn in_query(e: RuntimeError, pipeline: &darwin_plan::Pipeline) -> RuntimeError {
+    if !matches!(e, RuntimeError::Eval(_) | RuntimeError::EvalOnRow { .. }) {
+        return e;
+    }
+    fn sources(n: &darwin_plan::PhysNode, out: &mut Vec<String>) {
+        if let darwin_plan::PhysNode::Source { table, .. } = n {
+            if !out.contains(&table.name) {
+                out.push(table.name.clone());
+            }
+        }
+        n.children().into_iter().for_each(|c| sources(c, out));
+    }
+    let mut names = Vec::new();
+    sources(&pipeline.root, &mut names);
+    RuntimeError::InQuery { sink: pipeline.sink_name().to_string(), sources: names.join(", "), error: Box::new(e) }
 }
 
 /// The sink's output of the epoch that just ended (none on workers without the sink).

@@ -137,7 +137,22 @@ impl<'s> ExprBinder<'s> {
         })
     }
 
+    /// Binds `e`; an expression that can fail at run time (arithmetic, casts, functions) keeps
+    /// where it was written and its SQL text, for the error (`Expr::origin`).
     pub(super) fn bind_inner(&mut self, e: &ast::Expr) -> Result<Expr> {
+        use ast::Expr as A;
+        let bound = self.bind_node(e)?;
+        let plain =
+            matches!(e, A::Identifier(_) | A::CompoundIdentifier(_) | A::Nested(_) | A::Value(_) | A::TypedString(_));
+        if plain || matches!(bound.kind, ExprKind::Column(_) | ExprKind::Literal(_)) {
+            return Ok(bound);
+        }
+        let start = span_of(e).start;
+        let at = darwin_common::Location { line: start.line, column: start.column };
+        Ok(bound.at(darwin_plan::Origin { at, text: e.to_string() }))
+    }
+
+    fn bind_node(&mut self, e: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
         let span = span_of(e);
         match e {
@@ -174,7 +189,7 @@ impl<'s> ExprBinder<'s> {
                 match op {
                     ast::UnaryOperator::Not => {
                         let x = expect_bool(x, span, "NOT")?;
-                        Ok(Expr { kind: ExprKind::Not(Box::new(x)), ty: DataType::Boolean })
+                        Ok(Expr::new(ExprKind::Not(Box::new(x)), DataType::Boolean))
                     }
                     ast::UnaryOperator::Minus => {
                         if let ExprKind::Literal(v) = &x.kind {
@@ -186,7 +201,7 @@ impl<'s> ExprBinder<'s> {
                             return Err(SqlError::at(loc(span), format!("cannot negate a {}", x.ty)));
                         }
                         let ty = x.ty;
-                        Ok(Expr { kind: ExprKind::Neg(Box::new(x)), ty })
+                        Ok(Expr::new(ExprKind::Neg(Box::new(x)), ty))
                     }
                     ast::UnaryOperator::Plus => Ok(x),
                     other => Err(SqlError::at(loc(span), format!("operator {other} is not supported"))),
@@ -194,10 +209,10 @@ impl<'s> ExprBinder<'s> {
             }
             A::IsNull(x) | A::IsNotNull(x) => {
                 let x = self.bind(x)?;
-                Ok(Expr {
-                    kind: ExprKind::IsNull { expr: Box::new(x), negated: matches!(e, A::IsNotNull(_)) },
-                    ty: DataType::Boolean,
-                })
+                Ok(Expr::new(
+                    ExprKind::IsNull { expr: Box::new(x), negated: matches!(e, A::IsNotNull(_)) },
+                    DataType::Boolean,
+                ))
             }
             A::IsTrue(x) | A::IsFalse(x) | A::IsNotTrue(x) | A::IsNotFalse(x) => {
                 let x = expect_bool(self.bind(x)?, span, "IS TRUE/FALSE")?;
@@ -205,15 +220,15 @@ impl<'s> ExprBinder<'s> {
                 // x IS TRUE is never NULL: COALESCE(x = want, FALSE); negated forms flip it.
                 let eq =
                     Expr::binary(BinOp::Eq, x, Expr::literal(Value::Bool(want), DataType::Boolean), DataType::Boolean);
-                let is = Expr {
-                    kind: ExprKind::Call {
+                let is = Expr::new(
+                    ExprKind::Call {
                         func: Func::Coalesce,
                         args: vec![eq, Expr::literal(Value::Bool(false), DataType::Boolean)],
                     },
-                    ty: DataType::Boolean,
-                };
+                    DataType::Boolean,
+                );
                 Ok(if matches!(e, A::IsNotTrue(_) | A::IsNotFalse(_)) {
-                    Expr { kind: ExprKind::Not(Box::new(is)), ty: DataType::Boolean }
+                    Expr::new(ExprKind::Not(Box::new(is)), DataType::Boolean)
                 } else {
                     is
                 })
@@ -225,7 +240,7 @@ impl<'s> ExprBinder<'s> {
                 let ge = self.compare(BinOp::GtEq, x.clone(), lo, span)?;
                 let le = self.compare(BinOp::LtEq, x, hi, span)?;
                 let both = Expr::binary(BinOp::And, ge, le, DataType::Boolean);
-                Ok(if *negated { Expr { kind: ExprKind::Not(Box::new(both)), ty: DataType::Boolean } } else { both })
+                Ok(if *negated { Expr::new(ExprKind::Not(Box::new(both)), DataType::Boolean) } else { both })
             }
             A::In { expr, target, negated, .. } => {
                 let ast::InTarget::List(list) = target else {
@@ -242,7 +257,7 @@ impl<'s> ExprBinder<'s> {
                     });
                 }
                 let any = any.ok_or_else(|| SqlError::at(loc(span), "IN needs at least one value"))?;
-                Ok(if *negated { Expr { kind: ExprKind::Not(Box::new(any)), ty: DataType::Boolean } } else { any })
+                Ok(if *negated { Expr::new(ExprKind::Not(Box::new(any)), DataType::Boolean) } else { any })
             }
             A::Like { negated, expr, pattern, escape_char, any } => {
                 if *any || escape_char.is_some() {
@@ -254,10 +269,7 @@ impl<'s> ExprBinder<'s> {
                 let ExprKind::Literal(Value::Str(pattern)) = p.kind else {
                     return Err(SqlError::at(loc(span_of(pattern)), "the LIKE pattern must be a string literal"));
                 };
-                Ok(Expr {
-                    kind: ExprKind::Like { expr: Box::new(x), pattern, negated: *negated },
-                    ty: DataType::Boolean,
-                })
+                Ok(Expr::new(ExprKind::Like { expr: Box::new(x), pattern, negated: *negated }, DataType::Boolean))
             }
             A::Cast { expr, data_type, kind, .. } => {
                 let try_cast = match kind {
@@ -276,7 +288,7 @@ impl<'s> ExprBinder<'s> {
                     return Err(SqlError::at(loc(span), format!("cannot cast {} to {to}", x.ty)));
                 }
                 if try_cast && x.ty != to {
-                    return Ok(Expr { kind: ExprKind::Call { func: Func::TryCast, args: vec![x] }, ty: to });
+                    return Ok(Expr::new(ExprKind::Call { func: Func::TryCast, args: vec![x] }, to));
                 }
                 Ok(x.cast(to))
             }
@@ -389,13 +401,10 @@ impl<'s> ExprBinder<'s> {
         let ty = common_type(&all, span)?;
         let results: Vec<Expr> = results.into_iter().map(|r| retype(r, ty)).collect();
         otherwise = otherwise.map(|o| retype(o, ty));
-        Ok(Expr {
-            kind: ExprKind::Case {
-                branches: whens.into_iter().zip(results).collect(),
-                otherwise: otherwise.map(Box::new),
-            },
+        Ok(Expr::new(
+            ExprKind::Case { branches: whens.into_iter().zip(results).collect(), otherwise: otherwise.map(Box::new) },
             ty,
-        })
+        ))
     }
 
     fn binary(&mut self, op: &ast::BinaryOperator, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {

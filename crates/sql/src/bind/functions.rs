@@ -223,7 +223,7 @@ fn int_arg(func: Func, e: Expr, pos: usize, span: Span) -> Result<Expr> {
 }
 
 fn call(func: Func, args: Vec<Expr>, ty: DataType) -> Expr {
-    Expr { kind: ExprKind::Call { func, args }, ty }
+    Expr::new(ExprKind::Call { func, args }, ty)
 }
 
 /// Checks argument types, inserts casts and computes the result type of a scalar call.
