@@ -110,11 +110,24 @@ fn eval_node(e: &Expr, batch: &Batch) -> Result<Column> {
             let v: Vec<bool> = (0..n).map(|i| scalar::like(s.get(i), &pat) != *negated).collect();
             Ok(Column::new(ColumnData::Bool(v.into()), c.validity))
         }
+        ExprKind::Call { func: Func::InList, args } => Ok(in_set(&args[1..]).eval(&eval(&args[0], batch)?)),
         ExprKind::Call { func, args } => {
             let cols: Vec<Column> = args.iter().map(|a| eval(a, batch)).collect::<Result<_>>()?;
             call(*func, args, &cols, e.ty, n)
         }
     }
+}
+
+/// The hash set of an IN list's literal values.
+pub fn in_set(values: &[Expr]) -> crate::in_set::InSet {
+    let literals: Vec<Value> = values
+        .iter()
+        .map(|v| match &v.kind {
+            ExprKind::Literal(l) => l.clone(),
+            _ => unreachable!("the binder makes an IN set of literals only"),
+        })
+        .collect();
+    crate::in_set::InSet::new(&literals)
 }
 
 /// Evaluates key expressions over a batch.
@@ -246,7 +259,7 @@ fn show(x: i128, ty: DataType) -> String {
 pub fn fits(v: i128, out: DataType) -> bool {
     match out {
         DataType::Decimal { precision, .. } => v.unsigned_abs() < 10u128.pow(u32::from(precision)),
-        DataType::Timestamp => TIMESTAMP_RANGE.contains(&(v as i64)),
+        DataType::Timestamp => (*TIMESTAMP_RANGE.start() as i128..=*TIMESTAMP_RANGE.end() as i128).contains(&v),
         _ => true,
     }
 }
@@ -511,6 +524,17 @@ mod tests {
         let mut b = ColumnBuilder::new(T::Boolean, vals.len());
         vals.iter().for_each(|v| b.push(&v.map_or(Value::Null, Value::Bool)));
         b.finish()
+    }
+
+    /// A timestamp result is checked as the exact difference, not as its low 64 bits: one that
+    /// wraps back into years 1 to 9999 is still out of range.
+    #[test]
+    fn timestamp_results_are_checked_exactly() {
+        assert!(fits(0, T::Timestamp));
+        assert!(fits(i128::from(*TIMESTAMP_RANGE.end()), T::Timestamp));
+        assert!(!fits(i128::from(*TIMESTAMP_RANGE.end()) + 1, T::Timestamp));
+        assert!(!fits((1i128 << 64) + 5, T::Timestamp));
+        assert!(!fits(i128::from(i64::MIN) - 1_000, T::Timestamp));
     }
 
     #[test]

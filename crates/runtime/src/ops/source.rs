@@ -18,8 +18,8 @@ use crate::error::{Result, RuntimeError};
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
 use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::{min_max, Batch, ColumnData};
-use darwin_columnar::eval::eval;
-use darwin_common::Value;
+use darwin_columnar::eval::{eval, fits};
+use darwin_common::{DataType, Value};
 use darwin_plan::{BinOp, Expr, ExprKind};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -132,8 +132,8 @@ impl SourceOp {
 /// The largest value of the WATERMARK expression over a batch's rows (None: all NULL).
 fn batch_watermark(w: &Expr, batch: &Batch) -> Result<Option<i64>> {
     // `t` or `t - INTERVAL c` (nearly every WATERMARK clause): the maximum of t, shifted, with
-    // no column built. The shift is monotone unless some row's `t - c` wraps around, which the
-    // extremes of t tell.
+    // no column built. The shift is monotone, so when the extremes of t shifted stay timestamps
+    // every row's does; otherwise evaluating finds the row that leaves the range.
     let shifted = match &w.kind {
         ExprKind::Column(i) => Some((*i, 0)),
         ExprKind::Binary { op: BinOp::Sub, left, right } => match (&left.kind, &right.kind) {
@@ -145,7 +145,8 @@ fn batch_watermark(w: &Expr, batch: &Batch) -> Result<Option<i64>> {
     if let Some((i, c)) = shifted {
         if let ColumnData::I64(v) = &batch.columns[i].data {
             let Some((lo, hi)) = min_max(v, batch.columns[i].validity.as_deref()) else { return Ok(None) };
-            if lo.checked_sub(c).is_some() && hi.checked_sub(c).is_some() {
+            let shift = |t: i64| i128::from(t) - i128::from(c);
+            if fits(shift(lo), DataType::Timestamp) && fits(shift(hi), DataType::Timestamp) {
                 return Ok(Some(hi - c));
             }
         }
@@ -338,7 +339,7 @@ mod tests {
 
     /// The watermark of a batch without building the expression's column equals the maximum
     /// of the evaluated column, with NULLs and times at the ends of the range (where `t - c`
-    /// wraps around).
+    /// leaves the timestamp range: an error both ways).
     #[test]
     fn a_batch_watermark_equals_the_evaluated_maximum() {
         use darwin_plan::Expr;
@@ -370,7 +371,11 @@ mod tests {
                 })
                 .collect();
             let batch = Batch::from_rows(&rows, &[DataType::Timestamp]);
-            let c = eval(&w, &batch).unwrap();
+            // A shift that leaves the timestamp range is an error either way.
+            let Ok(c) = eval(&w, &batch) else {
+                assert!(batch_watermark(&w, &batch).is_err(), "{rows:?} {w:?}");
+                continue;
+            };
             let want = c.i64s().iter().enumerate().filter(|(i, _)| c.is_valid(*i)).map(|(_, v)| *v).max();
             assert_eq!(batch_watermark(&w, &batch).unwrap(), want, "{rows:?} {w:?}");
         }
