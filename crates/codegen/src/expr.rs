@@ -250,6 +250,28 @@ impl Kernel {
                 let _ = writeln!(self.prelude, "    let {p}: Vec<char> = {pattern:?}.chars().collect();");
                 let _ = writeln!(self.body, "        let {v}: {ty} = {a}.map(|s| k::like(s, &{p}) != {negated});");
             }
+            ExprKind::Call { func: Func::InList, args } => {
+                // The list's literals go into a hash set built once per process, not per row.
+                let x = self.expr(&args[0]);
+                let set = self.fresh("in");
+                let values: Vec<String> = args[1..]
+                    .iter()
+                    .map(|a| match &a.kind {
+                        ExprKind::Literal(l) => value_code(l),
+                        _ => unreachable!("the binder makes an IN set of literals only"),
+                    })
+                    .collect();
+                let _ = writeln!(
+                    self.prelude,
+                    "    static {}: std::sync::OnceLock<k::InSet> = std::sync::OnceLock::new();\n    \
+                     let {set} = {}.get_or_init(|| k::InSet::new(&[{}]));",
+                    set.to_uppercase(),
+                    set.to_uppercase(),
+                    values.join(", ")
+                );
+                let value = self.to_value(&x, args[0].ty);
+                let _ = writeln!(self.body, "        let {v}: {ty} = {set}.test(&{value});");
+            }
             ExprKind::Call { func, args } => {
                 let vars: Vec<String> = args.iter().map(|a| self.expr(a)).collect();
                 self.call(&v, &ty, t, *func, args, &vars, e.ty);

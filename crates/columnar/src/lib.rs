@@ -13,6 +13,7 @@ pub mod codec;
 pub mod column;
 pub mod error;
 pub mod eval;
+pub mod in_set;
 pub mod keys;
 pub mod memory;
 pub mod row_hash;

@@ -198,6 +198,7 @@ pub fn call_value(func: Func, args: &[Value], ty: DataType) -> Result<Value> {
     use Func::*;
     Ok(match func {
         TryCast => cast_value(&args[0], ty).unwrap_or(Value::Null),
+        InList => crate::in_set::InSet::new(&args[1..]).test(&args[0]).map_or(Value::Null, Value::Bool),
         Abs => match &args[0] {
             Value::Int(x) => Value::Int(x.checked_abs().ok_or_else(|| abs_overflow(*x as i64, DataType::Int))?),
             Value::BigInt(x) => Value::BigInt(x.checked_abs().ok_or_else(|| abs_overflow(*x, DataType::BigInt))?),

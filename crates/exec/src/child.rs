@@ -56,7 +56,7 @@ pub fn main(fingerprints: &[u64], kernels: Kernels) -> i32 {
 pub fn serve<J: Job, T: Serialize>(
     fingerprints: &[u64],
     kernels: Kernels,
-    run: impl FnOnce(J, &Kernels) -> Outcome<T>,
+    run: impl FnOnce(J, &Kernels) -> Outcome<T> + Send,
 ) -> i32 {
     die_with_parent();
     let args: Vec<String> = std::env::args().collect();
@@ -66,12 +66,28 @@ pub fn serve<J: Job, T: Serialize>(
         );
         return 2;
     };
-    let outcome = std::fs::read(job)
-        .map_err(|e| format!("cannot read the job file {job}: {e}"))
-        .and_then(|b| serde_json::from_slice::<J>(&b).map_err(|e| format!("unreadable job file {job}: {e}")))
-        .and_then(|job| check_plans(&job, fingerprints).map(|()| job))
-        .and_then(|job| run(job, &kernels));
-    let bytes = serde_json::to_vec(&outcome).expect("outcomes serialise");
+    // On a thread with the stack of `darwin`'s own: a plan is as deep as its deepest expression.
+    let work = || {
+        let outcome = std::fs::read(job)
+            .map_err(|e| format!("cannot read the job file {job}: {e}"))
+            .and_then(|b| read_job::<J>(&b).map_err(|e| format!("unreadable job file {job}: {e}")))
+            .and_then(|job| check_plans(&job, fingerprints).map(|()| job))
+            .and_then(|job| run(job, &kernels));
+        serde_json::to_vec(&outcome).expect("outcomes serialise")
+    };
+    let bytes = match std::thread::scope(|s| {
+        std::thread::Builder::new().stack_size(STACK_BYTES).spawn_scoped(s, work).map(|h| h.join())
+    }) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            eprintln!("the compiled query panicked (a bug; please report it)");
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("cannot start the compiled query's thread: {e}");
+            return 2;
+        }
+    };
     match std::fs::write(result, bytes) {
         Ok(()) => 0,
         Err(e) => {
@@ -79,6 +95,19 @@ pub fn serve<J: Job, T: Serialize>(
             2
         }
     }
+}
+
+/// The stack of the thread that reads and runs a job (as `darwin`'s main thread's).
+const STACK_BYTES: usize = 1 << 30;
+
+/// A job from its JSON, however deep its plan's expressions nest (serde_json's default limit of
+/// 128 levels is for untrusted input; a job comes from `darwin` itself).
+fn read_job<J: Job>(bytes: &[u8]) -> serde_json::Result<J> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    de.disable_recursion_limit();
+    let job = J::deserialize(&mut de)?;
+    de.end()?;
+    Ok(job)
 }
 
 fn check_plans(job: &impl Job, fingerprints: &[u64]) -> Outcome<()> {

@@ -33,6 +33,11 @@ pub fn expr_to_string(e: &Expr, schema: &Schema) -> String {
         ExprKind::Like { expr, pattern, negated } => {
             format!("{} {}LIKE '{}'", expr_to_string(expr, schema), if *negated { "NOT " } else { "" }, pattern)
         }
+        ExprKind::Call { func: crate::Func::InList, args } => {
+            let values: Vec<String> = args[1..].iter().take(8).map(|a| expr_to_string(a, schema)).collect();
+            let more = if args.len() > 9 { format!(", ... {} values", args.len() - 1) } else { String::new() };
+            format!("{} IN ({}{more})", expr_to_string(&args[0], schema), values.join(", "))
+        }
         ExprKind::Call { func: crate::Func::TryCast, args } => {
             format!("TRY_CAST({} AS {})", expr_to_string(&args[0], schema), e.ty)
         }

@@ -14,7 +14,7 @@ pub struct Expr {
     /// Where in the script the expression was written, for runtime errors; None for parts the
     /// planner added (casts, rewrites). Not part of what an expression is: equality, kernel keys
     /// and the plan's fingerprint ignore it, so reformatting a script changes none of them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "crate::skip_origin")]
     pub origin: Option<Box<Origin>>,
 }
 
@@ -158,6 +158,10 @@ pub enum Func {
     NullIf,
     /// TO_TIMESTAMP_LTZ(epoch_millis, 3).
     ToTimestampLtz,
+    /// `x IN (v1, v2, ...)` of many literals (the arguments after `x`, of `x`'s type), looked up
+    /// in a hash set: TRUE if `x` equals one, NULL if `x` is NULL or none equals it and the list
+    /// holds a NULL, else FALSE (an OR of the equalities, as SQL defines IN).
+    InList,
     /// TRY_CAST(x AS type): as CAST to the call's type, but NULL where CAST fails (an invalid
     /// value, one out of range).
     TryCast,
@@ -200,6 +204,7 @@ impl Func {
             ToTimestampLtz => "TO_TIMESTAMP_LTZ",
             ToTimestamp => "TO_TIMESTAMP",
             TryCast => "TRY_CAST",
+            InList => "IN",
         }
     }
 }
@@ -361,26 +366,45 @@ impl Expr {
         v
     }
 
-    /// Splits a conjunction into its conjuncts.
+    /// Splits a conjunction into its conjuncts, left to right. Iterative: generated SQL may AND
+    /// together a hundred thousand terms.
     pub fn conjuncts(self) -> Vec<Expr> {
-        match self.kind {
-            ExprKind::Binary { op: BinOp::And, left, right } => {
-                let mut v = left.conjuncts();
-                v.extend(right.conjuncts());
-                v
+        let mut out = Vec::new();
+        let mut pending = vec![self];
+        while let Some(e) = pending.pop() {
+            match e.kind {
+                ExprKind::Binary { op: BinOp::And, left, right } => {
+                    pending.push(*right);
+                    pending.push(*left);
+                }
+                kind => out.push(Expr { kind, ..e }),
             }
-            _ => vec![self],
         }
+        out
     }
 
-    /// The conjunction of `exprs`, left-deep in the given order; None when `exprs` is empty.
-    pub fn and_all(mut exprs: Vec<Expr>) -> Option<Expr> {
-        let first = if exprs.is_empty() {
-            return None;
-        } else {
-            exprs.remove(0)
-        };
-        Some(exprs.into_iter().fold(first, |acc, e| Expr::binary(BinOp::And, acc, e, DataType::Boolean)))
+    /// The conjunction of `exprs` in the given order, as a balanced tree (see [`Expr::balanced`]);
+    /// None when `exprs` is empty.
+    pub fn and_all(exprs: Vec<Expr>) -> Option<Expr> {
+        Expr::balanced(exprs, BinOp::And, DataType::Boolean)
+    }
+
+    /// `items` combined with the associative operator `op` (typed `ty`), neighbours first, into a
+    /// tree of depth log2(n), keeping their order (`||` is associative, not commutative); None when
+    /// `items` is empty. Evaluation and planning then never recurse once per operand.
+    pub fn balanced(mut items: Vec<Expr>, op: BinOp, ty: DataType) -> Option<Expr> {
+        while items.len() > 1 {
+            let mut next = Vec::with_capacity(items.len().div_ceil(2));
+            let mut it = items.into_iter();
+            while let Some(a) = it.next() {
+                next.push(match it.next() {
+                    Some(b) => Expr::binary(op, a, b, ty),
+                    None => a,
+                });
+            }
+            items = next;
+        }
+        items.pop()
     }
 }
 

@@ -16,24 +16,39 @@ pub mod physical;
 
 pub use catalog::{ConnectorCatalog, TableDef, WatermarkDef};
 
-/// The canonical JSON text of plan parts, for fingerprints and kernel keys: what the parts
-/// compute, without where their expressions were written (`Expr::origin`), so equal plans
-/// from differently formatted scripts get equal names.
+thread_local! {
+    /// Set while `canonical_hash` serialises: `Expr::origin` is then left out.
+    static CANONICAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether an expression's origin stays out of its serialised form: when there is none, and
+/// always inside `canonical_hash`.
+pub(crate) fn skip_origin(origin: &Option<Box<Origin>>) -> bool {
+    origin.is_none() || CANONICAL.with(std::cell::Cell::get)
+}
+
+/// FNV-1a over the canonical JSON of plan parts, for fingerprints and kernel keys: what the
+/// parts compute, without where their expressions were written (`Expr::origin`), so equal
+/// plans from differently formatted scripts get equal names. The JSON is hashed as it is
+/// written, never held: a plan with a hundred-thousand-term predicate costs no memory here.
 #[expect(clippy::expect_used, reason = "plans are plain data with string-keyed maps: serialising them cannot fail")]
-pub fn canonical_json(parts: &impl serde::Serialize) -> String {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.remove("origin");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
+pub fn canonical_hash(parts: &impl serde::Serialize) -> u64 {
+    struct Fnv(u64);
+    impl std::io::Write for Fnv {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 = darwin_common::hash::fnv1a_extend(self.0, buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    let mut v = serde_json::to_value(parts).expect("plans always serialise");
-    strip(&mut v);
-    v.to_string()
+    let mut h = Fnv(darwin_common::hash::FNV_OFFSET);
+    let was = CANONICAL.with(|c| c.replace(true));
+    let written = serde_json::to_writer(&mut h, parts);
+    CANONICAL.with(|c| c.set(was));
+    written.expect("plans always serialise");
+    h.0
 }
 pub use display::expr_to_string;
 pub use expr::{AggCall, AggFunc, BinOp, Expr, ExprKind, Func, Origin};

@@ -506,7 +506,7 @@ impl PhysicalPlan {
     /// configuration and the planner's decisions; execution settings that do not change results
     /// or state are left out.
     pub fn fingerprint(&self) -> u64 {
-        darwin_common::hash::fnv1a(crate::canonical_json(&(&self.pipelines, self.join_lead)).as_bytes())
+        crate::canonical_hash(&(&self.pipelines, self.join_lead))
     }
 }
 

@@ -57,7 +57,7 @@ fn with_kernels(node: PhysNode) -> PhysNode {
 
 /// FNV-1a over the canonical JSON of a kernel's defining parts: equal parts, equal keys.
 fn json_key(parts: &impl serde::Serialize) -> u64 {
-    darwin_common::hash::fnv1a(darwin_plan::canonical_json(parts).as_bytes())
+    darwin_plan::canonical_hash(parts)
 }
 
 /// Identifies a Calc node's work for compiled mode: FNV-1a over the canonical JSON of its

@@ -43,8 +43,8 @@ pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
             _ => Value::Null,
         },
         ExprKind::Neg(x) => match eval(x, row)? {
-            Value::Int(v) => Value::Int(v.wrapping_neg()),
-            Value::BigInt(v) => Value::BigInt(v.wrapping_neg()),
+            Value::Int(v) => Value::Int(v.checked_neg().ok_or("overflow: negation does not fit INT")?),
+            Value::BigInt(v) => Value::BigInt(v.checked_neg().ok_or("overflow: negation does not fit BIGINT")?),
             Value::Double(v) => Value::Double(-v),
             Value::Decimal(m, s) => Value::Decimal(-m, s),
             Value::Interval(v) => Value::Interval(-v),
@@ -85,6 +85,8 @@ pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
                         vals[0].clone()
                     }
                 }
+                // IN decides NULL itself: a NULL in the list matters only when nothing matches.
+                Func::InList => scalar::call_value(*func, &vals, e.ty).map_err(|e| e.to_string())?,
                 _ if vals.iter().any(Value::is_null) => Value::Null,
                 f => scalar::call_value(*f, &vals, e.ty).map_err(|e| e.to_string())?,
             }
@@ -92,26 +94,33 @@ pub fn eval(e: &Expr, row: &[Value]) -> Result<Value, String> {
     })
 }
 
+/// Arithmetic of one row, exact or an error: checked integer operations, a decimal within its
+/// type's precision, a timestamp within years 1 to 9999 (the engine's rules, written plainly).
 fn arith(op: BinOp, a: Value, b: Value, ty: DataType) -> Result<Value, String> {
     use Value::*;
     let div0 = || "division by zero".to_string();
+    let overflow = || format!("overflow: the result of {op:?} does not fit {ty}");
+    let int = |x: i64, y: i64| -> Result<i64, String> {
+        match op {
+            BinOp::Add => x.checked_add(y).ok_or_else(overflow),
+            BinOp::Sub => x.checked_sub(y).ok_or_else(overflow),
+            BinOp::Mul => x.checked_mul(y).ok_or_else(overflow),
+            _ if y == 0 => Err(div0()),
+            BinOp::Div => x.checked_div(y).ok_or_else(overflow),
+            _ => x.checked_rem(y).ok_or_else(overflow),
+        }
+    };
     Ok(match (a, b) {
-        (Timestamp(t), Interval(i)) => Timestamp(if op == BinOp::Add { t + i } else { t - i }),
-        (Interval(x), Interval(y)) => Interval(if op == BinOp::Add { x + y } else { x - y }),
-        (Int(x), Int(y)) => Int(match op {
-            BinOp::Add => x.wrapping_add(y),
-            BinOp::Sub => x.wrapping_sub(y),
-            BinOp::Mul => x.wrapping_mul(y),
-            BinOp::Div => x.checked_div(y).ok_or_else(div0)?,
-            _ => x.checked_rem(y).ok_or_else(div0)?,
-        }),
-        (BigInt(x), BigInt(y)) => BigInt(match op {
-            BinOp::Add => x.wrapping_add(y),
-            BinOp::Sub => x.wrapping_sub(y),
-            BinOp::Mul => x.wrapping_mul(y),
-            BinOp::Div => x.checked_div(y).ok_or_else(div0)?,
-            _ => x.checked_rem(y).ok_or_else(div0)?,
-        }),
+        (Timestamp(t), Interval(i)) => {
+            let v = int(t, i)?;
+            if !(-62_135_596_800_000..=253_402_300_799_999).contains(&v) {
+                return Err(overflow());
+            }
+            Timestamp(v)
+        }
+        (Interval(x), Interval(y)) => Interval(int(x, y)?),
+        (Int(x), Int(y)) => Int(i32::try_from(int(i64::from(x), i64::from(y))?).map_err(|_| overflow())?),
+        (BigInt(x), BigInt(y)) => BigInt(int(x, y)?),
         (Double(x), Double(y)) => Double(match op {
             BinOp::Add => x + y,
             BinOp::Sub => x - y,
@@ -119,13 +128,22 @@ fn arith(op: BinOp, a: Value, b: Value, ty: DataType) -> Result<Value, String> {
             BinOp::Div => x / y,
             _ => x % y,
         }),
-        (Decimal(x, sx), Decimal(y, sy)) => match op {
-            BinOp::Mul => Decimal(x * y, sx + sy),
-            BinOp::Add => Decimal(x + y, sx),
-            BinOp::Sub => Decimal(x - y, sx),
-            BinOp::Div => Decimal(x.checked_div(y).ok_or_else(div0)?, sx),
-            _ => Decimal(x.checked_rem(y).ok_or_else(div0)?, sx),
-        },
+        (Decimal(x, sx), Decimal(y, sy)) => {
+            let (m, scale) = match op {
+                BinOp::Mul => (x.checked_mul(y), sx + sy),
+                BinOp::Add => (x.checked_add(y), sx),
+                BinOp::Sub => (x.checked_sub(y), sx),
+                _ if y == 0 => return Err(div0()),
+                BinOp::Div => (x.checked_div(y), sx),
+                _ => (x.checked_rem(y), sx),
+            };
+            let limit = match ty {
+                DataType::Decimal { precision, .. } => 10u128.pow(u32::from(precision)),
+                _ => u128::MAX,
+            };
+            Decimal(m.filter(|m| m.unsigned_abs() < limit).ok_or_else(overflow)?, scale)
+        }
+        (Str(x), Str(y)) if op == BinOp::Concat => Str(x + &y),
         (a, b) => return Err(format!("no arithmetic {op:?} for {a:?} and {b:?} ({ty})")),
     })
 }

@@ -87,6 +87,7 @@ fn missing(what: &'static str) -> RuntimeError {
     RuntimeError::MissingKernel { what }
 }
 
+pub use darwin_columnar::in_set::InSet;
 pub use darwin_columnar::keys::JoinIndex;
 pub use darwin_columnar::scalar::like;
 

@@ -75,7 +75,10 @@ pub fn parse_script(sql: &str) -> Result<Vec<Statement>> {
         location: Location { line: e.location.line, column: e.location.column },
     })?;
     let tokens = rewrite_window_table_args(tokens);
-    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    // sqlparser stops at 50 levels of nesting by default, for callers on a small stack;
+    // `darwin` parses on a large one, so nesting is limited where the binder limits it.
+    let mut parser =
+        Parser::new(&dialect).with_recursion_limit(crate::bind::MAX_EXPR_DEPTH).with_tokens_with_locations(tokens);
     let mut out = Vec::new();
     loop {
         while parser.consume_token(&Token::SemiColon) {}

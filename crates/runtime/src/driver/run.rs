@@ -19,6 +19,10 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A worker's stack: evaluation recurses once per level of an expression's nesting (up to the
+/// binder's limit of 10,000). Only the pages used are touched.
+const WORKER_STACK_BYTES: usize = 256 << 20;
+
 /// Runs every pipeline of the plan to completion (for bounded sources) and returns the summary.
 pub fn run(plan: &PhysicalPlan, factory: &dyn ConnectorFactory, observer: &mut dyn Observer) -> Result<RunSummary> {
     run_with(plan, factory, observer, None)
@@ -90,6 +94,7 @@ pub fn run_kernels(
                 let ckpt = worker_ckpt[w].take();
                 std::thread::Builder::new()
                     .name(format!("darwin-worker-{w}"))
+                    .stack_size(WORKER_STACK_BYTES)
                     .spawn_scoped(scope, move || {
                         crate::affinity::pin_to_core(w);
                         let mut guard = AbortOnDrop(&shared.abort, false);

@@ -89,6 +89,35 @@ pub(super) fn unify(l: Expr, r: Expr, span: sqlparser::tokenizer::Span, what: &s
     }
 }
 
+/// Lists shorter than this stay an OR of equalities (compiled to plain comparisons); longer
+/// ones are looked up in a hash set.
+const IN_SET_MIN: usize = 16;
+
+/// `x IN (v1, v2, ...)` of literals as one hashed lookup (`Func::InList`, the literals as its
+/// arguments after `x`), where every literal takes `x`'s type as it stands or by a lossless
+/// widening (an INT into a BIGINT or DOUBLE, a string into a TIMESTAMP); None otherwise (the
+/// caller builds the OR of equalities).
+pub(super) fn in_list(x: &Expr, values: &[Expr]) -> Option<Expr> {
+    if values.len() < IN_SET_MIN {
+        return None;
+    }
+    let converted = values
+        .iter()
+        .map(|v| match (&v.kind, x.ty) {
+            (ExprKind::Literal(Value::Null), _) => Some(Value::Null),
+            (ExprKind::Literal(lit), ty) if v.ty == ty => Some(lit.clone()),
+            (ExprKind::Literal(Value::Int(i)), DataType::BigInt) => Some(Value::BigInt(i64::from(*i))),
+            (ExprKind::Literal(Value::Int(i)), DataType::Double) => Some(Value::Double(f64::from(*i))),
+            (ExprKind::Literal(Value::BigInt(i)), DataType::Int) => i32::try_from(*i).ok().map(Value::Int),
+            (ExprKind::Literal(Value::Str(s)), DataType::Timestamp) => parse_timestamp(s).map(Value::Timestamp),
+            _ => None,
+        })
+        .collect::<Option<Vec<Value>>>()?;
+    let mut args = vec![x.clone()];
+    args.extend(converted.into_iter().map(|v| Expr::literal(v, x.ty)));
+    Some(Expr::new(ExprKind::Call { func: darwin_plan::Func::InList, args }, DataType::Boolean))
+}
+
 pub(super) fn arithmetic(op: BinOp, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {
     use DataType::*;
     let (l, r) = if is_null_literal(&l) || is_null_literal(&r) { unify(l, r, span, op.symbol())? } else { (l, r) };

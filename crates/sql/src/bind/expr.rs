@@ -38,6 +38,33 @@ impl AggCtx {
 pub struct ExprBinder<'s> {
     pub scope: &'s Scope,
     pub agg: Option<&'s mut AggCtx>,
+    /// How deeply the expression being bound nests so far (see `MAX_EXPR_DEPTH`).
+    pub depth: usize,
+}
+
+/// How deep in an expression nodes still get an origin of their own (see `bind_inner`).
+const ORIGIN_DEPTH: usize = 64;
+
+/// An expression's SQL text for error messages, cut at 160 characters (writing stops there, so
+/// a huge expression costs no more than a small one).
+fn sql_text(e: &ast::Expr) -> String {
+    struct Capped(String);
+    impl std::fmt::Write for Capped {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let room = 160usize.saturating_sub(self.0.len());
+            let cut = s.char_indices().map(|(i, _)| i).find(|i| *i >= room).unwrap_or(s.len());
+            self.0.push_str(&s[..cut]);
+            if cut < s.len() {
+                return Err(std::fmt::Error);
+            }
+            Ok(())
+        }
+    }
+    let mut out = Capped(String::new());
+    if std::fmt::write(&mut out, format_args!("{e}")).is_err() {
+        out.0.push('…');
+    }
+    out.0
 }
 
 pub(super) fn span_of(e: &ast::Expr) -> sqlparser::tokenizer::Span {
@@ -46,10 +73,26 @@ pub(super) fn span_of(e: &ast::Expr) -> sqlparser::tokenizer::Span {
 
 impl<'s> ExprBinder<'s> {
     pub fn plain(scope: &'s Scope) -> Self {
-        ExprBinder { scope, agg: None }
+        ExprBinder { scope, agg: None, depth: 0 }
     }
 
     pub fn bind(&mut self, e: &ast::Expr) -> Result<Expr> {
+        if let ast::Expr::Nested(inner) = e {
+            return self.bind(inner);
+        }
+        if self.depth >= super::MAX_EXPR_DEPTH {
+            return Err(SqlError::at(
+                loc(span_of(e)),
+                format!("this expression nests more than {} levels deep; Darwin stops there", super::MAX_EXPR_DEPTH),
+            ));
+        }
+        self.depth += 1;
+        let bound = self.bind_at_depth(e);
+        self.depth -= 1;
+        bound
+    }
+
+    fn bind_at_depth(&mut self, e: &ast::Expr) -> Result<Expr> {
         if self.agg.is_some() {
             if let Some(r) = self.try_aggregate_node(e)? {
                 return Ok(r);
@@ -142,14 +185,26 @@ impl<'s> ExprBinder<'s> {
     pub(super) fn bind_inner(&mut self, e: &ast::Expr) -> Result<Expr> {
         use ast::Expr as A;
         let bound = self.bind_node(e)?;
+        // What cannot fail at run time keeps no origin: names, literals, and chains of AND, OR
+        // and `||` (whose text and position would cost a walk of the whole chain).
         let plain =
-            matches!(e, A::Identifier(_) | A::CompoundIdentifier(_) | A::Nested(_) | A::Value(_) | A::TypedString(_));
-        if plain || matches!(bound.kind, ExprKind::Column(_) | ExprKind::Literal(_)) {
+            matches!(e, A::Identifier(_) | A::CompoundIdentifier(_) | A::Nested(_) | A::Value(_) | A::TypedString(_))
+                || matches!(
+                    e,
+                    A::BinaryOp {
+                        op: ast::BinaryOperator::And | ast::BinaryOperator::Or | ast::BinaryOperator::StringConcat,
+                        ..
+                    }
+                );
+        // Nodes deeper than ORIGIN_DEPTH keep no origin of their own (an error there is told
+        // with the nearest one above): finding a node's position and text costs its size, which
+        // for every node of a deeply nested expression would cost the square of its size.
+        if plain || self.depth > ORIGIN_DEPTH || matches!(bound.kind, ExprKind::Column(_) | ExprKind::Literal(_)) {
             return Ok(bound);
         }
         let start = span_of(e).start;
         let at = darwin_common::Location { line: start.line, column: start.column };
-        Ok(bound.at(darwin_plan::Origin { at, text: e.to_string() }))
+        Ok(bound.at(darwin_plan::Origin { at, text: sql_text(e) }))
     }
 
     fn bind_node(&mut self, e: &ast::Expr) -> Result<Expr> {
@@ -179,6 +234,10 @@ impl<'s> ExprBinder<'s> {
                 }
             }
             A::Interval(iv) => interval(iv, span).map(|ms| Expr::literal(Value::Interval(ms), DataType::Interval)),
+            A::BinaryOp {
+                op: op @ (ast::BinaryOperator::And | ast::BinaryOperator::Or | ast::BinaryOperator::StringConcat),
+                ..
+            } => self.chain(e, op),
             A::BinaryOp { left, op, right } => {
                 let l = self.bind(left)?;
                 let r = self.bind(right)?;
@@ -246,17 +305,24 @@ impl<'s> ExprBinder<'s> {
                 let ast::InTarget::List(list) = target else {
                     return Err(SqlError::at(loc(span), "IN with a subquery is not supported yet; list the values"));
                 };
-                let x = self.bind(expr)?;
-                let mut any: Option<Expr> = None;
-                for item in list {
-                    let v = self.bind(item)?;
-                    let eq = self.compare(BinOp::Eq, x.clone(), v, span_of(item))?;
-                    any = Some(match any {
-                        None => eq,
-                        Some(acc) => Expr::binary(BinOp::Or, acc, eq, DataType::Boolean),
-                    });
+                if list.is_empty() {
+                    return Err(SqlError::at(loc(span), "IN needs at least one value"));
                 }
-                let any = any.ok_or_else(|| SqlError::at(loc(span), "IN needs at least one value"))?;
+                let x = self.bind(expr)?;
+                let values = list.iter().map(|item| self.bind(item)).collect::<Result<Vec<_>>>()?;
+                let any = match super::coerce::in_list(&x, &values) {
+                    Some(set) => set,
+                    None => {
+                        let eqs = values
+                            .into_iter()
+                            .zip(list)
+                            .map(|(v, item)| self.compare(BinOp::Eq, x.clone(), v, span_of(item)))
+                            .collect::<Result<Vec<_>>>()?;
+                        // The list is not empty (checked above).
+                        Expr::balanced(eqs, BinOp::Or, DataType::Boolean)
+                            .unwrap_or_else(|| Expr::literal(Value::Bool(false), DataType::Boolean))
+                    }
+                };
                 Ok(if *negated { Expr::new(ExprKind::Not(Box::new(any)), DataType::Boolean) } else { any })
             }
             A::Like { negated, expr, pattern, escape_char, any } => {
@@ -440,6 +506,39 @@ impl<'s> ExprBinder<'s> {
             _ if op.is_comparison() => self.compare(op, l, r, span),
             _ => arithmetic(op, l, r, span),
         }
+    }
+
+    /// A chain of one associative operator (`a AND b AND ...`, `OR`, `||`), as long as generated
+    /// SQL makes it: its operands are gathered without recursion and combined as a balanced tree,
+    /// so neither binding, planning nor evaluation recurses once per operand.
+    fn chain(&mut self, e: &ast::Expr, op: &ast::BinaryOperator) -> Result<Expr> {
+        let mut operands = Vec::new();
+        let mut pending = vec![e];
+        while let Some(x) = pending.pop() {
+            match x {
+                ast::Expr::BinaryOp { left, op: o, right } if o == op => {
+                    pending.push(right);
+                    pending.push(left);
+                }
+                other => operands.push(other),
+            }
+        }
+        let (bop, ty) = match op {
+            ast::BinaryOperator::And => (BinOp::And, DataType::Boolean),
+            ast::BinaryOperator::Or => (BinOp::Or, DataType::Boolean),
+            _ => (BinOp::Concat, DataType::Varchar),
+        };
+        let bound = operands
+            .into_iter()
+            .map(|x| {
+                let b = self.bind(x)?;
+                match bop {
+                    BinOp::Concat => to_varchar(b, span_of(x), "||"),
+                    _ => expect_bool(b, span_of(x), bop.symbol()),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Expr::balanced(bound, bop, ty).unwrap_or_else(|| Expr::literal(Value::Bool(true), DataType::Boolean)))
     }
 
     pub(super) fn compare(&mut self, op: BinOp, l: Expr, r: Expr, span: sqlparser::tokenizer::Span) -> Result<Expr> {

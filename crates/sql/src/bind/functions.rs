@@ -233,6 +233,7 @@ pub fn typed_call(func: Func, mut args: Vec<Expr>, span: Span) -> Result<Expr> {
     match func {
         // Bound from TRY_CAST(x AS type) (its type is the target's), never called by name.
         TryCast => Err(SqlError::at(loc(span), "TRY_CAST is written TRY_CAST(x AS type)")),
+        InList => Err(SqlError::at(loc(span), "IN is written x IN (values)")),
         Abs | Floor | Ceil => {
             arity(func, &args, 1, 1, span)?;
             let t = args[0].ty;

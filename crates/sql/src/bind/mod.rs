@@ -19,6 +19,14 @@ use std::collections::{BTreeMap, HashMap};
 
 pub use scope::Scope;
 
+/// How many views deep a query may build on views; `darwin` binds on a thread whose stack
+/// holds far more, so a deeper script gets this error, never a crash.
+pub const MAX_VIEW_DEPTH: usize = 1000;
+
+/// How deeply expressions may nest (arithmetic and function calls inside each other; chains of
+/// AND, OR and `||`, and IN lists, do not nest: they take up to any number of terms).
+pub const MAX_EXPR_DEPTH: usize = 10_000;
+
 /// The result of binding a script: the catalog it declared and a plan per INSERT or SELECT.
 #[derive(Debug, Clone)]
 pub struct BoundScript {
@@ -34,8 +42,10 @@ pub struct Binder<'a> {
     connectors: &'a dyn ConnectorCatalog,
     tables: HashMap<String, TableDef>,
     views: HashMap<String, ast::Query>,
-    /// Names of views being expanded, to report cycles instead of recursing forever.
-    expanding: Vec<String>,
+    /// Views being expanded and where each was named, to report cycles and runaway nesting.
+    expanding: Vec<(String, sqlparser::tokenizer::Span)>,
+    /// How many queries deep binding is (subqueries, parentheses), views aside.
+    nesting: usize,
     /// What relative paths in table options resolve against.
     base_dir: std::path::PathBuf,
 }
@@ -44,7 +54,14 @@ impl<'a> Binder<'a> {
     /// A binder with no tables or views yet, checking tables against `connectors`.
     pub fn new(connectors: &'a dyn ConnectorCatalog) -> Self {
         let base_dir = std::env::current_dir().unwrap_or_default();
-        Binder { connectors, tables: HashMap::new(), views: HashMap::new(), expanding: Vec::new(), base_dir }
+        Binder {
+            connectors,
+            tables: HashMap::new(),
+            views: HashMap::new(),
+            expanding: Vec::new(),
+            nesting: 0,
+            base_dir,
+        }
     }
 
     /// Relative paths in table options resolve against `base` instead of the working directory

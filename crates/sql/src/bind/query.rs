@@ -41,7 +41,7 @@ impl Binder<'_> {
         }
         let result = match q.body.as_ref() {
             ast::SetExpr::Select(s) => self.bind_select(s),
-            ast::SetExpr::Query(inner) => self.bind_query(inner),
+            ast::SetExpr::Query(inner) => self.bind_nested(inner),
             other => Err(SqlError::at(
                 loc(span),
                 format!(
@@ -54,8 +54,21 @@ impl Binder<'_> {
             self.views.remove(&k);
         }
         let (plan, scope) = result?;
-        check_sessions(&plan, false, span)?;
+        // Checked once over the statement's whole plan, not again at every nested query or view:
+        // that would cost the plan's size at every level.
+        if self.expanding.is_empty() && self.nesting == 0 {
+            check_sessions(&plan, false, span)?;
+        }
         Ok((plan, scope))
+    }
+
+    /// A query inside another (a subquery in FROM, parentheses): bound like any, checked as part
+    /// of its statement.
+    fn bind_nested(&mut self, q: &ast::Query) -> Result<(LogicalPlan, Scope)> {
+        self.nesting += 1;
+        let r = self.bind_query(q);
+        self.nesting -= 1;
+        r
     }
 
     fn bind_select(&mut self, s: &ast::Select) -> Result<(LogicalPlan, Scope)> {
@@ -149,7 +162,7 @@ impl Binder<'_> {
             }
         }
         let (exprs, names, having) = {
-            let mut b = ExprBinder { scope: &scope, agg: Some(&mut ctx) };
+            let mut b = ExprBinder { scope: &scope, agg: Some(&mut ctx), depth: 0 };
             let (exprs, names) = select_list(&mut b, &s.projection, &scope)?;
             let having = s.having.as_ref().map(|h| b.bind_predicate(h, "HAVING")).transpose()?;
             (exprs, names, having)
@@ -234,7 +247,7 @@ impl Binder<'_> {
                 if *lateral {
                     return Err(SqlError::at(loc(f.span()), "LATERAL is not supported"));
                 }
-                let (plan, scope) = self.bind_query(subquery)?;
+                let (plan, scope) = self.bind_nested(subquery)?;
                 let scope = match alias {
                     Some(a) => scope.requalify(&a.name.value),
                     None => scope,
@@ -270,10 +283,23 @@ impl Binder<'_> {
             return Ok((plan, scope));
         }
         if let Some(q) = self.views.get(&key).cloned() {
-            if self.expanding.contains(&key) {
+            if self.expanding.iter().any(|(k, _)| *k == key) {
                 return Err(SqlError::at(loc(ident.span), format!("view '{}' refers to itself", ident.value)));
             }
-            self.expanding.push(key);
+            if self.expanding.len() >= super::MAX_VIEW_DEPTH {
+                // Point at the view this statement uses: that is what the user wrote here.
+                let (outer, span) = self.expanding.first().cloned().unwrap_or((key, ident.span));
+                return Err(SqlError::at(
+                    loc(span),
+                    format!(
+                        "view '{outer}' is built on views nested more than {} deep (down to '{}'); Darwin stops \
+                         there",
+                        super::MAX_VIEW_DEPTH,
+                        ident.value
+                    ),
+                ));
+            }
+            self.expanding.push((key, ident.span));
             let r = self.bind_query(&q);
             self.expanding.pop();
             let (plan, scope) = r?;
@@ -425,36 +451,44 @@ fn aggregate_schema(
     Schema::new(fields)
 }
 
+/// Whether an aggregate call (or a group-window property) occurs in `e`. Iterative: a WHERE of
+/// 100,000 ANDed conditions nests that deep.
 fn contains_aggregate(e: &ast::Expr) -> bool {
     use ast::Expr as A;
-    match e {
-        A::Function(f) => {
-            let name = f.name.to_string().to_uppercase();
-            is_aggregate(&name)
-                || window_property(&name).is_some()
-                || call_args(f).is_ok_and(|args| args.into_iter().any(contains_aggregate))
+    let mut pending = vec![e];
+    while let Some(e) = pending.pop() {
+        match e {
+            A::Function(f) => {
+                let name = f.name.to_string().to_uppercase();
+                if is_aggregate(&name) || window_property(&name).is_some() {
+                    return true;
+                }
+                if let Ok(args) = call_args(f) {
+                    pending.extend(args);
+                }
+            }
+            A::BinaryOp { left, right, .. } => pending.extend([&**left, &**right]),
+            A::UnaryOp { expr, .. } | A::Nested(expr) | A::IsNull(expr) | A::IsNotNull(expr) | A::Cast { expr, .. } => {
+                pending.push(expr)
+            }
+            A::Between { expr, low, high, .. } => pending.extend([&**expr, &**low, &**high]),
+            A::Case { operand, conditions, else_result, .. } => {
+                pending.extend(operand.as_deref());
+                pending.extend(conditions.iter().flat_map(|c| [&c.condition, &c.result]));
+                pending.extend(else_result.as_deref());
+            }
+            A::In { expr, target: ast::InTarget::List(l), .. } => {
+                pending.push(expr);
+                pending.extend(l);
+            }
+            A::Like { expr, .. }
+            | A::Substring { expr, .. }
+            | A::Trim { expr, .. }
+            | A::Ceil { expr, .. }
+            | A::Floor { expr, .. }
+            | A::Extract { expr, .. } => pending.push(expr),
+            _ => {}
         }
-        A::BinaryOp { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
-        A::UnaryOp { expr, .. } | A::Nested(expr) | A::IsNull(expr) | A::IsNotNull(expr) | A::Cast { expr, .. } => {
-            contains_aggregate(expr)
-        }
-        A::Between { expr, low, high, .. } => {
-            contains_aggregate(expr) || contains_aggregate(low) || contains_aggregate(high)
-        }
-        A::Case { operand, conditions, else_result, .. } => {
-            operand.as_deref().is_some_and(contains_aggregate)
-                || conditions.iter().any(|c| contains_aggregate(&c.condition) || contains_aggregate(&c.result))
-                || else_result.as_deref().is_some_and(contains_aggregate)
-        }
-        A::In { expr, target: ast::InTarget::List(l), .. } => {
-            contains_aggregate(expr) || l.iter().any(contains_aggregate)
-        }
-        A::Like { expr, .. }
-        | A::Substring { expr, .. }
-        | A::Trim { expr, .. }
-        | A::Ceil { expr, .. }
-        | A::Floor { expr, .. }
-        | A::Extract { expr, .. } => contains_aggregate(expr),
-        _ => false,
     }
+    false
 }
