@@ -316,6 +316,33 @@ impl Coordinator {
         Ok(())
     }
 
+    /// Starts a checkpoint at once, whatever the interval (the final checkpoint of a stop), and
+    /// returns its epoch; if one is already under way, that one.
+    pub fn checkpoint_now(&mut self) -> u64 {
+        if let Some((e, _)) = self.in_flight {
+            return e;
+        }
+        let e = self.next_epoch;
+        self.next_epoch += 1;
+        self.epochs.store(e, Ordering::Relaxed);
+        self.in_flight = Some((e, Instant::now()));
+        e
+    }
+
+    /// Whether checkpoint `epoch` has been written (`Some(true)`), failed to be (`Some(false)`:
+    /// the previous one stays valid), or is still under way (`None`).
+    pub fn settled(&self, epoch: u64) -> Option<bool> {
+        if self.in_flight.is_some_and(|(e, _)| e <= epoch) {
+            return None;
+        }
+        Some(self.stats.last_epoch.is_some_and(|last| last >= epoch))
+    }
+
+    /// The newest complete checkpoint (this run's or the one it resumed from), if any.
+    pub fn durable_epoch(&self) -> Option<u64> {
+        self.stats.last_epoch.or(self.stats.restored_from)
+    }
+
     /// Every pipeline has ended: the last checkpoint, which commits the remaining output.
     pub fn finish(&mut self) -> Result<()> {
         let (e, started) = self.in_flight.take().unwrap_or((self.next_epoch, Instant::now()));

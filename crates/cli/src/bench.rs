@@ -40,6 +40,6 @@ pub fn run_bench(args: &BenchArgs, mode: Mode, cache: &std::path::Path) -> Resul
         return Ok(darwin_bench::run_bench(&args, &plans, &Default::default())?);
     };
     args.mode = Mode::Compiled;
-    let outcome = darwin_exec::child::spawn(&binary, &BenchJob { args, plans: Box::new(plans) });
+    let outcome = darwin_exec::child::spawn(&binary, &BenchJob { args, plans: Box::new(plans) }, &mut || None);
     outcome.map_err(DarwinError::Compiled)?.map_err(DarwinError::Compiled)
 }

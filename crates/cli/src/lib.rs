@@ -160,6 +160,7 @@ pub fn execute_mode(
     };
     let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let job = RunJob { plan: c.physical.clone(), checkpoint, progress: show };
-    let outcome = darwin_exec::child::spawn(&binary, &job).map_err(DarwinError::Compiled)?;
+    let outcome =
+        darwin_exec::child::spawn(&binary, &job, &mut || observer.stop_requested()).map_err(DarwinError::Compiled)?;
     outcome.map_err(DarwinError::Compiled)
 }

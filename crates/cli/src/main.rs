@@ -261,7 +261,7 @@ fn main() -> ExitCode {
         Err(e) => Err(anyhow::anyhow!("cannot start darwin's main thread: {e}")),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE
@@ -269,14 +269,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn real_main(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; the process's exit code: 0, or 128 plus the signal's number for a run
+/// that a signal stopped.
+fn real_main(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Explain { script: s, code, mode } => {
             let sql = read_script(&s)?;
             let opts = Options { parallelism: s.parallelism, batch_size: s.batch_size, executor: mode, idle: None };
             let c = compile(&sql, &opts)?;
             print!("{}", if code { darwin::generated_code(&c) } else { explain(&c) });
-            Ok(())
+            Ok(0)
         }
         Command::Run { script: s, checkpoint, exec } => {
             let sql = read_script(&s)?;
@@ -332,7 +334,7 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             if report.check.starts_with("FAILED") {
                 anyhow::bail!("the benchmark's result check failed: {}", report.check);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Gen { benchmark, events, format, out, seed } => {
             std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
@@ -342,17 +344,21 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// After a failed run: what its output files hold now.
-fn say_what_outputs_hold(c: &darwin::Compiled, checkpointed: bool) {
-    let files: Vec<&str> = c
-        .physical
+/// The files a script's sinks write.
+fn output_files(c: &darwin::Compiled) -> Vec<&str> {
+    c.physical
         .pipelines
         .iter()
         .filter_map(|p| match &p.sink {
             darwin_plan::SinkTarget::Table(t) if t.connector == "filesystem" => t.option("path"),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+/// After a failed run: what its output files hold now.
+fn say_what_outputs_hold(c: &darwin::Compiled, checkpointed: bool) {
+    let files = output_files(c);
     if files.is_empty() {
         return;
     }
@@ -368,11 +374,13 @@ fn say_what_outputs_hold(c: &darwin::Compiled, checkpointed: bool) {
     }
 }
 
+/// Runs a compiled script, prints its summary and returns the exit code (0, or 128 plus the
+/// signal that stopped it).
 fn run(
     c: &darwin::Compiled,
     checkpoint: Option<darwin_checkpoint::CheckpointConfig>,
     exec: &ExecArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u8> {
     let tty = std::io::stderr().is_terminal();
     let mut progress = |p: &darwin_runtime::Progress| {
         if tty {
@@ -380,7 +388,13 @@ fn run(
         }
     };
     let mut notice = |m: &str| eprintln!("darwin: {m}");
-    let mut observer = darwin_runtime::Callbacks { progress: &mut progress, notice: &mut notice };
+    // Polled once the query runs: the handlers go in then, so a signal while planning or
+    // compiling ends the process as usual.
+    let mut stop = || {
+        darwin_exec::signals::install();
+        darwin_exec::signals::requested()
+    };
+    let mut observer = darwin_runtime::Callbacks { progress: &mut progress, notice: &mut notice, stop: &mut stop };
     let checkpointed = checkpoint.is_some();
     let summary = match darwin::execute_mode(c, &mut observer, checkpoint, exec.mode, &exec.cache()) {
         Ok(s) => s,
@@ -442,5 +456,36 @@ fn run(
     }
     let read = summary.records_read();
     eprintln!("elapsed: {secs:.3} s, {:.0} events/s", if secs > 0.0 { read as f64 / secs } else { 0.0 });
-    Ok(())
+    Ok(summary.stopped.as_ref().map_or(0, |st| {
+        say_how_it_stopped(c, st);
+        (128 + st.signo).clamp(0, 255) as u8
+    }))
+}
+
+/// After a run a signal stopped: what its output holds and how to go on.
+fn say_how_it_stopped(c: &darwin::Compiled, st: &darwin_runtime::Stopped) {
+    let files = output_files(c).join(", ");
+    let outputs = if files.is_empty() { String::new() } else { format!(" ({files})") };
+    let how = if st.drained {
+        format!(
+            "the sources stopped where they were, every open window was closed as at the end of the input, and \
+             the output{outputs} holds the complete result for the records read"
+        )
+    } else {
+        match (st.final_checkpoint, st.resumes_from) {
+            (Some(e), _) => format!(
+                "checkpoint {e} was taken and the output{outputs} committed up to it; run the same command to \
+                 resume exactly there"
+            ),
+            (None, Some(e)) => format!(
+                "the final checkpoint could not be written; the output{outputs} is committed up to checkpoint {e}, \
+                 and running the same command resumes from it"
+            ),
+            (None, None) => format!(
+                "no checkpoint was complete yet; the output{outputs} holds nothing of this run, and running the \
+                 same command starts over"
+            ),
+        }
+    };
+    eprintln!("darwin: stopped by {}: {how}. Exit code {}.", st.signal, 128 + st.signo);
 }

@@ -83,7 +83,7 @@ fn a_binary_refuses_a_plan_it_was_not_generated_for() {
     let binary = line.rsplit(": ").next().unwrap().trim_end_matches(')');
     let other = darwin::compile(&QUERY.replace("1000", "2000"), &darwin::Options::default()).unwrap();
     let job = darwin_exec::child::RunJob { plan: other.physical, checkpoint: None, progress: false };
-    match darwin_exec::child::spawn::<_, darwin_runtime::RunSummary>(Path::new(binary), &job) {
+    match darwin_exec::child::spawn::<_, darwin_runtime::RunSummary>(Path::new(binary), &job, &mut || None) {
         Ok(Err(m)) => assert!(m.contains("was generated for plan"), "{m}"),
         other => panic!("expected a refusal, got {other:?}"),
     }

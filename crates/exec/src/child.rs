@@ -2,7 +2,9 @@
 //! physical plan(s) and run options) as JSON, starts the binary with `--job FILE --result FILE`,
 //! and reads the outcome back; the child inherits stdout (the `print` sink) and stderr
 //! (notices, progress). The child dies with its parent (PR_SET_PDEATHSIG), so killing `darwin`
-//! kills the query as it would in interpreted mode. The protocol is generic over the job: a
+//! kills the query as it would in interpreted mode. It runs in a process group of its own:
+//! `darwin` forwards the first SIGTERM or SIGINT to it, and the child stops gracefully (see
+//! `signals`); a second signal ends `darwin`, and with it the child. The protocol is generic over the job: a
 //! query's binary serves [`RunJob`]s (`main`); a benchmark's binary serves the harness's jobs
 //! with [`serve`] from the harness crate, so a query's binary does not link the harness.
 
@@ -12,6 +14,7 @@ use darwin_runtime::kernels::Kernels;
 use darwin_runtime::{Observer, Progress};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 /// A job names the plans it runs; the binary refuses plans it was not generated for.
@@ -59,6 +62,8 @@ pub fn serve<J: Job, T: Serialize>(
     run: impl FnOnce(J, &Kernels) -> Outcome<T> + Send,
 ) -> i32 {
     die_with_parent();
+    // `darwin` forwards the signals it gets (this process is in a process group of its own).
+    crate::signals::install();
     let args: Vec<String> = std::env::args().collect();
     let (Some(job), Some(result)) = (flag(&args, "--job"), flag(&args, "--result")) else {
         eprintln!(
@@ -136,6 +141,9 @@ impl Observer for Stderr {
     fn notice(&mut self, message: &str) {
         eprintln!("darwin: {message}");
     }
+    fn stop_requested(&mut self) -> Option<darwin_runtime::StopRequest> {
+        crate::signals::requested()
+    }
 }
 
 fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
@@ -154,6 +162,34 @@ fn die_with_parent() {
 #[cfg(not(target_os = "linux"))]
 fn die_with_parent() {}
 
+/// Waits for the child, forwarding the first stop request to it as its signal.
+fn wait_forwarding(
+    mut child: std::process::Child,
+    stop: &mut dyn FnMut() -> Option<darwin_runtime::StopRequest>,
+) -> Result<std::process::ExitStatus, String> {
+    let mut forwarded = false;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| format!("cannot wait for the compiled query: {e}"))? {
+            return Ok(status);
+        }
+        if !forwarded {
+            if let Some(r) = stop() {
+                forwarded = true;
+                send_signal(child.id(), r.signo);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[expect(unsafe_code, reason = "kill(2) has no safe wrapper in std beyond SIGKILL")]
+fn send_signal(pid: u32, signo: i32) {
+    // SAFETY: kill only sends a signal to the child this process started (and still waits for).
+    unsafe {
+        libc::kill(pid as libc::pid_t, signo);
+    }
+}
+
 /// Removes job directories left by `darwin` processes that were killed (their pid is gone).
 fn remove_stale_job_dirs() {
     let Ok(rd) = std::fs::read_dir(std::env::temp_dir()) else { return };
@@ -168,7 +204,14 @@ fn remove_stale_job_dirs() {
 
 /// Runs a compiled binary on a job; its stdout and stderr are this process's. The outer error
 /// is the protocol's (the binary could not start, died, or wrote no result), the inner the job's.
-pub fn spawn<J: Job, T: DeserializeOwned>(binary: &Path, job: &J) -> Result<Outcome<T>, String> {
+/// `stop` is polled while the child runs: the first stop request is forwarded to the child as
+/// its signal (the child runs in a process group of its own, so a terminal's Ctrl-C reaches
+/// only this process and is forwarded once).
+pub fn spawn<J: Job, T: DeserializeOwned>(
+    binary: &Path,
+    job: &J,
+    stop: &mut dyn FnMut() -> Option<darwin_runtime::StopRequest>,
+) -> Result<Outcome<T>, String> {
     remove_stale_job_dirs();
     let dir = std::env::temp_dir().join(format!(
         "darwin-job-{}-{}",
@@ -180,13 +223,15 @@ pub fn spawn<J: Job, T: DeserializeOwned>(binary: &Path, job: &J) -> Result<Outc
     let result = (|| {
         let bytes = serde_json::to_vec(job).map_err(|e| format!("cannot encode the job: {e}"))?;
         std::fs::write(&job_path, bytes).map_err(|e| format!("cannot write {}: {e}", job_path.display()))?;
-        let status = std::process::Command::new(binary)
+        let child = std::process::Command::new(binary)
             .arg("--job")
             .arg(&job_path)
             .arg("--result")
             .arg(&result_path)
-            .status()
+            .process_group(0)
+            .spawn()
             .map_err(|e| format!("cannot start the compiled query {}: {e}", binary.display()))?;
+        let status = wait_forwarding(child, stop)?;
         if !status.success() {
             use std::os::unix::process::ExitStatusExt;
             return Err(match status.signal() {

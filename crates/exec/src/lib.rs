@@ -4,6 +4,7 @@
 //! them (`cargo tree -p darwin-exec` shows it).
 
 pub mod child;
+pub mod signals;
 
 pub use darwin_columnar;
 pub use darwin_common;

@@ -16,7 +16,7 @@ pub mod operator;
 pub mod ops;
 
 pub use darwin_columnar::{Batch, Buf, Column, ColumnBuilder, ColumnData, StrVec};
-pub use driver::{run, run_with, Callbacks, ConnectorFactory, Observer, Progress, RunSummary};
+pub use driver::{run, run_with, Callbacks, ConnectorFactory, Observer, Progress, RunSummary, StopRequest, Stopped};
 pub use error::{Result, RuntimeError};
 pub use operator::{Completed, Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader};
 

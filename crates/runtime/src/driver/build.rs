@@ -14,7 +14,7 @@ use crate::ops::interval_join::{IntervalJoinOp, IntervalJoinSpec};
 use crate::ops::lookup_join::LookupJoinOp;
 use crate::ops::session_agg::SessionAggOp;
 use crate::ops::slice_merge::SliceMergeOp;
-use crate::ops::source::{Alignment, SourceOp};
+use crate::ops::source::{Alignment, SourceOp, StopControl};
 use crate::ops::tee::Tee;
 use crate::ops::window_agg::{GlobalAggOp, WindowAggOp};
 use crate::ops::window_assign::WindowAssignOp;
@@ -74,6 +74,8 @@ pub(super) struct Builder<'a> {
     start_epoch: u64,
     /// The current pipeline's shared sub-plans, with their one computation once built.
     shared: Vec<(PhysNode, Option<Rc<RefCell<Tee>>>)>,
+    /// How the run asks its sources to stop.
+    stop: Arc<StopControl>,
 }
 
 impl<'a> Builder<'a> {
@@ -109,6 +111,7 @@ impl<'a> Builder<'a> {
             next_op: 0,
             start_epoch: ckpt.map_or(0, |c| c.first_epoch - 1),
             shared: Vec::new(),
+            stop: shared.stop.clone(),
         }
     }
 
@@ -222,7 +225,8 @@ impl<'a> Builder<'a> {
                 // Replicated (lookup) tables are read whole by every worker: nothing to align.
                 let align = if !all && wm.is_some() { self.alignment() } else { None };
                 let op = SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs);
-                self.stateful(op.aligned(align))?
+                let stop = if all { None } else { Some(self.stop.clone()) };
+                self.stateful(op.aligned(align).stoppable(stop))?
             }
             PhysNode::Calc { input, .. } if self.kernels.probe(node).is_some() => {
                 let PhysNode::LookupJoin { stream, table, join_type, stream_keys, table_keys, residual, .. } = &**input

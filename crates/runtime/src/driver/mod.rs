@@ -49,6 +49,34 @@ pub struct RunSummary {
     /// source's alignment, or for the other input of a join). Busy cores are the point of
     /// parallelism; this says where they were not.
     pub worker_idle: Vec<Duration>,
+    /// Set when the run was stopped by a signal instead of ending (see [`Stopped`]).
+    #[serde(default)]
+    pub stopped: Option<Stopped>,
+}
+
+/// A request to stop a run, from a signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopRequest {
+    /// The signal's number (its exit code is 128 plus it).
+    pub signo: i32,
+    /// The signal's name, as the user knows it (`SIGTERM`, `SIGINT`).
+    pub name: String,
+}
+
+/// How a stopped run ended.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stopped {
+    /// The signal that stopped it, by number and name.
+    pub signo: i32,
+    /// The signal's name.
+    pub signal: String,
+    /// Without checkpoints: the sources ended where they were, every open window closed as at
+    /// the end of the input, and the output (complete for what was read) was published.
+    pub drained: bool,
+    /// With checkpoints: the stop's final checkpoint, or None when writing it failed.
+    pub final_checkpoint: Option<u64>,
+    /// With checkpoints: the newest complete checkpoint, which a restart resumes from.
+    pub resumes_from: Option<u64>,
 }
 
 impl RunSummary {
@@ -75,17 +103,24 @@ pub trait Observer {
     fn progress(&mut self, _progress: &Progress) {}
     /// Something the user should know: a restore, a checkpoint that failed and what stays valid.
     fn notice(&mut self, _message: &str) {}
+    /// Whether the user asked the run to stop (a signal); polled every few milliseconds while
+    /// the run goes on. The first request stops the run gracefully (see [`Stopped`]).
+    fn stop_requested(&mut self) -> Option<StopRequest> {
+        None
+    }
 }
 
 /// Reports nothing (tests, benchmarks).
 impl Observer for () {}
 
-/// An observer made of two callbacks.
+/// An observer made of callbacks.
 pub struct Callbacks<'a> {
     /// Called with each progress report.
     pub progress: &'a mut dyn FnMut(&Progress),
     /// Called with each notice for the user.
     pub notice: &'a mut dyn FnMut(&str),
+    /// Polled for a request to stop.
+    pub stop: &'a mut dyn FnMut() -> Option<StopRequest>,
 }
 
 impl Observer for Callbacks<'_> {
@@ -94,5 +129,8 @@ impl Observer for Callbacks<'_> {
     }
     fn notice(&mut self, message: &str) {
         (self.notice)(message)
+    }
+    fn stop_requested(&mut self) -> Option<StopRequest> {
+        (self.stop)()
     }
 }

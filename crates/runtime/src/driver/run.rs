@@ -6,7 +6,7 @@
 
 use super::build::{count_exchanges, count_sources, Channel};
 use super::worker::{run_worker, Shared, WorkerCheckpoint, WorkerResult};
-use super::{ConnectorFactory, Observer, Progress, RunSummary};
+use super::{ConnectorFactory, Observer, Progress, RunSummary, StopRequest, Stopped};
 use crate::error::{Result, RuntimeError};
 use crate::kernels::Kernels;
 use crate::operator::Counters;
@@ -84,7 +84,8 @@ pub fn run_kernels(
     drop(events_tx);
     let (senders, inboxes) = exchanges(plan, n);
     let shared = shared(plan, kernels);
-    let mut driver = Driver { coord: coord.as_mut(), events: &events_rx, shared: &shared, start, failed: None };
+    let mut driver =
+        Driver { coord: coord.as_mut(), events: &events_rx, shared: &shared, start, failed: None, stopping: None };
     let results: Vec<Result<WorkerResult>> = std::thread::scope(|scope| {
         let handles: Vec<_> = inboxes
             .into_iter()
@@ -119,7 +120,15 @@ pub fn run_kernels(
     if let Some(e) = driver.failed.take() {
         return Err(e);
     }
+    let stopping = driver.stopping.take();
     let ok = first_failure(results)?;
+    if ok.iter().any(|r| r.halted) {
+        // Stopped after the final checkpoint: nothing after it is committed or finished.
+        let mut s = summary(plan, &ok, &shared, None, start);
+        s.stopped = stopping.map(|st| st.outcome(coord.as_ref()));
+        s.checkpoints = coord.map(|c| c.stats);
+        return Ok(s);
+    }
     publish(&ok)?;
     if let Some(c) = coord.as_mut() {
         while let Ok(ev) = events_rx.try_recv() {
@@ -128,7 +137,10 @@ pub fn run_kernels(
         c.finish()?;
         c.take_notices().iter().for_each(|m| observer.notice(m));
     }
-    Ok(summary(plan, &ok, &shared, coord.map(|c| c.stats), start))
+    let mut s = summary(plan, &ok, &shared, coord.map(|c| c.stats), start);
+    // Drained: the sources ended early, the run then finished as a bounded one does.
+    s.stopped = stopping.filter(|st| st.epoch.is_none()).map(|st| st.outcome(None));
+    Ok(s)
 }
 
 /// Per exchange, a bounded inbox on every worker: the senders to all of them, and each
@@ -161,6 +173,8 @@ fn shared(plan: &PhysicalPlan, kernels: &Kernels) -> Shared {
         read: AtomicU64::new(0),
         written: AtomicU64::new(0),
         abort: AtomicBool::new(false),
+        stop: Arc::default(),
+        halt: AtomicBool::new(false),
         built: AtomicU64::new(0),
         kernels: kernels.clone(),
         align: align.collect(),
@@ -175,11 +189,34 @@ struct Driver<'a> {
     start: Instant,
     /// The coordinator's failure, which stopped the workers.
     failed: Option<RuntimeError>,
+    /// A stop the user asked for, once seen.
+    stopping: Option<Stopping>,
+}
+
+/// A stop under way: the request, and with checkpoints the epoch of the final checkpoint.
+struct Stopping {
+    request: StopRequest,
+    epoch: Option<u64>,
+}
+
+impl Stopping {
+    fn outcome(&self, coord: Option<&Coordinator>) -> Stopped {
+        let taken = |e| coord.and_then(|c| c.settled(e)).unwrap_or(false);
+        Stopped {
+            signo: self.request.signo,
+            signal: self.request.name.clone(),
+            drained: self.epoch.is_none(),
+            final_checkpoint: self.epoch.filter(|e| taken(*e)),
+            resumes_from: coord.and_then(Coordinator::durable_epoch),
+        }
+    }
 }
 
 impl Driver<'_> {
-    /// Handles the checkpoint events of up to 5 ms (or sleeps that long without checkpoints).
+    /// Handles the checkpoint events of up to 5 ms (or sleeps that long without checkpoints),
+    /// and a stop the user asks for.
     fn step(&mut self, observer: &mut dyn Observer, workers: usize) {
+        self.stop(observer);
         let Some(c) = self.coord.as_deref_mut() else {
             std::thread::sleep(Duration::from_millis(5));
             return;
@@ -209,12 +246,49 @@ impl Driver<'_> {
         }
     }
 
+    /// Starts a stop when the observer asks for one; halts the workers once its final
+    /// checkpoint is settled (written or failed).
+    fn stop(&mut self, observer: &mut dyn Observer) {
+        if let Some(st) = &self.stopping {
+            let settled = st.epoch.and_then(|e| self.coord.as_deref().and_then(|c| c.settled(e)));
+            if settled.is_some() {
+                self.shared.halt.store(true, Ordering::Relaxed);
+            }
+            return;
+        }
+        let Some(request) = observer.stop_requested() else { return };
+        test_stop_delay();
+        let epoch = self.coord.as_deref_mut().map(Coordinator::checkpoint_now);
+        let how = match epoch {
+            Some(e) => {
+                self.shared.stop.pause_after.store(e, Ordering::Relaxed);
+                format!("sources stop after checkpoint {e}, which is being taken; a restart resumes from it")
+            }
+            None => {
+                self.shared.stop.drain.store(true, Ordering::Relaxed);
+                "sources stop reading; open windows close as at the end of the input and the output is \
+                 written (run with --checkpoint-dir to stop and resume instead)"
+                    .to_string()
+            }
+        };
+        observer.notice(&format!("{}: stopping: {how}. A second signal stops at once.", request.name));
+        self.stopping = Some(Stopping { request, epoch });
+    }
+
     fn progress(&self) -> Progress {
         Progress {
             records_read: self.shared.read.load(Ordering::Relaxed),
             rows_written: self.shared.written.load(Ordering::Relaxed),
             elapsed: self.start.elapsed(),
         }
+    }
+}
+
+/// `DARWIN_TEST_STOP_DELAY_MS`: a test hook that makes a stop wait before it acts, so a test can
+/// send the second signal while the first is being handled.
+fn test_stop_delay() {
+    if let Some(ms) = std::env::var("DARWIN_TEST_STOP_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        std::thread::sleep(Duration::from_millis(ms));
     }
 }
 
@@ -291,6 +365,7 @@ fn summary(
         elapsed: start.elapsed(),
         checkpoints,
         worker_idle: ok.iter().map(|r| r.idle).collect(),
+        stopped: None,
     }
 }
 

@@ -22,6 +22,11 @@ pub(super) struct Shared {
     pub written: AtomicU64,
     /// Set when a worker fails, so the others stop instead of waiting for it forever.
     pub abort: AtomicBool,
+    /// How the run asks its sources to stop (a signal).
+    pub stop: Arc<crate::ops::source::StopControl>,
+    /// Set once a stop's final checkpoint is settled: workers leave their pipelines where they
+    /// are (nothing after that checkpoint is committed; a restart resumes from it).
+    pub halt: AtomicBool,
     /// Workers that have built (and restored) their operators.
     pub built: AtomicU64,
     /// Compiled mode's generated kernels (empty for the interpreter).
@@ -58,6 +63,8 @@ pub(super) struct WorkerResult {
     /// Output of sinks that finished, to become visible once the whole run has succeeded.
     pub completed: Vec<Completed>,
     pub idle: Duration,
+    /// The worker left its pipelines unfinished because the run was stopped (`Shared::halt`).
+    pub halted: bool,
 }
 
 /// A pipeline on this worker.
@@ -106,9 +113,14 @@ pub(super) fn run_worker(
     let mut last_read = 0;
     let mut idle = Idle::new(plan.settings.idle);
     let mut completed = Vec::new();
+    let mut halted = false;
     while pipes.iter().any(|p| !p.done) {
         if shared.abort.load(Ordering::Relaxed) {
             return Err(RuntimeError::Aborted);
+        }
+        if shared.halt.load(Ordering::Relaxed) {
+            halted = true;
+            break;
         }
         let mut worked = false;
         for (i, p) in pipes.iter_mut().enumerate().filter(|(_, p)| !p.done) {
@@ -131,6 +143,7 @@ pub(super) fn run_worker(
         written: pipes.iter().map(|p| p.written).collect(),
         completed,
         idle: idle.total(),
+        halted,
     })
 }
 

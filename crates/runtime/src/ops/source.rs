@@ -13,6 +13,11 @@
 //! `Idle` (after any barrier due) until that one catches up. The slowest never waits, so
 //! alignment cannot deadlock; it bounds the event-time skew between workers and between the
 //! inputs of a join, and with it the windows and rows that operators downstream hold open.
+//!
+//! A run that is asked to stop (a signal) tells its sources through [`StopControl`]: with
+//! checkpoints, each source stops reading once it has emitted the barrier of the stop's final
+//! checkpoint (and only emits barriers after); without, each source ends as a bounded input ends,
+//! so every open window closes and the output is complete for what was read.
 
 use crate::error::{Result, RuntimeError};
 use crate::operator::{Msg, Operator, SourceCounters, SourceReader};
@@ -22,7 +27,7 @@ use darwin_columnar::eval::{eval, fits};
 use darwin_common::{DataType, Value};
 use darwin_plan::{BinOp, Expr, ExprKind};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Reads the partitions of a source this worker owns, emitting batches, watermarks and epoch barriers
@@ -42,6 +47,16 @@ pub struct SourceOp {
     epochs: Option<Arc<AtomicU64>>,
     epoch: u64,
     align: Option<Alignment>,
+    stop: Option<Arc<StopControl>>,
+}
+
+/// How a run asks its sources to stop (see the module docs); shared by every source of the run.
+#[derive(Debug, Default)]
+pub struct StopControl {
+    /// End every source now, as a bounded input ends.
+    pub drain: AtomicBool,
+    /// Read nothing after the barrier of this epoch (0: read on).
+    pub pause_after: AtomicU64,
 }
 
 /// One source instance among all of its pipeline's (see the module docs).
@@ -94,7 +109,26 @@ impl SourceOp {
             epochs,
             epoch,
             align: None,
+            stop: None,
         }
+    }
+
+    /// Lets the run stop this source (a replicated lookup table is always read whole instead).
+    pub fn stoppable(mut self, stop: Option<Arc<StopControl>>) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Whether the run asked this source to stop reading: it ends (drain), or answers `Idle`
+    /// from now on (paused after the final checkpoint's barrier).
+    fn stopping(&mut self) -> Option<Msg> {
+        let stop = self.stop.as_ref()?;
+        if stop.drain.load(Ordering::Relaxed) {
+            self.done.iter_mut().for_each(|d| *d = true);
+            return None;
+        }
+        let after = stop.pause_after.load(Ordering::Relaxed);
+        (after != 0 && self.epoch >= after).then_some(Msg::Idle)
     }
 
     /// Aligns this instance with the others of its pipeline (see the module docs).
@@ -170,6 +204,9 @@ impl Operator for SourceOp {
                     self.epoch = want;
                     return Ok(Some(Msg::Barrier(want)));
                 }
+            }
+            if let Some(idle) = self.stopping() {
+                return Ok(Some(idle));
             }
             // (Once every partition has ended, nothing is left to wait for: go on to the end.)
             if self.align.as_ref().is_some_and(|a| {
