@@ -338,7 +338,10 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Gen { benchmark, events, format, out, seed } => {
             std::fs::create_dir_all(&out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-            let c = compile(&gen_script(benchmark, events, format, &out, seed), &Options::default())?;
+            // One worker: each file is then in event-time order (two workers would each write a
+            // sorted run, one after the other, and a query's watermark would drop the second as late).
+            let opts = Options { parallelism: Some(1), ..Options::default() };
+            let c = compile(&gen_script(benchmark, events, format, &out, seed), &opts)?;
             run(&c, None, &ExecArgs { mode: Mode::Interpreted, cache_dir: None })
         }
     }
