@@ -25,7 +25,7 @@ pub struct Requested {
 pub struct SettingError(pub String);
 
 /// The settings a script may `SET`, as its error message lists them.
-const SETTINGS: &str = "parallelism, batch-size, darwin.preagg.probe-rows, darwin.idle";
+const SETTINGS: &str = "parallelism, batch-size, darwin.preagg.probe-rows, darwin.idle, darwin.hop.max-windows-per-row";
 
 /// What the machine offers.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +66,8 @@ pub fn choose(requested: &Requested, set: &[(String, String)], machine: Machine)
             "parallelism" | "parallelism.default" => r.parallelism = Some(number(v, 1)?),
             "batch-size" | "execution.batch-size" => r.batch_size = Some(number(v, 1)?),
             "darwin.preagg.probe-rows" => probe_rows = Some(number(v, 0)? as u64),
+            // Checked and applied by the binder, where HOP windows are bound.
+            "darwin.hop.max-windows-per-row" => {}
             "darwin.idle" => r.idle = Some(idle_policy(v).map_err(|m| SettingError(format!("SET '{k}': {m}")))?),
             other => return Err(SettingError(format!("unknown setting '{other}'; valid settings: {SETTINGS}"))),
         }

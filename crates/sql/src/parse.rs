@@ -113,7 +113,16 @@ fn syntax(e: ParserError, parser: &Parser) -> SqlError {
         }
         None => (msg, loc(parser.peek_token().span)),
     };
-    SqlError::Syntax { message, location }
+    SqlError::Syntax { message: unsupported_syntax(&message).unwrap_or(message), location }
+}
+
+/// The feature behind a parser complaint about SQL that Flink accepts and Darwin does not yet.
+fn unsupported_syntax(message: &str) -> Option<String> {
+    message.ends_with("found: SYSTEM_TIME").then(|| {
+        "FOR SYSTEM_TIME AS OF (a temporal join) is not supported yet; a bounded table joined without it is a \
+         lookup join (stream JOIN table ON ...), and two streams join on window bounds or an interval"
+            .to_string()
+    })
 }
 
 fn is_word(t: &Token, s: &str) -> bool {

@@ -363,6 +363,13 @@ impl<'s> ExprBinder<'s> {
             }
             A::Function(f) => {
                 let name = f.name.to_string().to_uppercase();
+                if f.over.is_some() {
+                    let message = match super::functions::unsupported_function(&name) {
+                        Some(feature) => format!("{name} is not supported yet: {feature}"),
+                        None => format!("{name}(...) OVER: OVER windows are not supported yet"),
+                    };
+                    return Err(SqlError::at(loc(span), message));
+                }
                 if super::functions::is_aggregate(&name) {
                     return Err(SqlError::at(
                         loc(span),

@@ -137,6 +137,19 @@ pub fn bind_aggregate_call(f: &ast::Function, name: &str, scope: &Scope) -> Resu
     Ok(AggCall { func, arg, distinct, filter, ty })
 }
 
+/// The feature a known Flink function belongs to, for functions Darwin lacks.
+pub fn unsupported_function(name: &str) -> Option<&'static str> {
+    match name {
+        "ROW_NUMBER" | "RANK" | "DENSE_RANK" => {
+            Some("it serves Top-N and deduplication, which need updating results (changelogs)")
+        }
+        "LAG" | "LEAD" | "FIRST_VALUE" | "LAST_VALUE" | "NTILE" | "PERCENT_RANK" | "CUME_DIST" => {
+            Some("it is an OVER window function, and OVER windows are not supported yet")
+        }
+        _ => None,
+    }
+}
+
 fn nested_aggregate_error(e: SqlError, a: &ast::Expr) -> SqlError {
     match &e {
         SqlError::Bind { message, .. } if message.starts_with("aggregate") => {
@@ -161,6 +174,9 @@ pub fn bind_scalar_function(b: &mut ExprBinder, f: &ast::Function, name: &str, s
     let Some(&(_, func)) = SCALARS.iter().find(|(n, _)| *n == name) else {
         if matches!(name, "TUMBLE" | "HOP" | "SESSION") {
             return Err(SqlError::at(loc(span), format!("{name}(...) is a window: use it in GROUP BY or as FROM TABLE({name}(TABLE t, DESCRIPTOR(ts), ...))")));
+        }
+        if let Some(feature) = unsupported_function(name) {
+            return Err(SqlError::at(loc(span), format!("{name} is not supported yet: {feature}")));
         }
         let all = SCALARS.iter().map(|(n, _)| *n).chain(AGGREGATES.iter().copied());
         let hint = nearest(name, all).map(|n| format!("; did you mean {n}?")).unwrap_or_default();

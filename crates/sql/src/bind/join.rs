@@ -30,6 +30,11 @@ fn side(e: &Expr, nl: usize) -> Side {
 
 /// `left_time OP right_time + offset` from a comparison, if it has that shape.
 fn time_bound(e: &Expr, nl: usize, schema: &Schema) -> Option<(usize, usize, BinOp, i64)> {
+    bound_shape(e, nl).filter(|(l, r, ..)| schema.fields[*l].role.is_time() && schema.fields[nl + *r].role.is_time())
+}
+
+/// `left_col OP right_col + offset` from a comparison of any two columns of the two sides.
+fn bound_shape(e: &Expr, nl: usize) -> Option<(usize, usize, BinOp, i64)> {
     let ExprKind::Binary { op, left, right } = &e.kind else {
         return None;
     };
@@ -37,17 +42,16 @@ fn time_bound(e: &Expr, nl: usize, schema: &Schema) -> Option<(usize, usize, Bin
         return None;
     }
     let timed = |e: &Expr| -> Option<(usize, i64)> {
-        let (col, off) = match &e.kind {
-            ExprKind::Column(c) => (*c, 0),
+        match &e.kind {
+            ExprKind::Column(c) => Some((*c, 0)),
             ExprKind::Binary { op: o @ (BinOp::Add | BinOp::Sub), left, right } => match (&left.kind, &right.kind) {
                 (ExprKind::Column(c), ExprKind::Literal(Value::Interval(ms))) => {
-                    (*c, if *o == BinOp::Add { *ms } else { -*ms })
+                    Some((*c, if *o == BinOp::Add { *ms } else { -*ms }))
                 }
-                _ => return None,
+                _ => None,
             },
-            _ => return None,
-        };
-        schema.fields[col].role.is_time().then_some((col, off))
+            _ => None,
+        }
     };
     let (a, b) = (timed(left)?, timed(right)?);
     // a.col + a.off OP b.col + b.off
@@ -61,6 +65,25 @@ fn time_bound(e: &Expr, nl: usize, schema: &Schema) -> Option<(usize, usize, Bin
         (true, false) => Some((a.0, b.0 - nl, *op, b.1 - a.1)),
         (false, true) => Some((b.0, a.0 - nl, flip(*op), a.1 - b.1)),
         _ => None,
+    }
+}
+
+/// Why an interval join lacks a bound: a condition that has a bound's shape but compares a
+/// column that is not a time attribute (the usual mistake), else the general rule.
+fn missing_bound(conditions: &[&Expr], nl: usize, schema: &Schema, which: &str) -> String {
+    let rule = "an interval join needs a lower and an upper bound between the time attributes of its two sides \
+                (e.g. a.ts BETWEEN b.ts - INTERVAL '10' SECOND AND b.ts)";
+    let plain = conditions.iter().find_map(|c| {
+        let (l, r, ..) = bound_shape(c, nl)?;
+        [l, nl + r].into_iter().map(|i| &schema.fields[i]).find(|f| !f.role.is_time())
+    });
+    match plain {
+        Some(f) => format!(
+            "{rule}; it has no {which} bound on them: `{}` is not a time attribute (only a column with a WATERMARK, \
+             or a window's bounds, is one), so a comparison with it is a filter, not a bound",
+            f.name
+        ),
+        None => format!("{rule}; it has no {which} bound"),
     }
 }
 
@@ -169,7 +192,9 @@ impl Binder<'_> {
                 }
             }
             if lower == i64::MIN || upper == i64::MAX {
-                return Err(SqlError::at(loc(span), "an interval join needs both a lower and an upper bound on the time columns (e.g. a.ts BETWEEN b.ts - INTERVAL '10' SECOND AND b.ts)"));
+                let which = if lower == i64::MIN { "lower" } else { "upper" };
+                let conditions: Vec<&Expr> = residual.iter().chain(&remaining).collect();
+                return Err(SqlError::at(loc(span), missing_bound(&conditions, nl, &schema, which)));
             }
             (JoinKind::Interval { left_time: lt, right_time: rt, lower, upper }, keys)
         } else if lookup_able(&lp) {

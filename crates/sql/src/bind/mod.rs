@@ -48,6 +48,8 @@ pub struct Binder<'a> {
     nesting: usize,
     /// What relative paths in table options resolve against.
     base_dir: std::path::PathBuf,
+    /// The most HOP windows a row may fall in (`SET 'darwin.hop.max-windows-per-row'`).
+    max_windows_per_row: u64,
 }
 
 impl<'a> Binder<'a> {
@@ -61,6 +63,7 @@ impl<'a> Binder<'a> {
             expanding: Vec::new(),
             nesting: 0,
             base_dir,
+            max_windows_per_row: windows::DEFAULT_MAX_WINDOWS_PER_ROW,
         }
     }
 
@@ -98,7 +101,15 @@ impl<'a> Binder<'a> {
                     let schema = plan.schema().clone();
                     sinks.push((SinkTarget::Stdout { schema }, plan));
                 }
-                Statement::Set { key, value, .. } => settings.push((key, value)),
+                Statement::Set { key, value, span } => {
+                    if key == windows::MAX_WINDOWS_PER_ROW_SETTING {
+                        // Applies to the statements after it, like every SET in a Flink script.
+                        self.max_windows_per_row = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            SqlError::at(loc(span), format!("SET '{key}' needs a positive whole number, not '{value}'"))
+                        })?;
+                    }
+                    settings.push((key, value))
+                }
             }
         }
         Ok(BoundScript { sinks, settings })

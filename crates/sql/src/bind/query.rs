@@ -42,6 +42,10 @@ impl Binder<'_> {
         let result = match q.body.as_ref() {
             ast::SetExpr::Select(s) => self.bind_select(s),
             ast::SetExpr::Query(inner) => self.bind_nested(inner),
+            ast::SetExpr::SetOperation { op, set_quantifier, .. } => {
+                let what = format!("{op} {set_quantifier}").trim().to_uppercase();
+                Err(SqlError::at(loc(span), format!("{what} is not supported yet")))
+            }
             other => Err(SqlError::at(
                 loc(span),
                 format!(
@@ -153,7 +157,9 @@ impl Binder<'_> {
                         if ctx.window.is_some() {
                             return Err(SqlError::at(loc(span_of(g)), "only one group window is allowed in GROUP BY"));
                         }
-                        ctx.window = Some(group_window(f, &name, &scope)?);
+                        let window = group_window(f, &name, &scope)?;
+                        self.check_windows_per_row(window.0, f.name.span())?;
+                        ctx.window = Some(window);
                         continue;
                     }
                 }
@@ -269,6 +275,9 @@ impl Binder<'_> {
                     None => scope,
                 };
                 apply_alias(plan, scope, alias.as_ref())
+            }
+            ast::TableFactor::MatchRecognize { .. } => {
+                Err(SqlError::at(loc(f.span()), "MATCH_RECOGNIZE (pattern matching) is not supported yet"))
             }
             other => Err(SqlError::at(loc(other.span()), format!("'{other}' is not supported in FROM"))),
         }
@@ -460,7 +469,8 @@ fn contains_aggregate(e: &ast::Expr) -> bool {
         match e {
             A::Function(f) => {
                 let name = f.name.to_string().to_uppercase();
-                if is_aggregate(&name) || window_property(&name).is_some() {
+                // An aggregate with OVER is a window function, not a grouping (refused when bound).
+                if (is_aggregate(&name) && f.over.is_none()) || window_property(&name).is_some() {
                     return true;
                 }
                 if let Ok(args) = call_args(f) {

@@ -18,6 +18,12 @@ impl Binder<'_> {
             return Err(SqlError::at(loc(span), "TABLE(...) expects a window function: TUMBLE, HOP or SESSION"));
         };
         let name = f.name.to_string().to_uppercase();
+        if name == "CUMULATE" {
+            return Err(SqlError::at(
+                loc(span),
+                "CUMULATE windows are not supported yet; Darwin has TUMBLE, HOP and SESSION",
+            ));
+        }
         if !matches!(name.as_str(), "TUMBLE" | "HOP" | "SESSION") {
             return Err(SqlError::at(
                 loc(span),
@@ -62,6 +68,7 @@ impl Binder<'_> {
         let time_col = time_attribute(col, &scope)?;
         let intervals = rest[1..].iter().map(|a| interval_arg(a)).collect::<Result<Vec<_>>>()?;
         let window = window_kind(&name, &intervals, span)?;
+        self.check_windows_per_row(window, span)?;
         let mut schema = input.schema().clone();
         schema
             .fields
@@ -123,6 +130,36 @@ fn window_kind(name: &str, intervals: &[i64], span: sqlparser::tokenizer::Span) 
         ("TUMBLE", _) => Err(SqlError::at(loc(span), "TUMBLE takes one INTERVAL (the size)")),
         ("HOP", _) => Err(SqlError::at(loc(span), "HOP takes two INTERVALs: the slide, then the size")),
         _ => Err(SqlError::at(loc(span), "SESSION takes one INTERVAL (the gap)")),
+    }
+}
+
+/// The most HOP windows a row may fall in (size / slide) unless a script raises it with
+/// `SET 'darwin.hop.max-windows-per-row'`: each row is counted in (or, as a table function,
+/// copied into) that many windows, so output and work grow by that factor.
+pub const DEFAULT_MAX_WINDOWS_PER_ROW: u64 = 100_000;
+
+/// The setting that raises [`DEFAULT_MAX_WINDOWS_PER_ROW`].
+pub const MAX_WINDOWS_PER_ROW_SETTING: &str = "darwin.hop.max-windows-per-row";
+
+impl super::Binder<'_> {
+    /// Refuses a HOP whose size/slide ratio is above the limit, saying where the line is and why.
+    pub(super) fn check_windows_per_row(&self, window: WindowKind, span: sqlparser::tokenizer::Span) -> Result<()> {
+        let WindowKind::Hop { slide, size } = window else { return Ok(()) };
+        let per_row = (size / slide) as u64;
+        if per_row <= self.max_windows_per_row {
+            return Ok(());
+        }
+        Err(SqlError::at(
+            loc(span),
+            format!(
+                "this HOP puts every row in {per_row} windows (size / slide), above the limit of {}: each row is \
+                 counted in, and a window table function copies it into, that many windows, so output and work grow \
+                 {per_row}-fold (3 rows would give {} result rows); use a longer slide, or raise the limit with \
+                 SET '{MAX_WINDOWS_PER_ROW_SETTING}' = 'N'",
+                self.max_windows_per_row,
+                per_row.saturating_mul(3)
+            ),
+        ))
     }
 }
 
