@@ -37,6 +37,8 @@ pub struct SessionAggOp {
     sessions: FastMap<Vec<u8>, Vec<Session>>,
     watermark: i64,
     pending: VecDeque<Msg>,
+    /// The watermark of a firing that stopped early (`Windowed::unfinished`).
+    unfinished: Option<i64>,
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
@@ -72,6 +74,7 @@ impl SessionAggOp {
             sessions: FastMap::default(),
             watermark: i64::MIN,
             pending: VecDeque::new(),
+            unfinished: None,
             done: false,
             counters,
             accounted: 0,
@@ -218,8 +221,12 @@ impl Windowed for SessionAggOp {
     fn add(&mut self, batch: Batch) -> Result<()> {
         SessionAggOp::add(self, batch)
     }
-    fn fire(&mut self, wm: i64) -> Result<()> {
-        SessionAggOp::fire(self, wm)
+    fn fire(&mut self, wm: i64) -> Result<bool> {
+        // Its output is at most one row per group held, so it fires whole.
+        SessionAggOp::fire(self, wm).map(|()| true)
+    }
+    fn unfinished(&mut self) -> &mut Option<i64> {
+        &mut self.unfinished
     }
     const YIELD_AFTER_BATCH: bool = true;
 }

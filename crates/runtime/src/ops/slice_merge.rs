@@ -23,6 +23,9 @@ use darwin_state::State;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+/// The most rows one call of `fire` leaves pending before it stops to let them go out.
+const FIRE_ROWS: usize = 1 << 16;
+
 /// Below this many keys the table is never rebuilt (rebuilding a small one saves nothing).
 const MIN_KEYS_TO_COMPACT: usize = 4096;
 
@@ -77,6 +80,8 @@ pub struct SliceMergeOp {
     next_start: i64,
     watermark: i64,
     pending: VecDeque<Msg>,
+    /// The watermark of a firing that stopped early (`Windowed::unfinished`).
+    unfinished: Option<i64>,
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
@@ -130,6 +135,7 @@ impl SliceMergeOp {
             next_start: i64::MIN,
             watermark: i64::MIN,
             pending: VecDeque::new(),
+            unfinished: None,
             done: false,
             counters,
             accounted: 0,
@@ -214,9 +220,15 @@ impl SliceMergeOp {
         Ok(())
     }
 
-    /// Fires every window with data that the watermark `wm` closes, oldest first.
-    fn fire(&mut self, wm: i64) -> Result<()> {
+    /// Fires the windows with data that the watermark `wm` closes, oldest first; stops early
+    /// (false) once `FIRE_ROWS` rows are pending: a row is in up to `size / slide` windows, so
+    /// one watermark may close far more output than the state holds.
+    fn fire(&mut self, wm: i64) -> Result<bool> {
+        let mut rows = 0;
         while let Some(oldest) = self.slices.front().map(|s| s.start) {
+            if rows >= FIRE_ROWS {
+                return Ok(false);
+            }
             let start = (oldest - self.size + self.slide).max(self.next_start);
             if start > oldest {
                 // No window that has not fired covers the oldest slice any more.
@@ -226,19 +238,19 @@ impl SliceMergeOp {
             if !closes_by(start, self.size, wm) {
                 break;
             }
-            self.emit(start)?;
+            rows += self.emit(start)?;
             self.next_start = start + self.slide;
         }
         // Windows the watermark has closed are not emitted later, even if a late slice comes.
         self.next_start = self.next_start.max(first_open_start(wm, self.slide, self.size));
         self.compact()?;
         self.account();
-        Ok(())
+        Ok(true)
     }
 
     /// Emits window [start, start + size): every key one of its slices holds, with the merge
-    /// of those slices' partial values.
-    fn emit(&mut self, start: i64) -> Result<()> {
+    /// of those slices' partial values. Returns the rows emitted.
+    fn emit(&mut self, start: i64) -> Result<usize> {
         let end = start + self.size;
         let within: Vec<&Slice> = self.slices.iter().filter(|s| start <= s.start && s.start < end).collect();
         // The window's keys in first-seen order, and each key's place among them (`place` is
@@ -277,7 +289,7 @@ impl SliceMergeOp {
         ids.iter().for_each(|&g| place[g as usize] = ABSENT);
         self.place = place;
         if ids.is_empty() {
-            return Ok(());
+            return Ok(0);
         }
         let aggs: Vec<Column> = window
             .iter_mut()
@@ -299,7 +311,7 @@ impl SliceMergeOp {
             .collect();
         cols.extend(aggs);
         self.pending.push_back(Msg::Batch(Batch::new(cols, n)));
-        Ok(())
+        Ok(n)
     }
 
     /// Rebuilds the table of keys with only the keys a live slice holds, once those are fewer
@@ -388,8 +400,11 @@ impl Windowed for SliceMergeOp {
     fn add(&mut self, batch: Batch) -> Result<()> {
         SliceMergeOp::add(self, batch)
     }
-    fn fire(&mut self, wm: i64) -> Result<()> {
+    fn fire(&mut self, wm: i64) -> Result<bool> {
         SliceMergeOp::fire(self, wm)
+    }
+    fn unfinished(&mut self) -> &mut Option<i64> {
+        &mut self.unfinished
     }
 }
 
@@ -459,6 +474,44 @@ mod tests {
     use std::collections::BTreeMap;
 
     type Out = BTreeMap<(i64, Option<i64>), (Option<i64>, Option<i64>, Option<String>)>;
+
+    /// One slice of three keys in 50,000 windows (slide 1, size 50,000): the end of the input
+    /// closes them all, and they go out a part at a time, never more than `FIRE_ROWS` rows (plus
+    /// one window's) pending; every window has its three keys, each with the slice's sum.
+    #[test]
+    fn windows_closed_at_once_go_out_in_parts() {
+        let types = [DataType::BigInt, DataType::Timestamp, DataType::BigInt];
+        let rows: Vec<Vec<Value>> =
+            (0..3).map(|k| vec![Value::BigInt(k), Value::Timestamp(5), Value::BigInt(10 + k)]).collect();
+        let input = Box::new(Script(vec![Msg::Batch(Batch::from_rows(&rows, &types))].into()));
+        let sum = AggCall {
+            func: AggFunc::Sum,
+            arg: Some(Expr::column(2, DataType::BigInt)),
+            distinct: false,
+            filter: None,
+            ty: DataType::BigInt,
+        };
+        let group = vec![GroupKey::Expr(Expr::column(0, DataType::BigInt)), GroupKey::WindowStart, GroupKey::WindowEnd];
+        let counters = Arc::new(Counters::default());
+        let mut op = SliceMergeOp::new(input, (1, 50_000, 1), group, &[sum], counters).unwrap();
+        let (mut rows, mut windows) = (0usize, BTreeMap::new());
+        while let Some(m) = op.next().unwrap() {
+            let held: usize = op.pending.iter().map(|m| if let Msg::Batch(b) = m { b.num_rows } else { 0 }).sum();
+            assert!(held <= FIRE_ROWS + 3, "{held} rows pending");
+            if let Msg::Batch(b) = m {
+                rows += b.num_rows;
+                for i in 0..b.num_rows {
+                    let (k, start, total) = (b.columns[0].i64s()[i], b.columns[1].i64s()[i], b.columns[3].i64s()[i]);
+                    assert_eq!(total, 10 + k);
+                    *windows.entry(start).or_insert(0) += 1;
+                }
+            }
+        }
+        assert_eq!(rows, 150_000);
+        assert_eq!(windows.len(), 50_000);
+        assert!(windows.values().all(|n| *n == 3));
+        assert_eq!(windows.keys().next(), Some(&(5 - 50_000 + 1)));
+    }
 
     /// Random partial rows (keys with NULLs, slices mostly in order, some late or partly late,
     /// NULL partial values) merged into HOP windows equal a row-by-row model: each row adds to

@@ -183,6 +183,8 @@ pub struct WindowAggOp {
     /// Compiled mode's generated update (None: the generic one).
     kernel: Option<AggFn>,
     pending: VecDeque<Msg>,
+    /// The watermark of a firing that stopped early (`Windowed::unfinished`).
+    unfinished: Option<i64>,
     done: bool,
     counters: Arc<Counters>,
     accounted: usize,
@@ -214,6 +216,7 @@ impl WindowAggOp {
             windows: WindowTables::new(key_types, aggs),
             kernel: None,
             pending: VecDeque::new(),
+            unfinished: None,
             done: false,
             counters,
             accounted: 0,
@@ -468,8 +471,12 @@ impl Windowed for WindowAggOp {
     fn add(&mut self, batch: Batch) -> Result<()> {
         WindowAggOp::add(self, batch)
     }
-    fn fire(&mut self, wm: i64) -> Result<()> {
-        WindowAggOp::fire(self, wm)
+    fn fire(&mut self, wm: i64) -> Result<bool> {
+        // Its output is at most one row per group held, so it fires whole.
+        WindowAggOp::fire(self, wm).map(|()| true)
+    }
+    fn unfinished(&mut self) -> &mut Option<i64> {
+        &mut self.unfinished
     }
 }
 

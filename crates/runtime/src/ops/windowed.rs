@@ -18,8 +18,12 @@ pub(crate) trait Windowed {
     /// The largest watermark seen.
     fn watermark(&mut self) -> &mut i64;
     fn add(&mut self, batch: Batch) -> Result<()>;
-    /// Fires the windows the watermark `wm` closes, their rows into `pending`.
-    fn fire(&mut self, wm: i64) -> Result<()>;
+    /// Fires the windows the watermark `wm` closes, their rows into `pending`. False if it
+    /// stopped early to bound the rows pending (output is streamed, never held whole): the loop
+    /// sends them and calls again with the same `wm` before it reads more input.
+    fn fire(&mut self, wm: i64) -> Result<bool>;
+    /// The watermark of a firing that stopped early.
+    fn unfinished(&mut self) -> &mut Option<i64>;
     /// Whether a batch taken in ends the call (`absorbed`) instead of pulling on until
     /// something fires.
     const YIELD_AFTER_BATCH: bool = false;
@@ -31,13 +35,17 @@ pub(crate) fn next<W: Windowed>(op: &mut W) -> Result<Option<Msg>> {
         if let Some(m) = op.pending().pop_front() {
             return Ok(Some(m));
         }
+        if let Some(wm) = op.unfinished().take() {
+            fire(op, wm)?;
+            continue;
+        }
         if *op.done() {
             return Ok(None);
         }
         match op.input().next()? {
             None => {
                 *op.done() = true;
-                op.fire(i64::MAX)?;
+                fire(op, i64::MAX)?;
             }
             Some(Msg::Batch(b)) => {
                 op.add(b)?;
@@ -48,11 +56,23 @@ pub(crate) fn next<W: Windowed>(op: &mut W) -> Result<Option<Msg>> {
             Some(Msg::Watermark(w)) => {
                 if w > *op.watermark() {
                     *op.watermark() = w;
-                    op.fire(w)?;
+                    fire(op, w)?;
+                } else {
+                    op.pending().push_back(Msg::Watermark(w));
                 }
-                op.pending().push_back(Msg::Watermark(w));
             }
             Some(m @ (Msg::Barrier(_) | Msg::Idle)) => return Ok(Some(m)),
         }
     }
+}
+
+/// Fires what `wm` closes, or a part of it; the watermark goes out behind the last part (the
+/// end of the input, `i64::MAX`, sends none).
+fn fire<W: Windowed>(op: &mut W, wm: i64) -> Result<()> {
+    if !op.fire(wm)? {
+        *op.unfinished() = Some(wm);
+    } else if wm != i64::MAX {
+        op.pending().push_back(Msg::Watermark(wm));
+    }
+    Ok(())
 }
