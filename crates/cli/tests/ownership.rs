@@ -145,6 +145,48 @@ fn a_failed_run_leaves_the_previous_output_and_says_so() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// A full disk: a 256 KiB tmpfs holds the output (where mounting is not allowed, a 256 KiB
+/// file-size limit from the kernel instead). The run fails naming the in-progress file and the
+/// OS error, and the previous output stays as it was.
+#[test]
+fn a_full_disk_fails_the_run_names_the_file_and_keeps_the_previous_output() {
+    let d = dir("full");
+    let disk = d.join("disk");
+    std::fs::create_dir_all(&disk).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k", "tmpfs"])
+        .arg(&disk)
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    std::fs::write(disk.join("out.csv"), "previous\n").unwrap();
+    let sql = "CREATE TABLE bid (auction BIGINT, price BIGINT) WITH ('connector' = 'nexmark', 'table' = 'bid', 'events' = '200000');
+        CREATE TABLE o (a BIGINT, p BIGINT) WITH ('connector' = 'filesystem', 'path' = 'disk/out.csv', 'format' = 'csv');
+        INSERT INTO o SELECT auction, price FROM bid;";
+    let darwin = env!("CARGO_BIN_EXE_darwin");
+    let out = if mounted {
+        run_in(&d, &["run", "-e", sql])
+    } else {
+        // SIGXFSZ ignored: a write past the limit fails with EFBIG, as on a full disk.
+        let limited = "trap '' XFSZ; ulimit -f 256 && exec \"$0\" \"$@\"";
+        Command::new("bash").args(["-c", limited, darwin, "run", "-e", sql]).current_dir(&d).output().unwrap()
+    };
+    let err = text(&out.stderr);
+    let kept = std::fs::read_to_string(disk.join("out.csv")).unwrap();
+    let left: Vec<String> =
+        std::fs::read_dir(&disk).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    if mounted {
+        let _ = Command::new("umount").arg(&disk).status();
+    }
+    assert!(!out.status.success(), "{err}");
+    let os_error = if mounted { "No space left on device" } else { "File too large" };
+    assert!(err.contains(".out.csv.inprogress") && err.contains(os_error), "names the file and the error: {err}");
+    assert!(err.contains("keeps its previous content"), "{err}");
+    assert_eq!(kept, "previous\n");
+    assert!(!left.iter().any(|n| n.contains("inprogress")), "{left:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn a_relative_path_resumes_where_the_query_first_ran() {
     let d = dir("relative");

@@ -21,13 +21,18 @@ pub enum RuntimeError {
         /// The row it failed on, as `(name = value, ...)`.
         row: String,
     },
-    /// A query's error, with the query it happened in: its sink and the tables it reads.
-    #[error("{error}\n  in the query writing to {sink}, which reads {sources}")]
+    /// A query's error, with the query it happened in: its sink and the tables it reads, and
+    /// where the row was read when that is known.
+    #[error("{error}\n  in the query writing to {sink}, which reads {sources}{}",
+        .read.as_ref().map_or(String::new(), |r| format!("\n  the row is in the batch read from {r}")))]
     InQuery {
         /// The sink (table name, or `stdout` for a SELECT).
         sink: String,
         /// The tables the query reads, comma-separated.
         sources: String,
+        /// The source batch the failing row came from (`LastRead::told`): known for a query
+        /// that computes on one source's rows as they are read (no join, aggregate or exchange).
+        read: Option<String>,
         /// What failed.
         error: Box<RuntimeError>,
     },

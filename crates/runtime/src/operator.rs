@@ -83,6 +83,14 @@ pub trait SourceReader {
     fn describe(&self, partition: usize) -> String {
         format!("partition {partition}")
     }
+    /// Where a partition is, as an error tells it (see `position_unit`): the offset by default.
+    fn position(&self, partition: usize) -> u64 {
+        self.offset(partition)
+    }
+    /// What `position` counts: `line` (lines read so far) or `offset`.
+    fn position_unit(&self) -> &'static str {
+        "offset"
+    }
     /// Records skipped as malformed (only with the ignore-parse-errors option).
     fn skipped(&self) -> u64 {
         0
@@ -177,4 +185,46 @@ pub struct SourceCounters {
     pub read: AtomicU64,
     /// Malformed records skipped so far (only with the ignore-parse-errors option).
     pub skipped: AtomicU64,
+    /// Where the batch emitted last came from, for an error on one of its rows.
+    pub last: LastRead,
+}
+
+/// Where a source instance's last batch came from: its partition and the reader's positions
+/// before and after it. Three relaxed stores per batch; read only to tell an error.
+#[derive(Debug, Default)]
+pub struct LastRead {
+    /// The partition plus one (0: nothing read yet).
+    partition: AtomicU64,
+    from: AtomicU64,
+    to: AtomicU64,
+    /// Each partition as errors name it, and what a position counts (`line` or `offset`).
+    places: std::sync::OnceLock<(Vec<String>, &'static str)>,
+}
+
+impl LastRead {
+    /// Names the partitions of `reader`, once.
+    pub fn describe(&self, reader: &dyn SourceReader) {
+        let names = (0..reader.partitions()).map(|p| reader.describe(p)).collect();
+        let _ = self.places.set((names, reader.position_unit()));
+    }
+
+    /// Notes the batch just read from `partition`, between positions `from` and `to`.
+    pub fn record(&self, partition: usize, from: u64, to: u64) {
+        self.from.store(from, Ordering::Relaxed);
+        self.to.store(to, Ordering::Relaxed);
+        self.partition.store(partition as u64 + 1, Ordering::Relaxed);
+    }
+
+    /// The last batch as a user finds it: `table 'bid' (bids.csv), lines 4097 to 8192`.
+    pub fn told(&self, table: &str) -> Option<String> {
+        let p = self.partition.load(Ordering::Relaxed).checked_sub(1)? as usize;
+        let (names, unit) = self.places.get()?;
+        let name = names.get(p)?;
+        let (from, to) = (self.from.load(Ordering::Relaxed), self.to.load(Ordering::Relaxed));
+        let place = if name.starts_with("table ") { name.clone() } else { format!("table '{table}', {name}") };
+        Some(match *unit {
+            "line" => format!("{place}, lines {} to {to}", from + 1),
+            _ => format!("{place}, offsets {from} to {to}"),
+        })
+    }
 }

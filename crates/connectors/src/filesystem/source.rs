@@ -232,6 +232,14 @@ impl SourceReader for FileSource {
         format!("table '{}' ({})", self.table, self.parts[p].path)
     }
 
+    fn position(&self, p: usize) -> u64 {
+        self.parts[p].line_no
+    }
+
+    fn position_unit(&self) -> &'static str {
+        "line"
+    }
+
     /// Reopens the file at `offset`, reading its first `offset` bytes once to count their lines
     /// (error messages count from the file's start) and to checksum them (`check`).
     fn seek(&mut self, p: usize, offset: u64) -> Result<()> {

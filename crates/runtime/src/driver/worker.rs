@@ -7,7 +7,7 @@ use super::build::{writes_sink, Builder, Channel, Clock, Wiring};
 use super::ConnectorFactory;
 use crate::error::{Result, RuntimeError};
 use crate::kernels::Kernels;
-use crate::operator::{Completed, Counters, Msg, Operator, SinkContext, SinkWriter};
+use crate::operator::{Completed, Counters, Msg, Operator, SinkContext, SinkWriter, SourceCounters};
 use darwin_checkpoint::{Event, StagedFile};
 use darwin_plan::{IdlePolicy, PhysicalPlan};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -75,6 +75,28 @@ struct Running {
     done: bool,
     /// The epoch the pipeline is in (checkpointing only).
     epoch: u64,
+    /// Its one source, when a failing row is surely in the batch that source read last.
+    trace: Option<Arc<SourceCounters>>,
+}
+
+/// Below an exchange at the top of a pipeline (the gather to one writer): nothing above it
+/// evaluates, so rows failing on this worker were read here.
+fn top_below_exchange(root: &darwin_plan::PhysNode) -> &darwin_plan::PhysNode {
+    match root {
+        darwin_plan::PhysNode::Exchange { input, .. } => input,
+        other => other,
+    }
+}
+
+/// Whether a pipeline computes on its source's rows as they are read (projections, filters,
+/// window assignment): a row that fails is then in the source's last batch.
+fn reads_as_it_goes(node: &darwin_plan::PhysNode) -> bool {
+    use darwin_plan::PhysNode;
+    match node {
+        PhysNode::Source { .. } => true,
+        PhysNode::Calc { input, .. } | PhysNode::WindowAssign { input, .. } => reads_as_it_goes(input),
+        _ => false,
+    }
 }
 
 /// Worker `w`'s whole run: builds (and restores) its operators, then runs its pipelines until
@@ -99,12 +121,17 @@ pub(super) fn run_worker(
     };
     let mut pipes = Vec::new();
     for (i, p) in plan.pipelines.iter().enumerate() {
+        let before = b.sources().len();
         let root = b.pipeline(p, shared.align[i].clone())?;
+        let trace = match &b.sources()[before..] {
+            [one] if reads_as_it_goes(top_below_exchange(&p.root)) => Some(one.clone()),
+            _ => None,
+        };
         let sink = if writes_sink(&p.root, w) { Some(factory.open_sink(&p.sink, &ctx)?) } else { None };
         if let (Some(c), Some(target)) = (&ckpt, sink.as_ref().and_then(|s| s.output_file())) {
             c.send(Event::Output { target });
         }
-        pipes.push(Running { root, sink, written: 0, done: false, epoch: ctx.first_epoch });
+        pipes.push(Running { root, sink, written: 0, done: false, epoch: ctx.first_epoch, trace });
     }
     if let Some(restore) = ckpt.as_ref().and_then(|c| c.restore.as_ref()) {
         b.check_restored(restore.len())?;
@@ -124,7 +151,8 @@ pub(super) fn run_worker(
         }
         let mut worked = false;
         for (i, p) in pipes.iter_mut().enumerate().filter(|(_, p)| !p.done) {
-            worked |= step(w, i, p, shared, ckpt.as_ref()).map_err(|e| in_query(e, &plan.pipelines[i]))?;
+            worked |= step(w, i, p, shared, ckpt.as_ref())
+                .map_err(|e| in_query(e, &plan.pipelines[i], p.trace.as_deref()))?;
             if p.done {
                 completed.extend(p.sink.as_mut().and_then(|s| s.completed()));
             }
@@ -183,7 +211,7 @@ fn step(w: usize, i: usize, p: &mut Running, shared: &Shared, ckpt: Option<&Work
 
 /// An evaluation error told with the query it happened in: its sink and the tables it reads
 /// (other errors name their file or table already).
-fn in_query(e: RuntimeError, pipeline: &darwin_plan::Pipeline) -> RuntimeError {
+fn in_query(e: RuntimeError, pipeline: &darwin_plan::Pipeline, trace: Option<&SourceCounters>) -> RuntimeError {
     if !matches!(e, RuntimeError::Eval(_) | RuntimeError::EvalOnRow { .. }) {
         return e;
     }
@@ -197,7 +225,13 @@ fn in_query(e: RuntimeError, pipeline: &darwin_plan::Pipeline) -> RuntimeError {
     }
     let mut names = Vec::new();
     sources(&pipeline.root, &mut names);
-    RuntimeError::InQuery { sink: pipeline.sink_name().to_string(), sources: names.join(", "), error: Box::new(e) }
+    let read = trace.and_then(|t| t.last.told(&t.name));
+    RuntimeError::InQuery {
+        sink: pipeline.sink_name().to_string(),
+        sources: names.join(", "),
+        read,
+        error: Box::new(e),
+    }
 }
 
 /// The sink's output of the epoch that just ended (none on workers without the sink).

@@ -89,6 +89,7 @@ impl SourceOp {
         epochs: Option<(Arc<AtomicU64>, u64)>,
     ) -> Self {
         let n = reader.partitions();
+        counters.last.describe(reader.as_ref());
         // The epoch the run starts after (not the coordinator's current request, which may
         // already be ahead while workers are still being built).
         let (epochs, epoch) = match epochs {
@@ -225,12 +226,14 @@ impl Operator for SourceOp {
                 continue;
             };
             self.next_part = (p + 1) % n;
+            let from = self.reader.position(p);
             match self.reader.next_batch(p, self.batch_size)? {
                 None => {
                     self.done[p] = true;
                     self.maybe_watermark();
                 }
                 Some(batch) => {
+                    self.counters.last.record(p, from, self.reader.position(p));
                     self.counters.read.fetch_add(batch.num_rows as u64, Ordering::Relaxed);
                     self.counters.skipped.store(self.reader.skipped(), Ordering::Relaxed);
                     if let Some(w) = &self.watermark {
