@@ -282,12 +282,16 @@ fn aggregate(a: &AggCall, rows: &[Row]) -> Result<Value, String> {
             let n = vals.len() as i64;
             match &vals[0] {
                 Value::Int(_) | Value::BigInt(_) => {
-                    let s = vals.iter().filter_map(Value::as_i64).fold(0i64, i64::wrapping_add);
-                    let v = if a.func == AggFunc::Sum { s } else { s / n };
+                    // The exact sum; the engine's running BIGINT sum fails where this does not
+                    // fit (and, with values of both signs near the limits, may fail earlier).
+                    let s: i128 = vals.iter().filter_map(Value::as_i64).map(i128::from).sum();
+                    let v = if a.func == AggFunc::Sum { s } else { s / n as i128 };
+                    let what = if a.func == AggFunc::Sum { "a SUM" } else { "the sum of an AVG" };
+                    i64::try_from(s).map_err(|_| format!("overflow: {what} does not fit BIGINT"))?;
                     if matches!(vals[0], Value::Int(_)) {
-                        Value::Int(v as i32)
+                        Value::Int(i32::try_from(v).map_err(|_| format!("overflow: {what} does not fit INT"))?)
                     } else {
-                        Value::BigInt(v)
+                        Value::BigInt(v as i64)
                     }
                 }
                 Value::Double(_) => {
