@@ -27,8 +27,10 @@ use std::path::{Path, PathBuf};
 /// 3: keys go to workers by a new partitioning hash (`ops::partition_hash`).
 /// 4: a source's state holds, with each partition's offset, a checksum of what it consumed.
 pub const FORMAT_VERSION: u32 = 4;
-const STATE_MAGIC: &[u8; 8] = b"DARWINST";
-const CRC_PREFIX: &str = "crc32 ";
+/// The first bytes of every worker state file.
+pub const STATE_MAGIC: &[u8; 8] = b"DARWINST";
+/// The start of a manifest's last line, before the CRC32 of the JSON above it.
+pub const CRC_PREFIX: &str = "crc32 ";
 
 /// What a checkpoint holds (`manifest.json`): which plan and run wrote it, its state files with their
 /// checksums, and the sink output it commits.

@@ -3,6 +3,7 @@
 //! generated crate run as a child process). Kept as a library so tests drive the same path.
 
 pub mod bench;
+pub mod fuzz;
 
 use darwin_codegen::toolchain::{CompileError, Toolchain};
 use darwin_codegen::Harness;
