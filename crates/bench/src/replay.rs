@@ -306,6 +306,7 @@ mod tests {
             connector: "nexmark".into(),
             options,
             watermark: None,
+            positions: None,
         };
         let (span, batch) = (100_000, 64);
         let rec = Arc::new(record(&table, 2, 5_000, span, batch).unwrap());

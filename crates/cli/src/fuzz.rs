@@ -72,6 +72,7 @@ fn file_table(path: &Path, mode: u8) -> TableDef {
         connector: "filesystem".into(),
         options,
         watermark: None,
+        positions: None,
     }
 }
 

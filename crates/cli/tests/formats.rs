@@ -150,3 +150,40 @@ fn an_input_file_changed_since_the_checkpoint_is_refused() {
     assert_eq!(sorted_lines(&d.join("out.csv")).len(), 40_001);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Only the columns a query reads are decoded: a bad value in another column is skipped unread,
+/// in CSV (by position, fields after it still found) and JSON (by name); reading that column
+/// fails with its line and name. Records must still have every CSV field.
+#[test]
+fn columns_a_query_does_not_read_are_not_decoded() {
+    let d = dir("narrow");
+    std::fs::write(d.join("in.csv"), "1,x,\"q,\"\"u\"\"\",10\n2,2,b,20\n").unwrap();
+    std::fs::write(
+        d.join("in.json"),
+        "{\"a\": 1, \"b\": \"x\", \"s\": \"q\", \"c\": 10}\n{\"a\": 2, \"b\": 2, \"c\": 20}\n",
+    )
+    .unwrap();
+    for (fmt, file) in [("csv", "in.csv"), ("json", "in.json")] {
+        let table = format!(
+            "CREATE TABLE t (a BIGINT, b BIGINT, s VARCHAR, c BIGINT) WITH ('connector' = 'filesystem', \
+             'path' = '{file}', 'format' = '{fmt}');"
+        );
+        let out = darwin(&d, &["run", "-e", &format!("{table} SELECT a + c, s FROM t;")]);
+        assert!(out.status.success(), "{fmt}: {}", text(&out.stderr));
+        let mut rows: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+        rows.sort();
+        let want =
+            if fmt == "csv" { ["11 | q,\"u\"", "22 | b", "EXPR$0 | s"] } else { ["11 | q", "22 | NULL", "EXPR$0 | s"] };
+        assert_eq!(rows, want, "{fmt}");
+        let out = darwin(&d, &["run", "-e", &format!("{table} SELECT a + b FROM t;")]);
+        let err = text(&out.stderr);
+        assert!(!out.status.success() && err.contains("line 1, column 'b'"), "{fmt}: {err}");
+    }
+    std::fs::write(d.join("short.csv"), "1,2,s,3\n4,5\n").unwrap();
+    let short = "CREATE TABLE t (a BIGINT, b BIGINT, s VARCHAR, c BIGINT) WITH ('connector' = 'filesystem', \
+                 'path' = 'short.csv', 'format' = 'csv'); SELECT a FROM t;";
+    let out = darwin(&d, &["run", "-e", short]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("line 2") && err.contains("expected 4 fields, found 2"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -73,6 +73,14 @@ impl StrVec {
         self.bytes.extend_from_slice(s.as_bytes());
         self.offsets.push(self.bytes.len() as u32);
     }
+
+    /// Keeps the first `len` strings.
+    pub fn truncate(&mut self, len: usize) {
+        if let Some(&end) = self.offsets.get(len) {
+            self.bytes.truncate(end as usize);
+            self.offsets.truncate(len + 1);
+        }
+    }
 }
 
 /// A column's values. Each buffer is owned or shared between batches ([`Buf`]): reading goes
@@ -387,6 +395,20 @@ impl ColumnBuilder {
             (ColumnData::Str(c), Value::Str(s)) => c.push(s),
             (_, v) => panic!("value {v:?} does not fit a {} column", self.ty),
         }
+    }
+
+    /// Drops every value after the first `len` (a record that failed half-way).
+    pub fn truncate(&mut self, len: usize) {
+        self.validity.truncate(len);
+        match &mut self.data {
+            ColumnData::Bool(v) => v.truncate(len),
+            ColumnData::I32(v) => v.truncate(len),
+            ColumnData::I64(v) => v.truncate(len),
+            ColumnData::F64(v) => v.truncate(len),
+            ColumnData::I128(v) => v.truncate(len),
+            ColumnData::Str(v) => v.truncate(len),
+        }
+        self.has_null = self.validity.contains(&false);
     }
 
     /// Appends a non-NULL string; panics unless this is a string builder.

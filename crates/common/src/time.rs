@@ -77,14 +77,14 @@ pub fn format_timestamp(ms: i64) -> String {
 
 /// Parses `YYYY-MM-DD[ |T]HH:MM:SS[.f{1,9}]` or a bare date. Returns None when malformed.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let b = s.as_bytes();
+    let b = s.trim().as_bytes();
+    // Digits read in place (this runs once per timestamp field of every record read).
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let part = s.get(r)?;
-        if part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
+        let part = b.get(r)?;
+        if part.is_empty() {
             return None;
         }
-        part.parse().ok()
+        part.iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
     };
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
@@ -108,12 +108,12 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
             if b[19] != b'.' || b.len() == 20 || b.len() > 29 {
                 return None;
             }
-            let frac = &s[20..];
-            if !frac.bytes().all(|c| c.is_ascii_digit()) {
+            let frac = &b[20..];
+            if !frac.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            let padded = format!("{frac:0<3}");
-            t.milli = padded[..3].parse().ok()?;
+            // Milliseconds: the first three digits, padded with zeros (`.5` is 500 ms).
+            t.milli = (0..3).fold(0, |n, i| n * 10 + frac.get(i).map_or(0, |c| u32::from(c - b'0')));
         }
     }
     Some(t.to_millis())
@@ -181,6 +181,22 @@ mod tests {
         assert_eq!(parse_timestamp("2024-01-01T00:00:01.5"), Some(1_704_067_201_500));
         assert_eq!(parse_timestamp("2023-02-29 00:00:00"), None);
         assert_eq!(parse_timestamp("garbage"), None);
+        // Fractions of 1 to 9 digits are read to the millisecond; a bare date is midnight.
+        assert_eq!(parse_timestamp(" 2024-01-01 00:00:01.123456789 "), Some(1_704_067_201_123));
+        assert_eq!(parse_timestamp("2024-01-01 00:00:01.05"), Some(1_704_067_201_050));
+        assert_eq!(parse_timestamp("2024-01-01"), Some(1_704_067_200_000));
+        for bad in [
+            "2024-1-01",
+            "2024-01-01 00:00:01.",
+            "2024-01-01 00:00:0a",
+            "2024-01-01 24:00:00",
+            "2024-01-01 00:00:01.1234567890",
+            "2024-01-01 00:00:01.5x",
+            "+024-01-01",
+            "2024-01-01 00:00",
+        ] {
+            assert_eq!(parse_timestamp(bad), None, "{bad}");
+        }
     }
     #[test]
     fn date_format_follows_java_patterns() {

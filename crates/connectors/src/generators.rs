@@ -493,6 +493,7 @@ mod tests {
             connector: connector.into(),
             options,
             watermark: None,
+            positions: None,
         }
     }
 

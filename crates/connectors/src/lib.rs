@@ -66,8 +66,14 @@ impl ConnectorCatalog for Registry {
     }
 
     fn finds_columns_by_name(&self, t: &TableDef) -> bool {
-        // The generators map each declared column to a generated field by its name.
+        // The generators map each declared column to a generated field by its name, and so
+        // does a JSON object.
         matches!(t.connector.as_str(), "nexmark" | "ysb")
+            || (t.connector == "filesystem" && t.option("format") == Some("json"))
+    }
+
+    fn reads_by_position(&self, t: &TableDef) -> bool {
+        t.connector == "filesystem" && t.option("format") == Some("csv")
     }
 
     fn resolve_paths(&self, t: &mut TableDef, base: &std::path::Path) {

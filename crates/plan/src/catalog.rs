@@ -28,6 +28,19 @@ pub struct TableDef {
     pub options: BTreeMap<String, String>,
     /// The `WATERMARK FOR` clause; None for a table without event time.
     pub watermark: Option<WatermarkDef>,
+    /// For a source read by position (CSV) that the planner narrowed to the columns its query
+    /// uses: where each column is in a record. None: column `i` is field `i` of `schema.len()`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positions: Option<FieldPositions>,
+}
+
+/// Where a narrowed table's columns are in records that hold more fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldPositions {
+    /// Fields in every record (the declared columns).
+    pub width: usize,
+    /// The field each column of the narrowed schema is read from, in order.
+    pub columns: Vec<usize>,
 }
 
 impl TableDef {
@@ -50,6 +63,11 @@ pub trait ConnectorCatalog {
     /// Whether the source finds its declared columns by name, so it can be asked for fewer
     /// (files read by position cannot).
     fn finds_columns_by_name(&self, _table: &TableDef) -> bool {
+        false
+    }
+    /// Whether the source reads columns by their position in a record and can skip the fields
+    /// a query does not use (`TableDef::positions`).
+    fn reads_by_position(&self, _table: &TableDef) -> bool {
         false
     }
     /// Makes the paths a table's options name absolute, resolved against `base`, so that the

@@ -34,6 +34,7 @@ fn placeholder() -> PhysNode {
             connector: String::new(),
             options: Default::default(),
             watermark: None,
+            positions: None,
         },
         partitions: 0,
     }

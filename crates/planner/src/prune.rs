@@ -2,11 +2,12 @@
 //! table, but Nexmark q5 needs two of a bid's seven (the strings are most of its 184 bytes):
 //! a source under an operator whose output does not pass its input's columns through (a
 //! projection, an aggregate) is narrowed to the columns that operator reads, and the operator's
-//! column references are renumbered. Only connectors that find columns by name can be narrowed
-//! (CSV files are read by position).
+//! column references are renumbered. Connectors that find columns by name are asked for fewer;
+//! CSV files, read by position, are told where the kept columns are (`TableDef::positions`) and
+//! skip the other fields.
 
 use darwin_common::Schema;
-use darwin_plan::catalog::{ConnectorCatalog, TableDef, WatermarkDef};
+use darwin_plan::catalog::{ConnectorCatalog, FieldPositions, TableDef, WatermarkDef};
 use darwin_plan::physical::{GroupKey, PhysNode, WindowSpec};
 use darwin_plan::{Expr, ExprKind};
 
@@ -15,8 +16,12 @@ pub fn prune_sources(root: PhysNode, catalog: &dyn ConnectorCatalog) -> PhysNode
     let node = root.map_inputs(&mut |c| prune_sources(c, catalog));
     let Some(used) = used_columns(&node) else { return node };
     let narrowed = match node.children().as_slice() {
-        [PhysNode::Source { table, partitions }] if catalog.finds_columns_by_name(table) => {
-            narrow(table, used).map(|(table, keep)| (PhysNode::Source { table, partitions: *partitions }, keep))
+        [PhysNode::Source { table, partitions }]
+            if catalog.finds_columns_by_name(table) || catalog.reads_by_position(table) =>
+        {
+            let by_position = catalog.reads_by_position(table);
+            narrow(table, used, by_position)
+                .map(|(table, keep)| (PhysNode::Source { table, partitions: *partitions }, keep))
         }
         [calc @ PhysNode::Calc { project: Some(_), .. }] => narrow_calc(calc, used),
         _ => None,
@@ -58,7 +63,7 @@ fn used_columns(node: &PhysNode) -> Option<Vec<usize>> {
 /// The table with only the `used` columns and those its watermark reads (at least one column,
 /// so batches keep their row count), and the kept old column numbers in order; None when every
 /// column is used.
-fn narrow(table: &TableDef, mut used: Vec<usize>) -> Option<(TableDef, Vec<usize>)> {
+fn narrow(table: &TableDef, mut used: Vec<usize>, by_position: bool) -> Option<(TableDef, Vec<usize>)> {
     if let Some(w) = &table.watermark {
         used.push(w.column);
         w.expr.visit_columns(&mut |c| used.push(c));
@@ -76,7 +81,12 @@ fn narrow(table: &TableDef, mut used: Vec<usize>) -> Option<(TableDef, Vec<usize
     let fields = used.iter().map(|c| table.schema.fields[*c].clone()).collect();
     let watermark =
         table.watermark.as_ref().map(|w| WatermarkDef { column: new(w.column), expr: w.expr.map_columns(&new) });
-    Some((TableDef { schema: Schema::new(fields), watermark, ..table.clone() }, used))
+    // A source read by position reads the kept columns from their fields in the full record.
+    let positions = by_position.then(|| match &table.positions {
+        Some(p) => FieldPositions { width: p.width, columns: used.iter().map(|c| p.columns[*c]).collect() },
+        None => FieldPositions { width: table.schema.len(), columns: used.clone() },
+    });
+    Some((TableDef { schema: Schema::new(fields), watermark, positions, ..table.clone() }, used))
 }
 
 /// A projection without the outputs its reader leaves unused, and the kept output numbers in
@@ -195,6 +205,7 @@ mod tests {
             connector: "nexmark".into(),
             options: Default::default(),
             watermark: Some(WatermarkDef { column: 3, expr: time }),
+            positions: None,
         };
         let max = AggCall {
             func: AggFunc::Max,
@@ -237,6 +248,7 @@ mod tests {
                 connector: "ysb".into(),
                 options: Default::default(),
                 watermark: None,
+                positions: None,
             },
             partitions: 1,
         };

@@ -61,6 +61,7 @@ mod tests {
             connector: "test".into(),
             options: Default::default(),
             watermark: None,
+            positions: None,
         };
         PhysNode::Source { table, partitions: 2 }
     }

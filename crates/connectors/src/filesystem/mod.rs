@@ -2,6 +2,8 @@
 //! directory, one partition each) and writes one file. Malformed records fail the run with
 //! file, line and column, unless the format's ignore-parse-errors option skips and counts them.
 
+mod csv;
+mod json;
 mod sink;
 mod source;
 

@@ -6,10 +6,11 @@
 //! the format's ignore-parse-errors option. A checkpoint holds, with each file's offset, a CRC-32
 //! of the bytes read up to it: a restore refuses a file whose consumed part changed.
 
+use super::csv::{CsvDecoder, RecordError};
 use super::{files_of, flag, format_of, Format};
-use crate::format::{from_json, parse_field, split_csv};
-use darwin_common::{Schema, Value};
-use darwin_plan::TableDef;
+use darwin_columnar::column::ColumnBuilder;
+use darwin_common::Schema;
+use darwin_plan::{FieldPositions, TableDef};
 use darwin_runtime::{Batch, Result, RuntimeError, SourceReader};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -78,6 +79,10 @@ impl FilePartition {
 /// Whether `record` ends outside a quoted field (the quoting `split_csv` reads: a quote opens a
 /// quoted field only at the start of a field; `""` inside one is a quote).
 fn csv_record_complete(record: &[u8]) -> bool {
+    // Most records hold no quote at all: one vectorised search settles them.
+    if !record.contains(&b'"') {
+        return true;
+    }
     let (mut quoted, mut at_start) = (false, true);
     let mut bytes = record.iter().peekable();
     while let Some(&b) = bytes.next() {
@@ -109,7 +114,9 @@ pub struct FileSource {
     parts: Vec<FilePartition>,
     skipped: u64,
     record: Vec<u8>,
-    fields: Vec<(String, bool)>,
+    csv: CsvDecoder,
+    /// Where the columns are in a CSV record the planner narrowed.
+    positions: Option<FieldPositions>,
 }
 
 impl FileSource {
@@ -134,50 +141,23 @@ impl FileSource {
             parts,
             skipped: 0,
             record: Vec::new(),
-            fields: Vec::new(),
+            csv: CsvDecoder::default(),
+            positions: t.positions.clone(),
         })
     }
 
     /// Decodes the record in `self.record` (`bom`: it starts the file and may carry a
-    /// byte-order mark) into `row`; an error names the column (`*`: the whole record).
-    fn decode(&mut self, bom: bool, row: &mut Vec<Value>) -> std::result::Result<(), (String, String)> {
-        row.clear();
+    /// byte-order mark) onto `columns`; an error names the column (`*`: the whole record) and
+    /// leaves nothing of the record in them.
+    fn decode(&mut self, bom: bool, columns: &mut [ColumnBuilder]) -> std::result::Result<(), RecordError> {
         let bytes = if bom { self.record.strip_prefix(BOM).unwrap_or(&self.record) } else { &self.record };
         let text = std::str::from_utf8(bytes)
             .map_err(|e| ("*".to_string(), format!("invalid UTF-8 at byte {} of the record", e.valid_up_to())))?;
         let line = text.trim_end_matches(['\n', '\r']);
         match self.format {
-            Format::Csv => {
-                if split_csv(line, &mut self.fields).is_none() {
-                    return Err(("*".into(), "unterminated quoted field".into()));
-                }
-                if self.fields.len() != self.schema.len() {
-                    return Err((
-                        "*".into(),
-                        format!("expected {} fields, found {}", self.schema.len(), self.fields.len()),
-                    ));
-                }
-                for (f, (field, quoted)) in self.schema.fields.iter().zip(&self.fields) {
-                    row.push(parse_field(field, *quoted, f.data_type).map_err(|m| (f.name.clone(), m))?);
-                }
-            }
-            Format::Json => {
-                // Fields as their raw JSON text: numbers keep every digit (a DECIMAL is read
-                // exactly), and nothing builds a tree of values per record.
-                let obj: std::collections::HashMap<std::borrow::Cow<str>, &serde_json::value::RawValue> =
-                    serde_json::from_str(line).map_err(|e| ("*".into(), format!("invalid JSON object: {e}")))?;
-                for f in &self.schema.fields {
-                    let val = obj
-                        .get(f.name.as_str())
-                        .or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(&f.name)).map(|(_, v)| v));
-                    row.push(match val {
-                        None => Value::Null,
-                        Some(j) => from_json(j.get(), f.data_type).map_err(|m| (f.name.clone(), m))?,
-                    });
-                }
-            }
+            Format::Csv => self.csv.decode(line, &self.schema, self.positions.as_ref(), columns),
+            Format::Json => super::json::decode(line, &self.schema, columns),
         }
-        Ok(())
     }
 }
 
@@ -187,11 +167,12 @@ impl SourceReader for FileSource {
     }
 
     fn next_batch(&mut self, p: usize, max_rows: usize) -> Result<Option<Batch>> {
-        let types = self.schema.types();
-        let mut rows: Vec<Vec<Value>> = Vec::new();
-        let mut row = Vec::new();
+        let capacity = max_rows.min(1 << 14);
+        let mut columns: Vec<ColumnBuilder> =
+            self.schema.fields.iter().map(|f| ColumnBuilder::new(f.data_type, capacity)).collect();
+        let mut rows = 0;
         let csv = self.format == Format::Csv;
-        while rows.len() < max_rows {
+        while rows < max_rows {
             let mut record = std::mem::take(&mut self.record);
             let starts_file = self.parts[p].offset == 0;
             let first_line = self.parts[p].next_record(csv, &mut record);
@@ -201,8 +182,8 @@ impl SourceReader for FileSource {
             if (line_no == 1 && self.header) || blank {
                 continue;
             }
-            match self.decode(starts_file, &mut row) {
-                Ok(()) => rows.push(std::mem::take(&mut row)),
+            match self.decode(starts_file, &mut columns) {
+                Ok(()) => rows += 1,
                 Err(_) if self.ignore_errors => self.skipped += 1,
                 Err((column, message)) => {
                     return Err(RuntimeError::Malformed {
@@ -214,10 +195,10 @@ impl SourceReader for FileSource {
                 }
             }
         }
-        if rows.is_empty() && self.parts[p].reader.is_none() {
+        if rows == 0 && self.parts[p].reader.is_none() {
             return Ok(None);
         }
-        Ok(Some(Batch::from_rows(&rows, &types)))
+        Ok(Some(Batch::new(columns.into_iter().map(ColumnBuilder::finish).collect(), rows)))
     }
 
     fn offset(&self, p: usize) -> u64 {
@@ -288,6 +269,7 @@ mod tests {
             connector: "filesystem".into(),
             options,
             watermark: None,
+            positions: None,
         };
         let mut a = FileSource::open(&t).unwrap();
         assert_eq!(a.next_batch(0, 2).unwrap().unwrap().num_rows, 2);

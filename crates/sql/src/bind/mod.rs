@@ -185,7 +185,8 @@ impl<'a> Binder<'a> {
                 format!("table '{}' needs a 'connector' option in its WITH clause", name.value),
             ));
         };
-        let mut def = TableDef { name: name.value.clone(), schema, connector, options: opts, watermark };
+        let mut def =
+            TableDef { name: name.value.clone(), schema, connector, options: opts, watermark, positions: None };
         self.connectors.resolve_paths(&mut def, &self.base_dir);
         self.connectors
             .validate(&def)
