@@ -80,9 +80,48 @@ pub fn compile_at(sql: &str, opts: &Options, base: Option<&std::path::Path>) -> 
     Ok(Compiled { logical: bound.sinks, physical })
 }
 
-/// The text `darwin explain` prints.
+/// The text `darwin explain` prints, with the [`warnings`] last.
 pub fn explain(c: &Compiled) -> String {
-    darwin_planner::explain::explain(&c.logical, &c.physical)
+    let mut text = darwin_planner::explain::explain(&c.logical, &c.physical);
+    for w in warnings(c) {
+        text.push_str(&format!("warning: {w}\n"));
+    }
+    text
+}
+
+/// What a user should know before running the plan: a query that aggregates an unbounded
+/// source without a window writes nothing until its input ends (Darwin has no updating results
+/// yet), so it says when its result appears.
+pub fn warnings(c: &Compiled) -> Vec<String> {
+    fn unbounded_source(n: &darwin_plan::PhysNode) -> Option<String> {
+        match n {
+            darwin_plan::PhysNode::Source { table, .. }
+                if !darwin_plan::ConnectorCatalog::is_bounded(&Registry, table) =>
+            {
+                Some(table.name.clone())
+            }
+            _ => n.children().into_iter().find_map(unbounded_source),
+        }
+    }
+    fn unwindowed(n: &darwin_plan::PhysNode) -> Option<String> {
+        match n {
+            darwin_plan::PhysNode::GlobalAggregate { input, .. } => unbounded_source(input),
+            _ => n.children().into_iter().find_map(unwindowed),
+        }
+    }
+    c.physical
+        .pipelines
+        .iter()
+        .filter_map(|p| {
+            let source = unwindowed(&p.root)?;
+            Some(format!(
+                "the query writing to {} aggregates the unbounded source {source} without a window: it writes its \
+                 result only when stopped by Ctrl-C or SIGTERM without --checkpoint-dir (updating results, as \
+                 Flink emits them, are not supported yet; a TUMBLE or HOP window gives results as time passes)",
+                p.sink_name()
+            ))
+        })
+        .collect()
 }
 
 /// Runs a compiled script to completion in this process, with checkpoints if configured.

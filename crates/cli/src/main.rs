@@ -286,6 +286,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                 Options { parallelism: s.parallelism, batch_size: s.batch_size, executor: exec.mode, idle: None };
             let base = base_dir(&checkpoint)?;
             let c = darwin::compile_at(&sql, &opts, Some(&base))?;
+            darwin::warnings(&c).iter().for_each(|w| eprintln!("darwin: warning: {w}"));
             let cfg = checkpoint.checkpoint_dir.map(|dir| darwin_checkpoint::CheckpointConfig {
                 dir,
                 interval: checkpoint.checkpoint_interval,

@@ -522,3 +522,20 @@ fn runtime_errors_name_the_expression_the_row_and_the_query() {
     assert!(err.contains("in the query writing to o, which reads t"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A GROUP BY without a window over an unbounded source writes nothing until it is stopped:
+/// `explain` and `run` say so (and when its result appears); a bounded source's does not warn.
+#[test]
+fn an_unwindowed_aggregate_of_an_unbounded_source_is_warned_about() {
+    let table = |bound: &str| {
+        format!("CREATE TABLE bid (auction BIGINT) WITH ('connector' = 'nexmark', 'table' = 'bid'{bound}); SELECT auction, COUNT(*) FROM bid GROUP BY auction;")
+    };
+    let out = darwin(&["explain", "-e", &table("")]);
+    let text = text(&out.stdout);
+    assert!(
+        text.contains("warning: the query writing to stdout aggregates the unbounded source bid without a window"),
+        "{text}"
+    );
+    let out = darwin(&["run", "-e", &table(", 'events' = '1000'")]);
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
