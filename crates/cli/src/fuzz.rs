@@ -28,7 +28,8 @@ pub fn sql(data: &[u8]) {
 }
 
 /// Reads `data[1..]` as a file through the filesystem source, with every column type. The first
-/// byte picks the format (CSV or JSON), a header line and whether malformed records are skipped.
+/// byte picks the format (CSV or JSON), a header line, whether malformed records are skipped,
+/// and whether two splits read the file in small chunks.
 pub fn file_decoder(data: &[u8]) {
     let Some((&mode, body)) = data.split_first() else { return };
     let path = std::env::temp_dir().join(format!("darwin-fuzz-{}.input", std::process::id()));
@@ -36,7 +37,9 @@ pub fn file_decoder(data: &[u8]) {
         return;
     }
     let table = file_table(&path, mode);
-    if let Ok(mut source) = FileSource::open(&table) {
+    // With bit 3, the file is read by two splits in chunks of 1 to 16 bytes.
+    let partitions = if mode & 8 != 0 { 2 } else { 1 };
+    if let Ok(mut source) = FileSource::open(&table, partitions) {
         for p in 0..source.partitions() {
             while let Ok(Some(_)) = source.next_batch(p, 7) {}
         }
@@ -66,6 +69,7 @@ fn file_table(path: &Path, mode: u8) -> TableDef {
     if format == "csv" && mode & 4 != 0 {
         options.insert("csv.header".into(), "true".into());
     }
+    options.insert("source.split-bytes".into(), (u64::from(mode >> 4) + 1).to_string());
     TableDef {
         name: "fuzz".into(),
         schema: Schema::new(fields),

@@ -1,5 +1,6 @@
 //! Crash tests of checkpoints and exactly-once recovery, with the real `darwin` binary: a
-//! windowed query with joins and four file sinks runs over partitioned CSV files with a short
+//! windowed query with joins and four file sinks runs over partitioned CSV files (and a file
+//! read by several workers in 997-byte chunks) with a short
 //! checkpoint interval; the process is SIGKILLed at random moments and at chosen points of the
 //! checkpoint protocol, restarted until it finishes, and its output must equal an
 //! uninterrupted run's exactly (nothing lost, nothing duplicated). Damaged checkpoints, a
@@ -49,7 +50,7 @@ fn script(dir: &Path, hot_window: u32) -> String {
          WITH ('connector' = 'filesystem', 'path' = '{d}/bids', 'format' = 'csv');
          CREATE TABLE auction (id BIGINT, category BIGINT, date_time TIMESTAMP(3),
            WATERMARK FOR date_time AS date_time - INTERVAL '1' SECOND)
-         WITH ('connector' = 'filesystem', 'path' = '{d}/auctions.csv', 'format' = 'csv');
+         WITH ('connector' = 'filesystem', 'path' = '{d}/auctions.csv', 'format' = 'csv', 'source.split-bytes' = '997');
          CREATE TABLE hot (auction BIGINT, num BIGINT, starttime TIMESTAMP(3))
          WITH ('connector' = 'filesystem', 'path' = '{d}/out/hot.csv', 'format' = 'csv');
          CREATE TABLE per_cat (category BIGINT, bids BIGINT, total BIGINT, wend TIMESTAMP(3))

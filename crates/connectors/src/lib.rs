@@ -35,7 +35,17 @@ impl ConnectorCatalog for Registry {
     fn validate(&self, t: &TableDef) -> std::result::Result<(), String> {
         match t.connector.as_str() {
             "filesystem" => {
-                allowed(t, &["path", "format", "csv.header", "csv.ignore-parse-errors", "json.ignore-parse-errors"])?;
+                allowed(
+                    t,
+                    &[
+                        "path",
+                        "format",
+                        "csv.header",
+                        "csv.ignore-parse-errors",
+                        "json.ignore-parse-errors",
+                        "source.split-bytes",
+                    ],
+                )?;
                 filesystem::validate(t)
             }
             "nexmark" => {
@@ -93,7 +103,7 @@ impl ConnectorCatalog for Registry {
 
     fn partitions(&self, t: &TableDef, parallelism: usize) -> usize {
         match t.connector.as_str() {
-            "filesystem" => filesystem::files_of(t).map_or(1, |f| f.len().max(1)),
+            "filesystem" => filesystem::partitions(t, parallelism),
             "ysb" if t.option("table") == Some("campaigns") => 1,
             _ => parallelism.max(1),
         }
@@ -103,7 +113,7 @@ impl ConnectorCatalog for Registry {
 impl ConnectorFactory for Registry {
     fn open_source(&self, t: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>> {
         match t.connector.as_str() {
-            "filesystem" => Ok(Box::new(filesystem::FileSource::open(t)?)),
+            "filesystem" => Ok(Box::new(filesystem::FileSource::open(t, partitions)?)),
             "nexmark" => Ok(Box::new(generators::NexmarkSource::new(t, partitions)?)),
             "ysb" => Ok(Box::new(generators::YsbSource::new(t, partitions)?)),
             other => Err(RuntimeError::Connector {

@@ -18,7 +18,7 @@ pub mod ops;
 pub use darwin_columnar::{Batch, Buf, Column, ColumnBuilder, ColumnData, StrVec};
 pub use driver::{run, run_with, Callbacks, ConnectorFactory, Observer, Progress, RunSummary, StopRequest, Stopped};
 pub use error::{Result, RuntimeError};
-pub use operator::{Completed, Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader};
+pub use operator::{Completed, Counters, Msg, Operator, SinkContext, SinkWriter, SourceReader, SpanTeller};
 
 /// Helpers shared by the unit tests.
 #[cfg(test)]

@@ -4,6 +4,7 @@ use crate::error::Result;
 use darwin_columnar::codec::{Dec, Enc};
 use darwin_columnar::column::Batch;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// What flows between operators.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,13 +84,14 @@ pub trait SourceReader {
     fn describe(&self, partition: usize) -> String {
         format!("partition {partition}")
     }
-    /// Where a partition is, as an error tells it (see `position_unit`): the offset by default.
+    /// Where a partition is, as an error tells it (see `span_teller`): the offset by default.
     fn position(&self, partition: usize) -> u64 {
         self.offset(partition)
     }
-    /// What `position` counts: `line` (lines read so far) or `offset`.
-    fn position_unit(&self) -> &'static str {
-        "offset"
+    /// How an error tells the records between two positions of a partition, as a user finds
+    /// them (a file's lines); None: as the partition's `describe` and the two offsets.
+    fn span_teller(&self) -> Option<SpanTeller> {
+        None
     }
     /// Records skipped as malformed (only with the ignore-parse-errors option).
     fn skipped(&self) -> u64 {
@@ -191,21 +193,35 @@ pub struct SourceCounters {
 
 /// Where a source instance's last batch came from: its partition and the reader's positions
 /// before and after it. Three relaxed stores per batch; read only to tell an error.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct LastRead {
     /// The partition plus one (0: nothing read yet).
     partition: AtomicU64,
     from: AtomicU64,
     to: AtomicU64,
-    /// Each partition as errors name it, and what a position counts (`line` or `offset`).
-    places: std::sync::OnceLock<(Vec<String>, &'static str)>,
+    /// Each partition as errors name it, and the reader's way to tell a span of it.
+    places: std::sync::OnceLock<(Vec<String>, Option<SpanTeller>)>,
+}
+
+/// Tells the records of `partition` between two positions: `table 'd' (/data/d.csv), lines 4097
+/// to 8192`. Runs on the error path only (it may read the file to count lines).
+pub type SpanTeller = Arc<dyn Fn(usize, u64, u64) -> String + Send + Sync>;
+
+impl std::fmt::Debug for LastRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LastRead")
+            .field("partition", &self.partition)
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LastRead {
     /// Names the partitions of `reader`, once.
     pub fn describe(&self, reader: &dyn SourceReader) {
         let names = (0..reader.partitions()).map(|p| reader.describe(p)).collect();
-        let _ = self.places.set((names, reader.position_unit()));
+        let _ = self.places.set((names, reader.span_teller()));
     }
 
     /// Notes the batch just read from `partition`, between positions `from` and `to`.
@@ -218,13 +234,13 @@ impl LastRead {
     /// The last batch as a user finds it: `table 'bid' (bids.csv), lines 4097 to 8192`.
     pub fn told(&self, table: &str) -> Option<String> {
         let p = self.partition.load(Ordering::Relaxed).checked_sub(1)? as usize;
-        let (names, unit) = self.places.get()?;
-        let name = names.get(p)?;
+        let (names, teller) = self.places.get()?;
         let (from, to) = (self.from.load(Ordering::Relaxed), self.to.load(Ordering::Relaxed));
+        if let Some(tell) = teller {
+            return Some(tell(p, from, to));
+        }
+        let name = names.get(p)?;
         let place = if name.starts_with("table ") { name.clone() } else { format!("table '{table}', {name}") };
-        Some(match *unit {
-            "line" => format!("{place}, lines {} to {to}", from + 1),
-            _ => format!("{place}, offsets {from} to {to}"),
-        })
+        Some(format!("{place}, offsets {from} to {to}"))
     }
 }

@@ -4,6 +4,7 @@
 
 mod csv;
 mod json;
+mod partition;
 mod sink;
 mod source;
 
@@ -46,10 +47,37 @@ pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
     for k in ["csv.header", "csv.ignore-parse-errors", "json.ignore-parse-errors"] {
         flag(t, k)?;
     }
+    split_bytes(t)?;
     if t.schema.fields.iter().any(|f| f.data_type == darwin_common::DataType::Interval) {
         return Err("INTERVAL columns cannot be stored in files".into());
     }
     Ok(())
+}
+
+/// Files are read in chunks of this many bytes by several partitions when there are fewer
+/// files than workers (`source.split-bytes`; 0 reads each file whole).
+pub const DEFAULT_SPLIT_BYTES: u64 = 32 << 20;
+
+/// The table's `source.split-bytes`.
+pub(crate) fn split_bytes(t: &TableDef) -> std::result::Result<u64, String> {
+    match t.option("source.split-bytes") {
+        None => Ok(DEFAULT_SPLIT_BYTES),
+        Some(v) => v.parse().map_err(|_| format!("'source.split-bytes' must be a whole number of bytes, not '{v}'")),
+    }
+}
+
+/// How many partitions read the table at `parallelism`: each file whole, or, with fewer files
+/// than workers, each file by as many splits as it takes to give every worker one. The count
+/// depends on the number of files only (not their sizes), so a file that grows between a
+/// checkpoint and a restart is read by the same splits.
+pub fn partitions(t: &TableDef, parallelism: usize) -> usize {
+    let files = files_of(t).map_or(1, |f| f.len().max(1));
+    let split = split_bytes(t).unwrap_or(0) > 0 && files < parallelism;
+    if split {
+        files * parallelism.div_ceil(files)
+    } else {
+        files
+    }
 }
 
 /// `path` made absolute against `base` (the directory relative paths of a script resolve

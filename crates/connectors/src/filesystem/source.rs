@@ -7,78 +7,44 @@
 //! of the bytes read up to it: a restore refuses a file whose consumed part changed.
 
 use super::csv::{CsvDecoder, RecordError};
-use super::{files_of, flag, format_of, Format};
+use super::partition::{FilePartition, Split};
+use super::{files_of, flag, format_of, split_bytes, Format};
 use darwin_columnar::column::ColumnBuilder;
 use darwin_common::Schema;
 use darwin_plan::{FieldPositions, TableDef};
 use darwin_runtime::{Batch, Result, RuntimeError, SourceReader};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-
-/// A record longer than this is refused rather than read into memory (an unterminated quote
-/// would otherwise take the rest of the file as one field).
-const MAX_RECORD_BYTES: usize = 64 << 20;
 
 /// The UTF-8 byte-order mark some tools write at the start of a text file.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-struct FilePartition {
-    path: String,
-    reader: Option<BufReader<File>>,
-    /// Lines read so far (a multi-line record counts each of its lines).
-    line_no: u64,
-    /// Bytes read so far: the position of the next record.
-    offset: u64,
-    /// CRC-32 of the bytes `0..offset`.
-    crc: crc32fast::Hasher,
+/// Where a split's record at byte `offset` is, as a user finds it: its line, counted only now
+/// (splits do not count lines as they read).
+fn split_position(path: &str, offset: u64) -> String {
+    match lines_before(path, offset) {
+        Some(n) => format!("line {}", n + 1),
+        None => format!("byte {offset}"),
+    }
 }
 
-impl FilePartition {
-    fn open(path: String) -> Result<FilePartition> {
-        let file = File::open(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
-        let reader = Some(BufReader::with_capacity(1 << 16, file));
-        Ok(FilePartition { path, reader, line_no: 0, offset: 0, crc: crc32fast::Hasher::new() })
-    }
-
-    fn io(&self, err: std::io::Error) -> RuntimeError {
-        RuntimeError::Io { path: self.path.clone(), err }
-    }
-
-    /// Reads the next record's bytes into `buf` (its line breaks included): a line, or for CSV
-    /// as many lines as a quoted field spans. Returns the number of the record's first line,
-    /// or None at the end of the file.
-    fn next_record(&mut self, csv: bool, buf: &mut Vec<u8>) -> Result<Option<u64>> {
-        buf.clear();
-        let first = self.line_no + 1;
-        loop {
-            let Some(reader) = self.reader.as_mut() else { return Ok(None) };
-            let start = buf.len();
-            let n = reader.read_until(b'\n', buf).map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })?;
-            if n == 0 {
-                self.reader = None;
-                return Ok((!buf.is_empty()).then_some(first));
-            }
-            self.crc.update(&buf[start..]);
-            self.offset += n as u64;
-            self.line_no += 1;
-            if !csv || csv_record_complete(buf) {
-                return Ok(Some(first));
-            }
-            if buf.len() > MAX_RECORD_BYTES {
-                return Err(RuntimeError::Malformed {
-                    source_name: self.path.clone(),
-                    position: format!("line {first}"),
-                    column: "*".into(),
-                    message: format!("a record longer than {} MiB (an unterminated quote?)", MAX_RECORD_BYTES >> 20),
-                });
-            }
+/// The line breaks in the first `offset` bytes of the file (an error's slow path).
+fn lines_before(path: &str, offset: u64) -> Option<u64> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut head = std::io::BufReader::with_capacity(1 << 20, std::io::Read::take(file, offset));
+    let mut n = 0u64;
+    loop {
+        let buf = std::io::BufRead::fill_buf(&mut head).ok()?;
+        if buf.is_empty() {
+            return Some(n);
         }
+        n += memchr::memchr_iter(b'\n', buf).count() as u64;
+        let len = buf.len();
+        std::io::BufRead::consume(&mut head, len);
     }
 }
 
 /// Whether `record` ends outside a quoted field (the quoting `split_csv` reads: a quote opens a
 /// quoted field only at the start of a field; `""` inside one is a quote).
-fn csv_record_complete(record: &[u8]) -> bool {
+pub(super) fn csv_record_complete(record: &[u8]) -> bool {
     // Most records hold no quote at all: one vectorised search settles them.
     if !record.contains(&b'"') {
         return true;
@@ -120,8 +86,10 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    /// Opens every file of the table (see `files_of`); fails on a bad option or a file that cannot be opened.
-    pub fn open(t: &TableDef) -> Result<FileSource> {
+    /// Opens every file of the table (see `files_of`) as `partitions` partitions: each file
+    /// read whole, or by `partitions / files` splits (see `partitions`); fails on a bad option
+    /// or a file that cannot be opened.
+    pub fn open(t: &TableDef, partitions: usize) -> Result<FileSource> {
         let format =
             format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
         let conn = |m: String| RuntimeError::Connector { connector: "filesystem".into(), message: m };
@@ -131,7 +99,21 @@ impl FileSource {
                 .map_err(conn)?;
         let path = t.option("path").unwrap_or_default().to_string();
         let files = files_of(t).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
-        let parts = files.into_iter().map(|f| FilePartition::open(f.display().to_string())).collect::<Result<_>>()?;
+        let splits = (partitions / files.len().max(1)).max(1) as u64;
+        if files.len() as u64 * splits != partitions.max(1) as u64 && !files.is_empty() {
+            return Err(conn(format!(
+                "{path} now has {} files; the plan was made for {partitions} partitions (plan the query again)",
+                files.len()
+            )));
+        }
+        let bytes = split_bytes(t).map_err(conn)?;
+        let mut parts = Vec::new();
+        for f in files {
+            for index in 0..splits {
+                let split = if splits > 1 { Split { index, of: splits, bytes } } else { Split::WHOLE };
+                parts.push(FilePartition::open(f.display().to_string(), split)?);
+            }
+        }
         Ok(FileSource {
             table: t.name.clone(),
             schema: t.schema.clone(),
@@ -186,16 +168,21 @@ impl SourceReader for FileSource {
                 Ok(()) => rows += 1,
                 Err(_) if self.ignore_errors => self.skipped += 1,
                 Err((column, message)) => {
+                    let part = &self.parts[p];
                     return Err(RuntimeError::Malformed {
-                        source_name: format!("table '{}' ({})", self.table, self.parts[p].path),
-                        position: format!("line {line_no}"),
+                        source_name: format!("table '{}' ({})", self.table, part.path),
+                        position: if part.is_split() {
+                            split_position(&part.path, line_no - 1)
+                        } else {
+                            format!("line {line_no}")
+                        },
                         column,
                         message,
-                    })
+                    });
                 }
             }
         }
-        if rows == 0 && self.parts[p].reader.is_none() {
+        if rows == 0 && self.parts[p].is_done() {
             return Ok(None);
         }
         Ok(Some(Batch::new(columns.into_iter().map(ColumnBuilder::finish).collect(), rows)))
@@ -214,32 +201,26 @@ impl SourceReader for FileSource {
     }
 
     fn position(&self, p: usize) -> u64 {
-        self.parts[p].line_no
+        self.parts[p].offset
     }
 
-    fn position_unit(&self) -> &'static str {
-        "line"
-    }
-
-    /// Reopens the file at `offset`, reading its first `offset` bytes once to count their lines
-    /// (error messages count from the file's start) and to checksum them (`check`).
-    fn seek(&mut self, p: usize, offset: u64) -> Result<()> {
-        let path = self.parts[p].path.clone();
-        let file = File::open(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
-        let mut part = FilePartition { path, reader: None, line_no: 0, offset: 0, crc: crc32fast::Hasher::new() };
-        let mut head = file.take(offset);
-        let mut chunk = vec![0u8; 1 << 16];
-        loop {
-            let n = head.read(&mut chunk).map_err(|e| part.io(e))?;
-            if n == 0 {
-                break;
+    /// Byte offsets told as lines, counted in the file when an error asks.
+    fn span_teller(&self) -> Option<darwin_runtime::SpanTeller> {
+        let parts: Vec<(String, String)> =
+            (0..self.parts.len()).map(|p| (self.describe(p), self.parts[p].path.clone())).collect();
+        Some(std::sync::Arc::new(move |p, from, to| {
+            let Some((name, path)) = parts.get(p) else { return format!("partition {p}") };
+            match (lines_before(path, from), lines_before(path, to)) {
+                (Some(a), Some(b)) => format!("{name}, lines {} to {}", a + 1, b.max(a + 1)),
+                _ => format!("{name}, bytes {from} to {to}"),
             }
-            part.crc.update(&chunk[..n]);
-            part.line_no += chunk[..n].iter().filter(|b| **b == b'\n').count() as u64;
-            part.offset += n as u64;
-        }
-        part.reader = Some(BufReader::with_capacity(1 << 16, head.into_inner()));
-        self.parts[p] = part;
+        }))
+    }
+
+    /// Reopens the partition at `offset`, reading the records before it again to count their
+    /// lines (error messages count from the file's start) and to checksum them (`check`).
+    fn seek(&mut self, p: usize, offset: u64) -> Result<()> {
+        self.parts[p] = self.parts[p].reopened(offset, self.format == Format::Csv)?;
         Ok(())
     }
 
@@ -271,16 +252,119 @@ mod tests {
             watermark: None,
             positions: None,
         };
-        let mut a = FileSource::open(&t).unwrap();
+        let mut a = FileSource::open(&t, 1).unwrap();
         assert_eq!(a.next_batch(0, 2).unwrap().unwrap().num_rows, 2);
         let pos = a.offset(0);
         assert_eq!(pos, 4);
-        let mut b = FileSource::open(&t).unwrap();
+        let mut b = FileSource::open(&t, 1).unwrap();
         b.seek(0, pos).unwrap();
         let batch = b.next_batch(0, 1).unwrap().unwrap();
         assert_eq!(batch.columns[0].get(0, DataType::BigInt), darwin_common::Value::BigInt(3));
         let err = b.next_batch(0, 10).unwrap_err().to_string();
         assert!(err.contains("line 4"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn table(path: &std::path::Path, format: &str, split_bytes: u64) -> TableDef {
+        let mut options = BTreeMap::new();
+        options.insert("path".to_string(), path.display().to_string());
+        options.insert("format".to_string(), format.to_string());
+        options.insert("source.split-bytes".to_string(), split_bytes.to_string());
+        TableDef {
+            name: "t".into(),
+            schema: Schema::new(vec![Field::new("id", DataType::BigInt), Field::new("s", DataType::Varchar)]),
+            connector: "filesystem".into(),
+            options,
+            watermark: None,
+            positions: None,
+        }
+    }
+
+    fn rows_of(b: &Batch) -> Vec<(i64, String)> {
+        (0..b.num_rows)
+            .map(|i| match b.row(i, &[DataType::BigInt, DataType::Varchar]).as_slice() {
+                [id, darwin_common::Value::Str(s)] => (id.as_i64().unwrap(), s.clone()),
+                [id, _] => (id.as_i64().unwrap(), String::new()),
+                _ => unreachable!("two columns"),
+            })
+            .collect()
+    }
+
+    /// Every row of a partition, in order, and its position after each batch.
+    fn drain(src: &mut FileSource, p: usize, batch: usize) -> (Vec<(i64, String)>, Vec<u64>) {
+        let (mut rows, mut offsets) = (Vec::new(), Vec::new());
+        while let Some(b) = src.next_batch(p, batch).unwrap() {
+            rows.extend(rows_of(&b));
+            offsets.push(src.offset(p));
+        }
+        (rows, offsets)
+    }
+
+    /// Random files of awkward records (quoted line breaks, commas, escaped quotes, blank
+    /// lines, no final line break) read by 2 to 4 splits with chunks of 1 to 300 bytes: the
+    /// splits together read every record once, each in file order; a split reopened at any
+    /// position it reported reads on as it would have, with the same checksum.
+    #[test]
+    fn splits_read_every_record_once_in_order_and_replay_from_their_offsets() {
+        let dir = std::env::temp_dir().join(format!("darwin-fs-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut rnd = darwin_common::xorshift(0x5b1i64 as u64 | 1 << 40);
+        let pieces = ["a", "b,c", "q\"\"q", "line\nbreak", "\r\n", "", "é", "long text long text long"];
+        for case in 0..60 {
+            let json = case % 3 == 2;
+            let mut text = String::new();
+            let n = 1 + rnd() % 120;
+            for id in 0..n {
+                let s: String = (0..rnd() % 4).map(|_| pieces[(rnd() % pieces.len() as u64) as usize]).collect();
+                if json {
+                    text.push_str(&format!("{{\"id\": {id}, \"s\": {}}}\n", serde_json::Value::from(s.clone())));
+                } else {
+                    text.push_str(&format!("{id},\"{}\"\n", s.replace('"', "\"\"")));
+                }
+                if rnd().is_multiple_of(10) {
+                    text.push('\n');
+                }
+            }
+            if rnd().is_multiple_of(2) {
+                text.pop();
+            }
+            let path = dir.join(format!("f{case}"));
+            std::fs::write(&path, &text).unwrap();
+            let format = if json { "json" } else { "csv" };
+            let whole = drain(&mut FileSource::open(&table(&path, format, 0), 1).unwrap(), 0, 1000).0;
+            assert_eq!(whole.len() as u64, n, "case {case}");
+            let splits = 2 + (rnd() % 3) as usize;
+            let bytes = 1 + rnd() % 300;
+            let t = table(&path, format, bytes);
+            let mut src = FileSource::open(&t, splits).unwrap();
+            let mut all = Vec::new();
+            for p in 0..splits {
+                let batch = 1 + (rnd() % 5) as usize;
+                let (rows, offsets) = drain(&mut src, p, batch);
+                assert!(rows.windows(2).all(|w| w[0].0 < w[1].0), "case {case} split {p}: out of order");
+                // Reopened at a position it reported, the split reads the rest again.
+                if let Some(&at) = offsets.get((rnd() % (offsets.len() as u64 + 1)) as usize) {
+                    let mut again = FileSource::open(&t, splits).unwrap();
+                    again.seek(p, at).unwrap();
+                    let mut first = FileSource::open(&t, splits).unwrap();
+                    let mut before = Vec::new();
+                    while first.offset(p) < at {
+                        before.extend(drain_one(&mut first, p));
+                    }
+                    assert_eq!(again.check(p), first.check(p), "case {case} split {p}: checksum at {at}");
+                    let rest = drain(&mut again, p, batch).0;
+                    assert_eq!([before, rest].concat(), rows, "case {case} split {p}: replay from {at}");
+                }
+                all.extend(rows);
+            }
+            all.sort();
+            assert_eq!(all, whole, "case {case}: {splits} splits of {bytes} bytes");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// One batch of one row.
+    fn drain_one(src: &mut FileSource, p: usize) -> Vec<(i64, String)> {
+        src.next_batch(p, 1).unwrap().map(|b| rows_of(&b)).unwrap_or_default()
     }
 }
