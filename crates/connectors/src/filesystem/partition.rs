@@ -4,8 +4,9 @@
 //! chunks). A chunk's records are those that start in it: a split skips to the first record
 //! start at or after its chunk's first byte and reads the record that crosses the chunk's end
 //! whole. For CSV, whether a chunk starts inside a quoted field (whose line breaks do not end a
-//! record) is found from the parity of the quotes before it, counted once over the file as the
-//! split goes; JSON lines hold no raw line break inside a record.
+//! record) is found from the parity of the quotes before it: even at every record start, then
+//! counted over the other splits' chunks as the split goes; JSON lines hold no raw line break
+//! inside a record.
 
 use darwin_runtime::{Result, RuntimeError};
 use std::fs::File;
@@ -131,6 +132,11 @@ impl FilePartition {
         }
         let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
         let len = file.metadata().map_err(|e| self.io(e))?.len();
+        // A record start is outside every quoted field: an even number of quotes precede it,
+        // so the count goes on from here, over the other splits' chunks only.
+        if self.offset > self.quotes.0 {
+            self.quotes = (self.offset, false);
+        }
         loop {
             let chunk = self.split.next_chunk(self.offset);
             let start = chunk.saturating_mul(self.split.bytes);
