@@ -5,7 +5,7 @@
 
 use crate::format::from_json;
 use darwin_columnar::column::ColumnBuilder;
-use darwin_common::{Schema, Value};
+use darwin_common::{DataType, Schema};
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -21,15 +21,34 @@ pub fn decode(line: &str, schema: &Schema, columns: &mut [ColumnBuilder]) -> Res
         .deserialize_map(Fields { schema })
         .and_then(|slots| de.end().map(|()| slots))
         .map_err(|e| ("*".to_string(), format!("invalid JSON object: {e}")))?;
-    let mut values: Vec<Value> = Vec::with_capacity(schema.len());
-    for (f, slot) in schema.fields.iter().zip(&slots) {
-        values.push(match slot {
-            None => Value::Null,
-            Some((raw, _)) => from_json(raw.get(), f.data_type).map_err(|m| (f.name.clone(), m))?,
-        });
+    let rows = columns.first().map_or(0, ColumnBuilder::len);
+    for ((f, slot), column) in schema.fields.iter().zip(&slots).zip(columns.iter_mut()) {
+        if let Err(m) = push(column, f.data_type, slot.map(|(raw, _)| raw.get())) {
+            columns.iter_mut().for_each(|c| c.truncate(rows));
+            return Err((f.name.clone(), m));
+        }
     }
-    columns.iter_mut().zip(&values).for_each(|(c, v)| c.push(v));
     Ok(())
+}
+
+/// Appends a field's raw JSON text (None: the key is missing) to its column.
+fn push(column: &mut ColumnBuilder, ty: DataType, raw: Option<&str>) -> Result<(), String> {
+    match raw {
+        None => column.push_null(),
+        // A string without escapes into VARCHAR: its bytes as they are, no copy first.
+        Some(raw) if ty == DataType::Varchar && plain_string(raw).is_some() => {
+            column.push_str(plain_string(raw).unwrap_or_default());
+        }
+        Some(raw) => column.push(&from_json(raw, ty)?),
+    }
+    Ok(())
+}
+
+/// The content of a JSON string that holds no escape and no control character (so it reads as
+/// it is written), else None.
+fn plain_string(raw: &str) -> Option<&str> {
+    let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.bytes().any(|b| b == b'\\' || b == b'"' || b < 0x20)).then_some(inner)
 }
 
 /// Per column, the raw value of its key and whether the key matched exactly.
@@ -95,7 +114,7 @@ impl<'de> Visitor<'de> for KeyVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use darwin_common::{DataType, Field};
+    use darwin_common::{Field, Value};
 
     fn read(line: &str) -> Result<Vec<Value>, RecordError> {
         let types = [DataType::BigInt, DataType::Varchar, DataType::Decimal { precision: 30, scale: 2 }];
@@ -119,6 +138,13 @@ mod tests {
         assert_eq!(read(r#"{"NAME": "x", "Name": "y"}"#).unwrap()[..2], [Value::Null, Value::Str("y".into())]);
         assert_eq!(read(r#"{"Name": "y", "NAME": "x"}"#).unwrap()[1], Value::Str("y".into()));
         assert_eq!(read(r#"{"id": 2.5}"#).unwrap_err().0, "id");
+        // Strings read as they are when they hold no escape, unescaped otherwise; other JSON
+        // values into VARCHAR are their text.
+        for (line, want) in
+            [(r#"{"name": "plain é"}"#, "plain é"), (r#"{"name": "a\tb\u00e9"}"#, "a\tbé"), (r#"{"name": 7}"#, "7")]
+        {
+            assert_eq!(read(line).unwrap()[1], Value::Str(want.into()), "{line}");
+        }
         for bad in ["[1]", "{\"id\": 1", "{\"id\": 1} x", ""] {
             assert!(read(bad).unwrap_err().1.starts_with("invalid JSON object"), "{bad}");
         }
