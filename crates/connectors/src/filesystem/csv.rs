@@ -57,10 +57,7 @@ impl CsvDecoder {
             Split::Unterminated => return Err(("*".into(), "unterminated quoted field".into())),
             Split::Irregular => return self.decode_irregular(line, schema, positions, columns),
         }
-        let width = positions.map_or(schema.len(), |p| p.width);
-        if self.spans.len() != width {
-            return Err(("*".into(), format!("expected {width} fields, found {}", self.spans.len())));
-        }
+        check_width(self.spans.len(), schema, positions)?;
         let rows = columns.first().map_or(0, ColumnBuilder::len);
         for c in 0..schema.len() {
             let i = positions.map_or(c, |p| p.columns[c]);
@@ -83,10 +80,7 @@ impl CsvDecoder {
         if split_csv(line, &mut self.fields).is_none() {
             return Err(("*".into(), "unterminated quoted field".into()));
         }
-        let width = positions.map_or(schema.len(), |p| p.width);
-        if self.fields.len() != width {
-            return Err(("*".into(), format!("expected {width} fields, found {}", self.fields.len())));
-        }
+        check_width(self.fields.len(), schema, positions)?;
         let values = (0..schema.len())
             .map(|c| {
                 let f = &schema.fields[c];
@@ -148,6 +142,15 @@ impl CsvDecoder {
             }
         }
     }
+}
+
+/// A record of `found` fields has the number the table declares.
+fn check_width(found: usize, schema: &Schema, positions: Option<&FieldPositions>) -> Result<(), RecordError> {
+    let width = positions.map_or(schema.len(), |p| p.width);
+    if found != width {
+        return Err(("*".into(), format!("expected {width} fields, found {found}")));
+    }
+    Ok(())
 }
 
 /// An unquoted field from `start`: its span and where the next field starts (None at the end).
