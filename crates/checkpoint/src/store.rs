@@ -310,11 +310,11 @@ pub fn decode_worker(file: Vec<u8>, what: &str) -> Result<WorkerStates> {
 
 fn split_worker(buf: std::sync::Arc<Buffer>, what: &str) -> Result<WorkerStates> {
     let bytes = &buf[..];
+    // One decoder over the whole file, so an error's byte offset is the file's.
     let mut d = Dec::new(bytes, what);
-    if bytes.get(..8) != Some(STATE_MAGIC.as_slice()) {
-        return Err(d.error("not a Darwin state file"));
+    if !d.raw(8).is_ok_and(|magic| magic == STATE_MAGIC.as_slice()) {
+        return Err(Dec::new(bytes, what).error("not a Darwin state file"));
     }
-    d = Dec::new(&bytes[8..], what);
     let n = d.len(16)?;
     let mut out = WorkerStates::new();
     for _ in 0..n {
@@ -582,8 +582,11 @@ mod tests {
         let back = decode_worker(b.clone(), "t").unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!((back[&0].as_slice(), back[&7].as_slice()), (Some(&[1u8, 2, 3][..]), Some(&[][..])));
-        assert!(decode_worker(b[..b.len() - 1].to_vec(), "t").is_err());
         assert!(decode_worker(b"garbage!".to_vec(), "t").is_err());
+        // Regression: errors gave offsets 8 bytes short (counted after the file's magic).
+        // The cut is in the last state's length (8 bytes, its state empty), at the file's end.
+        let err = decode_worker(b[..b.len() - 1].to_vec(), "t").unwrap_err().to_string();
+        assert!(err.contains(&format!("at byte {}: needs 8 more bytes", b.len() - 8)), "{err}");
     }
 
     fn manifest(epoch: u64, parallelism: usize) -> Manifest {
