@@ -55,7 +55,11 @@ impl CsvDecoder {
         match self.split(line.as_bytes()) {
             Split::Fields => {}
             Split::Unterminated => return Err(("*".into(), "unterminated quoted field".into())),
-            Split::Irregular => return self.decode_irregular(line, schema, positions, columns),
+            Split::Irregular => {
+                let values = irregular_values(line, schema, positions, &mut self.fields)?;
+                columns.iter_mut().zip(&values).for_each(|(c, v)| c.push(v));
+                return Ok(());
+            }
         }
         check_width(self.spans.len(), schema, positions)?;
         let rows = columns.first().map_or(0, ColumnBuilder::len);
@@ -66,29 +70,6 @@ impl CsvDecoder {
                 return Err((schema.fields[c].name.clone(), message));
             }
         }
-        Ok(())
-    }
-
-    /// `decode` for a record `split` cannot take, through `split_csv`.
-    fn decode_irregular(
-        &mut self,
-        line: &str,
-        schema: &Schema,
-        positions: Option<&FieldPositions>,
-        columns: &mut [ColumnBuilder],
-    ) -> Result<(), RecordError> {
-        if split_csv(line, &mut self.fields).is_none() {
-            return Err(("*".into(), "unterminated quoted field".into()));
-        }
-        check_width(self.fields.len(), schema, positions)?;
-        let values = (0..schema.len())
-            .map(|c| {
-                let f = &schema.fields[c];
-                let (text, quoted) = &self.fields[positions.map_or(c, |p| p.columns[c])];
-                parse_field(text, *quoted, f.data_type).map_err(|m| (f.name.clone(), m))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        columns.iter_mut().zip(&values).for_each(|(c, v)| c.push(v));
         Ok(())
     }
 
@@ -142,6 +123,27 @@ impl CsvDecoder {
             }
         }
     }
+}
+
+/// The values of a record `CsvDecoder::split` cannot take (text after a closing quote), read
+/// through `split_csv` into `fields` as the row decoder read them.
+fn irregular_values(
+    line: &str,
+    schema: &Schema,
+    positions: Option<&FieldPositions>,
+    fields: &mut Vec<(String, bool)>,
+) -> Result<Vec<darwin_common::Value>, RecordError> {
+    if split_csv(line, fields).is_none() {
+        return Err(("*".into(), "unterminated quoted field".into()));
+    }
+    check_width(fields.len(), schema, positions)?;
+    (0..schema.len())
+        .map(|c| {
+            let f = &schema.fields[c];
+            let (text, quoted) = &fields[positions.map_or(c, |p| p.columns[c])];
+            parse_field(text, *quoted, f.data_type).map_err(|m| (f.name.clone(), m))
+        })
+        .collect()
 }
 
 /// A record of `found` fields has the number the table declares.
