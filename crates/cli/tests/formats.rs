@@ -187,3 +187,43 @@ fn columns_a_query_does_not_read_are_not_decoded() {
     assert!(!out.status.success() && err.contains("line 2") && err.contains("expected 4 fields, found 2"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+fn gzip(parts: &[&str]) -> Vec<u8> {
+    use std::io::Write;
+    let mut bytes = Vec::new();
+    for part in parts {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(part.as_bytes()).unwrap();
+        bytes.extend(e.finish().unwrap());
+    }
+    bytes
+}
+
+/// `.gz` (of several members) and `.zst` files in a directory read as their text would, beside
+/// a plain file, on two workers; a truncated gzip file fails the run and names the file.
+#[test]
+fn compressed_files_read_as_their_text() {
+    let d = dir("compressed");
+    let rows = |from: i64, to: i64| -> String { (from..to).map(|i| format!("{i},\"s,{i}\"\n")).collect() };
+    std::fs::create_dir_all(d.join("in")).unwrap();
+    let (a, b) = (rows(0, 5000), rows(5000, 9000));
+    std::fs::write(d.join("in/a.csv.gz"), gzip(&[&a[..a.len() / 2], &a[a.len() / 2..]])).unwrap();
+    std::fs::write(d.join("in/b.csv.zst"), zstd::encode_all(b.as_bytes(), 3).unwrap()).unwrap();
+    std::fs::write(d.join("in/c.csv"), rows(9000, 10_000)).unwrap();
+    let sql = |path: &str| {
+        format!(
+            "CREATE TABLE t (k BIGINT, s VARCHAR) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'csv');
+             SELECT COUNT(*) AS n, SUM(k) AS total, MAX(s) AS top FROM t;"
+        )
+    };
+    let out = darwin(&d, &["run", "-e", &sql("in"), "--parallelism", "2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let got = text(&out.stdout);
+    assert!(got.contains("10000 | 49995000 | s,9999"), "{got}");
+    let gz = gzip(&[&a]);
+    std::fs::write(d.join("cut.csv.gz"), &gz[..gz.len() / 2]).unwrap();
+    let out = darwin(&d, &["run", "-e", &sql("cut.csv.gz")]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("cut.csv.gz"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

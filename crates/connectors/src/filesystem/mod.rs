@@ -2,6 +2,7 @@
 //! directory, one partition each) and writes one file. Malformed records fail the run with
 //! file, line and column, unless the format's ignore-parse-errors option skips and counts them.
 
+mod compression;
 mod csv;
 mod json;
 mod partition;
@@ -69,10 +70,12 @@ pub(crate) fn split_bytes(t: &TableDef) -> std::result::Result<u64, String> {
 /// How many partitions read the table at `parallelism`: each file whole, or, with fewer files
 /// than workers, each file by as many splits as it takes to give every worker one. The count
 /// depends on the number of files only (not their sizes), so a file that grows between a
-/// checkpoint and a restart is read by the same splits.
+/// checkpoint and a restart is read by the same splits. Compressed files are not split.
 pub fn partitions(t: &TableDef, parallelism: usize) -> usize {
-    let files = files_of(t).map_or(1, |f| f.len().max(1));
-    let split = split_bytes(t).unwrap_or(0) > 0 && files < parallelism;
+    let files = files_of(t).unwrap_or_default();
+    let splittable = files.iter().all(|f| compression::Compression::of(f).splittable());
+    let files = files.len().max(1);
+    let split = split_bytes(t).unwrap_or(0) > 0 && files < parallelism && splittable;
     if split {
         files * parallelism.div_ceil(files)
     } else {

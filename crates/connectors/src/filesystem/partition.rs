@@ -8,9 +8,11 @@
 //! counted over the other splits' chunks as the split goes; JSON lines hold no raw line break
 //! inside a record.
 
+use super::compression::Compression;
 use darwin_runtime::{Result, RuntimeError};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
 
 /// A record longer than this is refused rather than read into memory (an unterminated quote
 /// would otherwise take the rest of the file as one field).
@@ -48,7 +50,7 @@ impl Split {
 
 pub(super) struct FilePartition {
     pub path: String,
-    reader: Option<BufReader<File>>,
+    reader: Option<BufReader<Box<dyn Read + Send>>>,
     pub split: Split,
     /// Lines read so far (a multi-line record counts each of its lines); whole files only.
     pub line_no: u64,
@@ -62,8 +64,10 @@ pub(super) struct FilePartition {
 
 impl FilePartition {
     pub fn open(path: String, split: Split) -> Result<FilePartition> {
-        let file = File::open(&path).map_err(|e| RuntimeError::Io { path: path.clone(), err: e })?;
-        let reader = Some(BufReader::with_capacity(1 << 16, file));
+        let io = |e| RuntimeError::Io { path: path.clone(), err: e };
+        let file = File::open(&path).map_err(io)?;
+        let bytes = Compression::of(Path::new(&path)).reader(file).map_err(io)?;
+        let reader = Some(BufReader::with_capacity(1 << 16, bytes));
         Ok(FilePartition {
             path,
             reader,
@@ -147,7 +151,7 @@ impl FilePartition {
             if first.is_some_and(|f| f < len && self.split.chunk_of(f) == chunk) {
                 let first = first.unwrap_or(len);
                 file.seek(SeekFrom::Start(first)).map_err(|e| self.io(e))?;
-                self.reader = Some(BufReader::with_capacity(1 << 16, file));
+                self.reader = Some(BufReader::with_capacity(1 << 16, Box::new(file)));
                 self.offset = first;
                 return Ok(true);
             }
