@@ -4,7 +4,7 @@
 # blackhole on 1 and 2 workers, DuckDB reading the same four columns into aggregates (so nothing
 # is written) on 1 and 2 threads. Prints a Markdown table of rows/s and MB/s.
 # usage: bench/ingest.sh [EVENTS]   (default 5,000,000 Nexmark events: 4.6M bids, 855 MB of CSV)
-# DuckDB comes from PyPI (`pip install duckdb`); the script installs it into a cache venv.
+# DuckDB comes from PyPI: scripts/pyenv.sh installs it into a cache venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 events=${1:-5000000}
@@ -14,10 +14,7 @@ darwin=target/release/darwin
 for fmt in csv json; do
   [ -s "$data/bid.$fmt" ] || "$darwin" gen nexmark --events "$events" --format "$fmt" --out "$data" 2>/dev/null
 done
-venv=${XDG_CACHE_HOME:-$HOME/.cache}/darwin-bench-venv
-if ! "$venv/bin/python" -c 'import duckdb' 2>/dev/null; then
-  python3 -m venv "$venv" && "$venv/bin/pip" install -q duckdb
-fi
+python=$(scripts/pyenv.sh)
 cols="auction BIGINT, bidder BIGINT, price BIGINT, channel VARCHAR, url VARCHAR, date_time TIMESTAMP(3), extra VARCHAR"
 results=$(mktemp)
 for fmt in csv json; do
@@ -29,7 +26,7 @@ for fmt in csv json; do
     echo "darwin $fmt $p $secs" >> "$results"
   done
   for t in 1 2; do
-    secs=$("$venv/bin/python" - "$data/bid.$fmt" "$fmt" "$t" <<'PY'
+    secs=$("$python" - "$data/bid.$fmt" "$fmt" "$t" <<'PY'
 import duckdb, sys, time
 path, fmt, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 con = duckdb.connect()

@@ -307,6 +307,7 @@ mod tests {
             options,
             watermark: None,
             positions: None,
+            ranges: Vec::new(),
         };
         let (span, batch) = (100_000, 64);
         let rec = Arc::new(record(&table, 2, 5_000, span, batch).unwrap());

@@ -77,6 +77,7 @@ fn file_table(path: &Path, mode: u8) -> TableDef {
         options,
         watermark: None,
         positions: None,
+        ranges: Vec::new(),
     }
 }
 

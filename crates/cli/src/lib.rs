@@ -163,7 +163,7 @@ pub fn prepare(
             .iter()
             .fold(darwin_common::hash::FNV_OFFSET, |h, p| darwin_common::hash::fnv1a_combine(h, p.fingerprint())),
     };
-    let c = tc.compile(fingerprint, &source, harness, note)?;
+    let c = tc.compile(fingerprint, &source, harness, darwin_codegen::needs_arrow(plans), note)?;
     note(&match (c.build_time, c.cold) {
         (None, _) => format!(
             "executor: compiled (cache hit in {:.0} ms: {})",

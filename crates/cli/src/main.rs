@@ -107,6 +107,9 @@ enum BenchName {
 enum Format {
     Csv,
     Json,
+    Parquet,
+    /// Arrow IPC files.
+    Arrow,
 }
 
 #[derive(Subcommand)]
@@ -214,6 +217,8 @@ fn gen_script(b: Benchmark, events: u64, format: Format, out: &std::path::Path, 
     let fmt = match format {
         Format::Csv => "csv",
         Format::Json => "json",
+        Format::Parquet => "parquet",
+        Format::Arrow => "arrow",
     };
     type Columns = &'static [(&'static str, darwin_common::DataType)];
     let (connector, tables): (&str, Vec<(&str, Columns)>) = match b {

@@ -384,3 +384,41 @@ fn keyless_window_aggregates_agree_with_the_interpreter() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A query reading and writing Parquet runs compiled (its crate is built with the `arrow`
+/// feature, which other queries' crates leave out) and writes what the interpreter writes.
+#[test]
+fn a_parquet_query_runs_compiled_with_the_arrow_feature() {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("darwin-compiled-parquet-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let gen = ["gen", "nexmark", "--events", "20000", "--format", "parquet", "--out"];
+    let out = Command::new(env!("CARGO_BIN_EXE_darwin")).args(gen).arg(&d).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let sql = |out: &str| {
+        format!(
+            "CREATE TABLE bid (auction BIGINT, price BIGINT, channel VARCHAR) WITH ('connector' = 'filesystem', \
+             'path' = '{0}/bid.parquet', 'format' = 'parquet');
+             CREATE TABLE o (auction BIGINT, p BIGINT, c VARCHAR) WITH ('connector' = 'filesystem', \
+             'path' = '{0}/{out}', 'format' = 'parquet');
+             INSERT INTO o SELECT auction, price * 2, UPPER(channel) FROM bid WHERE price > 1000;",
+            d.display()
+        )
+    };
+    let compiled = darwin(&["run", "-e", &sql("c.parquet"), "--mode", "compiled"], false);
+    assert!(compiled.status.success(), "{}", String::from_utf8_lossy(&compiled.stderr));
+    let interpreted = darwin(&["run", "-e", &sql("i.parquet"), "--mode", "interpreted"], false);
+    assert!(interpreted.status.success(), "{}", String::from_utf8_lossy(&interpreted.stderr));
+    let read = |f: &str| {
+        let q = format!(
+            "CREATE TABLE t (auction BIGINT, p BIGINT, c VARCHAR) WITH ('connector' = 'filesystem', \
+             'path' = '{}/{f}', 'format' = 'parquet'); SELECT * FROM t;",
+            d.display()
+        );
+        sorted_stdout(&darwin(&["run", "-e", &q], false))
+    };
+    let rows = read("c.parquet");
+    assert!(rows.len() > 1000, "{}", rows.len());
+    assert_eq!(rows, read("i.parquet"));
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -59,6 +59,26 @@ impl Harness {
     }
 }
 
+/// Whether a table is read or written through Arrow (Parquet or Arrow files, the Arrow TCP
+/// source): the generated crate then builds `darwin-exec` with its `arrow` feature, which most
+/// queries do without (it is most of a cold build's time).
+fn uses_arrow(t: &darwin_plan::TableDef) -> bool {
+    matches!(t.option("format"), Some("parquet" | "arrow")) || t.connector == "arrow-tcp"
+}
+
+fn node_uses_arrow(n: &PhysNode) -> bool {
+    matches!(n, PhysNode::Source { table, .. } if uses_arrow(table)) || n.children().into_iter().any(node_uses_arrow)
+}
+
+/// Whether any of the plans reads or writes a table through Arrow (see `uses_arrow`).
+pub fn needs_arrow(plans: &[&PhysicalPlan]) -> bool {
+    plans.iter().flat_map(|p| &p.pipelines).any(|pl| {
+        matches!(&pl.sink, SinkTarget::Table(t) if uses_arrow(t))
+            || node_uses_arrow(&pl.root)
+            || pl.shared.iter().any(|s| node_uses_arrow(&s.node))
+    })
+}
+
 /// The generated crate's main source for a set of plans (a script's plan, or a benchmark's
 /// measured and checking plans).
 pub fn generate(plans: &[&PhysicalPlan], harness: Harness) -> String {

@@ -134,6 +134,7 @@ impl Toolchain {
         fingerprint: u64,
         source: &str,
         harness: crate::Harness,
+        arrow: bool,
         note: &mut dyn FnMut(&str),
     ) -> Result<Compiled, CompileError> {
         let key = self.key(fingerprint, source);
@@ -169,7 +170,7 @@ impl Toolchain {
         });
         let dir = self.cache.join("build");
         std::fs::create_dir_all(dir.join("src")).map_err(io(&dir))?;
-        std::fs::write(dir.join("Cargo.toml"), self.manifest(harness)).map_err(io(&dir))?;
+        std::fs::write(dir.join("Cargo.toml"), self.manifest(harness, arrow)).map_err(io(&dir))?;
         std::fs::write(dir.join("src/main.rs"), source).map_err(io(&dir))?;
         // The workspace's lock file pins the versions Darwin was built and tested with (and that
         // are in the local registry cache, so no network is needed).
@@ -208,15 +209,17 @@ impl Toolchain {
         Ok(Compiled { binary: bin, key, build_time: Some(start.elapsed()), cold })
     }
 
-    fn manifest(&self, harness: crate::Harness) -> String {
+    /// The generated crate's manifest; `arrow`: with `darwin-exec`'s `arrow` feature.
+    fn manifest(&self, harness: crate::Harness, arrow: bool) -> String {
         let path = |c: &str| format!("{:?}", self.sources.join("crates").join(c).display().to_string());
+        let features = if arrow { ", features = [\"arrow\"]" } else { "" };
         let bench = match harness {
             crate::Harness::Query => String::new(),
             crate::Harness::Bench => format!("darwin-bench = {{ path = {} }}\n", path("bench")),
         };
         format!(
             "[package]\nname = \"darwin-query\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
-             [dependencies]\ndarwin-exec = {{ path = {} }}\n{bench}\n\
+             [dependencies]\ndarwin-exec = {{ path = {}{features} }}\n{bench}\n\
              # Its own workspace: the cache may lie inside another cargo workspace.\n[workspace]\n\n\
              [profile.release]\nopt-level = 3\ndebug = false\nincremental = false\ncodegen-units = 16\n",
             path("exec")

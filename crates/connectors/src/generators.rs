@@ -494,6 +494,7 @@ mod tests {
             options,
             watermark: None,
             positions: None,
+            ranges: Vec::new(),
         }
     }
 

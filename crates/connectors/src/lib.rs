@@ -5,6 +5,8 @@
 #![warn(clippy::expect_used, clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::expect_used, clippy::unwrap_used))]
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
 pub mod filesystem;
 pub mod format;
 pub mod generators;
@@ -44,6 +46,8 @@ impl ConnectorCatalog for Registry {
                         "csv.ignore-parse-errors",
                         "json.ignore-parse-errors",
                         "source.split-bytes",
+                        "parquet.compression",
+                        "parquet.row-group-rows",
                     ],
                 )?;
                 filesystem::validate(t)
@@ -79,7 +83,11 @@ impl ConnectorCatalog for Registry {
         // The generators map each declared column to a generated field by its name, and so
         // does a JSON object.
         matches!(t.connector.as_str(), "nexmark" | "ysb")
-            || (t.connector == "filesystem" && t.option("format") == Some("json"))
+            || (t.connector == "filesystem" && matches!(t.option("format"), Some("json" | "parquet" | "arrow")))
+    }
+
+    fn skips_by_statistics(&self, t: &TableDef) -> bool {
+        t.connector == "filesystem" && t.option("format") == Some("parquet")
     }
 
     fn reads_by_position(&self, t: &TableDef) -> bool {
@@ -113,7 +121,7 @@ impl ConnectorCatalog for Registry {
 impl ConnectorFactory for Registry {
     fn open_source(&self, t: &TableDef, partitions: usize) -> Result<Box<dyn SourceReader>> {
         match t.connector.as_str() {
-            "filesystem" => Ok(Box::new(filesystem::FileSource::open(t, partitions)?)),
+            "filesystem" => filesystem::open_source(t, partitions),
             "nexmark" => Ok(Box::new(generators::NexmarkSource::new(t, partitions)?)),
             "ysb" => Ok(Box::new(generators::YsbSource::new(t, partitions)?)),
             other => Err(RuntimeError::Connector {

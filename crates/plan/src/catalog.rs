@@ -1,7 +1,7 @@
 //! Table definitions from `CREATE TABLE`, and the interface to the connector registry.
 
 use crate::Expr;
-use darwin_common::Schema;
+use darwin_common::{Schema, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,22 @@ pub struct TableDef {
     /// uses: where each column is in a record. None: column `i` is field `i` of `schema.len()`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positions: Option<FieldPositions>,
+    /// Ranges the query's filter keeps of some columns (a conjunction), for a source that can
+    /// skip whole parts of its input by their statistics (Parquet row groups). Rows outside
+    /// are still filtered by the query: this only saves reading them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<ColumnRange>,
+}
+
+/// Values of a column a filter keeps: those between `lo` and `hi` (either may be open).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnRange {
+    /// The column's name.
+    pub column: String,
+    /// The lowest value kept, and whether it is itself kept.
+    pub lo: Option<(Value, bool)>,
+    /// The highest value kept, and whether it is itself kept.
+    pub hi: Option<(Value, bool)>,
 }
 
 /// Where a narrowed table's columns are in records that hold more fields.
@@ -68,6 +84,10 @@ pub trait ConnectorCatalog {
     /// Whether the source reads columns by their position in a record and can skip the fields
     /// a query does not use (`TableDef::positions`).
     fn reads_by_position(&self, _table: &TableDef) -> bool {
+        false
+    }
+    /// Whether the source can skip parts of its input by column statistics (`TableDef::ranges`).
+    fn skips_by_statistics(&self, _table: &TableDef) -> bool {
         false
     }
     /// Makes the paths a table's options name absolute, resolved against `base`, so that the

@@ -14,7 +14,7 @@ pub mod expr;
 pub mod logical;
 pub mod physical;
 
-pub use catalog::{ConnectorCatalog, FieldPositions, TableDef, WatermarkDef};
+pub use catalog::{ColumnRange, ConnectorCatalog, FieldPositions, TableDef, WatermarkDef};
 
 thread_local! {
     /// Set while `canonical_hash` serialises: `Expr::origin` is then left out.

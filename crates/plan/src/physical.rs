@@ -346,6 +346,7 @@ impl PhysNode {
 
 /// Where a pipeline's rows go.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[expect(clippy::large_enum_variant, reason = "one per pipeline, made once when planning")]
 pub enum SinkTarget {
     /// An `INSERT INTO` a declared table, written through its connector.
     Table(TableDef),

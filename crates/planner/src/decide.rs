@@ -35,6 +35,7 @@ fn placeholder() -> PhysNode {
             options: Default::default(),
             watermark: None,
             positions: None,
+            ranges: Vec::new(),
         },
         partitions: 0,
     }

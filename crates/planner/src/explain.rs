@@ -182,7 +182,17 @@ fn phys_node(node: &PhysNode, depth: usize, shared: &Shared, out: &mut String) {
         PhysNode::Source { table, partitions } => {
             let wm = if table.watermark.is_some() { "per-partition watermarks, min-combined" } else { "no watermark" };
             let cols: Vec<&str> = table.schema.fields.iter().map(|f| f.name.as_str()).collect();
-            format!("Source {} [{}] reads [{}] partitions={partitions} ({wm})", table.name, table.connector, cols.join(", "))
+            let skips = if table.ranges.is_empty() {
+                String::new()
+            } else {
+                format!(" skips row groups by statistics unless {}", ranges(&table.ranges))
+            };
+            format!(
+                "Source {} [{}] reads [{}] partitions={partitions} ({wm}){skips}",
+                table.name,
+                table.connector,
+                cols.join(", ")
+            )
         }
         PhysNode::Calc { input, filter, project, .. } => {
             let s = input.schema();
@@ -369,4 +379,18 @@ impl KernelCount {
         }
         n.children().into_iter().for_each(|c| self.count(c));
     }
+}
+
+/// Column ranges as conditions: `price > 1000 AND t <= 2023-01-01 00:00:10.000`.
+fn ranges(ranges: &[darwin_plan::ColumnRange]) -> String {
+    let mut parts = Vec::new();
+    for r in ranges {
+        if let Some((v, inc)) = &r.lo {
+            parts.push(format!("{} {} {}", r.column, if *inc { ">=" } else { ">" }, v));
+        }
+        if let Some((v, inc)) = &r.hi {
+            parts.push(format!("{} {} {}", r.column, if *inc { "<=" } else { "<" }, v));
+        }
+    }
+    parts.join(" AND ")
 }

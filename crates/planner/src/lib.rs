@@ -21,6 +21,7 @@ pub mod optimize;
 pub mod ownership;
 pub mod parallel;
 pub mod prune;
+pub mod ranges;
 pub mod share;
 
 use darwin_plan::{ConnectorCatalog, ExecSettings, LogicalPlan, PhysicalPlan, Pipeline, SinkTarget};
@@ -69,6 +70,7 @@ pub fn plan(
         .map(|(sink, plan)| {
             let root = lower::lower(optimize::optimize(plan), catalog, settings.parallelism);
             let root = prune::prune_sources(root, catalog);
+            let root = ranges::push_ranges(root, catalog);
             let root = decompose::slice_hops(root);
             let root = parallel::distribute(root, &sink, settings.parallelism);
             Pipeline::new(sink, root)

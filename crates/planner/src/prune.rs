@@ -206,6 +206,7 @@ mod tests {
             options: Default::default(),
             watermark: Some(WatermarkDef { column: 3, expr: time }),
             positions: None,
+            ranges: Vec::new(),
         };
         let max = AggCall {
             func: AggFunc::Max,
@@ -249,6 +250,7 @@ mod tests {
                 options: Default::default(),
                 watermark: None,
                 positions: None,
+                ranges: Vec::new(),
             },
             partitions: 1,
         };

@@ -62,6 +62,7 @@ mod tests {
             options: Default::default(),
             watermark: None,
             positions: None,
+            ranges: Vec::new(),
         };
         PhysNode::Source { table, partitions: 2 }
     }

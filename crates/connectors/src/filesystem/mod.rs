@@ -2,9 +2,17 @@
 //! directory, one partition each) and writes one file. Malformed records fail the run with
 //! file, line and column, unless the format's ignore-parse-errors option skips and counts them.
 
+#[cfg(feature = "arrow")]
+mod arrow_file;
+#[cfg(feature = "arrow")]
+mod columnar;
+#[cfg(feature = "arrow")]
+mod columnar_writer;
 mod compression;
 mod csv;
 mod json;
+#[cfg(feature = "arrow")]
+mod parquet;
 mod partition;
 mod sink;
 mod source;
@@ -15,18 +23,45 @@ use std::path::PathBuf;
 pub use sink::FileSink;
 pub use source::FileSource;
 
+/// Opens a filesystem table for reading as `partitions` partitions (see `partitions`).
+pub fn open_source(t: &TableDef, partitions: usize) -> darwin_runtime::Result<Box<dyn darwin_runtime::SourceReader>> {
+    #[cfg(feature = "arrow")]
+    match format_of(t) {
+        Ok(Format::Parquet) => return Ok(Box::new(parquet::open(t, partitions)?)),
+        Ok(Format::Arrow) => return Ok(Box::new(arrow_file::open(t, partitions)?)),
+        _ => {}
+    }
+    Ok(Box::new(FileSource::open(t, partitions)?))
+}
+
 #[derive(Clone, Copy, PartialEq, Debug)]
 pub(crate) enum Format {
     Csv,
     Json,
+    /// Parquet files (built with the `arrow` feature only).
+    Parquet,
+    /// Arrow IPC files (built with the `arrow` feature only).
+    Arrow,
+}
+
+impl Format {
+    /// Whether files of this format are columnar (read by `columnar`, written whole).
+    pub fn columnar(self) -> bool {
+        matches!(self, Format::Parquet | Format::Arrow)
+    }
 }
 
 pub(crate) fn format_of(t: &TableDef) -> std::result::Result<Format, String> {
     match t.option("format") {
         Some("csv") => Ok(Format::Csv),
         Some("json") => Ok(Format::Json),
-        Some(other) => Err(format!("unknown format '{other}'; valid formats: csv, json")),
-        None => Err("the 'format' option is required (csv or json)".into()),
+        Some("parquet") if cfg!(feature = "arrow") => Ok(Format::Parquet),
+        Some("arrow") if cfg!(feature = "arrow") => Ok(Format::Arrow),
+        Some(f @ ("parquet" | "arrow")) => {
+            Err(format!("this build of Darwin has no '{f}' format (built without the 'arrow' feature)"))
+        }
+        Some(other) => Err(format!("unknown format '{other}'; valid formats: csv, json, parquet, arrow")),
+        None => Err("the 'format' option is required (csv, json, parquet or arrow)".into()),
     }
 }
 
@@ -49,6 +84,8 @@ pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
         flag(t, k)?;
     }
     split_bytes(t)?;
+    #[cfg(feature = "arrow")]
+    columnar_writer::validate(t)?;
     if t.schema.fields.iter().any(|f| f.data_type == darwin_common::DataType::Interval) {
         return Err("INTERVAL columns cannot be stored in files".into());
     }
@@ -72,6 +109,10 @@ pub(crate) fn split_bytes(t: &TableDef) -> std::result::Result<u64, String> {
 /// depends on the number of files only (not their sizes), so a file that grows between a
 /// checkpoint and a restart is read by the same splits. Compressed files are not split.
 pub fn partitions(t: &TableDef, parallelism: usize) -> usize {
+    if format_of(t).is_ok_and(Format::columnar) {
+        // Row groups and record batches are dealt to every worker.
+        return parallelism.max(1);
+    }
     let files = files_of(t).unwrap_or_default();
     let splittable = files.iter().all(|f| compression::Compression::of(f).splittable());
     let files = files.len().max(1);

@@ -29,6 +29,9 @@ pub struct FileSink {
     staging: Option<Staging>,
     /// The in-progress file was handed over to be renamed (`completed`): not ours to delete.
     handed_over: bool,
+    /// A Parquet or Arrow file's writer and the in-progress file it writes (`out` is then None).
+    #[cfg(feature = "arrow")]
+    parquet: Option<(PathBuf, super::columnar_writer::ColumnarWriter)>,
     _lock: PathLock,
 }
 
@@ -66,6 +69,10 @@ impl FileSink {
         let what = format!("the output file {}", target.display());
         let lock = PathLock::acquire(&lock_file_for(&target), &what)
             .map_err(|e| RuntimeError::Connector { connector: "filesystem".into(), message: e.to_string() })?;
+        #[cfg(feature = "arrow")]
+        if format.columnar() {
+            return columnar_sink(t, ctx, target, lock, format);
+        }
         let (out, staging) = match &ctx.staging {
             None => {
                 let path = in_progress_file(&target);
@@ -80,7 +87,18 @@ impl FileSink {
             }
         };
         let schema = t.schema.clone();
-        Ok(FileSink { target, schema, format, out, line: String::new(), staging, handed_over: false, _lock: lock })
+        Ok(FileSink {
+            target,
+            schema,
+            format,
+            out,
+            line: String::new(),
+            staging,
+            handed_over: false,
+            #[cfg(feature = "arrow")]
+            parquet: None,
+            _lock: lock,
+        })
     }
 
     /// The file rows go to: the in-progress file, or the current epoch's staged file (created at
@@ -113,7 +131,8 @@ impl FileSink {
                     }
                 }
             }
-            Format::Json => {
+            // A Parquet or Arrow sink writes batches whole (`write`).
+            Format::Json | Format::Parquet | Format::Arrow => {
                 self.line.push('{');
                 for (k, ((c, t), f)) in batch.columns.iter().zip(types).zip(&self.schema.fields).enumerate() {
                     if k > 0 {
@@ -130,6 +149,35 @@ impl FileSink {
     }
 }
 
+/// A Parquet or Arrow sink: one file, written whole and renamed over the target when the run succeeded.
+#[cfg(feature = "arrow")]
+fn columnar_sink(t: &TableDef, ctx: &SinkContext, target: PathBuf, lock: PathLock, format: Format) -> Result<FileSink> {
+    if ctx.staging.is_some() {
+        return Err(RuntimeError::Connector {
+            connector: "filesystem".into(),
+            message: format!(
+                "{}: a Parquet or Arrow file cannot be appended to at each checkpoint; run without \
+                 checkpoints (part files in a directory, committed per checkpoint, are not built yet)",
+                target.display()
+            ),
+        });
+    }
+    let path = in_progress_file(&target);
+    let file = File::create(&path).map_err(|e| io_err(&path, e))?;
+    let writer = super::columnar_writer::ColumnarWriter::new(t, file, &path, format == Format::Arrow)?;
+    Ok(FileSink {
+        target,
+        schema: t.schema.clone(),
+        format,
+        out: None,
+        line: String::new(),
+        staging: None,
+        handed_over: false,
+        parquet: Some((path, writer)),
+        _lock: lock,
+    })
+}
+
 /// The hidden file a run without checkpoints writes before renaming it over `target`.
 fn in_progress_file(target: &Path) -> PathBuf {
     let name = target.file_name().map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
@@ -138,6 +186,10 @@ fn in_progress_file(target: &Path) -> PathBuf {
 
 impl SinkWriter for FileSink {
     fn write(&mut self, batch: &Batch) -> Result<()> {
+        #[cfg(feature = "arrow")]
+        if let Some((path, w)) = &mut self.parquet {
+            return w.write(batch, path);
+        }
         let types = self.schema.types();
         for i in 0..batch.num_rows {
             self.encode(batch, &types, i);
@@ -155,6 +207,10 @@ impl SinkWriter for FileSink {
     fn finish(&mut self) -> Result<()> {
         if self.staging.is_some() {
             return Ok(());
+        }
+        #[cfg(feature = "arrow")]
+        if let Some((path, w)) = &mut self.parquet {
+            return w.finish(path);
         }
         let Some(out) = &mut self.out else { return Ok(()) };
         let io = |e| io_err(&out.path, e);
@@ -183,6 +239,11 @@ impl SinkWriter for FileSink {
     fn completed(&mut self) -> Option<Completed> {
         if self.staging.is_some() {
             return None;
+        }
+        #[cfg(feature = "arrow")]
+        if let Some((path, _)) = self.parquet.take() {
+            self.handed_over = true;
+            return Some(Completed { written: path, target: self.target.clone() });
         }
         let out = self.out.take()?;
         self.handed_over = true;

@@ -93,6 +93,9 @@ impl FileSource {
         let format =
             format_of(t).map_err(|m| RuntimeError::Connector { connector: "filesystem".into(), message: m })?;
         let conn = |m: String| RuntimeError::Connector { connector: "filesystem".into(), message: m };
+        if format.columnar() {
+            return Err(conn("Parquet and Arrow files are read by the columnar source".into()));
+        }
         let header = flag(t, "csv.header").map_err(conn)?;
         let ignore_errors =
             flag(t, if format == Format::Csv { "csv.ignore-parse-errors" } else { "json.ignore-parse-errors" })
@@ -138,7 +141,8 @@ impl FileSource {
         let line = text.trim_end_matches(['\n', '\r']);
         match self.format {
             Format::Csv => self.csv.decode(line, &self.schema, self.positions.as_ref(), columns),
-            Format::Json => super::json::decode(line, &self.schema, columns),
+            // `open` refuses Parquet and Arrow, which have their own source.
+            Format::Json | Format::Parquet | Format::Arrow => super::json::decode(line, &self.schema, columns),
         }
     }
 }
@@ -251,6 +255,7 @@ mod tests {
             options,
             watermark: None,
             positions: None,
+            ranges: Vec::new(),
         };
         let mut a = FileSource::open(&t, 1).unwrap();
         assert_eq!(a.next_batch(0, 2).unwrap().unwrap().num_rows, 2);
@@ -277,6 +282,7 @@ mod tests {
             options,
             watermark: None,
             positions: None,
+            ranges: Vec::new(),
         }
     }
 

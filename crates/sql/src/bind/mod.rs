@@ -185,8 +185,15 @@ impl<'a> Binder<'a> {
                 format!("table '{}' needs a 'connector' option in its WITH clause", name.value),
             ));
         };
-        let mut def =
-            TableDef { name: name.value.clone(), schema, connector, options: opts, watermark, positions: None };
+        let mut def = TableDef {
+            name: name.value.clone(),
+            schema,
+            connector,
+            options: opts,
+            watermark,
+            positions: None,
+            ranges: Vec::new(),
+        };
         self.connectors.resolve_paths(&mut def, &self.base_dir);
         self.connectors
             .validate(&def)

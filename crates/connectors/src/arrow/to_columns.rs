@@ -1,0 +1,167 @@
+//! Arrow arrays into Darwin columns of a declared type. Which Arrow types a SQL type accepts is
+//! one table (`fits`): integers widen, and narrow only where every value fits (checked); a
+//! decimal takes integers and decimals with no more digits after the point; a TIMESTAMP(3)
+//! takes timestamps of any unit (truncated to milliseconds, towards the past) and dates; a
+//! VARCHAR takes every string layout and dictionary-encoded strings.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
+use arrow_schema::{DataType as Arrow, TimeUnit};
+use darwin_columnar::column::{Column, ColumnData, StrVec};
+use darwin_common::DataType;
+
+/// Whether an Arrow column of type `from` can be read into a Darwin column of type `to`.
+pub fn fits(from: &Arrow, to: DataType) -> bool {
+    use Arrow::*;
+    let int = matches!(from, Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64);
+    match (to, from) {
+        // A column of NULLs only (as pyarrow types an empty or all-null column).
+        (_, Null) => true,
+        (_, Dictionary(_, values)) => fits(values, to),
+        (DataType::Boolean, Boolean) => true,
+        (DataType::Int | DataType::BigInt, _) => int,
+        (DataType::Double, Float32 | Float64) => true,
+        (DataType::Double, _) => int,
+        (DataType::Decimal { scale, .. }, Decimal128(_, s) | Decimal64(_, s) | Decimal32(_, s)) => {
+            *s >= 0 && *s as u8 <= scale
+        }
+        (DataType::Decimal { .. }, _) => int,
+        (DataType::Varchar, Utf8 | LargeUtf8 | Utf8View) => true,
+        (DataType::Timestamp, Timestamp(..) | Date32 | Date64 | Int64) => true,
+        _ => false,
+    }
+}
+
+/// The array as a Darwin column of type `to` (`fits` must hold). An error says which value
+/// (by row of the array) does not fit.
+pub fn column_of(array: &dyn Array, to: DataType) -> Result<Column, String> {
+    if array.data_type() == &Arrow::Null {
+        return Ok(Column::constant(&darwin_common::Value::Null, to, array.len()));
+    }
+    let validity = array.logical_nulls().map(|n| n.iter().collect::<Vec<bool>>());
+    if let Some(dict) = array.as_any_dictionary_opt() {
+        let values = column_of(dict.values().as_ref(), to)?;
+        let keys: Vec<u32> = dict.normalized_keys().into_iter().map(|k| k as u32).collect();
+        let mut col = values.take(&keys);
+        col.validity = validity.filter(|v| v.iter().any(|b| !b));
+        return Ok(col);
+    }
+    let data = match to {
+        DataType::Boolean => {
+            ColumnData::Bool(array.as_boolean().iter().map(|b| b.unwrap_or(false)).collect::<Vec<_>>().into())
+        }
+        DataType::Int => ColumnData::I32(
+            integers(array, i32::MIN.into(), i32::MAX.into())?.into_iter().map(|x| x as i32).collect::<Vec<_>>().into(),
+        ),
+        DataType::BigInt | DataType::Interval => ColumnData::I64(
+            integers(array, i64::MIN.into(), i64::MAX.into())?.into_iter().map(|x| x as i64).collect::<Vec<_>>().into(),
+        ),
+        DataType::Double => ColumnData::F64(doubles(array)?.into()),
+        DataType::Decimal { precision, scale } => ColumnData::I128(decimals(array, precision, scale)?.into()),
+        DataType::Varchar => ColumnData::Str(strings(array)?.into()),
+        DataType::Timestamp => ColumnData::I64(millis(array)?.into()),
+    };
+    Ok(Column::new(data, validity))
+}
+
+fn values<T: ArrowPrimitiveType>(array: &dyn Array) -> &[T::Native] {
+    array.as_primitive::<T>().values()
+}
+
+/// Integers of any width as i128, each checked to lie in `lo..=hi` (values under a NULL are
+/// not checked: they are unspecified).
+fn integers(array: &dyn Array, lo: i128, hi: i128) -> Result<Vec<i128>, String> {
+    let wide: Vec<i128> = match array.data_type() {
+        Arrow::Int8 => values::<Int8Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::Int16 => values::<Int16Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::Int32 => values::<Int32Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::Int64 => values::<Int64Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::UInt8 => values::<UInt8Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::UInt16 => values::<UInt16Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::UInt32 => values::<UInt32Type>(array).iter().map(|&x| x.into()).collect(),
+        Arrow::UInt64 => values::<UInt64Type>(array).iter().map(|&x| x.into()).collect(),
+        other => return Err(format!("{other} is not an integer type")),
+    };
+    if let Some(row) = (0..wide.len()).find(|&i| array.is_valid(i) && !(lo..=hi).contains(&wide[i])) {
+        return Err(format!("row {row}: {} is out of range for the column's type", wide[row]));
+    }
+    Ok(wide)
+}
+
+fn doubles(array: &dyn Array) -> Result<Vec<f64>, String> {
+    Ok(match array.data_type() {
+        Arrow::Float64 => values::<Float64Type>(array).to_vec(),
+        Arrow::Float32 => values::<Float32Type>(array).iter().map(|&x| x.into()).collect(),
+        _ => integers(array, i128::MIN, i128::MAX)?.into_iter().map(|x| x as f64).collect(),
+    })
+}
+
+/// Decimal mantissas at `scale`, each checked to have at most `precision` digits.
+fn decimals(array: &dyn Array, precision: u8, scale: u8) -> Result<Vec<i128>, String> {
+    let (raw, from): (Vec<i128>, i8) = match array.data_type() {
+        Arrow::Decimal128(_, s) => (values::<Decimal128Type>(array).to_vec(), *s),
+        Arrow::Decimal64(_, s) => (values::<Decimal64Type>(array).iter().map(|&x| x.into()).collect(), *s),
+        Arrow::Decimal32(_, s) => (values::<Decimal32Type>(array).iter().map(|&x| x.into()).collect(), *s),
+        _ => (integers(array, i128::MIN, i128::MAX)?, 0),
+    };
+    let factor = 10i128.pow(u32::from(scale) - from.max(0) as u32);
+    let limit = 10i128.checked_pow(u32::from(precision)).unwrap_or(i128::MAX);
+    let mut out = Vec::with_capacity(raw.len());
+    for (row, x) in raw.into_iter().enumerate() {
+        match x.checked_mul(factor).filter(|v| v.abs() < limit) {
+            Some(v) => out.push(v),
+            None if array.is_null(row) => out.push(0),
+            None => return Err(format!("row {row}: the value does not fit DECIMAL({precision}, {scale})")),
+        }
+    }
+    Ok(out)
+}
+
+/// Milliseconds since the epoch, truncated towards the past.
+fn millis(array: &dyn Array) -> Result<Vec<i64>, String> {
+    let scaled = |v: &[i64], per_ms: i64| v.iter().map(|&x| x.div_euclid(per_ms)).collect();
+    Ok(match array.data_type() {
+        Arrow::Timestamp(TimeUnit::Second, _) => {
+            let v = values::<TimestampSecondType>(array);
+            let checked = v.iter().map(|&x| x.checked_mul(1000)).collect::<Option<Vec<_>>>();
+            checked.ok_or("a timestamp in seconds is out of range for TIMESTAMP(3)")?
+        }
+        Arrow::Timestamp(TimeUnit::Millisecond, _) => values::<TimestampMillisecondType>(array).to_vec(),
+        Arrow::Timestamp(TimeUnit::Microsecond, _) => scaled(values::<TimestampMicrosecondType>(array), 1000),
+        Arrow::Timestamp(TimeUnit::Nanosecond, _) => scaled(values::<TimestampNanosecondType>(array), 1_000_000),
+        Arrow::Date32 => values::<Date32Type>(array).iter().map(|&d| i64::from(d) * 86_400_000).collect(),
+        Arrow::Date64 => values::<Date64Type>(array).to_vec(),
+        Arrow::Int64 => values::<Int64Type>(array).to_vec(),
+        other => return Err(format!("{other} cannot be read as TIMESTAMP(3)")),
+    })
+}
+
+/// The strings with one copy of the byte buffer (offsets rebased to 0).
+fn offset_strings<O: OffsetSizeTrait>(array: &dyn Array) -> Result<StrVec, String> {
+    let a = array.as_string::<O>();
+    let offsets = a.value_offsets();
+    let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
+    if last - first > u32::MAX as usize {
+        return Err("a batch holds more than 4 GiB of strings".into());
+    }
+    Ok(StrVec {
+        offsets: offsets.iter().map(|o| (o.as_usize() - first) as u32).collect(),
+        bytes: a.values()[first..last].to_vec(),
+    })
+}
+
+fn strings(array: &dyn Array) -> Result<StrVec, String> {
+    match array.data_type() {
+        Arrow::Utf8 => offset_strings::<i32>(array),
+        Arrow::LargeUtf8 => offset_strings::<i64>(array),
+        Arrow::Utf8View => {
+            let mut out = StrVec::with_capacity(array.len());
+            for s in array.as_string_view().iter() {
+                out.push(s.unwrap_or(""));
+            }
+            Ok(out)
+        }
+        other => Err(format!("{other} cannot be read as VARCHAR")),
+    }
+}
