@@ -131,10 +131,19 @@ fn a_value_out_of_range_names_its_file_row_group_and_column() {
     let sql =
         "CREATE TABLE src (id BIGINT, u32 INT) WITH ('connector' = 'filesystem', 'path' = 'in', 'format' = 'parquet');
                SELECT SUM(u32) FROM src;";
-    let out = darwin(&d, &["run", "-e", sql]);
+    // One worker: the first row group holding a value too large fails the run.
+    let out = darwin(&d, &["run", "-e", sql, "--parallelism", "1"]);
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("part-0.parquet") && err.contains("row group 0") && err.contains("column 'u32'"), "{err}");
+    let at = run_python(
+        &d,
+        "import pyarrow.parquet as pq\nf = pq.ParquetFile('in/part-0.parquet')\n\
+         for g in range(f.num_row_groups):\n    v = f.read_row_group(g, columns=['u32'])['u32'].to_pylist()\n    \
+         bad = [i for i, x in enumerate(v) if x is not None and x > 2**31 - 1]\n    \
+         if bad: print(f'row group {g}, row {bad[0]}'); break\n",
+        &[],
+    );
+    assert!(err.contains(&format!("part-0.parquet) at {}", at.trim())) && err.contains("column 'u32'"), "{err} / {at}");
     assert!(err.contains("out of range"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -6,4 +6,4 @@ mod from_columns;
 mod to_columns;
 
 pub use from_columns::{arrow_schema, record_batch};
-pub use to_columns::{column_of, fits};
+pub use to_columns::{column_of, fits, ConvertError};

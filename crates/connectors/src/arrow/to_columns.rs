@@ -11,6 +11,21 @@ use arrow_schema::{DataType as Arrow, TimeUnit};
 use darwin_columnar::column::{Column, ColumnData, StrVec};
 use darwin_common::DataType;
 
+/// Why a column could not be converted, and at which row of the array when one value is why.
+#[derive(Debug)]
+pub struct ConvertError {
+    /// The row (of the array converted) whose value does not fit.
+    pub row: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<String> for ConvertError {
+    fn from(message: String) -> ConvertError {
+        ConvertError { row: None, message }
+    }
+}
+
 /// Whether an Arrow column of type `from` can be read into a Darwin column of type `to`.
 pub fn fits(from: &Arrow, to: DataType) -> bool {
     use Arrow::*;
@@ -35,7 +50,7 @@ pub fn fits(from: &Arrow, to: DataType) -> bool {
 
 /// The array as a Darwin column of type `to` (`fits` must hold). An error says which value
 /// (by row of the array) does not fit.
-pub fn column_of(array: &dyn Array, to: DataType) -> Result<Column, String> {
+pub fn column_of(array: &dyn Array, to: DataType) -> Result<Column, ConvertError> {
     if array.data_type() == &Arrow::Null {
         return Ok(Column::constant(&darwin_common::Value::Null, to, array.len()));
     }
@@ -51,12 +66,8 @@ pub fn column_of(array: &dyn Array, to: DataType) -> Result<Column, String> {
         DataType::Boolean => {
             ColumnData::Bool(array.as_boolean().iter().map(|b| b.unwrap_or(false)).collect::<Vec<_>>().into())
         }
-        DataType::Int => ColumnData::I32(
-            integers(array, i32::MIN.into(), i32::MAX.into())?.into_iter().map(|x| x as i32).collect::<Vec<_>>().into(),
-        ),
-        DataType::BigInt | DataType::Interval => ColumnData::I64(
-            integers(array, i64::MIN.into(), i64::MAX.into())?.into_iter().map(|x| x as i64).collect::<Vec<_>>().into(),
-        ),
+        DataType::Int => ColumnData::I32(integers::<i32>(array)?.into()),
+        DataType::BigInt | DataType::Interval => ColumnData::I64(integers::<i64>(array)?.into()),
         DataType::Double => ColumnData::F64(doubles(array)?.into()),
         DataType::Decimal { precision, scale } => ColumnData::I128(decimals(array, precision, scale)?.into()),
         DataType::Varchar => ColumnData::Str(strings(array)?.into()),
@@ -69,41 +80,62 @@ fn values<T: ArrowPrimitiveType>(array: &dyn Array) -> &[T::Native] {
     array.as_primitive::<T>().values()
 }
 
-/// Integers of any width as i128, each checked to lie in `lo..=hi` (values under a NULL are
-/// not checked: they are unspecified).
-fn integers(array: &dyn Array, lo: i128, hi: i128) -> Result<Vec<i128>, String> {
-    let wide: Vec<i128> = match array.data_type() {
-        Arrow::Int8 => values::<Int8Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::Int16 => values::<Int16Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::Int32 => values::<Int32Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::Int64 => values::<Int64Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::UInt8 => values::<UInt8Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::UInt16 => values::<UInt16Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::UInt32 => values::<UInt32Type>(array).iter().map(|&x| x.into()).collect(),
-        Arrow::UInt64 => values::<UInt64Type>(array).iter().map(|&x| x.into()).collect(),
-        other => return Err(format!("{other} is not an integer type")),
-    };
-    if let Some(row) = (0..wide.len()).find(|&i| array.is_valid(i) && !(lo..=hi).contains(&wide[i])) {
-        return Err(format!("row {row}: {} is out of range for the column's type", wide[row]));
+/// Integers of any width as `D`, each checked to fit (values under a NULL are not checked:
+/// they are unspecified).
+fn integers<D>(array: &dyn Array) -> Result<Vec<D>, ConvertError>
+where
+    D: Copy + Default,
+    D: TryFrom<i8>
+        + TryFrom<i16>
+        + TryFrom<i32>
+        + TryFrom<i64>
+        + TryFrom<u8>
+        + TryFrom<u16>
+        + TryFrom<u32>
+        + TryFrom<u64>,
+{
+    match array.data_type() {
+        Arrow::Int8 => convert(array, values::<Int8Type>(array)),
+        Arrow::Int16 => convert(array, values::<Int16Type>(array)),
+        Arrow::Int32 => convert(array, values::<Int32Type>(array)),
+        Arrow::Int64 => convert(array, values::<Int64Type>(array)),
+        Arrow::UInt8 => convert(array, values::<UInt8Type>(array)),
+        Arrow::UInt16 => convert(array, values::<UInt16Type>(array)),
+        Arrow::UInt32 => convert(array, values::<UInt32Type>(array)),
+        Arrow::UInt64 => convert(array, values::<UInt64Type>(array)),
+        other => Err(format!("{other} is not an integer type").into()),
     }
-    Ok(wide)
 }
 
-fn doubles(array: &dyn Array) -> Result<Vec<f64>, String> {
+fn convert<S: Copy + std::fmt::Display, D: TryFrom<S> + Copy + Default>(
+    array: &dyn Array,
+    v: &[S],
+) -> Result<Vec<D>, ConvertError> {
+    // For the same or a wider type the check is compiled away and the copy vectorised.
+    if let Some(row) = (0..v.len()).find(|&i| D::try_from(v[i]).is_err() && array.is_valid(i)) {
+        return Err(ConvertError {
+            row: Some(row),
+            message: format!("{} is out of range for the column's type", v[row]),
+        });
+    }
+    Ok(v.iter().map(|&x| D::try_from(x).unwrap_or_default()).collect())
+}
+
+fn doubles(array: &dyn Array) -> Result<Vec<f64>, ConvertError> {
     Ok(match array.data_type() {
         Arrow::Float64 => values::<Float64Type>(array).to_vec(),
         Arrow::Float32 => values::<Float32Type>(array).iter().map(|&x| x.into()).collect(),
-        _ => integers(array, i128::MIN, i128::MAX)?.into_iter().map(|x| x as f64).collect(),
+        _ => integers::<i128>(array)?.into_iter().map(|x| x as f64).collect(),
     })
 }
 
 /// Decimal mantissas at `scale`, each checked to have at most `precision` digits.
-fn decimals(array: &dyn Array, precision: u8, scale: u8) -> Result<Vec<i128>, String> {
+fn decimals(array: &dyn Array, precision: u8, scale: u8) -> Result<Vec<i128>, ConvertError> {
     let (raw, from): (Vec<i128>, i8) = match array.data_type() {
         Arrow::Decimal128(_, s) => (values::<Decimal128Type>(array).to_vec(), *s),
         Arrow::Decimal64(_, s) => (values::<Decimal64Type>(array).iter().map(|&x| x.into()).collect(), *s),
         Arrow::Decimal32(_, s) => (values::<Decimal32Type>(array).iter().map(|&x| x.into()).collect(), *s),
-        _ => (integers(array, i128::MIN, i128::MAX)?, 0),
+        _ => (integers::<i128>(array)?, 0),
     };
     let factor = 10i128.pow(u32::from(scale) - from.max(0) as u32);
     let limit = 10i128.checked_pow(u32::from(precision)).unwrap_or(i128::MAX);
@@ -112,20 +144,23 @@ fn decimals(array: &dyn Array, precision: u8, scale: u8) -> Result<Vec<i128>, St
         match x.checked_mul(factor).filter(|v| v.abs() < limit) {
             Some(v) => out.push(v),
             None if array.is_null(row) => out.push(0),
-            None => return Err(format!("row {row}: the value does not fit DECIMAL({precision}, {scale})")),
+            None => {
+                let message = format!("the value does not fit DECIMAL({precision}, {scale})");
+                return Err(ConvertError { row: Some(row), message });
+            }
         }
     }
     Ok(out)
 }
 
 /// Milliseconds since the epoch, truncated towards the past.
-fn millis(array: &dyn Array) -> Result<Vec<i64>, String> {
+fn millis(array: &dyn Array) -> Result<Vec<i64>, ConvertError> {
     let scaled = |v: &[i64], per_ms: i64| v.iter().map(|&x| x.div_euclid(per_ms)).collect();
     Ok(match array.data_type() {
         Arrow::Timestamp(TimeUnit::Second, _) => {
             let v = values::<TimestampSecondType>(array);
             let checked = v.iter().map(|&x| x.checked_mul(1000)).collect::<Option<Vec<_>>>();
-            checked.ok_or("a timestamp in seconds is out of range for TIMESTAMP(3)")?
+            checked.ok_or_else(|| String::from("a timestamp in seconds is out of range for TIMESTAMP(3)"))?
         }
         Arrow::Timestamp(TimeUnit::Millisecond, _) => values::<TimestampMillisecondType>(array).to_vec(),
         Arrow::Timestamp(TimeUnit::Microsecond, _) => scaled(values::<TimestampMicrosecondType>(array), 1000),
@@ -133,17 +168,17 @@ fn millis(array: &dyn Array) -> Result<Vec<i64>, String> {
         Arrow::Date32 => values::<Date32Type>(array).iter().map(|&d| i64::from(d) * 86_400_000).collect(),
         Arrow::Date64 => values::<Date64Type>(array).to_vec(),
         Arrow::Int64 => values::<Int64Type>(array).to_vec(),
-        other => return Err(format!("{other} cannot be read as TIMESTAMP(3)")),
+        other => return Err(format!("{other} cannot be read as TIMESTAMP(3)").into()),
     })
 }
 
 /// The strings with one copy of the byte buffer (offsets rebased to 0).
-fn offset_strings<O: OffsetSizeTrait>(array: &dyn Array) -> Result<StrVec, String> {
+fn offset_strings<O: OffsetSizeTrait>(array: &dyn Array) -> Result<StrVec, ConvertError> {
     let a = array.as_string::<O>();
     let offsets = a.value_offsets();
     let (first, last) = (offsets[0].as_usize(), offsets[offsets.len() - 1].as_usize());
     if last - first > u32::MAX as usize {
-        return Err("a batch holds more than 4 GiB of strings".into());
+        return Err(String::from("a batch holds more than 4 GiB of strings").into());
     }
     Ok(StrVec {
         offsets: offsets.iter().map(|o| (o.as_usize() - first) as u32).collect(),
@@ -151,7 +186,7 @@ fn offset_strings<O: OffsetSizeTrait>(array: &dyn Array) -> Result<StrVec, Strin
     })
 }
 
-fn strings(array: &dyn Array) -> Result<StrVec, String> {
+fn strings(array: &dyn Array) -> Result<StrVec, ConvertError> {
     match array.data_type() {
         Arrow::Utf8 => offset_strings::<i32>(array),
         Arrow::LargeUtf8 => offset_strings::<i64>(array),
@@ -162,6 +197,6 @@ fn strings(array: &dyn Array) -> Result<StrVec, String> {
             }
             Ok(out)
         }
-        other => Err(format!("{other} cannot be read as VARCHAR")),
+        other => Err(format!("{other} cannot be read as VARCHAR").into()),
     }
 }

@@ -232,7 +232,8 @@ impl SourceReader for ColumnarSource {
         let Some((rb, u, at)) = self.next_record_batch(p, max_rows)? else { return Ok(None) };
         let mut columns = Vec::with_capacity(self.schema.fields.len());
         for (f, &i) in self.schema.fields.iter().zip(&self.files[u.file].columns) {
-            let col = column_of(rb.column(i).as_ref(), f.data_type).map_err(|m| self.malformed(u, at, &f.name, m))?;
+            let col = column_of(rb.column(i).as_ref(), f.data_type)
+                .map_err(|e| self.malformed(u, at + e.row.unwrap_or(0) as u64, &f.name, e.message))?;
             columns.push(col);
         }
         Ok(Some(Batch::new(columns, rb.num_rows())))
