@@ -7,6 +7,8 @@
 
 #[cfg(feature = "arrow")]
 pub mod arrow;
+#[cfg(feature = "arrow")]
+pub mod arrow_tcp;
 pub mod filesystem;
 pub mod format;
 pub mod generators;
@@ -17,7 +19,7 @@ use darwin_plan::{ConnectorCatalog, SinkTarget, TableDef};
 use darwin_runtime::{ConnectorFactory, Result, RuntimeError, SinkContext, SinkWriter, SourceReader};
 
 /// Names of the built-in connectors, as the `connector` option takes them.
-pub const CONNECTORS: &[&str] = &["filesystem", "nexmark", "ysb", "print", "blackhole"];
+pub const CONNECTORS: &[&str] = &["filesystem", "nexmark", "ysb", "arrow-tcp", "print", "blackhole"];
 
 /// The built-in connectors.
 #[derive(Debug, Default, Clone, Copy)]
@@ -60,6 +62,11 @@ impl ConnectorCatalog for Registry {
                 allowed(t, &["table", "events", "rate", "seed", "base-time", "layout"])?;
                 generators::validate_ysb(t)
             }
+            #[cfg(feature = "arrow")]
+            "arrow-tcp" => {
+                allowed(t, &["hostname", "port", "streams"])?;
+                arrow_tcp::validate(t)
+            }
             "print" => allowed(t, &["print-identifier"]),
             "blackhole" => allowed(t, &[]),
             other => Err(format!("unknown connector '{other}'; valid connectors: {}", CONNECTORS.join(", "))),
@@ -71,6 +78,7 @@ impl ConnectorCatalog for Registry {
             "filesystem" => true,
             "nexmark" => t.option("events").is_some(),
             "ysb" => t.option("events").is_some() || t.option("table") == Some("campaigns"),
+            "arrow-tcp" => t.option("streams").is_some(),
             _ => false,
         }
     }
@@ -82,7 +90,7 @@ impl ConnectorCatalog for Registry {
     fn finds_columns_by_name(&self, t: &TableDef) -> bool {
         // The generators map each declared column to a generated field by its name, and so
         // does a JSON object.
-        matches!(t.connector.as_str(), "nexmark" | "ysb")
+        matches!(t.connector.as_str(), "nexmark" | "ysb" | "arrow-tcp")
             || (t.connector == "filesystem" && matches!(t.option("format"), Some("json" | "parquet" | "arrow")))
     }
 
@@ -124,6 +132,8 @@ impl ConnectorFactory for Registry {
             "filesystem" => filesystem::open_source(t, partitions),
             "nexmark" => Ok(Box::new(generators::NexmarkSource::new(t, partitions)?)),
             "ysb" => Ok(Box::new(generators::YsbSource::new(t, partitions)?)),
+            #[cfg(feature = "arrow")]
+            "arrow-tcp" => Ok(Box::new(arrow_tcp::ArrowTcpSource::open(t, partitions)?)),
             other => Err(RuntimeError::Connector {
                 connector: other.into(),
                 message: format!("'{other}' cannot be read from (table '{}')", t.name),
