@@ -308,6 +308,7 @@ mod tests {
             watermark: None,
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         };
         let (span, batch) = (100_000, 64);
         let rec = Arc::new(record(&table, 2, 5_000, span, batch).unwrap());

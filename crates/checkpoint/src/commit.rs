@@ -29,6 +29,13 @@ fn file_len(path: &Path) -> Result<u64> {
 pub fn commit(staged: &[StagedFile]) -> Result<()> {
     let mut touched: Vec<&Path> = Vec::new();
     for (i, s) in staged.iter().enumerate() {
+        if s.dir.is_some() {
+            publish(s)?;
+            if i == 0 {
+                crate::crash_point("during-commit");
+            }
+            continue;
+        }
         let data = fs::read(&s.staged).map_err(|e| io_err(&s.staged, e))?;
         if data.len() as u64 != s.bytes {
             return Err(CheckpointError::StagedLength {
@@ -49,8 +56,46 @@ pub fn commit(staged: &[StagedFile]) -> Result<()> {
     for t in touched {
         fs::File::open(t).and_then(|f| f.sync_all()).map_err(|e| io_err(t, e))?;
     }
-    for s in staged {
+    for s in staged.iter().filter(|s| s.dir.is_none()) {
         fs::remove_file(&s.staged).map_err(|e| io_err(&s.staged, e))?;
+    }
+    Ok(())
+}
+
+/// Makes a directory sink's staged part file visible under its name, once: renamed (and the
+/// directory synced), or found already renamed with its length by an earlier attempt.
+fn publish(s: &StagedFile) -> Result<()> {
+    let have = |p: &Path| fs::metadata(p).map(|m| m.len()).ok();
+    match (have(&s.staged), have(&s.target)) {
+        (Some(len), _) if len != s.bytes => {
+            Err(CheckpointError::StagedLength { path: s.staged.display().to_string(), have: len, want: s.bytes })
+        }
+        (Some(_), _) => {
+            fs::rename(&s.staged, &s.target).map_err(|e| io_err(&s.target, e))?;
+            let dir = s.target.parent().unwrap_or(Path::new("."));
+            fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_err(dir, e))
+        }
+        (None, Some(len)) if len == s.bytes => Ok(()),
+        (None, _) => {
+            Err(CheckpointError::StagedLength { path: s.staged.display().to_string(), have: 0, want: s.bytes })
+        }
+    }
+}
+
+/// Deletes a directory sink's hidden in-progress part files (`.part-*.inprogress`, in the
+/// directory and its sub-directories) that `keep` does not list: output of epochs no complete
+/// checkpoint holds, left by a run that stopped.
+fn remove_orphans(dir: &Path, keep: &[StagedFile]) -> Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            remove_orphans(&path, keep)?;
+        } else if name.starts_with(".part-") && name.ends_with(".inprogress") && !keep.iter().any(|k| k.staged == path)
+        {
+            fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+        }
     }
     Ok(())
 }
@@ -58,6 +103,14 @@ pub fn commit(staged: &[StagedFile]) -> Result<()> {
 /// Brings each output file to the state the checkpoint promises (see the module docs).
 pub fn recover(sinks: &[SinkCommit]) -> Result<()> {
     for s in sinks {
+        if s.target.is_dir() || s.pending.iter().any(|p| p.dir.is_some()) {
+            // A directory sink: its pending part files are published, the rest of what a
+            // stopped run staged is dropped. (Parts committed after this checkpoint, if a newer
+            // one was lost, stay: names do not say their epoch.)
+            commit(&s.pending)?;
+            remove_orphans(&s.target, &s.pending)?;
+            continue;
+        }
         let pending: u64 = s.pending.iter().map(|p| p.bytes).sum();
         let want = s.committed + pending;
         let have = file_len(&s.target)?;
@@ -89,7 +142,7 @@ mod tests {
     fn staged(dir: &Path, name: &str, target: &Path, data: &str) -> StagedFile {
         let p = dir.join(name);
         fs::write(&p, data).unwrap();
-        StagedFile { target: target.to_path_buf(), staged: p, bytes: data.len() as u64 }
+        StagedFile { target: target.to_path_buf(), staged: p, bytes: data.len() as u64, dir: None }
     }
 
     #[test]

@@ -261,6 +261,11 @@ impl Coordinator {
     /// with nothing committed, which a recovery would otherwise apply to the old content).
     fn empty_fresh_outputs(&mut self) -> Result<()> {
         while let Some(target) = self.fresh.first().cloned() {
+            // A directory sink adds part files: what is there stays (as in Flink).
+            if target.is_dir() {
+                self.fresh.remove(&target);
+                continue;
+            }
             let f = std::fs::File::create(&target).map_err(|e| store::io_err(&target, e))?;
             f.sync_all().map_err(|e| store::io_err(&target, e))?;
             self.fresh.remove(&target);
@@ -373,7 +378,7 @@ impl Coordinator {
             .map(|(target, committed)| SinkCommit {
                 target: target.clone(),
                 committed: *committed,
-                pending: pending.iter().filter(|s| &s.target == target).cloned().collect(),
+                pending: pending.iter().filter(|s| s.output() == target.as_path()).cloned().collect(),
             })
             .collect();
         let manifest = Manifest {
@@ -401,7 +406,7 @@ impl Coordinator {
                 crash_point("before-commit");
                 commit::commit(&pending)?;
                 for s in &pending {
-                    *self.outputs.entry(s.target.clone()).or_insert(0) += s.bytes;
+                    *self.outputs.entry(s.output().to_path_buf()).or_insert(0) += s.bytes;
                 }
                 // Mapped before older checkpoints go: the next one may copy from this one. If
                 // it cannot be mapped, operators go on referring to the previous one (still

@@ -27,7 +27,7 @@ pub mod store;
 
 use darwin_columnar::codec::Encoded;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use error::{CheckpointError, Result};
@@ -52,15 +52,27 @@ pub struct CheckpointConfig {
 }
 
 /// Output a transactional sink staged for one epoch: appending `staged` to `target` makes it
-/// visible. `bytes` is the staged file's length (checked before committing).
+/// visible; or, for a directory sink (`dir`), renaming `staged` (a hidden file in that
+/// directory) to `target`, a part file of its own. `bytes` is the staged file's length
+/// (checked before committing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagedFile {
-    /// The sink's output file.
+    /// The sink's output file, or the part file a directory sink's staged file becomes.
     pub target: PathBuf,
-    /// The staged file in the checkpoint directory's staging area holding the epoch's output.
+    /// The staged file holding the epoch's output.
     pub staged: PathBuf,
     /// The staged file's length in bytes, checked before it is committed.
     pub bytes: u64,
+    /// The directory of a directory sink (`target` lies in it or a sub-directory of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+}
+
+impl StagedFile {
+    /// The sink output this file belongs to: the output file, or a directory sink's directory.
+    pub fn output(&self) -> &Path {
+        self.dir.as_deref().unwrap_or(&self.target)
+    }
 }
 
 /// What workers tell the coordinator.

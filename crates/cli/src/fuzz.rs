@@ -78,6 +78,7 @@ fn file_table(path: &Path, mode: u8) -> TableDef {
         watermark: None,
         positions: None,
         ranges: Vec::new(),
+        partition_keys: Vec::new(),
     }
 }
 

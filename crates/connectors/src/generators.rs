@@ -495,6 +495,7 @@ mod tests {
             watermark: None,
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         }
     }
 

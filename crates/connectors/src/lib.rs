@@ -50,6 +50,8 @@ impl ConnectorCatalog for Registry {
                         "source.split-bytes",
                         "parquet.compression",
                         "parquet.row-group-rows",
+                        "sink.rolling-policy.file-size",
+                        "sink.rolling-policy.rollover-interval",
                     ],
                 )?;
                 filesystem::validate(t)
@@ -94,12 +96,17 @@ impl ConnectorCatalog for Registry {
             || (t.connector == "filesystem" && matches!(t.option("format"), Some("json" | "parquet" | "arrow")))
     }
 
+    fn writes_in_parallel(&self, t: &TableDef) -> bool {
+        t.connector == "blackhole" || (t.connector == "filesystem" && filesystem::is_directory(t))
+    }
+
     fn skips_by_statistics(&self, t: &TableDef) -> bool {
         t.connector == "filesystem" && t.option("format") == Some("parquet")
     }
 
     fn reads_by_position(&self, t: &TableDef) -> bool {
-        t.connector == "filesystem" && t.option("format") == Some("csv")
+        // A partitioned table's files lack the partition columns: it is read unnarrowed.
+        t.connector == "filesystem" && t.option("format") == Some("csv") && t.partition_keys.is_empty()
     }
 
     fn resolve_paths(&self, t: &mut TableDef, base: &std::path::Path) {
@@ -145,6 +152,7 @@ impl ConnectorFactory for Registry {
         match target {
             SinkTarget::Stdout { schema } => Ok(Box::new(print::StdoutSink::new(schema.clone(), true, None))),
             SinkTarget::Table(t) => match t.connector.as_str() {
+                "filesystem" if filesystem::is_directory(t) => Ok(Box::new(filesystem::DirSink::create(t, ctx)?)),
                 "filesystem" => Ok(Box::new(filesystem::FileSink::create(t, ctx)?)),
                 "print" => Ok(Box::new(print::StdoutSink::new(
                     t.schema.clone(),

@@ -37,6 +37,9 @@ pub struct TableDef {
     /// are still filtered by the query: this only saves reading them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ranges: Vec<ColumnRange>,
+    /// The `PARTITIONED BY` columns of a table written as a directory (`col=value/` paths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_keys: Vec<String>,
 }
 
 /// Values of a column a filter keeps: those between `lo` and `hi` (either may be open).
@@ -84,6 +87,10 @@ pub trait ConnectorCatalog {
     /// Whether the source reads columns by their position in a record and can skip the fields
     /// a query does not use (`TableDef::positions`).
     fn reads_by_position(&self, _table: &TableDef) -> bool {
+        false
+    }
+    /// Whether every worker writes its own part of the sink's output (no gather to one worker).
+    fn writes_in_parallel(&self, _table: &TableDef) -> bool {
         false
     }
     /// Whether the source can skip parts of its input by column statistics (`TableDef::ranges`).

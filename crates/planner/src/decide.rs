@@ -36,6 +36,7 @@ fn placeholder() -> PhysNode {
             watermark: None,
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         },
         partitions: 0,
     }

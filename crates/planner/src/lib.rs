@@ -72,7 +72,8 @@ pub fn plan(
             let root = prune::prune_sources(root, catalog);
             let root = ranges::push_ranges(root, catalog);
             let root = decompose::slice_hops(root);
-            let root = parallel::distribute(root, &sink, settings.parallelism);
+            let parallel_sink = matches!(&sink, SinkTarget::Table(t) if catalog.writes_in_parallel(t));
+            let root = parallel::distribute(root, parallel_sink, settings.parallelism);
             Pipeline::new(sink, root)
         })
         .collect::<Vec<_>>();

@@ -20,16 +20,17 @@
 use crate::decompose;
 use darwin_common::{DataType, Schema};
 use darwin_plan::logical::JoinType;
-use darwin_plan::physical::{GroupKey, Partitioning, PhysNode, SinkTarget, WindowSpec};
+use darwin_plan::physical::{GroupKey, Partitioning, PhysNode, WindowSpec};
 use darwin_plan::{AggCall, Expr, ExprKind, WindowKind};
 
 /// Adds the exchanges a plan needs to run on `parallelism` workers (none for one worker).
-pub fn distribute(root: PhysNode, sink: &SinkTarget, parallelism: usize) -> PhysNode {
+/// `parallel_sink`: every worker writes its own part of the output (a blackhole, a directory of
+/// part files); else rows are gathered to worker 0.
+pub fn distribute(root: PhysNode, parallel_sink: bool, parallelism: usize) -> PhysNode {
     if parallelism <= 1 {
         return root;
     }
     let root = place(root, None);
-    let parallel_sink = matches!(sink, SinkTarget::Table(t) if t.connector == "blackhole");
     if parallel_sink {
         root
     } else {

@@ -207,6 +207,7 @@ mod tests {
             watermark: Some(WatermarkDef { column: 3, expr: time }),
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         };
         let max = AggCall {
             func: AggFunc::Max,
@@ -251,6 +252,7 @@ mod tests {
                 watermark: None,
                 positions: None,
                 ranges: Vec::new(),
+                partition_keys: Vec::new(),
             },
             partitions: 1,
         };

@@ -63,6 +63,7 @@ mod tests {
             watermark: None,
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         };
         PhysNode::Source { table, partitions: 2 }
     }

@@ -128,11 +128,11 @@ pub trait SinkWriter {
     fn output_file(&self) -> Option<std::path::PathBuf> {
         None
     }
-    /// After `finish`, without checkpoints: the file this sink wrote the whole output to, to be
-    /// renamed over its target once every sink of the run has finished (all or nothing). The
-    /// sink no longer deletes it when dropped.
-    fn completed(&mut self) -> Option<Completed> {
-        None
+    /// After `finish`, without checkpoints: the files this sink wrote the whole output to, each
+    /// to be renamed over its target once every sink of the run has finished (all or nothing).
+    /// The sink no longer deletes them when dropped.
+    fn completed(&mut self) -> Vec<Completed> {
+        Vec::new()
     }
 }
 

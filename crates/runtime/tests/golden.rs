@@ -242,6 +242,7 @@ fn state_file_and_manifest_are_pinned() {
                 target: "/data/out.csv".into(),
                 staged: "/ckpt/staging/out-0-w0-e0000000012.part".into(),
                 bytes: 20,
+                dir: None,
             }],
         }],
     };

@@ -37,6 +37,8 @@ pub enum Statement {
         watermark: Option<(ast::Ident, ast::Expr)>,
         /// `WITH` options as (key, value, span of the key), in the order written; keys not yet lower-cased.
         options: Vec<(String, String, Span)>,
+        /// `PARTITIONED BY (columns)`: a directory sink's partition columns.
+        partitioned: Vec<ast::Ident>,
         /// Span of the `CREATE` keyword.
         span: Span,
     },
@@ -230,6 +232,19 @@ fn parse_create_table(p: &mut Parser) -> std::result::Result<Statement, ParserEr
         }
     }
     p.expect_token(&Token::RParen)?;
+    let mut partitioned = Vec::new();
+    if is_word(&p.peek_token().token, "PARTITIONED") {
+        p.next_token();
+        p.expect_keyword(Keyword::BY)?;
+        p.expect_token(&Token::LParen)?;
+        loop {
+            partitioned.push(p.parse_identifier()?);
+            if !p.consume_token(&Token::Comma) {
+                break;
+            }
+        }
+        p.expect_token(&Token::RParen)?;
+    }
     let mut options = Vec::new();
     if p.parse_keyword(Keyword::WITH) {
         p.expect_token(&Token::LParen)?;
@@ -245,7 +260,7 @@ fn parse_create_table(p: &mut Parser) -> std::result::Result<Statement, ParserEr
         }
         p.expect_token(&Token::RParen)?;
     }
-    Ok(Statement::CreateTable { name, columns, watermark, options, span })
+    Ok(Statement::CreateTable { name, columns, watermark, options, partitioned, span })
 }
 
 /// `TUMBLE(TABLE t, ...)` → `TUMBLE(t, ...)`; `SESSION(TABLE t PARTITION BY k, ...)` →

@@ -35,6 +35,7 @@ fn table(path: &std::path::Path, schema: Schema, rows_per_group: usize) -> Table
         watermark: None,
         positions: None,
         ranges: Vec::new(),
+        partition_keys: Vec::new(),
     }
 }
 

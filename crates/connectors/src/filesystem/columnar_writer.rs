@@ -52,6 +52,8 @@ pub(crate) struct ColumnarWriter {
     writer: Inner,
     schema: Schema,
     arrow: SchemaRef,
+    /// Bytes of the Arrow record batches written (their buffers' sizes).
+    arrow_bytes: u64,
 }
 
 enum Inner {
@@ -78,7 +80,7 @@ impl ColumnarWriter {
                 ArrowWriter::try_new(file, arrow.clone(), Some(props)).map_err(|e| failed(path, e))?,
             ))
         };
-        Ok(ColumnarWriter { writer, schema: t.schema.clone(), arrow })
+        Ok(ColumnarWriter { writer, schema: t.schema.clone(), arrow, arrow_bytes: 0 })
     }
 
     pub fn write(&mut self, batch: &Batch, path: &Path) -> Result<()> {
@@ -88,7 +90,19 @@ impl ColumnarWriter {
         let rb = record_batch(batch, &self.schema, &self.arrow).map_err(|m| failed(path, m))?;
         match &mut self.writer {
             Inner::Parquet(w) => w.write(&rb).map_err(|e| failed(path, e)),
-            Inner::Arrow(w) => w.write(&rb).map_err(|e| failed(path, e)),
+            Inner::Arrow(w) => {
+                self.arrow_bytes += rb.get_array_memory_size() as u64;
+                w.write(&rb).map_err(|e| failed(path, e))
+            }
+        }
+    }
+
+    /// Bytes written so far, with those buffered for the row group being built (Parquet), or
+    /// of the record batches written (Arrow).
+    pub fn bytes_written(&self) -> u64 {
+        match &self.writer {
+            Inner::Parquet(w) => (w.bytes_written() + w.in_progress_size()) as u64,
+            Inner::Arrow(_) => self.arrow_bytes,
         }
     }
 

@@ -10,21 +10,27 @@ mod columnar;
 mod columnar_writer;
 mod compression;
 mod csv;
+mod dir_sink;
 mod json;
 #[cfg(feature = "arrow")]
 mod parquet;
 mod partition;
+mod partitioned;
 mod sink;
 mod source;
 
 use darwin_plan::TableDef;
 use std::path::PathBuf;
 
+pub use dir_sink::{is_directory, DirSink};
 pub use sink::FileSink;
 pub use source::FileSource;
 
 /// Opens a filesystem table for reading as `partitions` partitions (see `partitions`).
 pub fn open_source(t: &TableDef, partitions: usize) -> darwin_runtime::Result<Box<dyn darwin_runtime::SourceReader>> {
+    if !t.partition_keys.is_empty() {
+        return Ok(Box::new(partitioned::PartitionedSource::open(t)?));
+    }
     #[cfg(feature = "arrow")]
     match format_of(t) {
         Ok(Format::Parquet) => return Ok(Box::new(parquet::open(t, partitions)?)),
@@ -86,6 +92,7 @@ pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
     split_bytes(t)?;
     #[cfg(feature = "arrow")]
     columnar_writer::validate(t)?;
+    dir_sink::validate(t)?;
     if t.schema.fields.iter().any(|f| f.data_type == darwin_common::DataType::Interval) {
         return Err("INTERVAL columns cannot be stored in files".into());
     }
@@ -109,6 +116,10 @@ pub(crate) fn split_bytes(t: &TableDef) -> std::result::Result<u64, String> {
 /// depends on the number of files only (not their sizes), so a file that grows between a
 /// checkpoint and a restart is read by the same splits. Compressed files are not split.
 pub fn partitions(t: &TableDef, parallelism: usize) -> usize {
+    if !t.partition_keys.is_empty() {
+        // One partition per file under the partition directories.
+        return partitioned::leaves(t).map_or(1, |l| l.len().max(1));
+    }
     if format_of(t).is_ok_and(Format::columnar) {
         // Row groups and record batches are dealt to every worker.
         return parallelism.max(1);

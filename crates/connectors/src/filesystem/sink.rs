@@ -9,7 +9,7 @@ use super::{format_of, Format};
 use crate::format::{csv_field, json_string, json_value, text_value};
 use darwin_checkpoint::lock::{lock_file_for, PathLock};
 use darwin_checkpoint::StagedFile;
-use darwin_common::Schema;
+use darwin_common::{DataType, Schema};
 use darwin_plan::TableDef;
 use darwin_runtime::{Batch, Completed, Result, RuntimeError, SinkContext, SinkWriter};
 use std::fs::File;
@@ -116,37 +116,33 @@ impl FileSink {
             message: format!("the sink of {} wrote after it finished", self.target.display()),
         })
     }
+}
 
-    /// One row as a line of the sink's format, into `self.line`.
-    fn encode(&mut self, batch: &Batch, types: &[darwin_common::DataType], i: usize) {
-        self.line.clear();
-        match self.format {
-            Format::Csv => {
-                for (k, (c, t)) in batch.columns.iter().zip(types).enumerate() {
-                    if k > 0 {
-                        self.line.push(',');
-                    }
-                    if let Some(s) = text_value(&c.get(i, *t)) {
-                        csv_field(&s, &mut self.line);
-                    }
-                }
+/// One row as a line of CSV (`json`: false) or JSON into `line` (cleared first).
+pub(super) fn encode_row(json: bool, schema: &Schema, batch: &Batch, types: &[DataType], i: usize, line: &mut String) {
+    line.clear();
+    if json {
+        line.push('{');
+        for (k, ((c, t), f)) in batch.columns.iter().zip(types).zip(&schema.fields).enumerate() {
+            if k > 0 {
+                line.push(',');
             }
-            // A Parquet or Arrow sink writes batches whole (`write`).
-            Format::Json | Format::Parquet | Format::Arrow => {
-                self.line.push('{');
-                for (k, ((c, t), f)) in batch.columns.iter().zip(types).zip(&self.schema.fields).enumerate() {
-                    if k > 0 {
-                        self.line.push(',');
-                    }
-                    json_string(&f.name, &mut self.line);
-                    self.line.push(':');
-                    json_value(&c.get(i, *t), &mut self.line);
-                }
-                self.line.push('}');
+            json_string(&f.name, line);
+            line.push(':');
+            json_value(&c.get(i, *t), line);
+        }
+        line.push('}');
+    } else {
+        for (k, (c, t)) in batch.columns.iter().zip(types).enumerate() {
+            if k > 0 {
+                line.push(',');
+            }
+            if let Some(s) = text_value(&c.get(i, *t)) {
+                csv_field(&s, line);
             }
         }
-        self.line.push('\n');
     }
+    line.push('\n');
 }
 
 /// A Parquet or Arrow sink: one file, written whole and renamed over the target when the run succeeded.
@@ -156,8 +152,8 @@ fn columnar_sink(t: &TableDef, ctx: &SinkContext, target: PathBuf, lock: PathLoc
         return Err(RuntimeError::Connector {
             connector: "filesystem".into(),
             message: format!(
-                "{}: a Parquet or Arrow file cannot be appended to at each checkpoint; run without \
-                 checkpoints (part files in a directory, committed per checkpoint, are not built yet)",
+                "{}: a Parquet or Arrow file cannot be appended to at each checkpoint; write to a \
+                 directory instead ('path' ending in '/'), whose part files each checkpoint commits",
                 target.display()
             ),
         });
@@ -192,7 +188,7 @@ impl SinkWriter for FileSink {
         }
         let types = self.schema.types();
         for i in 0..batch.num_rows {
-            self.encode(batch, &types, i);
+            encode_row(self.format == Format::Json, &self.schema, batch, &types, i, &mut self.line);
             let line = std::mem::take(&mut self.line);
             let out = self.out()?;
             out.writer.write_all(line.as_bytes()).map_err(|e| io_err(&out.path, e))?;
@@ -229,25 +225,25 @@ impl SinkWriter for FileSink {
         let file = writer.into_inner().map_err(|e| io_err(&path, e.into_error()))?;
         file.sync_all().map_err(|e| io_err(&path, e))?;
         let bytes = std::mem::take(&mut s.bytes);
-        Ok(vec![StagedFile { target: self.target.clone(), staged: path, bytes }])
+        Ok(vec![StagedFile { target: self.target.clone(), staged: path, bytes, dir: None }])
     }
 
     fn output_file(&self) -> Option<PathBuf> {
         self.staging.as_ref().map(|_| self.target.clone())
     }
 
-    fn completed(&mut self) -> Option<Completed> {
+    fn completed(&mut self) -> Vec<Completed> {
         if self.staging.is_some() {
-            return None;
+            return vec![];
         }
         #[cfg(feature = "arrow")]
         if let Some((path, _)) = self.parquet.take() {
             self.handed_over = true;
-            return Some(Completed { written: path, target: self.target.clone() });
+            return vec![Completed { written: path, target: self.target.clone() }];
         }
-        let out = self.out.take()?;
+        let Some(out) = self.out.take() else { return vec![] };
         self.handed_over = true;
-        Some(Completed { written: out.path, target: self.target.clone() })
+        vec![Completed { written: out.path, target: self.target.clone() }]
     }
 }
 

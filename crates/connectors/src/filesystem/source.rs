@@ -256,6 +256,7 @@ mod tests {
             watermark: None,
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         };
         let mut a = FileSource::open(&t, 1).unwrap();
         assert_eq!(a.next_batch(0, 2).unwrap().unwrap().num_rows, 2);
@@ -283,6 +284,7 @@ mod tests {
             watermark: None,
             positions: None,
             ranges: Vec::new(),
+            partition_keys: Vec::new(),
         }
     }
 

@@ -154,7 +154,7 @@ pub(super) fn run_worker(
             worked |= step(w, i, p, shared, ckpt.as_ref())
                 .map_err(|e| in_query(e, &plan.pipelines[i], p.trace.as_deref()))?;
             if p.done {
-                completed.extend(p.sink.as_mut().and_then(|s| s.completed()));
+                completed.extend(p.sink.as_mut().map(|s| s.completed()).unwrap_or_default());
             }
         }
         worked |= crate::operator::take_worked();

@@ -81,8 +81,8 @@ impl<'a> Binder<'a> {
         let mut settings = Vec::new();
         for stmt in statements {
             match stmt {
-                Statement::CreateTable { name, columns, watermark, options, span } => {
-                    self.create_table(name, columns, watermark, options, span)?
+                Statement::CreateTable { name, columns, watermark, options, partitioned, span } => {
+                    self.create_table(name, columns, watermark, options, partitioned, span)?
                 }
                 Statement::CreateView { name, query } => {
                     let key = name.value.to_lowercase();
@@ -121,6 +121,7 @@ impl<'a> Binder<'a> {
         columns: Vec<parse::ColumnDef>,
         watermark: Option<(ast::Ident, ast::Expr)>,
         options: Vec<(String, String, sqlparser::tokenizer::Span)>,
+        partitioned: Vec<ast::Ident>,
         span: sqlparser::tokenizer::Span,
     ) -> Result<()> {
         let key = name.value.to_lowercase();
@@ -169,6 +170,23 @@ impl<'a> Binder<'a> {
                 Some(WatermarkDef { column: idx, expr: bound })
             }
         };
+        let mut partition_keys = Vec::new();
+        for col in &partitioned {
+            let Some(idx) = schema.index_of(&col.value) else {
+                return Err(SqlError::at(
+                    loc(col.span),
+                    format!("PARTITIONED BY names unknown column '{}'", col.value),
+                ));
+            };
+            let name = schema.fields[idx].name.clone();
+            if partition_keys.contains(&name) {
+                return Err(SqlError::at(loc(col.span), format!("PARTITIONED BY names '{}' twice", col.value)));
+            }
+            partition_keys.push(name);
+        }
+        if !partition_keys.is_empty() && partition_keys.len() == schema.len() {
+            return Err(SqlError::at(loc(span), "PARTITIONED BY cannot take every column: files would hold none"));
+        }
         let mut opts = BTreeMap::new();
         let mut connector = None;
         for (k, v, kspan) in options {
@@ -193,6 +211,7 @@ impl<'a> Binder<'a> {
             watermark,
             positions: None,
             ranges: Vec::new(),
+            partition_keys,
         };
         self.connectors.resolve_paths(&mut def, &self.base_dir);
         self.connectors
