@@ -17,8 +17,13 @@ use std::path::Path;
 pub type Target = fn(&[u8]);
 
 /// The fuzz targets, by name (the corpus folders under `fuzz/corpus/` carry the same names).
-pub const TARGETS: [(&str, Target); 4] =
-    [("sql", sql), ("file_decoder", file_decoder), ("records", records), ("checkpoint", checkpoint)];
+pub const TARGETS: [(&str, Target); 5] = [
+    ("sql", sql),
+    ("file_decoder", file_decoder),
+    ("columnar", columnar),
+    ("records", records),
+    ("checkpoint", checkpoint),
+];
 
 /// Parses, binds and plans a script (nothing runs). The connectors' checks run too: paths in
 /// the script are looked at, not written.
@@ -40,6 +45,39 @@ pub fn file_decoder(data: &[u8]) {
     // With bit 3, the file is read by two splits in chunks of 1 to 16 bytes.
     let partitions = if mode & 8 != 0 { 2 } else { 1 };
     if let Ok(mut source) = FileSource::open(&table, partitions) {
+        for p in 0..source.partitions() {
+            while let Ok(Some(_)) = source.next_batch(p, 7) {}
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// Reads `data[1..]` with every column type as what the first byte picks (its low two bits):
+/// a Parquet file, an Arrow IPC file (both through the filesystem source, on two partitions,
+/// bit 2 adding a filter's column ranges for Parquet), an Arrow IPC stream (as the arrow-tcp
+/// source decodes what a client sends), or a gzip-compressed CSV file.
+pub fn columnar(data: &[u8]) {
+    let Some((&mode, body)) = data.split_first() else { return };
+    if mode & 3 == 2 {
+        let _ = darwin_connectors::arrow_tcp::decode_stream(body, &file_table(Path::new(""), 0).schema);
+        return;
+    }
+    let (format, ext) =
+        [("parquet", "parquet"), ("arrow", "arrow"), ("", ""), ("csv", "csv.gz")][usize::from(mode & 3)];
+    let path = std::env::temp_dir().join(format!("darwin-fuzz-{}.{ext}", std::process::id()));
+    if std::fs::write(&path, body).is_err() {
+        return;
+    }
+    let mut table = file_table(&path, 0);
+    table.options.insert("format".into(), format.into());
+    if mode & 4 != 0 {
+        table.ranges = vec![darwin_plan::ColumnRange {
+            column: "c0".into(),
+            lo: Some((darwin_common::Value::BigInt(i64::from(mode >> 3)), true)),
+            hi: None,
+        }];
+    }
+    if let Ok(mut source) = darwin_connectors::filesystem::open_source(&table, 2) {
         for p in 0..source.partitions() {
             while let Ok(Some(_)) = source.next_batch(p, 7) {}
         }

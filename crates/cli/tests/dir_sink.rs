@@ -91,11 +91,11 @@ fn a_failed_run_leaves_no_part_visible() {
     let d = dir("failed");
     std::fs::write(d.join("in.csv"), (0..50_000).map(|i| format!("{i}\n")).collect::<String>() + "x\n").unwrap();
     let sql = "CREATE TABLE i (k BIGINT) WITH ('connector' = 'filesystem', 'path' = 'in.csv', 'format' = 'csv');
-               CREATE TABLE o (k BIGINT) WITH ('connector' = 'filesystem', 'path' = 'out/', 'format' = 'json',
-                 'sink.rolling-policy.file-size' = '10KB');
+               CREATE TABLE o (k BIGINT) WITH ('connector' = 'filesystem', 'path' = 'out/', 'format' = 'json');
                INSERT INTO o SELECT k FROM i;";
     let out = darwin(&d, &["run", "-e", sql, "--parallelism", "1", "--batch-size", "1000"]);
     assert!(!out.status.success());
+    assert!(d.join("out").is_dir(), "a path ending in / is a directory, even when it does not exist yet");
     assert!(text(&out.stderr).contains("line 50001"), "{}", text(&out.stderr));
     assert_eq!(visible(&d.join("out")), Vec::<PathBuf>::new());
     assert!(files(&d.join("out")).iter().all(|p| !p.to_string_lossy().ends_with(".inprogress")));

@@ -164,8 +164,8 @@ fn a_run_reading_parquet_resumes_after_a_kill_with_the_same_output() {
     std::fs::write(d.join("ref.sql"), sql("ref.csv")).unwrap();
     std::fs::write(d.join("q.sql"), sql("out.csv")).unwrap();
     assert!(darwin(&d, &["run", "ref.sql", "--parallelism", "2"]).status.success());
-    let args = ["run", "q.sql", "--parallelism", "2", "--checkpoint-dir", "ck", "--checkpoint-interval", "5ms"];
-    let args = [&args[..], &["--batch-size", "100"]].concat();
+    let args = ["run", "q.sql", "--parallelism", "2", "--checkpoint-dir", "ck", "--checkpoint-interval", "1ms"];
+    let args = [&args[..], &["--batch-size", "16"]].concat();
     let killed = Command::new(env!("CARGO_BIN_EXE_darwin"))
         .args(&args)
         .current_dir(&d)

@@ -71,8 +71,20 @@ impl DateTime {
 
 /// `YYYY-MM-DD HH:MM:SS.fff`, the form Darwin writes TIMESTAMP(3) in.
 pub fn format_timestamp(ms: i64) -> String {
+    let mut s = String::with_capacity(23);
+    push_timestamp(ms, &mut s);
+    s
+}
+
+/// Appends `format_timestamp(ms)` to `out` (no allocation: file sinks write one per row).
+pub fn push_timestamp(ms: i64, out: &mut String) {
+    use std::fmt::Write;
     let t = DateTime::from_millis(ms);
-    format!("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}", t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli)
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.milli
+    );
 }
 
 /// Parses `YYYY-MM-DD[ |T]HH:MM:SS[.f{1,9}]` or a bare date. Returns None when malformed.

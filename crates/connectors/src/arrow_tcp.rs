@@ -120,32 +120,8 @@ impl ArrowTcpSource {
         if let Some(l) = self.layouts.get(&conn_id) {
             return Ok(l.clone());
         }
-        let arrow = rb.schema();
-        let mut l = Vec::new();
-        for f in &self.schema.fields {
-            let i = arrow
-                .fields()
-                .iter()
-                .position(|a| a.name() == &f.name)
-                .or_else(|| arrow.fields().iter().position(|a| a.name().eq_ignore_ascii_case(&f.name)))
-                .ok_or_else(|| {
-                    let names: Vec<&str> = arrow.fields().iter().map(|a| a.name().as_str()).collect();
-                    conn(format!(
-                        "table '{}': the stream from {peer} has no column '{}' (its columns: {})",
-                        self.table,
-                        f.name,
-                        names.join(", ")
-                    ))
-                })?;
-            let stored = arrow.field(i).data_type();
-            if !fits(stored, f.data_type) {
-                return Err(conn(format!(
-                    "table '{}': column '{}' is {} but the stream from {peer} sends {stored}",
-                    self.table, f.name, f.data_type
-                )));
-            }
-            l.push(i);
-        }
+        let l = locate(&self.schema, &rb.schema(), &format!("table '{}': the stream from {peer}", self.table))
+            .map_err(conn)?;
         self.layouts.insert(conn_id, l.clone());
         Ok(l)
     }
@@ -184,6 +160,45 @@ impl ArrowTcpSource {
         };
         self.convert(p, c, &peer, &rb)
     }
+}
+
+/// Where each of `schema`'s columns is in a stream's `arrow` schema (by name; exactly, else
+/// ignoring case), each checked to fit; `what` names the stream in an error.
+fn locate(schema: &Schema, arrow: &arrow_schema::Schema, what: &str) -> std::result::Result<Vec<usize>, String> {
+    let mut l = Vec::new();
+    for f in &schema.fields {
+        let found = arrow
+            .fields()
+            .iter()
+            .position(|a| a.name() == &f.name)
+            .or_else(|| arrow.fields().iter().position(|a| a.name().eq_ignore_ascii_case(&f.name)));
+        let Some(i) = found else {
+            let names: Vec<&str> = arrow.fields().iter().map(|a| a.name().as_str()).collect();
+            return Err(format!("{what} has no column '{}' (its columns: {})", f.name, names.join(", ")));
+        };
+        let stored = arrow.field(i).data_type();
+        if !fits(stored, f.data_type) {
+            return Err(format!("column '{}' is {} but {what} sends {stored}", f.name, f.data_type));
+        }
+        l.push(i);
+    }
+    Ok(l)
+}
+
+/// Decodes an Arrow IPC stream held in `bytes` into columns of `schema`, as the source does
+/// with what a client sends; returns the rows decoded. (For fuzzing the decoder.)
+pub fn decode_stream(bytes: &[u8], schema: &Schema) -> std::result::Result<usize, String> {
+    let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(|e| e.to_string())?;
+    let mut rows = 0;
+    for rb in reader {
+        let rb = rb.map_err(|e| e.to_string())?;
+        let layout = locate(schema, &rb.schema(), "the stream")?;
+        for (f, &i) in schema.fields.iter().zip(&layout) {
+            column_of(rb.column(i).as_ref(), f.data_type).map_err(|e| e.message)?;
+        }
+        rows += rb.num_rows();
+    }
+    Ok(rows)
 }
 
 /// Binds the address and starts accepting connections, each read by its own thread.

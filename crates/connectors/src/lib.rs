@@ -112,7 +112,9 @@ impl ConnectorCatalog for Registry {
     fn resolve_paths(&self, t: &mut TableDef, base: &std::path::Path) {
         if t.connector == "filesystem" {
             if let Some(p) = t.options.get_mut("path") {
-                *p = filesystem::absolute(base, p).display().to_string();
+                // A trailing `/` says "a directory" (of part files): it is kept.
+                let dir = if p.ends_with('/') { "/" } else { "" };
+                *p = format!("{}{dir}", filesystem::absolute(base, p).display());
             }
         }
     }

@@ -54,7 +54,12 @@ pub fn column_of(array: &dyn Array, to: DataType) -> Result<Column, ConvertError
     if array.data_type() == &Arrow::Null {
         return Ok(Column::constant(&darwin_common::Value::Null, to, array.len()));
     }
-    let validity = array.logical_nulls().map(|n| n.iter().collect::<Vec<bool>>());
+    // Readers often give a null buffer with no null in it: skip turning it into a mask then.
+    let validity = if array.logical_null_count() == 0 {
+        None
+    } else {
+        array.logical_nulls().map(|n| n.iter().collect::<Vec<bool>>())
+    };
     if let Some(dict) = array.as_any_dictionary_opt() {
         let values = column_of(dict.values().as_ref(), to)?;
         let keys: Vec<u32> = dict.normalized_keys().into_iter().map(|k| k as u32).collect();

@@ -8,7 +8,7 @@
 //! only when the whole run succeeded. With `PARTITIONED BY (...)` rows go to `col=value/`
 //! sub-directories and the partition columns are not written into the files (as in Flink).
 
-use super::sink::encode_row;
+use super::text_writer::encode_row;
 use super::Format;
 use darwin_checkpoint::lock::{lock_file_for, PathLock};
 use darwin_checkpoint::StagedFile;
@@ -219,11 +219,11 @@ impl DirSink {
             Some(p) => p,
             None => self.open_part(&sub)?,
         };
-        let types = self.data.types();
         for i in 0..batch.num_rows {
             let size = match &mut part.writer {
                 PartWriter::Text { out, bytes } => {
-                    encode_row(self.format == Format::Json, &self.data, batch, &types, i, &mut self.line);
+                    self.line.clear();
+                    encode_row(self.format == Format::Json, &self.data, batch, i, &mut self.line);
                     out.write_all(self.line.as_bytes()).map_err(|e| io_err(&part.staged, e))?;
                     *bytes += self.line.len() as u64;
                     *bytes

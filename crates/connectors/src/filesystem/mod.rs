@@ -18,6 +18,7 @@ mod partition;
 mod partitioned;
 mod sink;
 mod source;
+mod text_writer;
 
 use darwin_plan::TableDef;
 use std::path::PathBuf;

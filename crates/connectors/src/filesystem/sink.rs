@@ -5,11 +5,11 @@
 //! the previous output as it was. With checkpoints each epoch's rows are staged in the checkpoint
 //! directory and appended to the output when the epoch's checkpoint completes (two-phase commit).
 
+use super::text_writer::encode_row;
 use super::{format_of, Format};
-use crate::format::{csv_field, json_string, json_value, text_value};
 use darwin_checkpoint::lock::{lock_file_for, PathLock};
 use darwin_checkpoint::StagedFile;
-use darwin_common::{DataType, Schema};
+use darwin_common::Schema;
 use darwin_plan::TableDef;
 use darwin_runtime::{Batch, Completed, Result, RuntimeError, SinkContext, SinkWriter};
 use std::fs::File;
@@ -118,33 +118,6 @@ impl FileSink {
     }
 }
 
-/// One row as a line of CSV (`json`: false) or JSON into `line` (cleared first).
-pub(super) fn encode_row(json: bool, schema: &Schema, batch: &Batch, types: &[DataType], i: usize, line: &mut String) {
-    line.clear();
-    if json {
-        line.push('{');
-        for (k, ((c, t), f)) in batch.columns.iter().zip(types).zip(&schema.fields).enumerate() {
-            if k > 0 {
-                line.push(',');
-            }
-            json_string(&f.name, line);
-            line.push(':');
-            json_value(&c.get(i, *t), line);
-        }
-        line.push('}');
-    } else {
-        for (k, (c, t)) in batch.columns.iter().zip(types).enumerate() {
-            if k > 0 {
-                line.push(',');
-            }
-            if let Some(s) = text_value(&c.get(i, *t)) {
-                csv_field(&s, line);
-            }
-        }
-    }
-    line.push('\n');
-}
-
 /// A Parquet or Arrow sink: one file, written whole and renamed over the target when the run succeeded.
 #[cfg(feature = "arrow")]
 fn columnar_sink(t: &TableDef, ctx: &SinkContext, target: PathBuf, lock: PathLock, format: Format) -> Result<FileSink> {
@@ -186,9 +159,9 @@ impl SinkWriter for FileSink {
         if let Some((path, w)) = &mut self.parquet {
             return w.write(batch, path);
         }
-        let types = self.schema.types();
         for i in 0..batch.num_rows {
-            encode_row(self.format == Format::Json, &self.schema, batch, &types, i, &mut self.line);
+            self.line.clear();
+            encode_row(self.format == Format::Json, &self.schema, batch, i, &mut self.line);
             let line = std::mem::take(&mut self.line);
             let out = self.out()?;
             out.writer.write_all(line.as_bytes()).map_err(|e| io_err(&out.path, e))?;

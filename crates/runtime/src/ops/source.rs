@@ -278,9 +278,9 @@ impl Operator for SourceOp {
                     return Err(RuntimeError::Connector {
                         connector: self.reader.describe(p),
                         message: format!(
-                            "the input changed since the checkpoint was taken: its first {offset} bytes, which the \
-                             checkpoint had read, are no longer the same (or the file is shorter). Restore the \
-                             input, or run with --fresh to start over"
+                            "the input changed since the checkpoint was taken: what the checkpoint had read of \
+                             it (up to position {offset}: a byte offset for text files) is no longer the same, or \
+                             the input is shorter. Restore the input, or run with --fresh to start over"
                         ),
                     });
                 }
