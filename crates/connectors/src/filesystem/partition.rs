@@ -60,13 +60,17 @@ pub(super) struct FilePartition {
     pub crc: crc32fast::Hasher,
     /// How far quotes were counted from the file's start, and whether their number is odd.
     quotes: (u64, bool),
+    /// The file's length when opened (None when compressed: the length is not the text's).
+    opened_len: Option<u64>,
 }
 
 impl FilePartition {
     pub fn open(path: String, split: Split) -> Result<FilePartition> {
         let io = |e| RuntimeError::Io { path: path.clone(), err: e };
         let file = File::open(&path).map_err(io)?;
-        let bytes = Compression::of(Path::new(&path)).reader(file).map_err(io)?;
+        let compression = Compression::of(Path::new(&path));
+        let opened_len = compression.splittable().then(|| file.metadata().map(|m| m.len()).ok()).flatten();
+        let bytes = compression.reader(file).map_err(io)?;
         let reader = Some(BufReader::with_capacity(1 << 16, bytes));
         Ok(FilePartition {
             path,
@@ -76,6 +80,7 @@ impl FilePartition {
             offset: 0,
             crc: crc32fast::Hasher::new(),
             quotes: (0, false),
+            opened_len,
         })
     }
 
@@ -109,6 +114,7 @@ impl FilePartition {
             let n = reader.read_until(b'\n', buf).map_err(|e| RuntimeError::Io { path: self.path.clone(), err: e })?;
             if n == 0 {
                 self.reader = None;
+                self.check_not_shrunk()?;
                 return Ok((!buf.is_empty()).then_some(first));
             }
             self.crc.update(&buf[start..]);
@@ -128,6 +134,26 @@ impl FilePartition {
         }
     }
 
+    /// At the end of the file: an error if it ended before the length it had when opened (it
+    /// was truncated or rewritten while read), rather than taking the rest as missing.
+    fn check_not_shrunk(&self) -> Result<()> {
+        self.check_len(self.offset)
+    }
+
+    /// An error if the file, now `now` bytes long, is shorter than when it was opened.
+    fn check_len(&self, now: u64) -> Result<()> {
+        match self.opened_len {
+            Some(len) if now < len => Err(RuntimeError::Connector {
+                connector: "filesystem".into(),
+                message: format!(
+                    "{} shrank while it was read: it had {len} bytes when opened, {now} when read on",
+                    self.path
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Moves to the first record start of this split's next chunk that holds one; false at the
     /// end of the file.
     fn advance_to_next_chunk(&mut self, csv: bool) -> Result<bool> {
@@ -136,6 +162,7 @@ impl FilePartition {
         }
         let mut file = File::open(&self.path).map_err(|e| self.io(e))?;
         let len = file.metadata().map_err(|e| self.io(e))?.len();
+        self.check_len(len)?;
         // A record start is outside every quoted field: an even number of quotes precede it,
         // so the count goes on from here, over the other splits' chunks only.
         if self.offset > self.quotes.0 {

@@ -371,6 +371,40 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A file cut shorter while it is read is an error naming it, not an early end.
+    #[test]
+    fn a_file_that_shrinks_while_read_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("darwin-fs-shrink-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("in.csv");
+        let text: String = (0..100_000).map(|i| format!("{i},\"row {i}\"\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        // Read whole by one partition, and by two splits of 64 KiB chunks.
+        for (split, parts) in [(0, 1), (1 << 16, 2)] {
+            let t = table(&path, "csv", split);
+            let mut src = FileSource::open(&t, parts).unwrap();
+            assert!(src.next_batch(0, 10).unwrap().is_some());
+            std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(200_000).unwrap();
+            let mut errors = Vec::new();
+            for p in 0..parts {
+                loop {
+                    match src.next_batch(p, 1000) {
+                        Ok(Some(_)) => continue,
+                        Ok(None) => break,
+                        Err(e) => {
+                            errors.push(e.to_string());
+                            break;
+                        }
+                    }
+                }
+            }
+            assert_eq!(errors.len(), parts, "split {split}: every partition fails: {errors:?}");
+            assert!(errors.iter().all(|e| e.contains("in.csv shrank while it was read")), "{errors:?}");
+            std::fs::write(&path, &text).unwrap();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// One batch of one row.
     fn drain_one(src: &mut FileSource, p: usize) -> Vec<(i64, String)> {
         src.next_batch(p, 1).unwrap().map(|b| rows_of(&b)).unwrap_or_default()
