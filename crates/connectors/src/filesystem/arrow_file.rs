@@ -25,15 +25,42 @@ pub fn open(t: &TableDef, partitions: usize) -> Result<ColumnarSource> {
 fn open_file(path: &str) -> std::result::Result<Box<dyn ColumnarFile>, String> {
     let not = |e: &dyn std::fmt::Display| format!("{path} is not a readable Arrow IPC file: {e}");
     let mut file = BufReader::new(File::open(path).map_err(|e| format!("{path}: {e}"))?);
+    let len = file.get_ref().metadata().map_err(|e| format!("{path}: {e}"))?.len();
+    // The footer's blocks are checked before arrow-ipc reads any (it trusts their lengths).
+    let blocks = blocks(&mut file, len).map_err(|e| not(&e))?;
+    file.rewind().map_err(|e| not(&e))?;
     let schema = FileReader::try_new(&mut file, None).map_err(|e| not(&e))?.schema();
+    Ok(Box::new(IpcFile { path: path.to_string(), schema, blocks }))
+}
+
+/// The record batch blocks of the file's footer (offset, body length), each checked to lie in
+/// the file's `len` bytes, as are the dictionary blocks.
+fn blocks(file: &mut BufReader<File>, len: u64) -> std::result::Result<Vec<(i64, i64)>, String> {
     let mut tail = [0u8; 10];
-    file.seek(SeekFrom::End(-10)).and_then(|_| file.read_exact(&mut tail)).map_err(|e| not(&e))?;
-    let len = read_footer_length(tail).map_err(|e| not(&e))?;
-    let mut footer = vec![0u8; len];
-    file.seek(SeekFrom::End(-10 - len as i64)).and_then(|_| file.read_exact(&mut footer)).map_err(|e| not(&e))?;
-    let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| not(&e))?;
-    let blocks = footer.recordBatches().map(|b| b.iter().map(|b| (b.offset(), b.bodyLength())).collect());
-    Ok(Box::new(IpcFile { path: path.to_string(), schema, blocks: blocks.unwrap_or_default() }))
+    if len < 10 {
+        return Err("shorter than an Arrow file's trailer".into());
+    }
+    file.seek(SeekFrom::End(-10)).and_then(|_| file.read_exact(&mut tail)).map_err(|e| e.to_string())?;
+    let footer_len = read_footer_length(tail).map_err(|e| e.to_string())?;
+    if footer_len as u64 + 10 > len {
+        return Err(format!("its footer claims {footer_len} bytes, more than the file holds"));
+    }
+    let mut footer = vec![0u8; footer_len];
+    file.seek(SeekFrom::End(-10 - footer_len as i64))
+        .and_then(|_| file.read_exact(&mut footer))
+        .map_err(|e| e.to_string())?;
+    let footer = arrow_ipc::root_as_footer(&footer).map_err(|e| e.to_string())?;
+    let inside = |b: &arrow_ipc::Block| {
+        let parts = [b.offset(), i64::from(b.metaDataLength()), b.bodyLength()];
+        parts.iter().all(|&x| x >= 0)
+            && parts.iter().try_fold(0i64, |a, &x| a.checked_add(x)).is_some_and(|end| end as u64 <= len)
+    };
+    for (what, list) in [("record batch", footer.recordBatches()), ("dictionary", footer.dictionaries())] {
+        if let Some(i) = list.iter().flat_map(|l| l.iter()).position(|b| !inside(b)) {
+            return Err(format!("{what} {i} lies outside the file"));
+        }
+    }
+    Ok(footer.recordBatches().map(|b| b.iter().map(|b| (b.offset(), b.bodyLength())).collect()).unwrap_or_default())
 }
 
 impl ColumnarFile for IpcFile {
