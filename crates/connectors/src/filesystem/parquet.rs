@@ -28,7 +28,25 @@ fn open_file(path: &str) -> std::result::Result<Box<dyn ColumnarFile>, String> {
     let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
     let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
         .map_err(|e| format!("{path} is not a readable Parquet file: {e}"))?;
+    let len = file.metadata().map_err(|e| format!("{path}: {e}"))?.len();
+    check_chunks(&meta, len).map_err(|e| format!("{path} is not a readable Parquet file: {e}"))?;
     Ok(Box::new(ParquetFile { path: path.to_string(), meta }))
+}
+
+/// Every column chunk the footer describes lies inside the file's `len` bytes (the reader
+/// trusts these numbers: a negative one panics in it).
+fn check_chunks(meta: &ArrowReaderMetadata, len: u64) -> std::result::Result<(), String> {
+    for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
+        for (c, col) in rg.columns().iter().enumerate() {
+            let start = col.dictionary_page_offset().unwrap_or(col.data_page_offset());
+            let parts = [start, col.data_page_offset(), col.compressed_size()];
+            let end = start.checked_add(col.compressed_size());
+            if parts.iter().any(|&x| x < 0) || end.is_none_or(|e| e as u64 > len) {
+                return Err(format!("column chunk {c} of row group {g} lies outside the file"));
+            }
+        }
+    }
+    Ok(())
 }
 
 impl ColumnarFile for ParquetFile {
