@@ -188,10 +188,10 @@ fn locate(schema: &Schema, arrow: &arrow_schema::Schema, what: &str) -> std::res
 /// Decodes an Arrow IPC stream held in `bytes` into columns of `schema`, as the source does
 /// with what a client sends; returns the rows decoded. (For fuzzing the decoder.)
 pub fn decode_stream(bytes: &[u8], schema: &Schema) -> std::result::Result<usize, String> {
-    let reader = StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(|e| e.to_string())?;
+    let mut reader =
+        crate::arrow::guarded(|| StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(|e| e.to_string()))?;
     let mut rows = 0;
-    for rb in reader {
-        let rb = rb.map_err(|e| e.to_string())?;
+    while let Some(rb) = crate::arrow::guarded(|| reader.next().transpose().map_err(|e| e.to_string()))? {
         let layout = locate(schema, &rb.schema(), "the stream")?;
         for (f, &i) in schema.fields.iter().zip(&layout) {
             column_of(rb.column(i).as_ref(), f.data_type).map_err(|e| e.message)?;
@@ -239,24 +239,29 @@ fn accept(listener: TcpListener, shared: Arc<Shared>, senders: Vec<SyncSender<Ev
 /// Decodes one connection's stream into its partition's queue, then says it ended (or failed).
 fn read_stream(stream: TcpStream, peer: String, conn_id: usize, tx: SyncSender<Event>) {
     let _ = stream.set_nodelay(true);
-    let reader = match StreamReader::try_new(BufReader::with_capacity(1 << 20, stream), None) {
+    let opened = crate::arrow::guarded(|| {
+        StreamReader::try_new(BufReader::with_capacity(1 << 20, stream), None)
+            .map_err(|e| format!("not an Arrow IPC stream: {e}"))
+    });
+    let mut reader = match opened {
         Ok(r) => r,
-        Err(e) => {
-            let _ = tx.send(Event::Failed { peer, message: format!("not an Arrow IPC stream: {e}") });
+        Err(message) => {
+            let _ = tx.send(Event::Failed { peer, message });
             return;
         }
     };
-    for rb in reader {
-        let event = match rb {
-            Ok(rb) => Event::Batch { conn: conn_id, peer: peer.clone(), rb },
-            Err(e) => Event::Failed { peer: peer.clone(), message: e.to_string() },
+    loop {
+        // A panic in the decoder is a failed stream too: the partition must hear of its end.
+        let event = match crate::arrow::guarded(|| reader.next().transpose().map_err(|e| e.to_string())) {
+            Ok(Some(rb)) => Event::Batch { conn: conn_id, peer: peer.clone(), rb },
+            Ok(None) => Event::End,
+            Err(message) => Event::Failed { peer: peer.clone(), message },
         };
-        let failed = matches!(event, Event::Failed { .. });
-        if tx.send(event).is_err() || failed {
+        let last = !matches!(event, Event::Batch { .. });
+        if tx.send(event).is_err() || last {
             return;
         }
     }
-    let _ = tx.send(Event::End);
 }
 
 impl SourceReader for ArrowTcpSource {

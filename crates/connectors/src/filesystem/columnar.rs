@@ -94,7 +94,7 @@ impl ColumnarSource {
         let (mut files, mut dealt) = (Vec::new(), 0);
         for p in paths {
             let path = p.display().to_string();
-            let file = open(&path).map_err(|e| conn(format!("table '{}': {e}", t.name)))?;
+            let file = crate::arrow::guarded(|| open(&path)).map_err(|e| conn(format!("table '{}': {e}", t.name)))?;
             let (roots, columns) = locate(&t.name, &t.schema, &path, &file.schema())?;
             let skip = skipped_units(t, file.as_ref(), &roots, &columns);
             for (index, fingerprint) in file.unit_fingerprints().into_iter().enumerate() {
@@ -133,14 +133,13 @@ impl ColumnarSource {
             }
             if part.reader.is_none() {
                 let f = &self.files[u.file];
-                let reader = f
-                    .file
-                    .read(u.index, &f.roots, at as usize, max_rows.max(1))
+                let reader = crate::arrow::guarded(|| f.file.read(u.index, &f.roots, at as usize, max_rows.max(1)))
                     .map_err(|m| self.malformed(u, at, "*", m))?;
                 self.parts[p].reader = Some(reader);
             }
             let part = &mut self.parts[p];
-            match part.reader.as_mut().and_then(Iterator::next) {
+            let next = part.reader.as_mut().map(|r| crate::arrow::guarded(|| r.next().transpose()));
+            match next.and_then(std::result::Result::transpose) {
                 Some(Ok(rb)) => return Ok(Some(self.take(p, rb, max_rows, u, at))),
                 Some(Err(m)) => return Err(self.malformed(u, at, "*", m)),
                 None => (part.next, part.row_in_unit, part.reader) = (part.next + 1, 0, None),
@@ -168,7 +167,8 @@ fn skipped_units(t: &TableDef, file: &dyn ColumnarFile, roots: &[usize], columns
     let mut skip = Vec::new();
     for r in &t.ranges {
         let Some(c) = t.schema.fields.iter().position(|f| f.name == r.column) else { continue };
-        let stats = file.unit_min_max(roots[columns[c]], t.schema.fields[c].data_type);
+        let stats = crate::arrow::guarded(|| Ok(file.unit_min_max(roots[columns[c]], t.schema.fields[c].data_type)))
+            .unwrap_or_default();
         skip.resize(skip.len().max(stats.len()), false);
         for (u, s) in stats.iter().enumerate() {
             let Some((min, max)) = s else { continue };
