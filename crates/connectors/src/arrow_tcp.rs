@@ -6,7 +6,7 @@
 //! runs until stopped. A socket cannot replay: after a restore the source goes on with what
 //! clients send next, so delivery is at-least-once only if clients resend, and the docs say so.
 
-use crate::arrow::{column_of, fits};
+use crate::arrow::{column_of, locate};
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::StreamReader;
 use darwin_common::Schema;
@@ -120,8 +120,8 @@ impl ArrowTcpSource {
         if let Some(l) = self.layouts.get(&conn_id) {
             return Ok(l.clone());
         }
-        let l = locate(&self.schema, &rb.schema(), &format!("table '{}': the stream from {peer}", self.table))
-            .map_err(conn)?;
+        let l = locate(&self.schema, &rb.schema(), &format!("the stream from {peer}"), "sends")
+            .map_err(|m| conn(format!("table '{}': {m}", self.table)))?;
         self.layouts.insert(conn_id, l.clone());
         Ok(l)
     }
@@ -162,29 +162,6 @@ impl ArrowTcpSource {
     }
 }
 
-/// Where each of `schema`'s columns is in a stream's `arrow` schema (by name; exactly, else
-/// ignoring case), each checked to fit; `what` names the stream in an error.
-fn locate(schema: &Schema, arrow: &arrow_schema::Schema, what: &str) -> std::result::Result<Vec<usize>, String> {
-    let mut l = Vec::new();
-    for f in &schema.fields {
-        let found = arrow
-            .fields()
-            .iter()
-            .position(|a| a.name() == &f.name)
-            .or_else(|| arrow.fields().iter().position(|a| a.name().eq_ignore_ascii_case(&f.name)));
-        let Some(i) = found else {
-            let names: Vec<&str> = arrow.fields().iter().map(|a| a.name().as_str()).collect();
-            return Err(format!("{what} has no column '{}' (its columns: {})", f.name, names.join(", ")));
-        };
-        let stored = arrow.field(i).data_type();
-        if !fits(stored, f.data_type) {
-            return Err(format!("column '{}' is {} but {what} sends {stored}", f.name, f.data_type));
-        }
-        l.push(i);
-    }
-    Ok(l)
-}
-
 /// Decodes an Arrow IPC stream held in `bytes` into columns of `schema`, as the source does
 /// with what a client sends; returns the rows decoded. (For fuzzing the decoder.)
 pub fn decode_stream(bytes: &[u8], schema: &Schema) -> std::result::Result<usize, String> {
@@ -192,7 +169,7 @@ pub fn decode_stream(bytes: &[u8], schema: &Schema) -> std::result::Result<usize
         crate::arrow::guarded(|| StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(|e| e.to_string()))?;
     let mut rows = 0;
     while let Some(rb) = crate::arrow::guarded(|| reader.next().transpose().map_err(|e| e.to_string()))? {
-        let layout = locate(schema, &rb.schema(), "the stream")?;
+        let layout = locate(schema, &rb.schema(), "the stream", "sends")?;
         for (f, &i) in schema.fields.iter().zip(&layout) {
             column_of(rb.column(i).as_ref(), f.data_type).map_err(|e| e.message)?;
         }

@@ -6,7 +6,7 @@ mod from_columns;
 mod to_columns;
 
 pub use from_columns::{arrow_schema, record_batch};
-pub use to_columns::{column_of, fits, ConvertError};
+pub use to_columns::{column_of, fits, locate, ConvertError};
 
 /// Runs a step of a third-party decoder (arrow-rs, parquet): a panic in it, which some corrupt
 /// inputs still cause behind the checks Darwin makes first, becomes an error message instead

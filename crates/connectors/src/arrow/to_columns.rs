@@ -9,7 +9,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
 use arrow_schema::{DataType as Arrow, TimeUnit};
 use darwin_columnar::column::{Column, ColumnData, StrVec};
-use darwin_common::DataType;
+use darwin_common::{DataType, Schema};
 
 /// Why a column could not be converted, and at which row of the array when one value is why.
 #[derive(Debug)]
@@ -46,6 +46,30 @@ pub fn fits(from: &Arrow, to: DataType) -> bool {
         (DataType::Timestamp, Timestamp(..) | Date32 | Date64 | Int64) => true,
         _ => false,
     }
+}
+
+/// Where each of `schema`'s columns is among `arrow`'s fields, found by name (exactly, else
+/// ignoring case) and checked to fit its SQL type. In errors `holder` names what holds the
+/// fields (a file, a client's stream) and `verb` what it does with them ("stores", "sends").
+pub fn locate(schema: &Schema, arrow: &arrow_schema::Schema, holder: &str, verb: &str) -> Result<Vec<usize>, String> {
+    let mut found = Vec::with_capacity(schema.len());
+    for f in &schema.fields {
+        let names = arrow.fields();
+        let at = names
+            .iter()
+            .position(|a| a.name() == &f.name)
+            .or_else(|| names.iter().position(|a| a.name().eq_ignore_ascii_case(&f.name)));
+        let Some(i) = at else {
+            let all: Vec<&str> = names.iter().map(|a| a.name().as_str()).collect();
+            return Err(format!("{holder} has no column '{}' (its columns: {})", f.name, all.join(", ")));
+        };
+        let stored = arrow.field(i).data_type();
+        if !fits(stored, f.data_type) {
+            return Err(format!("column '{}' is {} but {holder} {verb} it as {stored}", f.name, f.data_type));
+        }
+        found.push(i);
+    }
+    Ok(found)
 }
 
 /// The array as a Darwin column of type `to` (`fits` must hold). An error says which value

@@ -8,7 +8,7 @@
 //! a file rewritten since the checkpoint is refused.
 
 use super::files_of;
-use crate::arrow::{column_of, fits};
+use crate::arrow::column_of;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use darwin_common::{DataType, Schema, Value};
@@ -191,30 +191,8 @@ fn skipped_units(t: &TableDef, file: &dyn ColumnarFile, roots: &[usize], columns
 /// Finds each of the table's columns in a file's schema and checks that its type fits; returns
 /// the positions to read (ascending) and, per table column, its position among them.
 fn locate(table: &str, schema: &Schema, path: &str, arrow: &SchemaRef) -> Result<(Vec<usize>, Vec<usize>)> {
-    let mut wanted = Vec::new();
-    for f in &schema.fields {
-        let found = arrow
-            .fields()
-            .iter()
-            .position(|a| a.name() == &f.name)
-            .or_else(|| arrow.fields().iter().position(|a| a.name().eq_ignore_ascii_case(&f.name)));
-        let Some(i) = found else {
-            let names: Vec<&str> = arrow.fields().iter().map(|a| a.name().as_str()).collect();
-            return Err(conn(format!(
-                "table '{table}': {path} has no column '{}' (its columns: {})",
-                f.name,
-                names.join(", ")
-            )));
-        };
-        let stored = arrow.field(i).data_type();
-        if !fits(stored, f.data_type) {
-            return Err(conn(format!(
-                "table '{table}': column '{}' is {} but {path} stores it as {stored}",
-                f.name, f.data_type
-            )));
-        }
-        wanted.push(i);
-    }
+    let wanted =
+        crate::arrow::locate(schema, arrow, path, "stores").map_err(|m| conn(format!("table '{table}': {m}")))?;
     let mut roots = wanted.clone();
     roots.sort_unstable();
     roots.dedup();
