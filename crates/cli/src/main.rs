@@ -73,22 +73,7 @@ fn positive(s: &str) -> Result<usize, String> {
 
 /// A duration with a unit: `250ms`, `1s`, `1.5s`, `2m`, `1h`.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration such as 200ms, 1s or 1m"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        "" => return Err(format!("'{s}' needs a unit: ms, s, m or h (e.g. 200ms, 1s)")),
-        u => return Err(format!("unknown unit '{u}' in '{s}'; use ms, s, m or h")),
-    };
-    if !(secs > 0.0 && secs < 1e9) {
-        return Err(format!("'{s}' must be a positive duration"));
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    darwin_common::time::parse_duration(s)
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -87,6 +87,27 @@ pub fn push_timestamp(ms: i64, out: &mut String) {
     );
 }
 
+/// Parses a positive duration with a unit, as CLI flags and Flink-style options write them:
+/// `250ms`, `1s`, `1.5 s`, `2 min`, `30 minutes`, `1h`. The error is a sentence for the user.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| format!("'{s}' is not a duration such as 200ms, 1s or 1m"))?;
+    let secs = match unit.trim().to_ascii_lowercase().as_str() {
+        "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => n / 1000.0,
+        "s" | "sec" | "secs" | "second" | "seconds" => n,
+        "m" | "min" | "mins" | "minute" | "minutes" => n * 60.0,
+        "h" | "hour" | "hours" => n * 3600.0,
+        "" => return Err(format!("'{s}' needs a unit: ms, s, m or h (e.g. 200ms, 1s)")),
+        u => return Err(format!("unknown unit '{u}' in '{s}'; use ms, s, m or h")),
+    };
+    if !(secs > 0.0 && secs < 1e9) {
+        return Err(format!("'{s}' must be a positive duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 /// Parses `YYYY-MM-DD[ |T]HH:MM:SS[.f{1,9}]` or a bare date. Returns None when malformed.
 pub fn parse_timestamp(s: &str) -> Option<i64> {
     let b = s.trim().as_bytes();

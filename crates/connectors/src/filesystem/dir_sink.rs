@@ -70,22 +70,12 @@ fn roll_bytes(t: &TableDef) -> std::result::Result<u64, String> {
 }
 
 fn roll_interval(t: &TableDef) -> std::result::Result<Duration, String> {
-    let Some(v) = t.option("sink.rolling-policy.rollover-interval") else { return Ok(ROLL_INTERVAL) };
-    let s = v.trim().to_ascii_lowercase();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let ms = match unit.trim() {
-        "ms" => 1,
-        "" | "s" | "sec" | "second" | "seconds" => 1000,
-        "min" | "m" | "minute" | "minutes" => 60_000,
-        "h" | "hour" | "hours" => 3_600_000,
-        _ => 0,
-    };
-    num.parse::<u64>()
-        .ok()
-        .filter(|n| *n > 0 && ms > 0)
-        .map(|n| Duration::from_millis(n * ms))
-        .ok_or_else(|| format!("'sink.rolling-policy.rollover-interval' must be a duration such as 30 min, not '{v}'"))
+    match t.option("sink.rolling-policy.rollover-interval") {
+        None => Ok(ROLL_INTERVAL),
+        Some(v) => {
+            darwin_common::time::parse_duration(v).map_err(|m| format!("'sink.rolling-policy.rollover-interval': {m}"))
+        }
+    }
 }
 
 /// Unique to this process (its start time and pid), so parts of earlier runs are never
