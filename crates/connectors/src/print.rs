@@ -48,7 +48,8 @@ impl SinkWriter for StdoutSink {
             };
             writeln!(self.out, "{line}").map_err(io)?;
         }
-        Ok(())
+        // Rows show as they come (a streaming query's results would otherwise wait for 8 KiB).
+        self.out.flush().map_err(io)
     }
 
     fn finish(&mut self) -> Result<()> {
