@@ -62,8 +62,12 @@ fn sender(py: &Path, port: u16, first: u64, rows: u64, order: &str) -> Child {
 fn finish(mut c: Child) -> Output {
     let status = c.wait().unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    c.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    c.stderr.take().unwrap().read_to_end(&mut err).unwrap();
+    if let Some(mut o) = c.stdout.take() {
+        o.read_to_end(&mut out).unwrap();
+    }
+    if let Some(mut e) = c.stderr.take() {
+        e.read_to_end(&mut err).unwrap();
+    }
     Output { status, stdout: out, stderr: err }
 }
 
@@ -144,4 +148,84 @@ fn a_partition_without_a_stream_ends_when_the_streams_do() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(text(&out.stdout).contains("\n5000\n"), "{}", text(&out.stdout));
     }
+}
+
+/// With `scan.watermark.idle-timeout`, a partition no client has connected to yet stops holding
+/// event time back: windows of the one stream close (and print) while its client still holds
+/// the connection open; without the option they wait for the end.
+#[test]
+fn an_idle_partition_does_not_hold_windows_back() {
+    use std::io::BufRead;
+    let py = python();
+    let dir = std::env::temp_dir().join(format!("darwin-arrow-idle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for idle in [true, false] {
+        let port = free_port();
+        let option = if idle { ", 'scan.watermark.idle-timeout' = '300 ms'" } else { "" };
+        let sql = format!(
+            "CREATE TABLE t (k BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'arrow-tcp',
+               'port' = '{port}', 'streams' = '2'{option});
+             SELECT window_start, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+             GROUP BY window_start, window_end;"
+        );
+        let mut run = darwin(&sql, "2");
+        // One client sends 25 seconds of event time, then holds its connection until released.
+        let release = dir.join(format!("release-{idle}"));
+        let send = r#"
+import pyarrow as pa, pyarrow.ipc as ipc, socket, sys, time, os
+port, release = int(sys.argv[1]), sys.argv[2]
+for _ in range(600):
+    try:
+        sock = socket.create_connection(("127.0.0.1", port)); break
+    except OSError:
+        time.sleep(0.05)
+schema = pa.schema([("k", pa.int64()), ("ts", pa.timestamp("ms"))])
+f = sock.makefile("wb")
+w = ipc.new_stream(f, schema)
+w.write_batch(pa.record_batch([pa.array(range(26)), pa.array([i * 1000 for i in range(26)], pa.timestamp("ms"))], schema=schema))
+f.flush()
+while not os.path.exists(release):
+    time.sleep(0.05)
+w.close(); f.close(); sock.close()
+"#;
+        let mut a =
+            Command::new(&py).args(["-c", send, &port.to_string(), &release.display().to_string()]).spawn().unwrap();
+        let stdout = run.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        // While the first client holds on and the second has not connected: with idleness the
+        // first window must print (waited for up to 20 s); without, nothing may (watched 3 s).
+        let wait = std::time::Duration::from_secs(if idle { 20 } else { 3 });
+        let deadline = std::time::Instant::now() + wait;
+        let mut early = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    let window = line.ends_with("| 10");
+                    early.push(line);
+                    if window {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        std::fs::write(&release, "").unwrap();
+        assert!(a.wait().unwrap().success());
+        // The second client connects and sends an empty stream: the source ends.
+        assert!(sender(&py, port, 0, 0, "k").wait().unwrap().success());
+        let rest: Vec<String> = rx.iter().collect();
+        let out = finish(run);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let first = early.iter().any(|l| l.ends_with("| 10"));
+        assert_eq!(first, idle, "idle = {idle}: lines before the client let go: {early:?}");
+        let all = [early, rest].concat();
+        assert_eq!(all.iter().filter(|l| l.ends_with("| 10")).count(), 2, "{all:?}");
+        assert!(all.iter().any(|l| l.ends_with("| 6")), "{all:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

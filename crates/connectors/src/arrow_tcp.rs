@@ -57,6 +57,9 @@ fn conn(message: String) -> RuntimeError {
 pub fn validate(t: &TableDef) -> std::result::Result<(), String> {
     port(t)?;
     streams(t)?;
+    if let Some(v) = t.option("scan.watermark.idle-timeout") {
+        darwin_common::time::parse_duration(v).map_err(|m| format!("'scan.watermark.idle-timeout': {m}"))?;
+    }
     Ok(())
 }
 

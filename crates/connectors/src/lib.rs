@@ -66,7 +66,7 @@ impl ConnectorCatalog for Registry {
             }
             #[cfg(feature = "arrow")]
             "arrow-tcp" => {
-                allowed(t, &["hostname", "port", "streams"])?;
+                allowed(t, &["hostname", "port", "streams", "scan.watermark.idle-timeout"])?;
                 arrow_tcp::validate(t)
             }
             "print" => allowed(t, &["print-identifier"]),

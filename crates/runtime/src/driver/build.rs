@@ -224,7 +224,10 @@ impl<'a> Builder<'a> {
                 let epochs = if all { None } else { self.epochs.clone().map(|e| (e, self.start_epoch)) };
                 // Replicated (lookup) tables are read whole by every worker: nothing to align.
                 let align = if !all && wm.is_some() { self.alignment() } else { None };
-                let op = SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs);
+                let idle = table
+                    .option("scan.watermark.idle-timeout")
+                    .and_then(|v| darwin_common::time::parse_duration(v).ok());
+                let op = SourceOp::new(reader, wm, self.batch_size, c, &|p| all || p % n == w, epochs).idle_after(idle);
                 let stop = if all { None } else { Some(self.stop.clone()) };
                 self.stateful(op.aligned(align).stoppable(stop))?
             }

@@ -29,6 +29,7 @@ use darwin_plan::{BinOp, Expr, ExprKind};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Reads the partitions of a source this worker owns, emitting batches, watermarks and epoch barriers
 /// (module docs).
@@ -48,6 +49,11 @@ pub struct SourceOp {
     epoch: u64,
     align: Option<Alignment>,
     stop: Option<Arc<StopControl>>,
+    /// A partition that has given no row for this long does not hold the watermark back
+    /// (`scan.watermark.idle-timeout`), until it gives rows again.
+    idle_timeout: Option<Duration>,
+    /// When each partition last gave rows (or the source started).
+    last_rows: Vec<Instant>,
 }
 
 /// How a run asks its sources to stop (see the module docs); shared by every source of the run.
@@ -111,7 +117,15 @@ impl SourceOp {
             epoch,
             align: None,
             stop: None,
+            idle_timeout: None,
+            last_rows: vec![Instant::now(); n],
         }
+    }
+
+    /// Lets partitions without rows for `timeout` stop holding the watermark back.
+    pub fn idle_after(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
     }
 
     /// Lets the run stop this source (a replicated lookup table is always read whole instead).
@@ -147,8 +161,37 @@ impl SourceOp {
         }
     }
 
+    /// The minimum watermark of the partitions still open and not idle; i64::MAX once every
+    /// partition has ended; while every open partition is idle, the other instances' (below).
     fn combined(&self) -> i64 {
-        self.part_wm.iter().zip(&self.done).filter(|(_, d)| !**d).map(|(w, _)| *w).min().unwrap_or(i64::MAX)
+        let open = || (0..self.done.len()).filter(|&p| !self.done[p]);
+        let Some(t) = self.idle_timeout else {
+            return open().map(|p| self.part_wm[p]).min().unwrap_or(i64::MAX);
+        };
+        if open().next().is_none() {
+            return i64::MAX;
+        }
+        let active = open().filter(|&p| self.last_rows[p].elapsed() < t).map(|p| self.part_wm[p]).min();
+        active.unwrap_or_else(|| self.others_watermark())
+    }
+
+    /// Whether every partition this instance still reads has been idle for the idle timeout.
+    fn all_idle(&self) -> bool {
+        let Some(t) = self.idle_timeout else { return false };
+        let mut open = (0..self.done.len()).filter(|&p| !self.done[p]).peekable();
+        open.peek().is_some() && open.all(|p| self.last_rows[p].elapsed() >= t)
+    }
+
+    /// For an instance whose partitions are all idle: the slowest of the other instances of the
+    /// source (what they published), so that this one does not hold event time back downstream
+    /// either; its last watermark when there is none to follow (all idle, or all ended).
+    fn others_watermark(&self) -> i64 {
+        let Some(a) = &self.align else { return self.emitted_wm };
+        let others = a.clock.iter().enumerate().filter(|(i, _)| *i != a.slot).map(|(_, c)| c.load(Ordering::Relaxed));
+        match others.min() {
+            Some(m) if m != i64::MAX => m.max(self.emitted_wm),
+            _ => self.emitted_wm,
+        }
     }
 
     fn maybe_watermark(&mut self) {
@@ -210,10 +253,14 @@ impl Operator for SourceOp {
                 return Ok(Some(idle));
             }
             // (Once every partition has ended, nothing is left to wait for: go on to the end.)
-            if self.align.as_ref().is_some_and(|a| {
-                let wm = self.combined();
-                wm != i64::MAX && a.ahead(wm)
-            }) {
+            // (An instance whose partitions are all idle reads only to see whether they woke;
+            // holding it back would also keep its slot of the clock from following the others.)
+            if !self.all_idle()
+                && self.align.as_ref().is_some_and(|a| {
+                    let wm = self.combined();
+                    wm != i64::MAX && a.ahead(wm)
+                })
+            {
                 return Ok(Some(Msg::Idle));
             }
             let n = self.done.len();
@@ -233,6 +280,9 @@ impl Operator for SourceOp {
                     self.maybe_watermark();
                 }
                 Some(batch) => {
+                    if batch.num_rows > 0 && self.idle_timeout.is_some() {
+                        self.last_rows[p] = Instant::now();
+                    }
                     self.counters.last.record(p, from, self.reader.position(p));
                     self.counters.read.fetch_add(batch.num_rows as u64, Ordering::Relaxed);
                     self.counters.skipped.store(self.reader.skipped(), Ordering::Relaxed);
