@@ -108,16 +108,7 @@ fn file_table(path: &Path, mode: u8) -> TableDef {
         options.insert("csv.header".into(), "true".into());
     }
     options.insert("source.split-bytes".into(), (u64::from(mode >> 4) + 1).to_string());
-    TableDef {
-        name: "fuzz".into(),
-        schema: Schema::new(fields),
-        connector: "filesystem".into(),
-        options,
-        watermark: None,
-        positions: None,
-        ranges: Vec::new(),
-        partition_keys: Vec::new(),
-    }
+    TableDef::new("fuzz", Schema::new(fields), "filesystem", options)
 }
 
 /// Decodes `data[1..]` as fixed-width records of the layout the first byte picks, every column.

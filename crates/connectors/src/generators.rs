@@ -487,16 +487,7 @@ mod tests {
         let mut options = BTreeMap::new();
         options.insert("table".to_string(), name.to_string());
         options.insert("events".to_string(), events.to_string());
-        TableDef {
-            name: name.into(),
-            schema: Schema::new(cols.iter().map(|(n, t)| Field::new(*n, *t)).collect()),
-            connector: connector.into(),
-            options,
-            watermark: None,
-            positions: None,
-            ranges: Vec::new(),
-            partition_keys: Vec::new(),
-        }
+        TableDef::new(name, Schema::new(cols.iter().map(|(n, t)| Field::new(*n, *t)).collect()), connector, options)
     }
 
     fn drain(r: &mut dyn SourceReader, p: usize) -> Vec<Vec<Value>> {

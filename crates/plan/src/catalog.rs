@@ -63,6 +63,25 @@ pub struct FieldPositions {
 }
 
 impl TableDef {
+    /// A table without event time, as declared (no narrowing, ranges or partitions yet).
+    pub fn new(
+        name: impl Into<String>,
+        schema: Schema,
+        connector: impl Into<String>,
+        options: BTreeMap<String, String>,
+    ) -> TableDef {
+        TableDef {
+            name: name.into(),
+            schema,
+            connector: connector.into(),
+            options,
+            watermark: None,
+            positions: None,
+            ranges: Vec::new(),
+            partition_keys: Vec::new(),
+        }
+    }
+
     /// The value of option `key` (give it lower-cased), or None when the table does not set it.
     pub fn option(&self, key: &str) -> Option<&str> {
         self.options.get(key).map(String::as_str)

@@ -28,16 +28,7 @@ pub fn decide(mut plan: PhysicalPlan) -> PhysicalPlan {
 /// A node to stand in while the root is rebuilt.
 fn placeholder() -> PhysNode {
     PhysNode::Source {
-        table: darwin_plan::TableDef {
-            name: String::new(),
-            schema: Default::default(),
-            connector: String::new(),
-            options: Default::default(),
-            watermark: None,
-            positions: None,
-            ranges: Vec::new(),
-            partition_keys: Vec::new(),
-        },
+        table: darwin_plan::TableDef::new(String::new(), Default::default(), String::new(), Default::default()),
         partitions: 0,
     }
 }

@@ -244,16 +244,12 @@ mod tests {
     fn projections_drop_unread_columns() {
         let big = |i| Expr::column(i, DataType::BigInt);
         let input = PhysNode::Source {
-            table: TableDef {
-                name: "t".into(),
-                schema: Schema::new(vec![Field::new("a", DataType::BigInt); 3]),
-                connector: "ysb".into(),
-                options: Default::default(),
-                watermark: None,
-                positions: None,
-                ranges: Vec::new(),
-                partition_keys: Vec::new(),
-            },
+            table: TableDef::new(
+                "t",
+                Schema::new(vec![Field::new("a", DataType::BigInt); 3]),
+                "ysb",
+                Default::default(),
+            ),
             partitions: 1,
         };
         let div = Expr::binary(darwin_plan::BinOp::Div, big(0), big(1), DataType::BigInt);

@@ -55,16 +55,8 @@ mod tests {
     use darwin_plan::physical::Partitioning;
 
     fn source(name: &str) -> PhysNode {
-        let table = TableDef {
-            name: name.into(),
-            schema: Schema::new(vec![Field::new("x", DataType::BigInt)]),
-            connector: "test".into(),
-            options: Default::default(),
-            watermark: None,
-            positions: None,
-            ranges: Vec::new(),
-            partition_keys: Vec::new(),
-        };
+        let table =
+            TableDef::new(name, Schema::new(vec![Field::new("x", DataType::BigInt)]), "test", Default::default());
         PhysNode::Source { table, partitions: 2 }
     }
 

@@ -27,16 +27,7 @@ fn table(path: &std::path::Path, schema: Schema, rows_per_group: usize) -> Table
     options.insert("path".to_string(), path.display().to_string());
     options.insert("format".to_string(), if arrow { "arrow" } else { "parquet" }.to_string());
     options.insert("parquet.row-group-rows".to_string(), rows_per_group.to_string());
-    TableDef {
-        name: "t".into(),
-        schema,
-        connector: "filesystem".into(),
-        options,
-        watermark: None,
-        positions: None,
-        ranges: Vec::new(),
-        partition_keys: Vec::new(),
-    }
+    TableDef::new("t", schema, "filesystem", options)
 }
 
 fn row(id: i64, rnd: &mut impl FnMut() -> u64) -> Vec<Value> {

@@ -248,16 +248,7 @@ mod tests {
         let mut options = BTreeMap::new();
         options.insert("path".to_string(), path.display().to_string());
         options.insert("format".to_string(), "csv".to_string());
-        let t = TableDef {
-            name: "t".into(),
-            schema: Schema::new(vec![Field::new("k", DataType::BigInt)]),
-            connector: "filesystem".into(),
-            options,
-            watermark: None,
-            positions: None,
-            ranges: Vec::new(),
-            partition_keys: Vec::new(),
-        };
+        let t = TableDef::new("t", Schema::new(vec![Field::new("k", DataType::BigInt)]), "filesystem", options);
         let mut a = FileSource::open(&t, 1).unwrap();
         assert_eq!(a.next_batch(0, 2).unwrap().unwrap().num_rows, 2);
         let pos = a.offset(0);
@@ -276,16 +267,12 @@ mod tests {
         options.insert("path".to_string(), path.display().to_string());
         options.insert("format".to_string(), format.to_string());
         options.insert("source.split-bytes".to_string(), split_bytes.to_string());
-        TableDef {
-            name: "t".into(),
-            schema: Schema::new(vec![Field::new("id", DataType::BigInt), Field::new("s", DataType::Varchar)]),
-            connector: "filesystem".into(),
+        TableDef::new(
+            "t",
+            Schema::new(vec![Field::new("id", DataType::BigInt), Field::new("s", DataType::Varchar)]),
+            "filesystem",
             options,
-            watermark: None,
-            positions: None,
-            ranges: Vec::new(),
-            partition_keys: Vec::new(),
-        }
+        )
     }
 
     fn rows_of(b: &Batch) -> Vec<(i64, String)> {
